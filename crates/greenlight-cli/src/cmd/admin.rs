@@ -1,0 +1,13 @@
+//! `greenlight admin`.
+
+/// Subcommands of `greenlight admin`.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Not available in this build yet.
+    Pending,
+}
+
+/// Runs the command.
+pub fn run(_command: Command) -> anyhow::Result<u8> {
+    anyhow::bail!("`greenlight admin` is not available in this build yet")
+}

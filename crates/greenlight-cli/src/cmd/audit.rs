@@ -1,0 +1,13 @@
+//! `greenlight audit`.
+
+/// Subcommands of `greenlight audit`.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Not available in this build yet.
+    Pending,
+}
+
+/// Runs the command.
+pub fn run(_command: Command) -> anyhow::Result<u8> {
+    anyhow::bail!("`greenlight audit` is not available in this build yet")
+}

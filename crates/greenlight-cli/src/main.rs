@@ -1,0 +1,70 @@
+//! The `greenlight` command: wires the library crates together, picks implementations,
+//! resolves configuration and maps outcomes to documented exit codes.
+
+mod cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Greenlight: declare, triage, decide and verify generative-AI uses in content production.
+#[derive(Debug, Parser)]
+#[command(name = "greenlight", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check declaration files against policy packs (exit codes: 0 checked, 1 gate tripped,
+    /// 2 usage error, 3 invalid declaration, 4 I/O error).
+    Check(cmd::check::Args),
+    /// Show the built-in policy packs and their rules.
+    #[command(subcommand)]
+    Policy(cmd::policy::Command),
+    /// Print the JSON Schema of declaration format v1.
+    Schema(cmd::schema::Args),
+    /// Write a commented declaration template.
+    New(cmd::new::Args),
+    /// Run the HTTP server (API and web pages).
+    Serve(cmd::serve::Args),
+    /// Administration: create the first admin, generate the audit signing key.
+    #[command(subcommand)]
+    Admin(cmd::admin::Command),
+    /// Export and verify the tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(cmd::audit::Command),
+    /// Scan a delivery before it leaves (exit codes: 0 pass, 1 fail, 2 usage, 4 could not scan).
+    Scan(cmd::scan::Args),
+    /// Print BLAKE3 and PDQ hashes of files.
+    Hash(cmd::hash::Args),
+    /// Manage the production's asset ledger of temporary AI-generated assets.
+    #[command(subcommand)]
+    Assets(cmd::assets::Command),
+    /// Manage reference banks of protected works.
+    #[command(subcommand)]
+    Bank(cmd::bank::Command),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    cmd::init_logging(matches!(cli.command, Command::Serve(_)));
+    let result = match cli.command {
+        Command::Check(args) => cmd::check::run(args),
+        Command::Policy(c) => cmd::policy::run(c),
+        Command::Schema(args) => cmd::schema::run(args),
+        Command::New(args) => cmd::new::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
+        Command::Admin(c) => cmd::admin::run(c),
+        Command::Audit(c) => cmd::audit::run(c),
+        Command::Scan(args) => cmd::scan::run(args),
+        Command::Hash(args) => cmd::hash::run(args),
+        Command::Assets(c) => cmd::assets::run(c),
+        Command::Bank(c) => cmd::bank::run(c),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => cmd::report_error(&err),
+    }
+}

@@ -1,0 +1,3 @@
+//! End-to-end tests of the `greenlight` binary: one test binary, a module per command.
+
+mod util;
