@@ -1,16 +1,23 @@
 //! One module per command. Each exposes its clap `Args` (or `Command`) and a `run` that
 //! returns the process exit code; errors that escape `run` are printed once by `main`.
 
+#[cfg(feature = "server")]
 pub mod admin;
+#[cfg(feature = "scan")]
 pub mod assets;
+#[cfg(feature = "server")]
 pub mod audit;
+#[cfg(feature = "scan")]
 pub mod bank;
 pub mod check;
+#[cfg(feature = "scan")]
 pub mod hash;
 pub mod new;
 pub mod policy;
+#[cfg(feature = "scan")]
 pub mod scan;
 pub mod schema;
+#[cfg(feature = "server")]
 pub mod serve;
 
 use std::process::ExitCode;
