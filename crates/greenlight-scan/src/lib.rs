@@ -14,6 +14,6 @@ pub mod report;
 pub mod scan;
 pub mod verdict;
 pub mod video;
-pub mod walk;
 pub mod waiver;
+pub mod walk;
 pub mod xmp;
