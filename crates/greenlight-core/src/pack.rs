@@ -1,0 +1,657 @@
+//! Policy packs: rules as data, with conditions written in CEL.
+//!
+//! A pack is a YAML file (`packs/*.yaml` are built in; `greenlight check --policy FILE` loads
+//! another). It names itself (`pack`, `version`), may define principles the engine answers from
+//! the facts, may define *terms* (named CEL values reused by rules), and lists rules. Each rule
+//! has an id, an outcome, a principle (or none), a source, a message, a CEL condition, the field
+//! paths it points at, and optionally a blocker and an obligation. A rule with `for_each`
+//! fires once per element of a list (bound as `item`, its position as `index`).
+//!
+//! Conditions are [CEL](https://cel.dev) expressions run by the `cel` crate; see
+//! `docs/decisions/0001-policy-expression-language.md` for why CEL and the measurements.
+//! Expressions see the declaration's top-level fields as variables (`production`, `use`,
+//! `tools`, `inputs`, `outputs`, `talent`, `union_work`, `self_assessment`), `today`
+//! (`YYYY-MM-DD`), the pack's terms, and `principles` (the engine's answers) when the pack
+//! defines them. Optional fields that are absent are absent (`has(item.consent)`); dates are
+//! `YYYY-MM-DD` strings, which compare correctly as strings.
+//!
+//! A pack is validated when loaded: unknown keys, duplicate ids, unknown principles and CEL
+//! syntax errors are refused, and every expression is dry-run against built-in sample
+//! declarations so a misspelt field or a wrong type is caught before any real check; each
+//! error names the rule.
+
+use std::collections::HashSet;
+use std::sync::{Arc, OnceLock};
+
+use cel::{Env, Program};
+use serde::{Deserialize, Serialize};
+
+use crate::outcome::Outcome;
+
+/// The ids of the packs built into the binary, in the order `policy show` lists them.
+pub const BUILTIN_IDS: &[&str] = &["netflix-genai", "eu-ai-act-art50"];
+
+const BUILTIN_SOURCES: &[(&str, &str)] = &[
+    ("netflix-genai", include_str!("../packs/netflix-genai.yaml")),
+    (
+        "eu-ai-act-art50",
+        include_str!("../packs/eu-ai-act-art50.yaml"),
+    ),
+];
+
+/// Why a pack could not be loaded. Every variant names where the problem is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PackError {
+    /// The file is not a pack (bad YAML, unknown key, wrong type).
+    #[error("not a valid pack file: {0}")]
+    Syntax(String),
+    /// A pack-level problem (missing id or version, duplicate ids).
+    #[error("pack {pack}: {message}")]
+    Pack { pack: String, message: String },
+    /// A problem in one rule, principle or term.
+    #[error("pack {pack}, {place} `{id}`, {field}: {message}")]
+    Item {
+        pack: String,
+        place: &'static str,
+        id: String,
+        field: &'static str,
+        message: String,
+    },
+}
+
+/// The pack file as written (deserialized with unknown keys refused).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackFile {
+    /// The pack's id, e.g. `netflix-genai`.
+    pub pack: String,
+    /// The pack's version, e.g. `2025.08`.
+    pub version: String,
+    /// A title for people.
+    #[serde(default)]
+    pub title: String,
+    /// What the pack encodes and where it comes from.
+    #[serde(default)]
+    pub description: String,
+    /// Principles the engine answers from the facts (`met`, `not-met`, `unsure`).
+    #[serde(default)]
+    pub principles: Vec<PrincipleDef>,
+    /// Named CEL values, evaluated in order, visible to later terms and to every rule.
+    #[serde(default)]
+    pub terms: Vec<TermDef>,
+    /// The rules, in the order their findings are reported.
+    pub rules: Vec<RuleDef>,
+}
+
+/// A principle and the conditions that answer it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrincipleDef {
+    pub id: String,
+    pub title: String,
+    /// Any matching condition makes the answer `not-met`.
+    #[serde(default)]
+    pub not_met: Vec<ConditionDef>,
+    /// Otherwise, any matching condition makes it `unsure`.
+    #[serde(default)]
+    pub unsure: Vec<ConditionDef>,
+}
+
+/// A condition of a principle answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConditionDef {
+    /// Why the condition matters, in a producer's words.
+    pub reason: String,
+    /// A CEL list; the condition is tested once per element (`item`, `index`).
+    #[serde(default)]
+    pub for_each: Option<String>,
+    /// CEL, boolean.
+    pub when: String,
+    /// CEL, list of field paths.
+    #[serde(default)]
+    pub fields: Option<String>,
+}
+
+/// A named value.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TermDef {
+    pub name: String,
+    /// What the term means.
+    #[serde(default)]
+    pub description: String,
+    /// A CEL list; the term is then the list of `value` for each element (`item`, `index`).
+    #[serde(default)]
+    pub for_each: Option<String>,
+    /// CEL.
+    pub value: String,
+}
+
+/// A rule.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleDef {
+    pub id: String,
+    /// A short title for tables.
+    #[serde(default)]
+    pub title: String,
+    pub outcome: Outcome,
+    /// The principle the rule belongs to, or none.
+    #[serde(default)]
+    pub principle: Option<String>,
+    /// CEL giving the principle per finding (for rules about "the principle concerned").
+    #[serde(default)]
+    pub principle_expr: Option<String>,
+    /// The section of the source the rule comes from.
+    pub source: String,
+    /// A CEL list; the rule gives one finding per element that matches (`item`, `index`).
+    #[serde(default)]
+    pub for_each: Option<String>,
+    /// CEL, boolean: the rule fires when true.
+    pub when: String,
+    /// CEL, list of field paths the finding points at.
+    #[serde(default)]
+    pub fields: Option<String>,
+    /// The finding's message, as plain text...
+    #[serde(default)]
+    pub message: Option<String>,
+    /// ...or as a CEL string expression.
+    #[serde(default)]
+    pub message_expr: Option<String>,
+    /// A requirement to record before the use may proceed.
+    #[serde(default)]
+    pub blocker: Option<BlockerDef>,
+    /// Something someone must do.
+    #[serde(default)]
+    pub obligation: Option<ObligationDef>,
+}
+
+/// A blocker a rule opens.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockerDef {
+    /// A CEL list; one blocker per element (`item`, `index`) instead of one per finding.
+    #[serde(default)]
+    pub for_each: Option<String>,
+    /// CEL, boolean: the blocker is open when true (default: whenever the rule fires).
+    #[serde(default)]
+    pub when: Option<String>,
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub message_expr: Option<String>,
+    /// What clears the blocker, in a producer's words.
+    #[serde(default)]
+    pub clears: String,
+    /// CEL, list of field paths (default: the rule's).
+    #[serde(default)]
+    pub fields: Option<String>,
+}
+
+/// An obligation a rule produces.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObligationDef {
+    /// A short stable word (`keep-marking`, `label`).
+    pub kind: String,
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub text_expr: Option<String>,
+    /// CEL, string: when it is due.
+    pub due: String,
+}
+
+/// A compiled expression with the text it came from.
+#[derive(Debug)]
+pub(crate) struct Expr {
+    pub(crate) program: Program,
+    pub(crate) text: String,
+    pub(crate) field: &'static str,
+}
+
+/// Text that is either fixed or computed.
+#[derive(Debug)]
+pub(crate) enum Text {
+    Fixed(String),
+    Computed(Expr),
+}
+
+#[derive(Debug)]
+pub(crate) struct Condition {
+    pub(crate) reason: String,
+    pub(crate) for_each: Option<Expr>,
+    pub(crate) when: Expr,
+    pub(crate) fields: Option<Expr>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Principle {
+    pub(crate) id: String,
+    pub(crate) title: String,
+    pub(crate) not_met: Vec<Condition>,
+    pub(crate) unsure: Vec<Condition>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Term {
+    pub(crate) name: String,
+    pub(crate) for_each: Option<Expr>,
+    pub(crate) value: Expr,
+}
+
+#[derive(Debug)]
+pub(crate) enum PrincipleRef {
+    None,
+    Fixed(String),
+    Computed(Expr),
+}
+
+#[derive(Debug)]
+pub(crate) struct Rule {
+    pub(crate) id: String,
+    pub(crate) outcome: Outcome,
+    pub(crate) principle: PrincipleRef,
+    pub(crate) source: String,
+    pub(crate) for_each: Option<Expr>,
+    pub(crate) when: Expr,
+    pub(crate) fields: Option<Expr>,
+    pub(crate) message: Text,
+    pub(crate) blocker: Option<Blocker>,
+    pub(crate) obligation: Option<Obligation>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Blocker {
+    pub(crate) for_each: Option<Expr>,
+    pub(crate) when: Option<Expr>,
+    pub(crate) message: Text,
+    pub(crate) clears: String,
+    pub(crate) fields: Option<Expr>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Obligation {
+    pub(crate) kind: String,
+    pub(crate) text: Text,
+    pub(crate) due: Expr,
+}
+
+/// A loaded, validated pack, ready to evaluate.
+#[derive(Debug)]
+pub struct Pack {
+    file: PackFile,
+    pub(crate) principles: Vec<Principle>,
+    pub(crate) terms: Vec<Term>,
+    pub(crate) rules: Vec<Rule>,
+}
+
+/// The CEL environment every pack is compiled and run with (the standard library).
+pub(crate) fn env() -> &'static Arc<Env> {
+    static ENV: OnceLock<Arc<Env>> = OnceLock::new();
+    ENV.get_or_init(|| Arc::new(Env::stdlib()))
+}
+
+struct Compiler<'a> {
+    pack: &'a str,
+    place: &'static str,
+    id: &'a str,
+}
+
+impl Compiler<'_> {
+    fn error(&self, field: &'static str, message: impl Into<String>) -> PackError {
+        PackError::Item {
+            pack: self.pack.to_owned(),
+            place: self.place,
+            id: self.id.to_owned(),
+            field,
+            message: message.into(),
+        }
+    }
+
+    fn expr(&self, field: &'static str, text: &str) -> Result<Expr, PackError> {
+        let program = env()
+            .compile(text)
+            .map_err(|e| self.error(field, format!("not a valid CEL expression: {e}")))?;
+        Ok(Expr {
+            program,
+            text: text.to_owned(),
+            field,
+        })
+    }
+
+    fn opt(&self, field: &'static str, text: Option<&String>) -> Result<Option<Expr>, PackError> {
+        text.map(|t| self.expr(field, t)).transpose()
+    }
+
+    fn text(
+        &self,
+        field: &'static str,
+        fixed: Option<&String>,
+        computed: Option<&String>,
+    ) -> Result<Text, PackError> {
+        match (fixed, computed) {
+            (Some(t), None) => Ok(Text::Fixed(t.clone())),
+            (None, Some(e)) => Ok(Text::Computed(self.expr(field, e)?)),
+            (Some(_), Some(_)) => Err(self.error(
+                field,
+                format!("give either `{field}` or `{field}_expr`, not both"),
+            )),
+            (None, None) => {
+                Err(self.error(field, format!("`{field}` (or `{field}_expr`) is required")))
+            }
+        }
+    }
+
+    fn condition(&self, c: &ConditionDef) -> Result<Condition, PackError> {
+        Ok(Condition {
+            reason: c.reason.clone(),
+            for_each: self.opt("for_each", c.for_each.as_ref())?,
+            when: self.expr("when", &c.when)?,
+            fields: self.opt("fields", c.fields.as_ref())?,
+        })
+    }
+}
+
+impl Pack {
+    /// Parses and validates a pack file.
+    pub fn from_yaml(text: &str) -> Result<Pack, PackError> {
+        let file: PackFile =
+            serde_saphyr::from_str(text).map_err(|e| PackError::Syntax(e.to_string()))?;
+        let pack = Pack::compile(file)?;
+        crate::eval::dry_run(&pack)?;
+        Ok(pack)
+    }
+
+    /// A built-in pack by id (`netflix-genai`, `eu-ai-act-art50`).
+    pub fn builtin(id: &str) -> Option<Arc<Pack>> {
+        static PACKS: OnceLock<Vec<(String, Arc<Pack>)>> = OnceLock::new();
+        let packs = PACKS.get_or_init(|| {
+            BUILTIN_SOURCES
+                .iter()
+                .map(|(id, text)| {
+                    // The built-in packs are tested on every build (`builtin_packs_load`).
+                    let pack = Pack::from_yaml(text)
+                        .unwrap_or_else(|e| panic!("built-in pack {id} is invalid: {e}"));
+                    ((*id).to_owned(), Arc::new(pack))
+                })
+                .collect()
+        });
+        packs
+            .iter()
+            .find(|(pid, _)| pid == id)
+            .map(|(_, p)| Arc::clone(p))
+    }
+
+    /// The ids of the built-in packs.
+    pub fn builtin_ids() -> &'static [&'static str] {
+        BUILTIN_IDS
+    }
+
+    /// The pack's id.
+    pub fn id(&self) -> &str {
+        &self.file.pack
+    }
+
+    /// The pack's version.
+    pub fn version(&self) -> &str {
+        &self.file.version
+    }
+
+    /// The pack as written: title, description, principles, terms and rules.
+    pub fn file(&self) -> &PackFile {
+        &self.file
+    }
+
+    /// Whether the pack defines principles (and so a check reports `principles`).
+    pub fn defines_principles(&self) -> bool {
+        !self.principles.is_empty()
+    }
+
+    fn compile(file: PackFile) -> Result<Pack, PackError> {
+        let pack_id = file.pack.trim();
+        let pack_error = |message: &str| PackError::Pack {
+            pack: file.pack.clone(),
+            message: message.to_owned(),
+        };
+        if pack_id.is_empty() {
+            return Err(pack_error("`pack` (the pack id) must not be empty"));
+        }
+        if file.version.trim().is_empty() {
+            return Err(pack_error("`version` must not be empty"));
+        }
+        if file.rules.is_empty() {
+            return Err(pack_error("a pack needs at least one rule"));
+        }
+
+        let mut principle_ids = HashSet::new();
+        let mut principles = Vec::new();
+        for p in &file.principles {
+            let c = Compiler {
+                pack: pack_id,
+                place: "principle",
+                id: &p.id,
+            };
+            if p.id.trim().is_empty() {
+                return Err(c.error("id", "must not be empty"));
+            }
+            if !principle_ids.insert(p.id.clone()) {
+                return Err(c.error("id", "is defined twice"));
+            }
+            principles.push(Principle {
+                id: p.id.clone(),
+                title: p.title.clone(),
+                not_met: p
+                    .not_met
+                    .iter()
+                    .map(|x| c.condition(x))
+                    .collect::<Result<_, _>>()?,
+                unsure: p
+                    .unsure
+                    .iter()
+                    .map(|x| c.condition(x))
+                    .collect::<Result<_, _>>()?,
+            });
+        }
+
+        let mut names: HashSet<String> = crate::eval::RESERVED_NAMES
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        let mut terms = Vec::new();
+        for t in &file.terms {
+            let c = Compiler {
+                pack: pack_id,
+                place: "term",
+                id: &t.name,
+            };
+            let valid_name = t
+                .name
+                .chars()
+                .next()
+                .is_some_and(|ch| ch.is_ascii_alphabetic() || ch == '_')
+                && t.name
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
+            if !valid_name {
+                return Err(c.error(
+                    "name",
+                    "must be an identifier (letters, digits, underscores)",
+                ));
+            }
+            if !names.insert(t.name.clone()) {
+                return Err(c.error("name", "is already used by a declaration field, a built-in variable or an earlier term"));
+            }
+            terms.push(Term {
+                name: t.name.clone(),
+                for_each: c.opt("for_each", t.for_each.as_ref())?,
+                value: c.expr("value", &t.value)?,
+            });
+        }
+
+        let mut rule_ids = HashSet::new();
+        let mut rules = Vec::new();
+        for r in &file.rules {
+            let c = Compiler {
+                pack: pack_id,
+                place: "rule",
+                id: &r.id,
+            };
+            if r.id.trim().is_empty() {
+                return Err(PackError::Pack {
+                    pack: pack_id.to_owned(),
+                    message: format!("rule number {} has an empty id", rules.len() + 1),
+                });
+            }
+            if !rule_ids.insert(r.id.clone()) {
+                return Err(c.error("id", "is defined twice"));
+            }
+            let principle = match (&r.principle, &r.principle_expr) {
+                (Some(_), Some(_)) => {
+                    return Err(c.error(
+                        "principle",
+                        "give either `principle` or `principle_expr`, not both",
+                    ));
+                }
+                (Some(p), None) => {
+                    if !principle_ids.contains(p) {
+                        return Err(c.error(
+                            "principle",
+                            format!("`{p}` is not a principle this pack defines"),
+                        ));
+                    }
+                    PrincipleRef::Fixed(p.clone())
+                }
+                (None, Some(e)) => PrincipleRef::Computed(c.expr("principle_expr", e)?),
+                (None, None) => PrincipleRef::None,
+            };
+            let blocker = r
+                .blocker
+                .as_ref()
+                .map(|b| -> Result<Blocker, PackError> {
+                    Ok(Blocker {
+                        for_each: c.opt("blocker.for_each", b.for_each.as_ref())?,
+                        when: c.opt("blocker.when", b.when.as_ref())?,
+                        message: c.text(
+                            "blocker.message",
+                            b.message.as_ref(),
+                            b.message_expr.as_ref(),
+                        )?,
+                        clears: b.clears.clone(),
+                        fields: c.opt("blocker.fields", b.fields.as_ref())?,
+                    })
+                })
+                .transpose()?;
+            let obligation = r
+                .obligation
+                .as_ref()
+                .map(|o| -> Result<Obligation, PackError> {
+                    if o.kind.trim().is_empty() {
+                        return Err(c.error("obligation.kind", "must not be empty"));
+                    }
+                    Ok(Obligation {
+                        kind: o.kind.clone(),
+                        text: c.text("obligation.text", o.text.as_ref(), o.text_expr.as_ref())?,
+                        due: c.expr("obligation.due", &o.due)?,
+                    })
+                })
+                .transpose()?;
+            rules.push(Rule {
+                id: r.id.clone(),
+                outcome: r.outcome,
+                principle,
+                source: r.source.clone(),
+                for_each: c.opt("for_each", r.for_each.as_ref())?,
+                when: c.expr("when", &r.when)?,
+                fields: c.opt("fields", r.fields.as_ref())?,
+                message: c.text("message", r.message.as_ref(), r.message_expr.as_ref())?,
+                blocker,
+                obligation,
+            });
+        }
+        Ok(Pack {
+            principles,
+            terms,
+            rules,
+            file,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_packs_load() {
+        for id in BUILTIN_IDS {
+            let pack = Pack::builtin(id).expect("every built-in id has a pack");
+            assert_eq!(pack.id(), *id);
+        }
+        assert!(Pack::builtin("nope").is_none());
+    }
+
+    fn minimal_pack(rule: &str) -> String {
+        format!("pack: test\nversion: '1'\nrules:\n{rule}")
+    }
+
+    #[test]
+    fn a_syntax_error_names_the_rule() {
+        let err = Pack::from_yaml(&minimal_pack(
+            "  - {id: R-1, outcome: notify, source: s, message: m, when: 'outputs.final &&'}\n",
+        ))
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("R-1") && text.contains("when"), "{text}");
+    }
+
+    #[test]
+    fn a_misspelt_field_is_caught_when_loading() {
+        let err = Pack::from_yaml(&minimal_pack(
+            "  - {id: R-2, outcome: review, source: s, message: m, when: 'outputs.finall'}\n",
+        ))
+        .unwrap_err();
+        assert!(err.to_string().contains("R-2"), "{err}");
+    }
+
+    #[test]
+    fn a_condition_that_is_not_boolean_is_refused() {
+        let err = Pack::from_yaml(&minimal_pack(
+            "  - {id: R-3, outcome: review, source: s, message: m, when: 'use.summary'}\n",
+        ))
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("R-3") && err.to_string().contains("boolean"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn duplicate_rule_ids_are_refused() {
+        let rule = "  - {id: R-4, outcome: notify, source: s, message: m, when: 'true'}\n";
+        let err = Pack::from_yaml(&minimal_pack(&format!("{rule}{rule}"))).unwrap_err();
+        assert!(
+            err.to_string().contains("R-4") && err.to_string().contains("twice"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_outcome_is_refused() {
+        let err = Pack::from_yaml(&minimal_pack(
+            "  - {id: R-5, outcome: maybe, source: s, message: m, when: 'true'}\n",
+        ))
+        .unwrap_err();
+        assert!(matches!(err, PackError::Syntax(_)), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_principle_is_refused() {
+        let err = Pack::from_yaml(&minimal_pack(
+            "  - {id: R-6, outcome: notify, principle: p9, source: s, message: m, when: 'true'}\n",
+        ))
+        .unwrap_err();
+        assert!(err.to_string().contains("p9"), "{err}");
+    }
+}
