@@ -1,1 +1,4 @@
-//! The web pages (server-rendered). To be written.
+//! The web pages: server-rendered HTML for producers, reviewers, legal, admins and auditors.
+
+pub mod form;
+pub mod session;
