@@ -2,6 +2,7 @@
 //! resolves configuration and maps outcomes to documented exit codes.
 
 mod cmd;
+mod packs;
 
 use std::process::ExitCode;
 
