@@ -1,0 +1,181 @@
+//! The bank store story, run against SQLite always and against a fresh PostgreSQL database
+//! when `GREENLIGHT_TEST_POSTGRES_URL` is set.
+
+use greenlight_scan::bank::{BankStore, Frame, HashType, NewAsset, NewReference};
+
+async fn story(url: &str) {
+    let store = BankStore::connect(url)
+        .await
+        .expect("store opens and migrates");
+    // Opening again (migrations already applied) is fine.
+    let store2 = BankStore::connect(url).await.expect("store reopens");
+    store2.close().await;
+
+    let h = |c: &str| c.repeat(64);
+    let id = store
+        .add_asset(&NewAsset {
+            production: "ep101".into(),
+            use_ref: "BB-001".into(),
+            tool: Some("ImageGen".into()),
+            file_name: "moodboard.png".into(),
+            blake3: h("a"),
+            media_type: "image/png".into(),
+            pdq: Some((h("b"), 87)),
+            frames: vec![],
+            thumbnail: Some(vec![0xff, 0xd8, 0xff]),
+        })
+        .await
+        .expect("asset added");
+    let vid = store
+        .add_asset(&NewAsset {
+            production: "ep102".into(),
+            use_ref: "BB-002".into(),
+            file_name: "previs.mp4".into(),
+            blake3: h("c"),
+            media_type: "video/mp4".into(),
+            frames: vec![
+                Frame {
+                    second: 0,
+                    pdq: h("d"),
+                    quality: 90,
+                },
+                Frame {
+                    second: 1,
+                    pdq: h("e"),
+                    quality: 12,
+                },
+            ],
+            ..Default::default()
+        })
+        .await
+        .expect("video asset added");
+    assert!(vid > id);
+    assert_eq!(
+        store.productions().await.expect("productions"),
+        ["ep101", "ep102"]
+    );
+    let ep101 = store.assets(Some("ep101")).await.expect("ledger");
+    assert_eq!(ep101.len(), 1);
+    assert_eq!(ep101[0].pdq_quality, Some(87));
+    assert_eq!(ep101[0].thumbnail.as_deref(), Some(&[0xff, 0xd8, 0xff][..]));
+    let all = store.assets(None).await.expect("ledger");
+    assert_eq!(all[1].frames.len(), 2);
+    assert_eq!(all[1].frames[1].quality, 12);
+
+    let refs = vec![
+        NewReference {
+            bank: "library".into(),
+            work_id: "W-1".into(),
+            title: "Dawn".into(),
+            hash_type: HashType::Pdq,
+            hash: h("1"),
+            quality: Some(100),
+        },
+        NewReference {
+            bank: "library".into(),
+            work_id: "W-2".into(),
+            title: "Dusk".into(),
+            hash_type: HashType::Blake3,
+            hash: h("2"),
+            quality: None,
+        },
+    ];
+    assert_eq!(store.add_references(&refs).await.expect("added"), 2);
+    assert_eq!(
+        store
+            .add_references(&refs)
+            .await
+            .expect("duplicates skipped"),
+        0
+    );
+    let got = store.references(Some("library")).await.expect("references");
+    assert_eq!(got.len(), 2);
+    assert_eq!(
+        (got[0].title.as_str(), got[0].hash_type),
+        ("Dawn", HashType::Pdq)
+    );
+    assert!(
+        store
+            .references(Some("other"))
+            .await
+            .expect("references")
+            .is_empty()
+    );
+    assert!(
+        store
+            .add_asset(&NewAsset {
+                production: "p".into(),
+                use_ref: "r".into(),
+                blake3: "short".into(),
+                ..Default::default()
+            })
+            .await
+            .is_err()
+    );
+    store.close().await;
+}
+
+#[tokio::test]
+async fn sqlite_bank_store_story() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("banks.db").display()
+    );
+    story(&url).await;
+    // WAL and synchronous=FULL are what the store asked for.
+    let wal = dir.path().join("banks.db-wal");
+    let _ = wal; // the WAL file exists only while connections are open; the mode is checked below.
+    use sqlx::Connection;
+    let mut conn = sqlx::SqliteConnection::connect(&url)
+        .await
+        .expect("connect");
+    let mode: (String,) = sqlx::query_as("PRAGMA journal_mode")
+        .fetch_one(&mut conn)
+        .await
+        .expect("pragma");
+    assert_eq!(mode.0, "wal");
+}
+
+#[tokio::test]
+async fn postgres_bank_store_story() {
+    let Ok(base) = std::env::var("GREENLIGHT_TEST_POSTGRES_URL") else {
+        eprintln!(
+            "skipped: GREENLIGHT_TEST_POSTGRES_URL is not set, so the PostgreSQL bank store is not tested"
+        );
+        return;
+    };
+    use sqlx::Connection;
+    let name = format!(
+        "gl_bank_test_{}_{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
+    );
+    let mut admin = sqlx::PgConnection::connect(&base)
+        .await
+        .expect("admin connection");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .expect("create database");
+    let url = match base.rfind('/') {
+        Some(i) if base[..i].ends_with(|c: char| c != '/') => format!("{}/{name}", &base[..i]),
+        _ => format!("{base}/{name}"),
+    };
+    // The server's migrator shares _sqlx_migrations: simulate one of its rows being there.
+    {
+        let mut c = sqlx::PgConnection::connect(&url).await.expect("connect");
+        sqlx::query("CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, installed_on TIMESTAMPTZ NOT NULL DEFAULT now(), success BOOLEAN NOT NULL, checksum BYTEA NOT NULL, execution_time BIGINT NOT NULL)")
+            .execute(&mut c).await.expect("table");
+        sqlx::query("INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (1, 'server', true, '\\x00', 0)")
+            .execute(&mut c).await.expect("row");
+        c.close().await.ok();
+    }
+    story(&url).await;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {name} WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await
+    .expect("drop database");
+}
