@@ -14,7 +14,9 @@ pub const DEFAULT_PACK: &str = "netflix-genai";
 /// Whether a `--policy` value names a file rather than a built-in pack: it contains `/` or ends
 /// in a file extension (`spec/decisions.md`, "Packs on the command line").
 fn is_file_argument(arg: &str) -> bool {
-    arg.contains('/') || arg.contains(std::path::MAIN_SEPARATOR) || Path::new(arg).extension().is_some()
+    arg.contains('/')
+        || arg.contains(std::path::MAIN_SEPARATOR)
+        || Path::new(arg).extension().is_some()
 }
 
 /// Loads every pack named, in order; an empty list means the default pack.
@@ -25,7 +27,8 @@ pub fn resolve(args: &[String]) -> anyhow::Result<Vec<Arc<Pack>>> {
     let mut packs = Vec::with_capacity(args.len());
     for arg in args {
         if is_file_argument(arg) {
-            let text = std::fs::read_to_string(arg).with_context(|| format!("reading pack file {arg}"))?;
+            let text =
+                std::fs::read_to_string(arg).with_context(|| format!("reading pack file {arg}"))?;
             let pack = Pack::from_yaml(&text).map_err(|e| UsageError(format!("{arg}: {e}")))?;
             packs.push(Arc::new(pack));
         } else {

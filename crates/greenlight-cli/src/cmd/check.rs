@@ -9,9 +9,9 @@ use anstyle::{AnsiColor, Style};
 use anyhow::Context as _;
 use chrono::NaiveDate;
 use clap::ValueEnum;
-use greenlight_core::format::{self, FormatError, Parsed, SourceKind, MAX_INPUT_BYTES};
+use greenlight_core::format::{self, FormatError, MAX_INPUT_BYTES, Parsed, SourceKind};
 use greenlight_core::pack::Pack;
-use greenlight_core::{evaluate, CheckResult, Outcome};
+use greenlight_core::{CheckResult, Outcome, evaluate};
 use serde_json::json;
 
 use super::UsageError;
@@ -38,7 +38,9 @@ pub enum Format {
 
 /// Arguments of `greenlight check`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "EXIT CODES:\n  0  every file was checked (and no gate tripped)\n  1  the --fail-on / --fail-on-blockers gate tripped\n  2  usage error (bad flags, unknown or broken pack)\n  3  at least one invalid declaration (an over-size file included)\n  4  a file could not be read\n  The highest applicable code wins.")]
+#[command(
+    after_help = "EXIT CODES:\n  0  every file was checked (and no gate tripped)\n  1  the --fail-on / --fail-on-blockers gate tripped\n  2  usage error (bad flags, unknown or broken pack)\n  3  at least one invalid declaration (an over-size file included)\n  4  a file could not be read\n  The highest applicable code wins."
+)]
 pub struct Args {
     /// Declaration files (YAML or JSON, by extension or sniffed); `-` reads standard input.
     #[arg(required = true, value_name = "FILE")]
@@ -62,24 +64,39 @@ pub struct Args {
 }
 
 fn parse_outcome(text: &str) -> Result<Outcome, String> {
-    Outcome::parse(text).ok_or_else(|| format!("`{text}` is not an outcome; expected one of notify, review, escalate, written_approval"))
+    Outcome::parse(text).ok_or_else(|| {
+        format!(
+            "`{text}` is not an outcome; expected one of notify, review, escalate, written_approval"
+        )
+    })
 }
 
 fn parse_date(text: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| format!("`{text}` is not a date; expected YYYY-MM-DD"))
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| format!("`{text}` is not a date; expected YYYY-MM-DD"))
 }
 
 /// What became of one file.
 enum FileResult {
-    Checked { parsed: Box<Parsed>, result: Box<CheckResult> },
-    Invalid { error: FormatError, source: String },
-    Unreadable { message: String },
+    Checked {
+        parsed: Box<Parsed>,
+        result: Box<CheckResult>,
+    },
+    Invalid {
+        error: FormatError,
+        source: String,
+    },
+    Unreadable {
+        message: String,
+    },
 }
 
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<u8> {
     let packs = crate::packs::resolve(&args.policies)?;
-    let as_of = args.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let as_of = args
+        .as_of
+        .unwrap_or_else(|| chrono::Utc::now().date_naive());
     if args.files.iter().filter(|f| *f == "-").count() > 1 {
         return Err(UsageError("standard input (`-`) can be read only once".to_owned()).into());
     }
@@ -91,7 +108,8 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         let result = check_file(file, &packs, as_of)?;
         code = code.max(match &result {
             FileResult::Checked { result, .. } => {
-                let gate = args.fail_on.is_some_and(|o| result.outcome >= o) || (args.fail_on_blockers && !result.blockers.is_empty());
+                let gate = args.fail_on.is_some_and(|o| result.outcome >= o)
+                    || (args.fail_on_blockers && !result.blockers.is_empty());
                 if gate { EXIT_GATE } else { EXIT_CHECKED }
             }
             FileResult::Invalid { .. } => EXIT_INVALID,
@@ -110,7 +128,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         }
     }
     if args.format == Format::Sarif {
-        if let Err(e) = serde_json::to_writer_pretty(&mut out, &sarif.log()).map_err(std::io::Error::from).and_then(|()| writeln!(out)) {
+        if let Err(e) = serde_json::to_writer_pretty(&mut out, &sarif.log())
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(out))
+        {
             return finish_on_write_error(e, code);
         }
     }
@@ -144,12 +165,20 @@ fn check_file(file: &str, packs: &[Arc<Pack>], as_of: NaiveDate) -> anyhow::Resu
         Ok(bytes) => bytes,
         Err(message) => return Ok(FileResult::Unreadable { message }),
     };
-    let kind = if file == "-" { SourceKind::Sniff } else { SourceKind::from_path(Path::new(file)) };
+    let kind = if file == "-" {
+        SourceKind::Sniff
+    } else {
+        SourceKind::from_path(Path::new(file))
+    };
     let source = String::from_utf8_lossy(&bytes).into_owned();
     match format::parse(&bytes, kind) {
         Ok(parsed) => {
-            let result = evaluate(&parsed.declaration, packs, as_of).with_context(|| format!("evaluating {file}"))?;
-            Ok(FileResult::Checked { parsed: Box::new(parsed), result: Box::new(result) })
+            let result = evaluate(&parsed.declaration, packs, as_of)
+                .with_context(|| format!("evaluating {file}"))?;
+            Ok(FileResult::Checked {
+                parsed: Box::new(parsed),
+                result: Box::new(result),
+            })
         }
         Err(error) => Ok(FileResult::Invalid { error, source }),
     }
@@ -163,13 +192,19 @@ fn write_json(out: &mut impl Write, file: &str, result: &FileResult) -> std::io:
         FileResult::Checked { result, .. } => {
             let mut obj = serde_json::Map::new();
             obj.insert("file".to_owned(), json!(file));
-            if let serde_json::Value::Object(fields) = serde_json::to_value(result.as_ref()).map_err(std::io::Error::from)? {
+            if let serde_json::Value::Object(fields) =
+                serde_json::to_value(result.as_ref()).map_err(std::io::Error::from)?
+            {
                 obj.extend(fields);
             }
             serde_json::Value::Object(obj)
         }
-        FileResult::Invalid { error, .. } => json!({"file": file, "error": error.summary, "errors": error.problems}),
-        FileResult::Unreadable { message } => json!({"file": file, "error": message, "errors": [{"message": message}]}),
+        FileResult::Invalid { error, .. } => {
+            json!({"file": file, "error": error.summary, "errors": error.problems})
+        }
+        FileResult::Unreadable { message } => {
+            json!({"file": file, "error": message, "errors": [{"message": message}]})
+        }
     };
     serde_json::to_writer(&mut *out, &value).map_err(std::io::Error::from)?;
     writeln!(out)
@@ -192,50 +227,98 @@ fn outcome_style(outcome: Outcome) -> Style {
 }
 
 fn lines_of(fields: &[String], parsed: &Parsed) -> String {
-    let mut lines: Vec<usize> = fields.iter().filter_map(|f| parsed.source_map.line(f)).collect();
+    let mut lines: Vec<usize> = fields
+        .iter()
+        .filter_map(|f| parsed.source_map.line(f))
+        .collect();
     lines.sort_unstable();
     lines.dedup();
     match lines.len() {
         0 => String::new(),
         1 => format!("line {}", lines[0]),
-        _ => format!("lines {}", lines.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")),
+        _ => format!(
+            "lines {}",
+            lines
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 
-fn write_human(out: &mut impl Write, file: &str, result: &FileResult, packs: &[Arc<Pack>]) -> std::io::Result<()> {
+fn write_human(
+    out: &mut impl Write,
+    file: &str,
+    result: &FileResult,
+    packs: &[Arc<Pack>],
+) -> std::io::Result<()> {
     match result {
-        FileResult::Unreadable { message } => writeln!(out, "{BOLD}{file}{BOLD:#}: {}error{:#}: {message}\n", outcome_style(Outcome::WrittenApproval), outcome_style(Outcome::WrittenApproval)),
+        FileResult::Unreadable { message } => writeln!(
+            out,
+            "{BOLD}{file}{BOLD:#}: {}error{:#}: {message}\n",
+            outcome_style(Outcome::WrittenApproval),
+            outcome_style(Outcome::WrittenApproval)
+        ),
         FileResult::Invalid { error, source } => {
             let red = outcome_style(Outcome::WrittenApproval);
-            writeln!(out, "{BOLD}{file}{BOLD:#}: {red}invalid declaration{red:#}: {}", error.summary)?;
+            writeln!(
+                out,
+                "{BOLD}{file}{BOLD:#}: {red}invalid declaration{red:#}: {}",
+                error.summary
+            )?;
             for p in &error.problems {
                 writeln!(out, "  {red}✖{red:#} {p}")?;
                 if let (Some(line), Some(col)) = (p.line, p.column) {
                     if let Some(text) = source.lines().nth(line.saturating_sub(1)) {
                         writeln!(out, "    {DIM}{line:>4} |{DIM:#} {text}")?;
-                        writeln!(out, "    {DIM}     |{DIM:#} {}{red}^{red:#}", " ".repeat(col.saturating_sub(1)))?;
+                        writeln!(
+                            out,
+                            "    {DIM}     |{DIM:#} {}{red}^{red:#}",
+                            " ".repeat(col.saturating_sub(1))
+                        )?;
                     }
                 }
             }
             writeln!(out)
         }
-        FileResult::Checked { parsed, result, .. } => write_checked(out, file, parsed, result, packs),
+        FileResult::Checked { parsed, result, .. } => {
+            write_checked(out, file, parsed, result, packs)
+        }
     }
 }
 
-fn write_checked(out: &mut impl Write, file: &str, parsed: &Parsed, result: &CheckResult, packs: &[Arc<Pack>]) -> std::io::Result<()> {
+fn write_checked(
+    out: &mut impl Write,
+    file: &str,
+    parsed: &Parsed,
+    result: &CheckResult,
+    packs: &[Arc<Pack>],
+) -> std::io::Result<()> {
     let d = &parsed.declaration;
     let style = outcome_style(result.outcome);
-    writeln!(out, "{BOLD}{file}{BOLD:#} — {} ({}): {}", d.usage.reference, d.production.title, d.usage.summary)?;
-    writeln!(out, "  Outcome: {style}{}{style:#}", result.outcome.label().to_uppercase())?;
+    writeln!(
+        out,
+        "{BOLD}{file}{BOLD:#} — {} ({}): {}",
+        d.usage.reference, d.production.title, d.usage.summary
+    )?;
+    writeln!(
+        out,
+        "  Outcome: {style}{}{style:#}",
+        result.outcome.label().to_uppercase()
+    )?;
     if let Some(principles) = &result.principles {
         let answers: Vec<String> = principles
             .iter()
             .map(|(id, a)| {
                 let s = match a {
                     greenlight_core::declaration::Answer::Met => outcome_style(Outcome::Notify),
-                    greenlight_core::declaration::Answer::Unsure => outcome_style(Outcome::Escalate),
-                    greenlight_core::declaration::Answer::NotMet => outcome_style(Outcome::WrittenApproval),
+                    greenlight_core::declaration::Answer::Unsure => {
+                        outcome_style(Outcome::Escalate)
+                    }
+                    greenlight_core::declaration::Answer::NotMet => {
+                        outcome_style(Outcome::WrittenApproval)
+                    }
                 };
                 format!("{id} {s}{}{s:#}", a.as_str())
             })
@@ -244,13 +327,34 @@ fn write_checked(out: &mut impl Write, file: &str, parsed: &Parsed, result: &Che
     }
     for pack in packs_evaluated(result, packs) {
         writeln!(out)?;
-        writeln!(out, "  {BOLD}{} {}{BOLD:#} {DIM}{}{DIM:#}", pack.id(), pack.version(), pack.file().title)?;
-        let findings: Vec<_> = result.findings.iter().filter(|f| f.pack == pack.id()).collect();
+        writeln!(
+            out,
+            "  {BOLD}{} {}{BOLD:#} {DIM}{}{DIM:#}",
+            pack.id(),
+            pack.version(),
+            pack.file().title
+        )?;
+        let findings: Vec<_> = result
+            .findings
+            .iter()
+            .filter(|f| f.pack == pack.id())
+            .collect();
         let mut groups: BTreeMap<(usize, String), Vec<_>> = BTreeMap::new();
-        let principle_order: Vec<&str> = pack.file().principles.iter().map(|p| p.id.as_str()).collect();
+        let principle_order: Vec<&str> = pack
+            .file()
+            .principles
+            .iter()
+            .map(|p| p.id.as_str())
+            .collect();
         for f in &findings {
             let key = match &f.principle {
-                Some(p) => (principle_order.iter().position(|x| x == p).unwrap_or(usize::MAX - 1), p.clone()),
+                Some(p) => (
+                    principle_order
+                        .iter()
+                        .position(|x| x == p)
+                        .unwrap_or(usize::MAX - 1),
+                    p.clone(),
+                ),
                 None => (usize::MAX, String::new()),
             };
             groups.entry(key).or_default().push(*f);
@@ -261,15 +365,38 @@ fn write_checked(out: &mut impl Write, file: &str, parsed: &Parsed, result: &Che
                     writeln!(out, "    {BOLD}Other rules{BOLD:#}")?;
                 }
             } else {
-                let title = pack.file().principles.iter().find(|p| p.id == principle).map(|p| p.title.as_str()).unwrap_or("");
-                let answer = result.principles.as_ref().and_then(|m| m.get(&principle)).map(|a| a.as_str()).unwrap_or("");
-                writeln!(out, "    {BOLD}{principle}{BOLD:#} {title} {DIM}({answer}){DIM:#}")?;
+                let title = pack
+                    .file()
+                    .principles
+                    .iter()
+                    .find(|p| p.id == principle)
+                    .map(|p| p.title.as_str())
+                    .unwrap_or("");
+                let answer = result
+                    .principles
+                    .as_ref()
+                    .and_then(|m| m.get(&principle))
+                    .map(|a| a.as_str())
+                    .unwrap_or("");
+                writeln!(
+                    out,
+                    "    {BOLD}{principle}{BOLD:#} {title} {DIM}({answer}){DIM:#}"
+                )?;
             }
             for f in group {
                 let s = outcome_style(f.outcome);
                 let at = lines_of(&f.fields, parsed);
-                let at = if at.is_empty() { String::new() } else { format!("  {DIM}{at}{DIM:#}") };
-                writeln!(out, "      {s}●{s:#} {BOLD}{}{BOLD:#} {s}{}{s:#}{at}", f.rule, f.outcome.label())?;
+                let at = if at.is_empty() {
+                    String::new()
+                } else {
+                    format!("  {DIM}{at}{DIM:#}")
+                };
+                writeln!(
+                    out,
+                    "      {s}●{s:#} {BOLD}{}{BOLD:#} {s}{}{s:#}{at}",
+                    f.rule,
+                    f.outcome.label()
+                )?;
                 writeln!(out, "        {}", f.message)?;
                 writeln!(out, "        {DIM}Source: {}{DIM:#}", f.source)?;
             }
@@ -278,11 +405,22 @@ fn write_checked(out: &mut impl Write, file: &str, parsed: &Parsed, result: &Che
     if !result.blockers.is_empty() {
         let red = outcome_style(Outcome::WrittenApproval);
         writeln!(out)?;
-        writeln!(out, "  {red}Blockers{red:#} (to be cleared before the use may proceed)")?;
+        writeln!(
+            out,
+            "  {red}Blockers{red:#} (to be cleared before the use may proceed)"
+        )?;
         for b in &result.blockers {
             let at = lines_of(&b.fields, parsed);
-            let at = if at.is_empty() { String::new() } else { format!("  {DIM}{at}{DIM:#}") };
-            writeln!(out, "    {red}■{red:#} {BOLD}{}{BOLD:#}: {}{at}", b.rule, b.message)?;
+            let at = if at.is_empty() {
+                String::new()
+            } else {
+                format!("  {DIM}{at}{DIM:#}")
+            };
+            writeln!(
+                out,
+                "    {red}■{red:#} {BOLD}{}{BOLD:#}: {}{at}",
+                b.rule, b.message
+            )?;
             if !b.clears.is_empty() {
                 writeln!(out, "      To clear: {}", b.clears)?;
             }
@@ -292,7 +430,11 @@ fn write_checked(out: &mut impl Write, file: &str, parsed: &Parsed, result: &Che
         writeln!(out)?;
         writeln!(out, "  {BOLD}Obligations{BOLD:#} (to do before release)")?;
         for o in &result.obligations {
-            writeln!(out, "    □ {BOLD}{}{BOLD:#} [{}] due {}: {}", o.kind, o.rule, o.due, o.text)?;
+            writeln!(
+                out,
+                "    □ {BOLD}{}{BOLD:#} [{}] due {}: {}",
+                o.kind, o.rule, o.due, o.text
+            )?;
             writeln!(out, "      {DIM}Source: {}{DIM:#}", o.source)?;
         }
     }
@@ -300,7 +442,11 @@ fn write_checked(out: &mut impl Write, file: &str, parsed: &Parsed, result: &Che
 }
 
 fn packs_evaluated<'a>(result: &CheckResult, packs: &'a [Arc<Pack>]) -> Vec<&'a Arc<Pack>> {
-    result.policies.iter().filter_map(|r| packs.iter().find(|p| p.id() == r.id)).collect()
+    result
+        .policies
+        .iter()
+        .filter_map(|r| packs.iter().find(|p| p.id() == r.id))
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -365,9 +511,19 @@ impl Sarif {
                 }
             }
             FileResult::Checked { parsed, result, .. } => {
-                let line_of = |fields: &[String]| fields.iter().filter_map(|f| parsed.source_map.line(f)).min();
+                let line_of = |fields: &[String]| {
+                    fields
+                        .iter()
+                        .filter_map(|f| parsed.source_map.line(f))
+                        .min()
+                };
                 for f in &result.findings {
-                    let title = packs.iter().find(|p| p.id() == f.pack).and_then(|p| p.file().rules.iter().find(|r| r.id == f.rule)).map(|r| r.title.clone()).unwrap_or_default();
+                    let title = packs
+                        .iter()
+                        .find(|p| p.id() == f.pack)
+                        .and_then(|p| p.file().rules.iter().find(|r| r.id == f.rule))
+                        .map(|r| r.title.clone())
+                        .unwrap_or_default();
                     self.rule(&f.rule, || json!({"id": f.rule, "shortDescription": {"text": title}, "properties": {"pack": f.pack, "source": f.source}}));
                     self.results.push(json!({
                         "ruleId": f.rule, "level": sarif_level(f.outcome),

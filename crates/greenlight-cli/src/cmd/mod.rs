@@ -36,10 +36,17 @@ pub struct UsageError(pub String);
 pub fn init_logging(server: bool) {
     use tracing_subscriber::EnvFilter;
     let default = if server { "info" } else { "warn" };
-    let filter = EnvFilter::try_from_env("GREENLIGHT_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter =
+        EnvFilter::try_from_env("GREENLIGHT_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let json = std::env::var("GREENLIGHT_LOG_FORMAT").is_ok_and(|v| v == "json");
-    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 /// Prints an error chain once and maps it to an exit code: usage errors to 2, the rest to 4.

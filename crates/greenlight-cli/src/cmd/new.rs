@@ -34,10 +34,19 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         }
         Some(path) => {
             if path.exists() && !args.force {
-                return Err(UsageError(format!("{} already exists; use --force to overwrite it", path.display())).into());
+                return Err(UsageError(format!(
+                    "{} already exists; use --force to overwrite it",
+                    path.display()
+                ))
+                .into());
             }
-            std::fs::write(&path, TEMPLATE).with_context(|| format!("writing {}", path.display()))?;
-            eprintln!("wrote {}: fill it in, then run `greenlight check {}`", path.display(), path.display());
+            std::fs::write(&path, TEMPLATE)
+                .with_context(|| format!("writing {}", path.display()))?;
+            eprintln!(
+                "wrote {}: fill it in, then run `greenlight check {}`",
+                path.display(),
+                path.display()
+            );
         }
     }
     Ok(0)

@@ -32,7 +32,10 @@ pub enum Command {
 pub fn run(command: Command) -> anyhow::Result<u8> {
     let Command::Show { policies, format } = command;
     let packs = if policies.is_empty() {
-        let all: Vec<String> = Pack::builtin_ids().iter().map(|s| (*s).to_owned()).collect();
+        let all: Vec<String> = Pack::builtin_ids()
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
         crate::packs::resolve(&all)?
     } else {
         crate::packs::resolve(&policies)?
@@ -41,12 +44,16 @@ pub fn run(command: Command) -> anyhow::Result<u8> {
     let written = match format {
         Format::Json => {
             let files: Vec<_> = packs.iter().map(|p| p.file()).collect();
-            serde_json::to_writer_pretty(&mut out, &files).map_err(std::io::Error::from).and_then(|()| writeln!(out))
+            serde_json::to_writer_pretty(&mut out, &files)
+                .map_err(std::io::Error::from)
+                .and_then(|()| writeln!(out))
         }
         Format::Table => packs.iter().try_for_each(|p| write_table(&mut out, p)),
     };
     match written {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(anyhow::Error::new(e).context("writing the output")),
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::Error::new(e).context("writing the output"))
+        }
         _ => Ok(0),
     }
 }
@@ -54,14 +61,24 @@ pub fn run(command: Command) -> anyhow::Result<u8> {
 fn write_table(out: &mut impl Write, pack: &Pack) -> std::io::Result<()> {
     let bold = anstyle::Style::new().bold();
     let file = pack.file();
-    writeln!(out, "{bold}{} {}{bold:#} — {}", pack.id(), pack.version(), file.title)?;
+    writeln!(
+        out,
+        "{bold}{} {}{bold:#} — {}",
+        pack.id(),
+        pack.version(),
+        file.title
+    )?;
     if !file.principles.is_empty() {
         writeln!(out, "  Principles:")?;
         for p in &file.principles {
             writeln!(out, "    {:<4} {}", p.id, p.title)?;
         }
     }
-    writeln!(out, "  {:<28} {:<17} {:<10} {:<9} {:<10} SOURCE", "RULE", "OUTCOME", "PRINCIPLE", "BLOCKER", "OBLIGATION")?;
+    writeln!(
+        out,
+        "  {:<28} {:<17} {:<10} {:<9} {:<10} SOURCE",
+        "RULE", "OUTCOME", "PRINCIPLE", "BLOCKER", "OBLIGATION"
+    )?;
     for r in &file.rules {
         let principle = match (&r.principle, &r.principle_expr) {
             (Some(p), _) => p.clone(),
@@ -69,8 +86,21 @@ fn write_table(out: &mut impl Write, pack: &Pack) -> std::io::Result<()> {
             (None, None) => "-".to_owned(),
         };
         let blocker = if r.blocker.is_some() { "yes" } else { "-" };
-        let obligation = r.obligation.as_ref().map(|o| o.kind.as_str()).unwrap_or("-");
-        writeln!(out, "  {:<28} {:<17} {:<10} {:<9} {:<10} {}", r.id, r.outcome.as_str(), principle, blocker, obligation, r.source)?;
+        let obligation = r
+            .obligation
+            .as_ref()
+            .map(|o| o.kind.as_str())
+            .unwrap_or("-");
+        writeln!(
+            out,
+            "  {:<28} {:<17} {:<10} {:<9} {:<10} {}",
+            r.id,
+            r.outcome.as_str(),
+            principle,
+            blocker,
+            obligation,
+            r.source
+        )?;
         if !r.title.is_empty() {
             writeln!(out, "  {:<28} {}", "", r.title)?;
         }

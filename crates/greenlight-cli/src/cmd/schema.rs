@@ -6,7 +6,9 @@ use anyhow::Context as _;
 
 /// Arguments of `greenlight schema`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Point a YAML language server at it, e.g. a first line\n  # yaml-language-server: $schema=./declaration-v1.schema.json")]
+#[command(
+    after_help = "Point a YAML language server at it, e.g. a first line\n  # yaml-language-server: $schema=./declaration-v1.schema.json"
+)]
 pub struct Args {
     /// Write the schema to this file instead of standard output.
     #[arg(long, short, value_name = "FILE")]
@@ -18,7 +20,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let schema = greenlight_core::schema::declaration_schema();
     let text = serde_json::to_string_pretty(&schema)? + "\n";
     match args.out {
-        Some(path) => std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?,
+        Some(path) => {
+            std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?
+        }
         None => {
             let mut out = std::io::stdout().lock();
             if let Err(e) = out.write_all(text.as_bytes()) {

@@ -1,4 +1,5 @@
 //! Helpers shared by the CLI tests: run the real binary in a fresh temporary directory.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -10,7 +11,9 @@ pub struct Dir {
 
 impl Dir {
     pub fn new() -> Self {
-        Self { tmp: tempfile::tempdir().expect("a temporary directory can be created") }
+        Self {
+            tmp: tempfile::tempdir().expect("a temporary directory can be created"),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -30,13 +33,18 @@ impl Dir {
     /// A `greenlight` command with this directory as working directory.
     pub fn command(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_greenlight"));
-        cmd.current_dir(self.tmp.path()).env_remove("NO_COLOR").env("GREENLIGHT_LOG", "off");
+        cmd.current_dir(self.tmp.path())
+            .env_remove("NO_COLOR")
+            .env("GREENLIGHT_LOG", "off");
         cmd
     }
 
     /// Runs `greenlight ARGS...` here and returns its output.
     pub fn run(&self, args: &[&str]) -> Output {
-        self.command().args(args).output().expect("the greenlight binary runs")
+        self.command()
+            .args(args)
+            .output()
+            .expect("the greenlight binary runs")
     }
 }
 
