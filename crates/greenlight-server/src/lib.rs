@@ -1,4 +1,50 @@
-//! The Greenlight HTTP server: the JSON API under `/api/v1`, problem+json errors, OpenAPI,
+//! The Greenlight HTTP server: the JSON API under `/api/v1`, problem+json errors, OpenAPI
+//! 3.1 at `/api/openapi.json`, operational endpoints (`/healthz`, `/readyz`, `/metrics`),
 //! and the server-rendered web pages.
+//!
+//! [`app`] builds the whole router from an [`AppState`]; tests call it in-process with
+//! `tower::ServiceExt::oneshot`, and `greenlight serve` binds it to a socket.
 
+pub mod api;
+pub mod auth;
+pub mod demo;
+pub mod error;
+pub mod metrics;
+pub mod openapi;
 pub mod pages;
+pub mod state;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+
+pub use state::{AppState, ServerConfig};
+
+/// The whole application: API, pages, OpenAPI, health, readiness and metrics.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(api::router())
+        .merge(pages::router())
+        .route("/api/openapi.json", get(openapi::serve))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .with_state(state)
+}
+
+/// Liveness: the process answers.
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Readiness: the database answers and the writer runs.
+async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
+    if s.store.ready().await { (StatusCode::OK, "ready\n") } else { (StatusCode::SERVICE_UNAVAILABLE, "not ready\n") }
+}
+
+async fn metrics_text(State(s): State<AppState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render(&s))
+}

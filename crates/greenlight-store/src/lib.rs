@@ -1,1 +1,137 @@
-//! placeholder
+//! The system of record: organisations, productions, declarations and their review
+//! workflow, the consent and tool registries, obligations, and the tamper-evident audit
+//! log, on SQLite or PostgreSQL.
+//!
+//! [`Store`] is the one entry point. Every method that reads or changes tenant data takes
+//! the calling [`Principal`](model::Principal) and applies the access rules itself, so the
+//! JSON API and the web pages cannot disagree about who may do what. Writes go through one
+//! writer task per process that commits many requests per transaction (group commit) and
+//! appends their audit entries and a signed checkpoint in the same transaction.
+//!
+//! ```no_run
+//! # async fn demo() -> greenlight_store::Result<()> {
+//! use greenlight_store::{Store, StoreConfig};
+//! let store = Store::open(StoreConfig::new("sqlite://greenlight.db?mode=rwc")).await?;
+//! assert!(store.ready().await);
+//! # Ok(()) }
+//! ```
+
+pub mod audit;
+mod db;
+pub mod effective;
+mod error;
+pub mod input;
+pub mod model;
+mod ops;
+mod writer;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use audit::{AuditEntry, Checkpoint, SigningKey, VerifyReport};
+pub use error::{FieldProblem, Result, StoreError};
+pub use model::*;
+pub use ops::{Bootstrap, Disclosure, DisclosureRow, NewMember, TriagePreview};
+
+/// How to open a store.
+#[derive(Clone)]
+pub struct StoreConfig {
+    /// `sqlite://FILE[?mode=rwc]` or `postgres://...`.
+    pub database_url: String,
+    /// The Ed25519 key that signs audit checkpoints; `None` opens read-only for writes
+    /// (writes fail) — `serve` always passes one.
+    pub signing_key: Option<SigningKey>,
+    /// Where each checkpoint is also appended, outside the database.
+    pub checkpoint_log: Option<PathBuf>,
+    /// Largest number of write requests committed in one transaction.
+    pub max_batch: usize,
+    /// Connections in the read pool.
+    pub max_connections: u32,
+}
+
+impl StoreConfig {
+    /// Defaults for `database_url`: no key, no checkpoint log, batches of up to 256.
+    pub fn new(database_url: impl Into<String>) -> Self {
+        Self {
+            database_url: database_url.into(),
+            signing_key: None,
+            checkpoint_log: None,
+            max_batch: 256,
+            max_connections: 8,
+        }
+    }
+}
+
+impl std::fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreConfig")
+            .field("database_url", &db::redact_url(&self.database_url))
+            .field(
+                "signing_key",
+                &self.signing_key.as_ref().map(|k| k.public_hex()),
+            )
+            .field("checkpoint_log", &self.checkpoint_log)
+            .field("max_batch", &self.max_batch)
+            .finish()
+    }
+}
+
+/// Which database the store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The store: a cheap handle (clone it freely) on the read pool and the writer task.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: db::Db,
+    writer: writer::WriterHandle,
+    config: StoreConfig,
+}
+
+impl Store {
+    /// Opens (creating an SQLite file when the URL says `mode=rwc`), applies migrations and
+    /// starts the writer task.
+    pub async fn open(config: StoreConfig) -> Result<Store> {
+        let db = db::Db::connect(&config.database_url, config.max_connections).await?;
+        db.migrate().await?;
+        let writer = writer::spawn(db.clone(), config.clone());
+        Ok(Store {
+            inner: Arc::new(Inner { db, writer, config }),
+        })
+    }
+
+    /// The database behind the store.
+    pub fn backend(&self) -> Backend {
+        self.inner.db.backend
+    }
+
+    /// The configuration the store was opened with.
+    pub fn config(&self) -> &StoreConfig {
+        &self.inner.config
+    }
+
+    /// True when the database answers and the writer runs.
+    pub async fn ready(&self) -> bool {
+        self.inner.db.ping().await && !self.inner.writer.is_closed()
+    }
+
+    /// Stops the writer after it committed everything already queued.
+    pub async fn close(&self) {
+        self.inner.writer.close().await;
+        self.inner.db.pool.close().await;
+    }
+
+    /// Write-path statistics (batches, requests, commit time) for `/metrics`.
+    pub fn writer_stats(&self) -> writer::WriterStats {
+        self.inner.writer.stats()
+    }
+}
+
+pub use writer::WriterStats;

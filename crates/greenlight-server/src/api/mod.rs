@@ -1,0 +1,250 @@
+//! The JSON API under `/api/v1`. Handlers are thin: the store applies the access rules
+//! and the workflow; this layer maps HTTP to it and errors to problem+json.
+
+pub mod audit;
+pub mod declarations;
+pub mod productions;
+pub mod registry;
+pub mod tenancy;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::routing::{delete, get, post};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use utoipa::IntoParams;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Largest JSON body (registry records carry their documents base64-encoded).
+pub const MAX_JSON_BYTES: usize = 32 * 1024 * 1024;
+
+/// The routes of `/api/v1`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/me", get(tenancy::me))
+        .route(
+            "/api/v1/orgs",
+            get(tenancy::list_orgs).post(tenancy::create_org),
+        )
+        .route(
+            "/api/v1/orgs/{id}/members",
+            get(tenancy::list_members).post(tenancy::add_member),
+        )
+        .route(
+            "/api/v1/users/{id}/tokens",
+            get(tenancy::list_tokens).post(tenancy::create_token),
+        )
+        .route("/api/v1/tokens/{id}", delete(tenancy::revoke_token))
+        .route(
+            "/api/v1/productions",
+            get(productions::list).post(productions::create),
+        )
+        .route(
+            "/api/v1/productions/{id}",
+            get(productions::get_one).patch(productions::update),
+        )
+        .route("/api/v1/productions/{id}/links", post(productions::link))
+        .route(
+            "/api/v1/productions/{id}/triage",
+            post(declarations::triage),
+        )
+        .route(
+            "/api/v1/productions/{id}/declarations",
+            get(declarations::list_for_production).post(declarations::submit),
+        )
+        .route(
+            "/api/v1/productions/{id}/disclosure",
+            get(productions::disclosure),
+        )
+        .route("/api/v1/declarations", get(declarations::list))
+        .route("/api/v1/queue", get(declarations::queue))
+        .route("/api/v1/declarations/{id}", get(declarations::get_one))
+        .route(
+            "/api/v1/declarations/{id}/revisions",
+            get(declarations::revisions).post(declarations::revise),
+        )
+        .route(
+            "/api/v1/declarations/{id}/decision",
+            post(declarations::decide),
+        )
+        .route(
+            "/api/v1/declarations/{id}/withdraw",
+            post(declarations::withdraw),
+        )
+        .route(
+            "/api/v1/declarations/{id}/consents",
+            post(declarations::link_consent),
+        )
+        .route(
+            "/api/v1/declarations/{id}/confirmations",
+            post(declarations::confirm),
+        )
+        .route(
+            "/api/v1/obligations/{id}/done",
+            post(declarations::complete_obligation),
+        )
+        .route(
+            "/api/v1/consents",
+            get(registry::list_consents).post(registry::record_consent),
+        )
+        .route("/api/v1/consents/{id}", get(registry::get_consent))
+        .route(
+            "/api/v1/consents/{id}/revoke",
+            post(registry::revoke_consent),
+        )
+        .route(
+            "/api/v1/consents/{id}/document",
+            get(registry::consent_document),
+        )
+        .route("/api/v1/consents/{id}/uses", get(registry::consent_uses))
+        .route(
+            "/api/v1/tools",
+            get(registry::list_tools).post(registry::register_tool),
+        )
+        .route(
+            "/api/v1/tools/{id}",
+            get(registry::get_tool).put(registry::update_tool),
+        )
+        .route("/api/v1/tools/{id}/uses", get(registry::tool_uses))
+        .route("/api/v1/audit", get(audit::entries))
+        .route("/api/v1/audit/verify", get(audit::verify))
+}
+
+/// A JSON body whose rejection is problem+json (400 malformed, 413 too large, 422 wrong shape).
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = read_body(req, state, MAX_JSON_BYTES).await?;
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        match T::deserialize(&mut de).and_then(|v| de.end().map(|_| v)) {
+            Ok(v) => Ok(ApiJson(v)),
+            Err(e) if e.is_syntax() || e.is_eof() => Err(ApiError::bad_request(
+                None,
+                format!("the body is not valid JSON: {e}"),
+            )),
+            Err(e) => {
+                let mut err = ApiError::new(
+                    axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                    "Invalid request",
+                    e.to_string(),
+                );
+                let field = field_of(&e.to_string());
+                err.problem.errors.push(crate::error::FieldError {
+                    pointer: field.as_deref().map(|f| format!("/{f}")),
+                    path: field,
+                    line: None,
+                    column: None,
+                    detail: e.to_string(),
+                });
+                Err(err)
+            }
+        }
+    }
+}
+
+/// serde names the field in backquotes (`missing field `name``, `unknown field `x``).
+fn field_of(msg: &str) -> Option<String> {
+    let start = msg.find('`')? + 1;
+    let end = start + msg[start..].find('`')?;
+    Some(msg[start..end].to_owned())
+}
+
+/// A raw declaration body (YAML or JSON), at most the format's size limit (413 beyond).
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        read_body(req, state, greenlight_core::format::MAX_INPUT_BYTES)
+            .await
+            .map(RawBody)
+    }
+}
+
+async fn read_body<S: Send + Sync>(
+    req: Request,
+    _state: &S,
+    limit: usize,
+) -> Result<Bytes, ApiError> {
+    if let Some(len) = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        && len > limit
+    {
+        return Err(ApiError::too_large(limit));
+    }
+    match axum::body::to_bytes(req.into_body(), limit).await {
+        Ok(b) => Ok(b),
+        Err(e) => {
+            let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+            while let Some(s) = source {
+                if s.is::<http_body_util::LengthLimitError>() {
+                    return Err(ApiError::too_large(limit));
+                }
+                source = s.source();
+            }
+            Err(ApiError::bad_request(
+                None,
+                format!("could not read the body: {e}"),
+            ))
+        }
+    }
+}
+
+/// The `If-Match` header, if sent.
+pub struct IfMatch(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(IfMatch(
+            parts
+                .headers
+                .get(header::IF_MATCH)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+        ))
+    }
+}
+
+/// Paging of list endpoints: `offset` (default 0) and `limit` (default 50, at most 500).
+#[derive(Debug, Clone, Copy, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Paging {
+    #[serde(default)]
+    pub offset: Option<i64>,
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+impl Paging {
+    pub fn request(&self) -> greenlight_store::PageRequest {
+        let d = greenlight_store::PageRequest::default();
+        greenlight_store::PageRequest {
+            offset: self.offset.unwrap_or(d.offset),
+            limit: self.limit.unwrap_or(d.limit),
+        }
+        .clamped()
+    }
+}
+
+/// Response headers carrying a declaration's ETag.
+pub fn etag_headers(etag: &str) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(etag) {
+        h.insert(header::ETAG, v);
+    }
+    h
+}

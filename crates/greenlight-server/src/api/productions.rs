@@ -1,0 +1,139 @@
+//! Productions, their links and their disclosure report.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use greenlight_store::input::{NewProduction, ProductionUpdate};
+use greenlight_store::{Disclosure, OrgId, OrgKind, Production, ProductionId, Role};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::ApiJson;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::state::AppState;
+
+/// Productions the caller may see.
+#[utoipa::path(get, path = "/api/v1/productions", tag = "productions", responses((status = 200, body = Vec<Production>)))]
+pub async fn list(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> ApiResult<Json<Vec<Production>>> {
+    Ok(Json(s.store.productions(&p).await?))
+}
+
+/// A new production, optionally naming the studio (default: the caller's studio).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateProduction {
+    #[serde(default)]
+    pub studio_id: Option<OrgId>,
+    #[serde(flatten)]
+    pub production: NewProduction,
+}
+
+/// A studio admin creates a production (packs default to netflix-genai and eu-ai-act-art50).
+#[utoipa::path(post, path = "/api/v1/productions", tag = "productions", request_body = CreateProduction,
+    responses((status = 201, body = Production), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn create(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiJson(c): ApiJson<CreateProduction>,
+) -> ApiResult<(StatusCode, Json<Production>)> {
+    let studio = match c.studio_id {
+        Some(s) => s,
+        None => p
+            .memberships
+            .iter()
+            .find(|m| m.role == Role::Admin && m.org_kind == OrgKind::Studio)
+            .map(|m| m.org_id.clone())
+            .ok_or_else(|| {
+                ApiError::from(greenlight_store::StoreError::Forbidden(
+                    "only a studio admin creates productions".into(),
+                ))
+            })?,
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(s.store.create_production(&p, &studio, c.production).await?),
+    ))
+}
+
+/// One production.
+#[utoipa::path(get, path = "/api/v1/productions/{id}", tag = "productions", params(("id" = String, Path)),
+    responses((status = 200, body = Production), (status = 404, body = Problem)))]
+pub async fn get_one(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Production>> {
+    Ok(Json(s.store.production(&p, &ProductionId(id)).await?))
+}
+
+/// A studio admin changes facts or packs; live declarations are triaged again.
+#[utoipa::path(patch, path = "/api/v1/productions/{id}", tag = "productions", params(("id" = String, Path)), request_body = ProductionUpdate,
+    responses((status = 200, body = Production), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn update(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    ApiJson(u): ApiJson<ProductionUpdate>,
+) -> ApiResult<Json<Production>> {
+    Ok(Json(
+        s.store.update_production(&p, &ProductionId(id), u).await?,
+    ))
+}
+
+/// An organisation to link.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Link {
+    pub org_id: OrgId,
+}
+
+/// A studio admin links a production company or vendor to the production.
+#[utoipa::path(post, path = "/api/v1/productions/{id}/links", tag = "productions", params(("id" = String, Path)), request_body = Link,
+    responses((status = 200, body = Production)))]
+pub async fn link(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    ApiJson(l): ApiJson<Link>,
+) -> ApiResult<Json<Production>> {
+    Ok(Json(
+        s.store.link_org(&p, &ProductionId(id), &l.org_id).await?,
+    ))
+}
+
+/// `?format=json|csv`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FormatParam {
+    #[serde(default)]
+    pub format: Option<String>,
+}
+
+/// The disclosure report: every GenAI use with outcome, decision, conditions, consents,
+/// tools and obligations (JSON, or CSV with `?format=csv`).
+#[utoipa::path(get, path = "/api/v1/productions/{id}/disclosure", tag = "productions", params(("id" = String, Path), FormatParam),
+    responses((status = 200, body = Disclosure), (status = 404, body = Problem)))]
+pub async fn disclosure(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    Query(f): Query<FormatParam>,
+) -> ApiResult<Response> {
+    let report = s.store.disclosure(&p, &ProductionId(id)).await?;
+    match f.format.as_deref() {
+        None | Some("json") => Ok(Json(report).into_response()),
+        Some("csv") => Ok((
+            [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+            report.to_csv(),
+        )
+            .into_response()),
+        Some(other) => Err(ApiError::bad_request(
+            Some("format"),
+            format!("{other:?} is not one of json, csv"),
+        )),
+    }
+}

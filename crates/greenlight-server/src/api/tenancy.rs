@@ -1,0 +1,138 @@
+//! `/api/v1/me`, organisations, members and API tokens.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use greenlight_store::{
+    NewMember, Org, OrgId, OrgKind, Principal, Role, TokenId, TokenInfo, User, UserId,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::ApiJson;
+use crate::auth::Caller;
+use crate::error::{ApiResult, Problem};
+use crate::state::AppState;
+
+/// The caller: user and roles per organisation.
+#[utoipa::path(get, path = "/api/v1/me", tag = "people", responses((status = 200, body = Principal), (status = 401, body = Problem)))]
+pub async fn me(Caller(p): Caller) -> Json<Principal> {
+    Json(p)
+}
+
+/// Organisations the caller may see.
+#[utoipa::path(get, path = "/api/v1/orgs", tag = "people", responses((status = 200, body = Vec<Org>)))]
+pub async fn list_orgs(State(s): State<AppState>, Caller(p): Caller) -> ApiResult<Json<Vec<Org>>> {
+    Ok(Json(s.store.orgs(&p).await?))
+}
+
+/// A new production company or vendor.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrg {
+    pub name: String,
+    pub kind: OrgKind,
+}
+
+/// A studio admin creates a production company or vendor.
+#[utoipa::path(post, path = "/api/v1/orgs", tag = "people", request_body = NewOrg,
+    responses((status = 201, body = Org), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_org(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiJson(new): ApiJson<NewOrg>,
+) -> ApiResult<(StatusCode, Json<Org>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.store.create_org(&p, &new.name, new.kind).await?),
+    ))
+}
+
+/// A member and their roles in one organisation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Member {
+    pub user: User,
+    pub roles: Vec<Role>,
+}
+
+/// People of an organisation.
+#[utoipa::path(get, path = "/api/v1/orgs/{id}/members", tag = "people", params(("id" = String, Path)), responses((status = 200, body = Vec<Member>)))]
+pub async fn list_members(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<Member>>> {
+    let members = s.store.members(&p, &OrgId(id)).await?;
+    Ok(Json(
+        members
+            .into_iter()
+            .map(|(user, roles)| Member { user, roles })
+            .collect(),
+    ))
+}
+
+/// An admin adds a person (new or existing by email) with roles.
+#[utoipa::path(post, path = "/api/v1/orgs/{id}/members", tag = "people", params(("id" = String, Path)), request_body = NewMember,
+    responses((status = 201, body = User), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn add_member(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    ApiJson(m): ApiJson<NewMember>,
+) -> ApiResult<(StatusCode, Json<User>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.store.add_member(&p, &OrgId(id), m).await?),
+    ))
+}
+
+/// A token request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    #[serde(default)]
+    pub label: String,
+}
+
+/// A new token: its metadata and the secret, shown once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedToken {
+    #[serde(flatten)]
+    pub info: TokenInfo,
+    /// The secret. It is stored only as SHA-256: keep it now.
+    pub token: String,
+}
+
+/// Issues an API token (for oneself, or by an admin).
+#[utoipa::path(post, path = "/api/v1/users/{id}/tokens", tag = "people", params(("id" = String, Path)), request_body = NewToken,
+    responses((status = 201, body = CreatedToken)))]
+pub async fn create_token(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    ApiJson(t): ApiJson<NewToken>,
+) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
+    let (info, token) = s.store.create_token(&p, &UserId(id), &t.label).await?;
+    Ok((StatusCode::CREATED, Json(CreatedToken { info, token })))
+}
+
+/// A user's API tokens (metadata only).
+#[utoipa::path(get, path = "/api/v1/users/{id}/tokens", tag = "people", params(("id" = String, Path)), responses((status = 200, body = Vec<TokenInfo>)))]
+pub async fn list_tokens(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<TokenInfo>>> {
+    Ok(Json(s.store.tokens(&p, &UserId(id)).await?))
+}
+
+/// Revokes an API token.
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "people", params(("id" = String, Path)), responses((status = 204)))]
+pub async fn revoke_token(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    s.store.revoke_token(&p, &TokenId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

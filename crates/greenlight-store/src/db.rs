@@ -1,0 +1,183 @@
+//! Connecting, migrations, and the few places SQLite and PostgreSQL differ.
+//!
+//! Both databases are reached through sqlx's `Any` driver with one SQL dialect: `$1`
+//! placeholders (SQLite accepts them too), TEXT ids, timestamps as fixed-width RFC 3339
+//! text (so they sort as text), JSON as TEXT, integers as BIGINT. See
+//! `docs/decisions/0100-one-sql-dialect-through-sqlx-any.md`.
+
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
+
+use crate::{Backend, Result, StoreError};
+
+/// SQLite settings applied to every connection: WAL, full fsync on commit, wait for locks.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;";
+
+#[derive(Clone)]
+pub(crate) struct Db {
+    pub pool: AnyPool,
+    pub backend: Backend,
+    pub url: String,
+}
+
+pub(crate) fn backend_of(url: &str) -> Result<Backend> {
+    if url.starts_with("sqlite:") {
+        Ok(Backend::Sqlite)
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Backend::Postgres)
+    } else {
+        Err(StoreError::invalid(
+            "database_url",
+            format!("{} is neither sqlite:// nor postgres://", redact_url(url)),
+        ))
+    }
+}
+
+/// The URL with any password replaced by `***`, for logs and `Debug`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl Db {
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Db> {
+        sqlx::any::install_default_drivers();
+        let backend = backend_of(url)?;
+        let options = connect_options(url)?;
+        let mut pool = AnyPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(30));
+        if backend == Backend::Sqlite {
+            pool = pool.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    conn.execute(SQLITE_PRAGMAS).await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = pool.connect_with(options).await?;
+        Ok(Db {
+            pool,
+            backend,
+            url: url.to_owned(),
+        })
+    }
+
+    /// A connection of its own for the writer task (not taken from the pool).
+    pub async fn dedicated(&self) -> Result<AnyConnection> {
+        let mut conn = connect_options(&self.url)?.connect().await?;
+        if self.backend == Backend::Sqlite {
+            conn.execute(SQLITE_PRAGMAS).await?;
+        }
+        Ok(conn)
+    }
+
+    pub async fn migrate(&self) -> Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        let mut migrator = match self.backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
+        };
+        // The scan crate's bank tables share `_sqlx_migrations` with versions >= 5000.
+        migrator.set_ignore_missing(true);
+        if self.backend == Backend::Postgres {
+            // Two instances starting at once: one migrates, the other waits.
+            conn.execute("SELECT pg_advisory_lock(7340001)").await?;
+        }
+        let result = migrator.run(&mut *conn).await;
+        if self.backend == Backend::Postgres {
+            conn.execute("SELECT pg_advisory_unlock(7340001)").await?;
+        }
+        result?;
+        Ok(())
+    }
+
+    pub async fn ping(&self) -> bool {
+        match self.pool.acquire().await {
+            Ok(mut c) => c.ping().await.is_ok(),
+            Err(_) => false,
+        }
+    }
+}
+
+fn connect_options(url: &str) -> Result<AnyConnectOptions> {
+    let mut options: AnyConnectOptions = url
+        .parse()
+        .map_err(|e: sqlx::Error| StoreError::invalid("database_url", e.to_string()))?;
+    options = options.disable_statement_logging();
+    Ok(options)
+}
+
+/// Timestamps are stored as fixed-width UTC text so that text order is time order.
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+pub(crate) fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StoreError::Backend(format!("bad timestamp {s:?} in database: {e}")))
+}
+
+pub(crate) fn parse_opt_ts(s: Option<String>) -> Result<Option<DateTime<Utc>>> {
+    s.as_deref().map(parse_ts).transpose()
+}
+
+pub(crate) fn parse_date(s: &str) -> Result<chrono::NaiveDate> {
+    s.parse()
+        .map_err(|e| StoreError::Backend(format!("bad date {s:?} in database: {e}")))
+}
+
+pub(crate) fn parse_opt_date(s: Option<String>) -> Result<Option<chrono::NaiveDate>> {
+    s.as_deref().map(parse_date).transpose()
+}
+
+pub(crate) fn parse_enum<T: std::str::FromStr<Err = String>>(s: &str) -> Result<T> {
+    s.parse()
+        .map_err(|e| StoreError::Backend(format!("bad value in database: {e}")))
+}
+
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
+    serde_json::from_str(s).map_err(|e| StoreError::Backend(format!("bad JSON in database: {e}")))
+}
+
+pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("store records serialize to JSON")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacting_hides_the_password_only() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(
+            redact_url("sqlite://a.db?mode=rwc"),
+            "sqlite://a.db?mode=rwc"
+        );
+    }
+
+    #[test]
+    fn timestamps_sort_as_text() {
+        let a = DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z").map(|t| t.with_timezone(&Utc));
+        let b =
+            DateTime::parse_from_rfc3339("2026-01-02T03:04:05.5Z").map(|t| t.with_timezone(&Utc));
+        let (a, b) = (ts(a.expect("valid")), ts(b.expect("valid")));
+        assert!(a < b, "{a} < {b}");
+    }
+}

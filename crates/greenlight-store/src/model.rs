@@ -1,0 +1,590 @@
+//! The records the store keeps and hands out: organisations, users, productions,
+//! declarations with their revisions and triage history, consents, tools, obligations.
+//!
+//! Everything here is plain data (`Serialize`, `ToSchema`); the workflow rules live in
+//! the store's write path, so a record read back is always one the rules accepted.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+        #[serde(transparent)]
+        #[schema(value_type = String)]
+        pub struct $name(pub String);
+
+        impl $name {
+            /// A fresh, time-ordered identifier (UUID v7).
+            pub fn new() -> Self {
+                Self(uuid::Uuid::now_v7().to_string())
+            }
+            /// The identifier as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                Self(s.to_owned())
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                Self(s)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// An organisation (studio, production company or vendor).
+    OrgId
+);
+id_type!(
+    /// A person who signs in or calls the API.
+    UserId
+);
+id_type!(
+    /// A production (a film, a series) owned by one studio.
+    ProductionId
+);
+id_type!(
+    /// A declaration: one intended use of generative AI, across all its revisions.
+    DeclarationId
+);
+id_type!(
+    /// A consent record in the studio's consent registry.
+    ConsentId
+);
+id_type!(
+    /// A tool record in the studio's tool registry.
+    ToolId
+);
+id_type!(
+    /// An obligation stored with a revision.
+    ObligationId
+);
+id_type!(
+    /// An API token (the id, never the secret).
+    TokenId
+);
+
+macro_rules! text_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+        pub enum $name {
+            $($(#[$vdoc])* #[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            /// The spelling used in JSON, the database and the pages.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(format!(
+                        "{s:?} is not one of {}",
+                        [$($text),+].join(", ")
+                    )),
+                }
+            }
+        }
+    };
+}
+
+text_enum!(
+    /// What kind of organisation this is.
+    OrgKind {
+        /// Commissions productions, reviews and decides.
+        Studio = "studio",
+        /// Makes a production for a studio.
+        ProductionCompany = "production_company",
+        /// Works on a production for a studio or a production company.
+        Vendor = "vendor",
+    }
+);
+
+text_enum!(
+    /// A role a person holds in an organisation (a person may hold several).
+    Role {
+        /// Submits declarations for their organisation.
+        Partner = "partner",
+        /// Decides on declarations of the studio's productions.
+        Reviewer = "reviewer",
+        /// Records consents, tools, clearances and agreements.
+        Legal = "legal",
+        /// Manages organisations, productions, people and tokens.
+        Admin = "admin",
+        /// Reads everything, verifies the audit log; changes nothing.
+        Auditor = "auditor",
+    }
+);
+
+text_enum!(
+    /// Where a declaration stands in the workflow.
+    State {
+        /// Received; triage is about to route it (transient).
+        Submitted = "submitted",
+        /// A `notify` outcome: recorded and acknowledged, no review needed.
+        Acknowledged = "acknowledged",
+        /// Waiting for a studio reviewer.
+        InReview = "in_review",
+        /// Approved on a given revision and triage result.
+        Approved = "approved",
+        /// Rejected by a reviewer.
+        Rejected = "rejected",
+        /// A reviewer asked for changes; a new revision answers.
+        ChangesRequested = "changes_requested",
+        /// Withdrawn by the partner.
+        Withdrawn = "withdrawn",
+        /// The approval's expiry date passed.
+        Expired = "expired",
+        /// The approval was revoked by a reviewer.
+        Revoked = "revoked",
+        /// A re-triage changed the result of an approved declaration; a reviewer must act again.
+        Suspended = "suspended",
+    }
+);
+
+text_enum!(
+    /// What a decision does.
+    DecisionAction {
+        /// Approve (blockers must be clear).
+        Approve = "approve",
+        /// Reject.
+        Reject = "reject",
+        /// Ask for a new revision.
+        RequestChanges = "request_changes",
+        /// Revoke an earlier approval.
+        Revoke = "revoke",
+    }
+);
+
+text_enum!(
+    /// A tool's data terms as reviewed by legal (the format's `data_use`).
+    DataTerms {
+        /// Neither stores nor trains on inputs or outputs.
+        None = "none",
+        /// Stores inputs or outputs.
+        Stores = "stores",
+        /// Trains on inputs or outputs.
+        Trains = "trains",
+        /// Not known.
+        Unknown = "unknown",
+    }
+);
+
+text_enum!(
+    /// Who gave a consent.
+    ConsentBy {
+        /// The performer themself.
+        Performer = "performer",
+        /// The performer's estate.
+        Estate = "estate",
+        /// The union.
+        Union = "union",
+    }
+);
+
+text_enum!(
+    /// The treatment a consent covers (the format's `talent[].treatment`).
+    Treatment {
+        /// A digital replica.
+        Replica = "replica",
+        /// Voice.
+        Voice = "voice",
+        /// Re-ageing.
+        ReAgeing = "re-ageing",
+        /// Alteration of a performance.
+        Alteration = "alteration",
+        /// A synthetic performer.
+        SyntheticPerformer = "synthetic-performer",
+    }
+);
+
+text_enum!(
+    /// What legal confirmed on a declaration.
+    ConfirmationKind {
+        /// `inputs[i].cleared`: rights for that input are cleared.
+        InputCleared = "input_cleared",
+        /// `union_work.agreement`: the agreement covering union work.
+        UnionAgreement = "union_agreement",
+    }
+);
+
+text_enum!(
+    /// Whether an obligation still needs doing.
+    ObligationStatus {
+        /// Not done yet.
+        Open = "open",
+        /// Done, with who, when and evidence.
+        Done = "done",
+        /// No longer required: a re-triage of the revision dropped it.
+        Void = "void",
+    }
+);
+
+/// An organisation.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Org {
+    pub id: OrgId,
+    pub name: String,
+    pub kind: OrgKind,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A person.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct User {
+    pub id: UserId,
+    pub email: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One role of a person in one organisation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Membership {
+    pub org_id: OrgId,
+    pub org_name: String,
+    pub org_kind: OrgKind,
+    pub role: Role,
+}
+
+/// Who is calling: the user and every role they hold, per organisation.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Principal {
+    pub user: User,
+    pub memberships: Vec<Membership>,
+}
+
+impl Principal {
+    /// True when the person holds `role` in `org`.
+    pub fn has_role(&self, org: &OrgId, role: Role) -> bool {
+        self.memberships
+            .iter()
+            .any(|m| &m.org_id == org && m.role == role)
+    }
+    /// True when the person holds any role in `org`.
+    pub fn is_member(&self, org: &OrgId) -> bool {
+        self.memberships.iter().any(|m| &m.org_id == org)
+    }
+    /// The organisations in which the person holds `role`.
+    pub fn orgs_with(&self, role: Role) -> impl Iterator<Item = &OrgId> {
+        self.memberships
+            .iter()
+            .filter(move |m| m.role == role)
+            .map(|m| &m.org_id)
+    }
+}
+
+/// An API token's metadata (the secret is shown once, at creation, and stored as SHA-256).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TokenInfo {
+    pub id: TokenId,
+    pub user_id: UserId,
+    pub label: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// The facts of record of a production: they replace a declaration's `production` section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ProductionFacts {
+    pub title: String,
+    /// scripted | documentary | unscripted | animation
+    pub kind: String,
+    pub eu_release: bool,
+    pub release_date: Option<NaiveDate>,
+}
+
+/// A production: owned by one studio, worked on by linked companies and vendors.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Production {
+    pub id: ProductionId,
+    pub studio_id: OrgId,
+    #[serde(flatten)]
+    pub facts: ProductionFacts,
+    /// Enabled packs, in evaluation order.
+    pub packs: Vec<String>,
+    /// Organisations linked to the production (not including the studio).
+    pub linked_orgs: Vec<OrgId>,
+    pub created_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+/// A decision recorded on a declaration.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Decision {
+    pub action: DecisionAction,
+    pub by: UserId,
+    pub at: DateTime<Utc>,
+    pub revision: i64,
+    /// The triage (sequence within the revision) the decision was given on.
+    pub triage: i64,
+    pub reason: Option<String>,
+    pub conditions: Vec<String>,
+    pub expires: Option<NaiveDate>,
+}
+
+/// A declaration's current state and the summary lists and pages need.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DeclarationSummary {
+    pub id: DeclarationId,
+    pub production_id: ProductionId,
+    pub production_title: String,
+    /// The organisation of the partner who submitted it.
+    pub org_id: OrgId,
+    /// The partner's own reference (`use.ref`).
+    pub reference: String,
+    pub summary: String,
+    pub state: State,
+    /// notify | review | escalate | written_approval (of the current triage)
+    pub outcome: String,
+    pub open_blockers: i64,
+    pub open_obligations: i64,
+    pub revision: i64,
+    pub submitted_by: UserId,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Changes on every write; the ETag is derived from it.
+    pub version: i64,
+}
+
+impl DeclarationSummary {
+    /// The strong ETag of the declaration's current version (quoted, as in the header).
+    pub fn etag(&self) -> String {
+        format!("\"{}-{}\"", self.id, self.version)
+    }
+}
+
+/// One difference between what the partner declared and what is on record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Difference {
+    /// The field path, e.g. `tools[0].data_use`.
+    pub path: String,
+    /// What the partner declared (JSON text).
+    pub declared: serde_json::Value,
+    /// What the record says and the policy used.
+    pub effective: serde_json::Value,
+    /// Where the effective value comes from (production record, tool registry, consent registry...).
+    pub source: String,
+}
+
+/// One evaluation of a revision: the effective declaration, the result, the packs.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Triage {
+    pub revision: i64,
+    /// 1 for the triage at submission, then one more per re-triage.
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    /// Why it ran: `submitted`, `consent revoked: ...`, `tool terms changed: ...`.
+    pub reason: String,
+    /// The effective declaration (format v1 JSON).
+    #[schema(value_type = Object)]
+    pub effective: serde_json::Value,
+    /// The check result (the object `greenlight check --format json` prints).
+    #[schema(value_type = Object)]
+    pub result: serde_json::Value,
+    pub outcome: String,
+    pub differences: Vec<Difference>,
+}
+
+/// A revision: the text as submitted and its triage history (the last is current).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Revision {
+    pub number: i64,
+    /// The body exactly as submitted.
+    pub text: String,
+    /// `yaml` or `json`.
+    pub media: String,
+    pub submitted_by: UserId,
+    pub at: DateTime<Utc>,
+    pub triages: Vec<Triage>,
+}
+
+/// A line of a declaration's history.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct HistoryEvent {
+    pub at: DateTime<Utc>,
+    pub by: Option<UserId>,
+    pub action: String,
+    pub from_state: Option<State>,
+    pub to_state: Option<State>,
+    pub detail: String,
+}
+
+/// A consent linked to a talent entry of a declaration.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ConsentLink {
+    pub consent_id: ConsentId,
+    /// The talent entry's performer, as declared.
+    pub performer: String,
+    pub by: UserId,
+    pub at: DateTime<Utc>,
+}
+
+/// A confirmation legal recorded on a declaration (a clearance or an agreement).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Confirmation {
+    pub kind: ConfirmationKind,
+    /// The input index for `input_cleared`; 0 for `union_agreement`.
+    pub index: i64,
+    pub reference: String,
+    pub by: UserId,
+    pub at: DateTime<Utc>,
+}
+
+/// An obligation from a pack, stored with a revision, markable done.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Obligation {
+    pub id: ObligationId,
+    pub declaration_id: DeclarationId,
+    pub revision: i64,
+    pub rule: String,
+    pub pack: String,
+    pub kind: String,
+    pub text: String,
+    pub due: Option<String>,
+    pub status: ObligationStatus,
+    pub done_by: Option<UserId>,
+    pub done_at: Option<DateTime<Utc>>,
+    /// What was done, e.g. the credit line as delivered.
+    pub evidence: Option<String>,
+}
+
+/// Everything about one declaration.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DeclarationDetail {
+    #[serde(flatten)]
+    pub summary: DeclarationSummary,
+    /// The current revision with its triage history.
+    pub current: Revision,
+    /// The decision in force (approval, rejection, change request), if any.
+    pub decision: Option<Decision>,
+    pub consent_links: Vec<ConsentLink>,
+    pub confirmations: Vec<Confirmation>,
+    pub obligations: Vec<Obligation>,
+    pub history: Vec<HistoryEvent>,
+}
+
+/// A consent record (the document is stored alongside, with its SHA-256).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Consent {
+    pub id: ConsentId,
+    pub studio_id: OrgId,
+    /// Limits the consent to one production; `None` = any production of the studio.
+    pub production_id: Option<ProductionId>,
+    pub performer: String,
+    pub by: ConsentBy,
+    pub treatment: Treatment,
+    pub scope: String,
+    pub signed: NaiveDate,
+    pub expires: Option<NaiveDate>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub revoked_reason: Option<String>,
+    pub document_name: String,
+    pub document_sha256: String,
+    pub recorded_by: UserId,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A tool record: legal's reviewed terms, which the policy uses over what a partner declares.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Tool {
+    pub id: ToolId,
+    pub studio_id: OrgId,
+    pub name: String,
+    pub vendor: Option<String>,
+    pub plan: Option<String>,
+    /// Reference of the enterprise agreement covering the tool, if any.
+    pub agreement: Option<String>,
+    pub data_terms: DataTerms,
+    pub terms_reviewed: Option<NaiveDate>,
+    pub evidence_name: Option<String>,
+    pub evidence_sha256: Option<String>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+/// One page of a list, and how to get the next.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Total number of items matching the filter.
+    pub total: i64,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// A page request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PageRequest {
+    pub offset: i64,
+    pub limit: i64,
+}
+
+impl Default for PageRequest {
+    fn default() -> Self {
+        Self {
+            offset: 0,
+            limit: 50,
+        }
+    }
+}
+
+impl PageRequest {
+    /// The largest page anyone gets.
+    pub const MAX_LIMIT: i64 = 500;
+    /// Clamps to sane bounds.
+    pub fn clamped(self) -> Self {
+        Self {
+            offset: self.offset.max(0),
+            limit: self.limit.clamp(1, Self::MAX_LIMIT),
+        }
+    }
+}
+
+/// Filters of a declaration list.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct DeclarationFilter {
+    pub production_id: Option<ProductionId>,
+    pub state: Option<State>,
+    pub outcome: Option<String>,
+    /// Only declarations submitted by this organisation.
+    pub org_id: Option<OrgId>,
+    /// Oldest first (the review queue) instead of newest first.
+    pub oldest_first: bool,
+}

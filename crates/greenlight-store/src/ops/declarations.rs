@@ -1,0 +1,1359 @@
+//! Declarations: submission and triage, revisions, decisions, withdrawal, consent links,
+//! confirmations, obligations, and re-triage in place when facts of record change.
+
+use greenlight_core::declaration::Declaration;
+use greenlight_core::format::{self, SourceKind};
+use greenlight_core::{CheckResult, Outcome};
+use serde_json::json;
+use sqlx::AnyConnection;
+
+use super::productions::{Access, load_packs, load_production};
+use super::registry::{load_consent, load_tools};
+use super::{get_i, get_os, get_s, today};
+use crate::audit::{digest, new_salt};
+use crate::db::{parse_enum, parse_json, parse_opt_ts, parse_ts, to_json, ts};
+use crate::effective::{Effective, Record, effective};
+use crate::input::{ConfirmationInput, DecisionInput};
+use crate::model::*;
+use crate::writer::WriteCtx;
+use crate::{FieldProblem, Result, Store, StoreError};
+
+/// What the triage endpoint answers without storing anything.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct TriagePreview {
+    /// The check result on the effective declaration.
+    #[schema(value_type = Object)]
+    pub result: CheckResult,
+    /// The effective declaration (format v1 JSON).
+    #[schema(value_type = Object)]
+    pub effective: serde_json::Value,
+    pub differences: Vec<Difference>,
+}
+
+/// Parses a body as a declaration, mapping problems to the store's field problems.
+pub(crate) fn parse_body(body: &[u8], kind: SourceKind) -> Result<Declaration> {
+    format::parse(body, kind)
+        .map(|p| p.declaration)
+        .map_err(|e| StoreError::InvalidDeclaration {
+            summary: e.summary.clone(),
+            problems: e
+                .problems
+                .iter()
+                .map(|p| FieldProblem {
+                    path: p.path.clone(),
+                    line: p.line,
+                    column: p.column,
+                    message: p.message.clone(),
+                })
+                .collect(),
+        })
+}
+
+fn media_of(body: &[u8]) -> &'static str {
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => "json",
+        _ => "yaml",
+    }
+}
+
+/// The declaration row.
+struct Row {
+    summary: DeclarationSummary,
+    decision: Option<Decision>,
+    salt: String,
+    studio_id: OrgId,
+}
+
+const SELECT_DECL: &str = "SELECT d.id, d.production_id, p.title AS production_title, p.studio_id, d.org_id, d.ref, d.summary, d.state, d.outcome, \
+     d.open_blockers, d.open_obligations, d.revision, d.decision, d.submitted_by, d.salt, d.version, d.created_at, d.updated_at \
+     FROM declarations d JOIN productions p ON p.id = d.production_id";
+
+fn row_from(r: &sqlx::any::AnyRow) -> Result<Row> {
+    Ok(Row {
+        summary: DeclarationSummary {
+            id: DeclarationId(get_s(r, "id")?),
+            production_id: ProductionId(get_s(r, "production_id")?),
+            production_title: get_s(r, "production_title")?,
+            org_id: OrgId(get_s(r, "org_id")?),
+            reference: get_s(r, "ref")?,
+            summary: get_s(r, "summary")?,
+            state: parse_enum(&get_s(r, "state")?)?,
+            outcome: get_s(r, "outcome")?,
+            open_blockers: get_i(r, "open_blockers")?,
+            open_obligations: get_i(r, "open_obligations")?,
+            revision: get_i(r, "revision")?,
+            submitted_by: UserId(get_s(r, "submitted_by")?),
+            created_at: parse_ts(&get_s(r, "created_at")?)?,
+            updated_at: parse_ts(&get_s(r, "updated_at")?)?,
+            version: get_i(r, "version")?,
+        },
+        decision: get_os(r, "decision")?
+            .as_deref()
+            .map(parse_json)
+            .transpose()?,
+        salt: get_s(r, "salt")?,
+        studio_id: OrgId(get_s(r, "studio_id")?),
+    })
+}
+
+async fn load_row(conn: &mut AnyConnection, id: &DeclarationId) -> Result<Row> {
+    let sql = format!("{SELECT_DECL} WHERE d.id = $1");
+    let r = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id.0.clone())
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("declaration {id}")))?;
+    row_from(&r)
+}
+
+fn decl_state(row: &Row) -> serde_json::Value {
+    let s = &row.summary;
+    json!({"id": s.id, "production_id": s.production_id, "org_id": s.org_id, "ref": s.reference, "state": s.state,
+           "outcome": s.outcome, "revision": s.revision, "decision": row.decision, "version": s.version})
+}
+
+async fn links_of(conn: &mut AnyConnection, id: &DeclarationId) -> Result<Vec<ConsentLink>> {
+    let rows = sqlx::query("SELECT consent_id, performer, by_user, at FROM consent_links WHERE declaration_id = $1 ORDER BY performer")
+        .bind(id.0.clone())
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ConsentLink {
+                consent_id: ConsentId(get_s(r, "consent_id")?),
+                performer: get_s(r, "performer")?,
+                by: UserId(get_s(r, "by_user")?),
+                at: parse_ts(&get_s(r, "at")?)?,
+            })
+        })
+        .collect()
+}
+
+async fn confirmations_of(
+    conn: &mut AnyConnection,
+    id: &DeclarationId,
+) -> Result<Vec<Confirmation>> {
+    let rows = sqlx::query("SELECT kind, idx, reference, by_user, at FROM confirmations WHERE declaration_id = $1 ORDER BY kind, idx")
+        .bind(id.0.clone())
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Confirmation {
+                kind: parse_enum(&get_s(r, "kind")?)?,
+                index: get_i(r, "idx")?,
+                reference: get_s(r, "reference")?,
+                by: UserId(get_s(r, "by_user")?),
+                at: parse_ts(&get_s(r, "at")?)?,
+            })
+        })
+        .collect()
+}
+
+/// Computes the effective declaration and evaluates it with the production's packs.
+async fn triage_now(
+    conn: &mut AnyConnection,
+    production: &Production,
+    declared: &Declaration,
+    decl: Option<&DeclarationId>,
+) -> Result<(Effective, CheckResult)> {
+    let tools = load_tools(conn, &production.studio_id).await?;
+    let (links, confirmations) = match decl {
+        Some(id) => (links_of(conn, id).await?, confirmations_of(conn, id).await?),
+        None => (vec![], vec![]),
+    };
+    let mut consents = Vec::with_capacity(links.len());
+    for l in &links {
+        consents.push((
+            l.performer.clone(),
+            load_consent(conn, &l.consent_id).await?.0,
+        ));
+    }
+    let record = Record {
+        production: &production.facts,
+        tools: &tools,
+        consents: &consents,
+        confirmations: &confirmations,
+        as_of: today(),
+    };
+    let eff = effective(declared, &record);
+    let packs = load_packs(&production.packs)?;
+    let result = greenlight_core::evaluate(&eff.declaration, &packs, today())
+        .map_err(|e| StoreError::Backend(format!("evaluating the declaration: {e}")))?;
+    Ok((eff, result))
+}
+
+fn routed_state(result: &CheckResult) -> State {
+    if result.outcome == Outcome::Notify && result.blockers.is_empty() {
+        State::Acknowledged
+    } else {
+        State::InReview
+    }
+}
+
+async fn push_history(
+    w: &mut WriteCtx,
+    id: &DeclarationId,
+    by: Option<&str>,
+    action: &str,
+    from: Option<State>,
+    to: Option<State>,
+    detail: &str,
+) -> Result<()> {
+    let n = sqlx::query("SELECT COALESCE(MAX(n), 0) AS n FROM history WHERE declaration_id = $1")
+        .bind(id.0.clone())
+        .fetch_one(&mut w.conn)
+        .await?;
+    let n = get_i(&n, "n")? + 1;
+    sqlx::query("INSERT INTO history (declaration_id, n, at, by_user, action, from_state, to_state, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+        .bind(id.0.clone())
+        .bind(n)
+        .bind(ts(w.now))
+        .bind(by.map(str::to_owned))
+        .bind(action.to_owned())
+        .bind(from.map(|s| s.as_str()))
+        .bind(to.map(|s| s.as_str()))
+        .bind(detail.to_owned())
+        .execute(&mut w.conn)
+        .await?;
+    Ok(())
+}
+
+/// Stores a triage result for `revision` and its obligations; returns the open obligation count.
+async fn store_triage(
+    w: &mut WriteCtx,
+    id: &DeclarationId,
+    revision: i64,
+    reason: &str,
+    eff: &Effective,
+    result: &CheckResult,
+) -> Result<(i64, i64)> {
+    let seq = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS n FROM triages WHERE declaration_id = $1 AND revision = $2")
+        .bind(id.0.clone())
+        .bind(revision)
+        .fetch_one(&mut w.conn)
+        .await?;
+    let seq = get_i(&seq, "n")? + 1;
+    sqlx::query(
+        "INSERT INTO triages (declaration_id, revision, seq, reason, effective, result, outcome, differences, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(id.0.clone())
+    .bind(revision)
+    .bind(seq)
+    .bind(reason.to_owned())
+    .bind(to_json(&eff.declaration))
+    .bind(to_json(result))
+    .bind(result.outcome.as_str())
+    .bind(to_json(&eff.differences))
+    .bind(ts(w.now))
+    .execute(&mut w.conn)
+    .await?;
+    // Obligations: keep what exists (and whether it is done), add new ones, void dropped ones.
+    let existing = sqlx::query("SELECT id, pack, rule, kind, status FROM obligations WHERE declaration_id = $1 AND revision = $2")
+        .bind(id.0.clone())
+        .bind(revision)
+        .fetch_all(&mut w.conn)
+        .await?;
+    let mut keys = Vec::new();
+    for o in &result.obligations {
+        keys.push((o.pack.clone(), o.rule.clone(), o.kind.clone()));
+        let found = existing.iter().find(|r| {
+            get_s(r, "pack").ok().as_deref() == Some(&o.pack)
+                && get_s(r, "rule").ok().as_deref() == Some(&o.rule)
+                && get_s(r, "kind").ok().as_deref() == Some(&o.kind)
+        });
+        match found {
+            Some(r) if get_s(r, "status")? == ObligationStatus::Void.as_str() => {
+                sqlx::query(
+                    "UPDATE obligations SET status = 'open', text = $1, due = $2 WHERE id = $3",
+                )
+                .bind(o.text.clone())
+                .bind(o.due.clone())
+                .bind(get_s(r, "id")?)
+                .execute(&mut w.conn)
+                .await?;
+            }
+            Some(_) => {}
+            None => {
+                sqlx::query(
+                    "INSERT INTO obligations (id, declaration_id, revision, rule, pack, kind, text, due, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open')",
+                )
+                .bind(ObligationId::new().0)
+                .bind(id.0.clone())
+                .bind(revision)
+                .bind(o.rule.clone())
+                .bind(o.pack.clone())
+                .bind(o.kind.clone())
+                .bind(o.text.clone())
+                .bind(o.due.clone())
+                .execute(&mut w.conn)
+                .await?;
+            }
+        }
+    }
+    for r in &existing {
+        let k = (get_s(r, "pack")?, get_s(r, "rule")?, get_s(r, "kind")?);
+        if !keys.contains(&k) && get_s(r, "status")? == ObligationStatus::Open.as_str() {
+            sqlx::query("UPDATE obligations SET status = 'void' WHERE id = $1")
+                .bind(get_s(r, "id")?)
+                .execute(&mut w.conn)
+                .await?;
+        }
+    }
+    let open = sqlx::query("SELECT COUNT(*) AS n FROM obligations WHERE declaration_id = $1 AND revision = $2 AND status = 'open'")
+        .bind(id.0.clone())
+        .bind(revision)
+        .fetch_one(&mut w.conn)
+        .await?;
+    // Registered tools the declaration uses, for re-triage when their terms change.
+    sqlx::query("DELETE FROM declaration_tools WHERE declaration_id = $1")
+        .bind(id.0.clone())
+        .execute(&mut w.conn)
+        .await?;
+    for t in &eff.tools_used {
+        sqlx::query("INSERT INTO declaration_tools (declaration_id, tool_id) VALUES ($1, $2)")
+            .bind(id.0.clone())
+            .bind(t.0.clone())
+            .execute(&mut w.conn)
+            .await?;
+    }
+    Ok((seq, get_i(&open, "n")?))
+}
+
+async fn current_result(
+    conn: &mut AnyConnection,
+    id: &DeclarationId,
+    revision: i64,
+) -> Result<(i64, CheckResult, serde_json::Value)> {
+    let r = sqlx::query("SELECT seq, result, effective FROM triages WHERE declaration_id = $1 AND revision = $2 ORDER BY seq DESC LIMIT 1")
+        .bind(id.0.clone())
+        .bind(revision)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok((
+        get_i(&r, "seq")?,
+        parse_json(&get_s(&r, "result")?)?,
+        parse_json(&get_s(&r, "effective")?)?,
+    ))
+}
+
+async fn revision_text(
+    conn: &mut AnyConnection,
+    id: &DeclarationId,
+    revision: i64,
+) -> Result<String> {
+    let r = sqlx::query("SELECT body FROM revisions WHERE declaration_id = $1 AND number = $2")
+        .bind(id.0.clone())
+        .bind(revision)
+        .fetch_one(&mut *conn)
+        .await?;
+    get_s(&r, "body")
+}
+
+const LIVE: &[State] = &[
+    State::Submitted,
+    State::Acknowledged,
+    State::InReview,
+    State::Approved,
+    State::ChangesRequested,
+    State::Suspended,
+];
+
+/// Triages the current revision again in place (facts of record changed). If the result
+/// differs, an approval becomes `suspended` and an acknowledgement goes to review.
+pub(crate) async fn retriage(
+    w: &mut WriteCtx,
+    id: &DeclarationId,
+    reason: &str,
+    actor: Option<&str>,
+) -> Result<bool> {
+    let row = load_row(&mut w.conn, id).await?;
+    let s = &row.summary;
+    if !LIVE.contains(&s.state) {
+        return Ok(false);
+    }
+    let text = revision_text(&mut w.conn, id, s.revision).await?;
+    let declared = parse_body(text.as_bytes(), SourceKind::Sniff)?;
+    let (production, _) = load_production(&mut w.conn, &s.production_id).await?;
+    let (_, before, _) = current_result(&mut w.conn, id, s.revision).await?;
+    let (eff, result) = triage_now(&mut w.conn, &production, &declared, Some(id)).await?;
+    let (_, open_obligations) = store_triage(w, id, s.revision, reason, &eff, &result).await?;
+    let changed = before != result;
+    let to = match s.state {
+        State::Approved if changed => State::Suspended,
+        State::Acknowledged if routed_state(&result) == State::InReview => State::InReview,
+        other => other,
+    };
+    sqlx::query(
+        "UPDATE declarations SET outcome = $1, open_blockers = $2, open_obligations = $3, state = $4, version = version + 1, updated_at = $5 WHERE id = $6",
+    )
+    .bind(result.outcome.as_str())
+    .bind(result.blockers.len() as i64)
+    .bind(open_obligations)
+    .bind(to.as_str())
+    .bind(ts(w.now))
+    .bind(id.0.clone())
+    .execute(&mut w.conn)
+    .await?;
+    let detail = if changed {
+        format!(
+            "{reason}: result changed, outcome {}, {} open blocker(s)",
+            result.outcome.as_str(),
+            result.blockers.len()
+        )
+    } else {
+        format!("{reason}: result unchanged")
+    };
+    push_history(w, id, actor, "retriage", Some(s.state), Some(to), &detail).await?;
+    let after = load_row(&mut w.conn, id).await?;
+    w.audit(
+        actor,
+        Some(&row.studio_id.0),
+        "declaration.retriage",
+        "declaration",
+        &id.0,
+        Some(digest(&row.salt, &decl_state(&row))),
+        Some(digest(&row.salt, &decl_state(&after))),
+    );
+    Ok(changed)
+}
+
+/// The organisation a partner submits for on this production.
+fn submitting_org(actor: &Principal, p: &Production) -> Result<OrgId> {
+    let candidates = p.linked_orgs.iter().chain(std::iter::once(&p.studio_id));
+    for org in candidates {
+        if actor.has_role(org, Role::Partner) {
+            return Ok(org.clone());
+        }
+    }
+    Err(StoreError::Forbidden(
+        "only a partner of the studio or of a linked organisation submits declarations".into(),
+    ))
+}
+
+fn require_if_match(if_match: Option<&str>, current: &DeclarationSummary) -> Result<()> {
+    let etag = current.etag();
+    match if_match {
+        None => Err(StoreError::Stale {
+            given: String::new(),
+            current: etag,
+        }),
+        Some(given) if given.trim() == etag || given.trim() == "*" => Ok(()),
+        Some(given) => Err(StoreError::Stale {
+            given: given.to_owned(),
+            current: etag,
+        }),
+    }
+}
+
+/// What a new revision may change without voiding an approval: `use.summary` and
+/// `inputs[].description`.
+fn material(eff: &serde_json::Value) -> serde_json::Value {
+    let mut v = eff.clone();
+    if let Some(u) = v.get_mut("use").and_then(|u| u.as_object_mut()) {
+        u.remove("summary");
+    }
+    if let Some(inputs) = v.get_mut("inputs").and_then(|i| i.as_array_mut()) {
+        for i in inputs {
+            if let Some(o) = i.as_object_mut() {
+                o.remove("description");
+            }
+        }
+    }
+    v
+}
+
+impl Store {
+    /// Evaluates a body as the server would (effective declaration, production packs)
+    /// without storing anything: the live preview and the API's triage endpoint.
+    pub async fn preview(
+        &self,
+        actor: &Principal,
+        production: &ProductionId,
+        body: &[u8],
+    ) -> Result<TriagePreview> {
+        let p = self.production(actor, production).await?;
+        let declared = parse_body(body, SourceKind::Sniff)?;
+        let mut conn = self.pool().acquire().await?;
+        let (eff, result) = triage_now(&mut conn, &p, &declared, None).await?;
+        Ok(TriagePreview {
+            result,
+            effective: serde_json::to_value(&eff.declaration).unwrap_or_default(),
+            differences: eff.differences,
+        })
+    }
+
+    /// A partner submits a declaration (YAML or JSON body) for a production: validated,
+    /// triaged on the effective declaration, stored with its first revision, and routed
+    /// (`acknowledged` for notify without blockers, else `in_review`). Nothing is stored
+    /// when the body is invalid.
+    #[tracing::instrument(skip_all, fields(production = %production))]
+    pub async fn submit(
+        &self,
+        actor: &Principal,
+        production: &ProductionId,
+        body: &[u8],
+    ) -> Result<DeclarationSummary> {
+        let p = self.production(actor, production).await?;
+        let org = submitting_org(actor, &p)?;
+        let declared = parse_body(body, SourceKind::Sniff)?;
+        let text = String::from_utf8_lossy(body).into_owned();
+        let media = media_of(body);
+        let (production, actor_id) = (production.clone(), actor.user.id.clone());
+        self.write(move |w| {
+            Box::pin(async move {
+                let (p, _) = load_production(&mut w.conn, &production).await?;
+                let reference = declared.usage.reference.trim().to_owned();
+                let dup = sqlx::query("SELECT id FROM declarations WHERE production_id = $1 AND ref = $2")
+                    .bind(production.0.clone())
+                    .bind(reference.clone())
+                    .fetch_optional(&mut w.conn)
+                    .await?;
+                if let Some(d) = dup {
+                    return Err(StoreError::Conflict {
+                        message: format!(
+                            "use.ref {reference:?} is already declared on this production (declaration {}); submit a new revision of it",
+                            get_s(&d, "id")?
+                        ),
+                        blockers: vec![],
+                    });
+                }
+                let id = DeclarationId::new();
+                let (eff, result) = triage_now(&mut w.conn, &p, &declared, None).await?;
+                let state = routed_state(&result);
+                let now = ts(w.now);
+                let salt = new_salt();
+                sqlx::query(
+                    "INSERT INTO declarations (id, production_id, org_id, ref, summary, state, outcome, open_blockers, open_obligations, revision, decision, submitted_by, salt, version, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 1, NULL, $9, $10, 1, $11, $11)",
+                )
+                .bind(id.0.clone())
+                .bind(production.0.clone())
+                .bind(org.0.clone())
+                .bind(reference)
+                .bind(declared.usage.summary.clone())
+                .bind(state.as_str())
+                .bind(result.outcome.as_str())
+                .bind(result.blockers.len() as i64)
+                .bind(actor_id.0.clone())
+                .bind(salt)
+                .bind(now.clone())
+                .execute(&mut w.conn)
+                .await?;
+                sqlx::query("INSERT INTO revisions (declaration_id, number, body, media, submitted_by, created_at) VALUES ($1, 1, $2, $3, $4, $5)")
+                    .bind(id.0.clone())
+                    .bind(text)
+                    .bind(media)
+                    .bind(actor_id.0.clone())
+                    .bind(now)
+                    .execute(&mut w.conn)
+                    .await?;
+                let (_, open) = store_triage(w, &id, 1, "submitted", &eff, &result).await?;
+                if open > 0 {
+                    sqlx::query("UPDATE declarations SET open_obligations = $1 WHERE id = $2").bind(open).bind(id.0.clone()).execute(&mut w.conn).await?;
+                }
+                let detail = format!("revision 1, outcome {}, {} blocker(s)", result.outcome.as_str(), result.blockers.len());
+                push_history(w, &id, Some(&actor_id.0), "submit", None, Some(state), &detail).await?;
+                let row = load_row(&mut w.conn, &id).await?;
+                w.audit(Some(&actor_id.0), Some(&p.studio_id.0), "declaration.submit", "declaration", &id.0, None, Some(digest(&row.salt, &decl_state(&row))));
+                Ok(row.summary)
+            })
+        })
+        .await
+    }
+
+    /// A partner of the submitting organisation answers with a new revision. An approval
+    /// survives only when nothing but `use.summary` and `inputs[].description` changed.
+    pub async fn revise(
+        &self,
+        actor: &Principal,
+        id: &DeclarationId,
+        if_match: Option<&str>,
+        body: &[u8],
+    ) -> Result<DeclarationSummary> {
+        let current = self.declaration(actor, id).await?.summary;
+        if !actor.has_role(&current.org_id, Role::Partner) {
+            return Err(StoreError::Forbidden(
+                "only a partner of the submitting organisation revises a declaration".into(),
+            ));
+        }
+        let declared = parse_body(body, SourceKind::Sniff)?;
+        if declared.usage.reference.trim() != current.reference {
+            return Err(StoreError::InvalidDeclaration {
+                summary: "use.ref must stay the same across revisions".into(),
+                problems: vec![FieldProblem {
+                    path: Some("use.ref".into()),
+                    line: None,
+                    column: None,
+                    message: format!(
+                        "is {:?}; this declaration is {:?}",
+                        declared.usage.reference, current.reference
+                    ),
+                }],
+            });
+        }
+        let text = String::from_utf8_lossy(body).into_owned();
+        let media = media_of(body);
+        let (id, actor_id, if_match) = (
+            id.clone(),
+            actor.user.id.clone(),
+            if_match.map(str::to_owned),
+        );
+        self.write(move |w| {
+            Box::pin(async move {
+                let row = load_row(&mut w.conn, &id).await?;
+                require_if_match(if_match.as_deref(), &row.summary)?;
+                let s = &row.summary;
+                if matches!(s.state, State::Withdrawn | State::Revoked) {
+                    return Err(StoreError::conflict(format!("the declaration is {}; it takes no new revision", s.state)));
+                }
+                let (p, _) = load_production(&mut w.conn, &s.production_id).await?;
+                let (_, _, before_eff) = current_result(&mut w.conn, &id, s.revision).await?;
+                let (eff, result) = triage_now(&mut w.conn, &p, &declared, Some(&id)).await?;
+                let number = s.revision + 1;
+                let now = ts(w.now);
+                sqlx::query("INSERT INTO revisions (declaration_id, number, body, media, submitted_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(id.0.clone())
+                    .bind(number)
+                    .bind(text)
+                    .bind(media)
+                    .bind(actor_id.0.clone())
+                    .bind(now.clone())
+                    .execute(&mut w.conn)
+                    .await?;
+                let (_, open) = store_triage(w, &id, number, "new revision", &eff, &result).await?;
+                let eff_json = serde_json::to_value(&eff.declaration).unwrap_or_default();
+                let keeps_approval = matches!(s.state, State::Approved) && material(&eff_json) == material(&before_eff);
+                let (state, decision) = if keeps_approval {
+                    (State::Approved, row.decision.clone())
+                } else {
+                    (routed_state(&result), None)
+                };
+                sqlx::query(
+                    "UPDATE declarations SET revision = $1, summary = $2, state = $3, outcome = $4, open_blockers = $5, open_obligations = $6, decision = $7, version = version + 1, updated_at = $8 WHERE id = $9",
+                )
+                .bind(number)
+                .bind(declared.usage.summary.clone())
+                .bind(state.as_str())
+                .bind(result.outcome.as_str())
+                .bind(result.blockers.len() as i64)
+                .bind(open)
+                .bind(decision.as_ref().map(to_json))
+                .bind(now)
+                .bind(id.0.clone())
+                .execute(&mut w.conn)
+                .await?;
+                let mut detail = format!("revision {number}, outcome {}, {} blocker(s)", result.outcome.as_str(), result.blockers.len());
+                if s.state == State::Approved && !keeps_approval {
+                    detail.push_str("; the earlier approval is void");
+                }
+                push_history(w, &id, Some(&actor_id.0), "revise", Some(s.state), Some(state), &detail).await?;
+                let after = load_row(&mut w.conn, &id).await?;
+                w.audit(
+                    Some(&actor_id.0),
+                    Some(&row.studio_id.0),
+                    "declaration.revise",
+                    "declaration",
+                    &id.0,
+                    Some(digest(&row.salt, &decl_state(&row))),
+                    Some(digest(&row.salt, &decl_state(&after))),
+                );
+                Ok(after.summary)
+            })
+        })
+        .await
+    }
+
+    /// A studio reviewer decides. Approval is refused (Conflict) while a blocker is open;
+    /// nobody decides on a declaration they submitted (any revision).
+    pub async fn decide(
+        &self,
+        actor: &Principal,
+        id: &DeclarationId,
+        if_match: Option<&str>,
+        input: DecisionInput,
+    ) -> Result<DeclarationSummary> {
+        let current = self.declaration(actor, id).await?;
+        let studio = self
+            .production(actor, &current.summary.production_id)
+            .await?
+            .studio_id;
+        if !actor.has_role(&studio, Role::Reviewer) {
+            return Err(StoreError::Forbidden(
+                "only a reviewer of the studio decides".into(),
+            ));
+        }
+        let needs_reason = !matches!(input.action, DecisionAction::Approve);
+        if needs_reason && input.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+            return Err(StoreError::invalid(
+                "reason",
+                format!(
+                    "a reason is required to {}",
+                    input.action.as_str().replace('_', " ")
+                ),
+            ));
+        }
+        if input.conditions.iter().any(|c| c.trim().is_empty()) {
+            return Err(StoreError::invalid(
+                "conditions",
+                "a condition must not be empty",
+            ));
+        }
+        let (id, actor_id, if_match) = (
+            id.clone(),
+            actor.user.id.clone(),
+            if_match.map(str::to_owned),
+        );
+        self.write(move |w| {
+            Box::pin(async move {
+                let row = load_row(&mut w.conn, &id).await?;
+                require_if_match(if_match.as_deref(), &row.summary)?;
+                let submitters = sqlx::query("SELECT DISTINCT submitted_by FROM revisions WHERE declaration_id = $1")
+                    .bind(id.0.clone())
+                    .fetch_all(&mut w.conn)
+                    .await?;
+                for r in &submitters {
+                    if get_s(r, "submitted_by")? == actor_id.0 {
+                        return Err(StoreError::Forbidden("nobody decides on a declaration they submitted".into()));
+                    }
+                }
+                let s = &row.summary;
+                use DecisionAction as A;
+                use State as S;
+                let to = match (input.action, s.state) {
+                    (A::Approve, S::InReview | S::Suspended | S::ChangesRequested) => S::Approved,
+                    (A::Reject, S::InReview | S::Suspended | S::ChangesRequested | S::Acknowledged) => S::Rejected,
+                    (A::RequestChanges, S::InReview | S::Suspended | S::Acknowledged) => S::ChangesRequested,
+                    (A::Revoke, S::Approved | S::Suspended) => S::Revoked,
+                    (action, state) => {
+                        return Err(StoreError::conflict(format!("cannot {} a declaration that is {state}", action.as_str().replace('_', " "))));
+                    }
+                };
+                let (triage_seq, result, _) = current_result(&mut w.conn, &id, s.revision).await?;
+                if input.action == A::Approve && !result.blockers.is_empty() {
+                    return Err(StoreError::Conflict {
+                        message: format!("{} open blocker(s) must be cleared before approval", result.blockers.len()),
+                        blockers: result.blockers.iter().map(|b| format!("{}: {}", b.rule, b.message)).collect(),
+                    });
+                }
+                let decision = Decision {
+                    action: input.action,
+                    by: actor_id.clone(),
+                    at: w.now,
+                    revision: s.revision,
+                    triage: triage_seq,
+                    reason: input.reason.clone().map(|r| r.trim().to_owned()).filter(|r| !r.is_empty()),
+                    conditions: input.conditions.iter().map(|c| c.trim().to_owned()).collect(),
+                    expires: if input.action == A::Approve { input.expires } else { None },
+                };
+                sqlx::query("UPDATE declarations SET state = $1, decision = $2, version = version + 1, updated_at = $3 WHERE id = $4")
+                    .bind(to.as_str())
+                    .bind(to_json(&decision))
+                    .bind(ts(w.now))
+                    .bind(id.0.clone())
+                    .execute(&mut w.conn)
+                    .await?;
+                let mut detail = decision.reason.clone().unwrap_or_default();
+                if !decision.conditions.is_empty() {
+                    detail = format!("{detail} conditions: {}", decision.conditions.join("; ")).trim().to_owned();
+                }
+                if let Some(e) = decision.expires {
+                    detail = format!("{detail} expires {e}").trim().to_owned();
+                }
+                push_history(w, &id, Some(&actor_id.0), input.action.as_str(), Some(s.state), Some(to), &detail).await?;
+                let after = load_row(&mut w.conn, &id).await?;
+                w.audit(
+                    Some(&actor_id.0),
+                    Some(&row.studio_id.0),
+                    format!("declaration.{}", input.action.as_str()),
+                    "declaration",
+                    &id.0,
+                    Some(digest(&row.salt, &decl_state(&row))),
+                    Some(digest(&row.salt, &decl_state(&after))),
+                );
+                Ok(after.summary)
+            })
+        })
+        .await
+    }
+
+    /// A partner of the submitting organisation withdraws the declaration.
+    pub async fn withdraw(
+        &self,
+        actor: &Principal,
+        id: &DeclarationId,
+        if_match: Option<&str>,
+        reason: Option<String>,
+    ) -> Result<DeclarationSummary> {
+        let current = self.declaration(actor, id).await?.summary;
+        if !actor.has_role(&current.org_id, Role::Partner) {
+            return Err(StoreError::Forbidden(
+                "only a partner of the submitting organisation withdraws a declaration".into(),
+            ));
+        }
+        let (id, actor_id, if_match) = (
+            id.clone(),
+            actor.user.id.clone(),
+            if_match.map(str::to_owned),
+        );
+        self.write(move |w| {
+            Box::pin(async move {
+                let row = load_row(&mut w.conn, &id).await?;
+                require_if_match(if_match.as_deref(), &row.summary)?;
+                if matches!(row.summary.state, State::Withdrawn) {
+                    return Err(StoreError::conflict("the declaration is already withdrawn"));
+                }
+                sqlx::query("UPDATE declarations SET state = 'withdrawn', version = version + 1, updated_at = $1 WHERE id = $2")
+                    .bind(ts(w.now))
+                    .bind(id.0.clone())
+                    .execute(&mut w.conn)
+                    .await?;
+                push_history(w, &id, Some(&actor_id.0), "withdraw", Some(row.summary.state), Some(State::Withdrawn), reason.as_deref().unwrap_or("")).await?;
+                let after = load_row(&mut w.conn, &id).await?;
+                w.audit(
+                    Some(&actor_id.0),
+                    Some(&row.studio_id.0),
+                    "declaration.withdraw",
+                    "declaration",
+                    &id.0,
+                    Some(digest(&row.salt, &decl_state(&row))),
+                    Some(digest(&row.salt, &decl_state(&after))),
+                );
+                Ok(after.summary)
+            })
+        })
+        .await
+    }
+
+    /// Legal links a recorded consent to a talent entry (by performer); the declaration is
+    /// triaged again.
+    pub async fn link_consent(
+        &self,
+        actor: &Principal,
+        id: &DeclarationId,
+        performer: &str,
+        consent: &ConsentId,
+    ) -> Result<DeclarationSummary> {
+        let detail = self.declaration(actor, id).await?;
+        let studio = self
+            .production(actor, &detail.summary.production_id)
+            .await?
+            .studio_id;
+        if !actor.has_role(&studio, Role::Legal) {
+            return Err(StoreError::Forbidden(
+                "only legal of the studio links consents".into(),
+            ));
+        }
+        let declared = parse_body(detail.current.text.as_bytes(), SourceKind::Sniff)?;
+        let Some(talent) = declared
+            .talent
+            .iter()
+            .find(|t| t.performer.trim().eq_ignore_ascii_case(performer.trim()))
+        else {
+            return Err(StoreError::invalid(
+                "performer",
+                format!("{performer:?} is not a talent entry of the current revision"),
+            ));
+        };
+        let performer = talent.performer.clone();
+        let (id, consent, actor_id) = (id.clone(), consent.clone(), actor.user.id.clone());
+        self.write(move |w| {
+            Box::pin(async move {
+                let (c, _) = load_consent(&mut w.conn, &consent).await.map_err(|_| StoreError::invalid("consent_id", "no such consent"))?;
+                if c.studio_id != studio {
+                    return Err(StoreError::invalid("consent_id", "no such consent"));
+                }
+                let row = load_row(&mut w.conn, &id).await?;
+                if c.production_id.as_ref().is_some_and(|p| p != &row.summary.production_id) {
+                    return Err(StoreError::invalid("consent_id", "the consent is limited to another production"));
+                }
+                sqlx::query("DELETE FROM consent_links WHERE declaration_id = $1 AND performer = $2")
+                    .bind(id.0.clone())
+                    .bind(performer.clone())
+                    .execute(&mut w.conn)
+                    .await?;
+                sqlx::query("INSERT INTO consent_links (declaration_id, performer, consent_id, by_user, at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(id.0.clone())
+                    .bind(performer.clone())
+                    .bind(consent.0.clone())
+                    .bind(actor_id.0.clone())
+                    .bind(ts(w.now))
+                    .execute(&mut w.conn)
+                    .await?;
+                w.audit(Some(&actor_id.0), Some(&studio.0), "declaration.link_consent", "declaration", &id.0, None, None);
+                push_history(w, &id, Some(&actor_id.0), "link_consent", None, None, &format!("consent {consent} linked to {performer}")).await?;
+                retriage(w, &id, &format!("consent {consent} linked to {performer}"), Some(&actor_id.0)).await?;
+                Ok(load_row(&mut w.conn, &id).await?.summary)
+            })
+        })
+        .await
+    }
+
+    /// Legal confirms a clearance (`inputs[i].cleared`) or the union agreement; the
+    /// declaration is triaged again.
+    pub async fn confirm(
+        &self,
+        actor: &Principal,
+        id: &DeclarationId,
+        input: ConfirmationInput,
+    ) -> Result<DeclarationSummary> {
+        let detail = self.declaration(actor, id).await?;
+        let studio = self
+            .production(actor, &detail.summary.production_id)
+            .await?
+            .studio_id;
+        if !actor.has_role(&studio, Role::Legal) {
+            return Err(StoreError::Forbidden(
+                "only legal of the studio confirms clearances and agreements".into(),
+            ));
+        }
+        let reference = super::required("reference", &input.reference)?;
+        let declared = parse_body(detail.current.text.as_bytes(), SourceKind::Sniff)?;
+        let index = match input.kind {
+            ConfirmationKind::InputCleared => {
+                if input.index < 0 || input.index as usize >= declared.inputs.len() {
+                    return Err(StoreError::invalid(
+                        "index",
+                        format!(
+                            "the current revision has {} input(s)",
+                            declared.inputs.len()
+                        ),
+                    ));
+                }
+                input.index
+            }
+            ConfirmationKind::UnionAgreement => 0,
+        };
+        let (id, actor_id, kind) = (id.clone(), actor.user.id.clone(), input.kind);
+        self.write(move |w| {
+            Box::pin(async move {
+                sqlx::query("DELETE FROM confirmations WHERE declaration_id = $1 AND kind = $2 AND idx = $3")
+                    .bind(id.0.clone())
+                    .bind(kind.as_str())
+                    .bind(index)
+                    .execute(&mut w.conn)
+                    .await?;
+                sqlx::query("INSERT INTO confirmations (declaration_id, kind, idx, reference, by_user, at) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(id.0.clone())
+                    .bind(kind.as_str())
+                    .bind(index)
+                    .bind(reference.clone())
+                    .bind(actor_id.0.clone())
+                    .bind(ts(w.now))
+                    .execute(&mut w.conn)
+                    .await?;
+                let what = match kind {
+                    ConfirmationKind::InputCleared => format!("inputs[{index}].cleared confirmed ({reference})"),
+                    ConfirmationKind::UnionAgreement => format!("union_work.agreement confirmed ({reference})"),
+                };
+                w.audit(Some(&actor_id.0), Some(&studio.0), "declaration.confirm", "declaration", &id.0, None, None);
+                push_history(w, &id, Some(&actor_id.0), "confirm", None, None, &what).await?;
+                retriage(w, &id, &what, Some(&actor_id.0)).await?;
+                Ok(load_row(&mut w.conn, &id).await?.summary)
+            })
+        })
+        .await
+    }
+
+    /// Marks an obligation done, with evidence (e.g. the credit line as delivered). A
+    /// partner of the submitting organisation, or the studio's reviewers and legal.
+    pub async fn complete_obligation(
+        &self,
+        actor: &Principal,
+        obligation: &ObligationId,
+        evidence: &str,
+    ) -> Result<Obligation> {
+        let row = sqlx::query("SELECT declaration_id FROM obligations WHERE id = $1")
+            .bind(obligation.0.clone())
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("obligation {obligation}")))?;
+        let decl = DeclarationId(get_s(&row, "declaration_id")?);
+        let detail = self
+            .declaration(actor, &decl)
+            .await
+            .map_err(|_| StoreError::NotFound(format!("obligation {obligation}")))?;
+        let studio = self
+            .production(actor, &detail.summary.production_id)
+            .await?
+            .studio_id;
+        let allowed = actor.has_role(&detail.summary.org_id, Role::Partner)
+            || actor.has_role(&studio, Role::Reviewer)
+            || actor.has_role(&studio, Role::Legal);
+        if !allowed {
+            return Err(StoreError::Forbidden("only the submitting partner, or the studio's reviewers and legal, complete obligations".into()));
+        }
+        let evidence = super::required("evidence", evidence)?;
+        let (obligation, actor_id) = (obligation.clone(), actor.user.id.clone());
+        self.write(move |w| {
+            Box::pin(async move {
+                let status = sqlx::query("SELECT status FROM obligations WHERE id = $1").bind(obligation.0.clone()).fetch_one(&mut w.conn).await?;
+                if get_s(&status, "status")? != ObligationStatus::Open.as_str() {
+                    return Err(StoreError::conflict("the obligation is not open"));
+                }
+                sqlx::query("UPDATE obligations SET status = 'done', done_by = $1, done_at = $2, evidence = $3 WHERE id = $4")
+                    .bind(actor_id.0.clone())
+                    .bind(ts(w.now))
+                    .bind(evidence.clone())
+                    .bind(obligation.0.clone())
+                    .execute(&mut w.conn)
+                    .await?;
+                let row = load_row(&mut w.conn, &decl).await?;
+                let open = sqlx::query("SELECT COUNT(*) AS n FROM obligations WHERE declaration_id = $1 AND revision = $2 AND status = 'open'")
+                    .bind(decl.0.clone())
+                    .bind(row.summary.revision)
+                    .fetch_one(&mut w.conn)
+                    .await?;
+                sqlx::query("UPDATE declarations SET open_obligations = $1, version = version + 1, updated_at = $2 WHERE id = $3")
+                    .bind(get_i(&open, "n")?)
+                    .bind(ts(w.now))
+                    .bind(decl.0.clone())
+                    .execute(&mut w.conn)
+                    .await?;
+                push_history(w, &decl, Some(&actor_id.0), "obligation_done", None, None, &format!("obligation {obligation} done: {evidence}")).await?;
+                w.audit(
+                    Some(&actor_id.0),
+                    Some(&row.studio_id.0),
+                    "obligation.done",
+                    "obligation",
+                    &obligation.0,
+                    None,
+                    Some(digest(&row.salt, &json!({"obligation": obligation, "evidence": evidence}))),
+                );
+                let mut obs = obligations_of(&mut w.conn, &decl, None).await?;
+                obs.retain(|o| o.id == obligation);
+                obs.pop().ok_or_else(|| StoreError::NotFound(format!("obligation {obligation}")))
+            })
+        })
+        .await
+    }
+
+    /// Everything about a declaration the caller may see.
+    pub async fn declaration(
+        &self,
+        actor: &Principal,
+        id: &DeclarationId,
+    ) -> Result<DeclarationDetail> {
+        let mut conn = self.pool().acquire().await?;
+        let row = load_row(&mut conn, id).await?;
+        let (p, _) = load_production(&mut conn, &row.summary.production_id).await?;
+        match Access::of(actor, &p) {
+            Some(a) if a.sees_org(&row.summary.org_id) => {}
+            _ => return Err(StoreError::NotFound(format!("declaration {id}"))),
+        }
+        let current = revision(&mut conn, id, row.summary.revision).await?;
+        let consent_links = links_of(&mut conn, id).await?;
+        let confirmations = confirmations_of(&mut conn, id).await?;
+        let obligations = obligations_of(&mut conn, id, Some(row.summary.revision)).await?;
+        let history = history_of(&mut conn, id).await?;
+        Ok(DeclarationDetail {
+            summary: row.summary,
+            current,
+            decision: row.decision,
+            consent_links,
+            confirmations,
+            obligations,
+            history,
+        })
+    }
+
+    /// Every revision of a declaration, oldest first, with its triage history.
+    pub async fn revisions(&self, actor: &Principal, id: &DeclarationId) -> Result<Vec<Revision>> {
+        let d = self.declaration(actor, id).await?;
+        let mut conn = self.pool().acquire().await?;
+        let mut out = Vec::new();
+        for n in 1..=d.summary.revision {
+            out.push(revision(&mut conn, id, n).await?);
+        }
+        Ok(out)
+    }
+
+    /// Declarations the caller may see, filtered and paged (newest first, or oldest first
+    /// for the review queue).
+    pub async fn declarations(
+        &self,
+        actor: &Principal,
+        filter: &DeclarationFilter,
+        page: PageRequest,
+    ) -> Result<Page<DeclarationSummary>> {
+        let page = page.clamped();
+        // Visibility: declarations of productions of the caller's studios, plus those of
+        // their own organisations on linked productions.
+        let mut studios = Vec::new();
+        let mut orgs = Vec::new();
+        for m in &actor.memberships {
+            if m.org_kind == OrgKind::Studio && !studios.contains(&m.org_id.0) {
+                studios.push(m.org_id.0.clone());
+            }
+            if !orgs.contains(&m.org_id.0) {
+                orgs.push(m.org_id.0.clone());
+            }
+        }
+        if orgs.is_empty() {
+            return Ok(Page {
+                items: vec![],
+                total: 0,
+                offset: page.offset,
+                limit: page.limit,
+            });
+        }
+        let mut args: Vec<String> = Vec::new();
+        let ph = |v: String, args: &mut Vec<String>| {
+            args.push(v);
+            format!("${}", args.len())
+        };
+        let studio_in = studios
+            .iter()
+            .map(|s| ph(s.clone(), &mut args))
+            .collect::<Vec<_>>();
+        let org_in = orgs
+            .iter()
+            .map(|s| ph(s.clone(), &mut args))
+            .collect::<Vec<_>>();
+        let mut wher = String::from("(");
+        if !studio_in.is_empty() {
+            wher.push_str(&format!("p.studio_id IN ({}) OR ", studio_in.join(",")));
+        }
+        wher.push_str(&format!("d.org_id IN ({}))", org_in.join(",")));
+        if let Some(p) = &filter.production_id {
+            wher.push_str(&format!(
+                " AND d.production_id = {}",
+                ph(p.0.clone(), &mut args)
+            ));
+        }
+        if let Some(s) = filter.state {
+            wher.push_str(&format!(
+                " AND d.state = {}",
+                ph(s.as_str().to_owned(), &mut args)
+            ));
+        }
+        if let Some(o) = &filter.outcome {
+            wher.push_str(&format!(" AND d.outcome = {}", ph(o.clone(), &mut args)));
+        }
+        if let Some(o) = &filter.org_id {
+            wher.push_str(&format!(" AND d.org_id = {}", ph(o.0.clone(), &mut args)));
+        }
+        let order = if filter.oldest_first {
+            "d.updated_at ASC, d.id ASC"
+        } else {
+            "d.created_at DESC, d.id DESC"
+        };
+        let count_sql = format!(
+            "SELECT COUNT(*) AS n FROM declarations d JOIN productions p ON p.id = d.production_id WHERE {wher}"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(count_sql));
+        for a in &args {
+            q = q.bind(a.clone());
+        }
+        let total = get_i(&q.fetch_one(self.pool()).await?, "n")?;
+        let list_sql = format!(
+            "{SELECT_DECL} WHERE {wher} ORDER BY {order} LIMIT {} OFFSET {}",
+            page.limit, page.offset
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(list_sql));
+        for a in &args {
+            q = q.bind(a.clone());
+        }
+        let rows = q.fetch_all(self.pool()).await?;
+        let items = rows
+            .iter()
+            .map(|r| row_from(r).map(|r| r.summary))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page {
+            items,
+            total,
+            offset: page.offset,
+            limit: page.limit,
+        })
+    }
+
+    /// The review queue: `in_review` and `suspended` declarations of the caller's studios,
+    /// oldest first.
+    pub async fn queue(
+        &self,
+        actor: &Principal,
+        production: Option<ProductionId>,
+        outcome: Option<String>,
+        page: PageRequest,
+    ) -> Result<Page<DeclarationSummary>> {
+        let mut all = Vec::new();
+        let mut total = 0;
+        for state in [State::InReview, State::Suspended] {
+            let f = DeclarationFilter {
+                production_id: production.clone(),
+                state: Some(state),
+                outcome: outcome.clone(),
+                org_id: None,
+                oldest_first: true,
+            };
+            let p = self
+                .declarations(
+                    actor,
+                    &f,
+                    PageRequest {
+                        offset: 0,
+                        limit: PageRequest::MAX_LIMIT,
+                    },
+                )
+                .await?;
+            total += p.total;
+            all.extend(p.items);
+        }
+        all.sort_by(|a, b| a.updated_at.cmp(&b.updated_at));
+        let page = page.clamped();
+        let items = all
+            .into_iter()
+            .skip(page.offset as usize)
+            .take(page.limit as usize)
+            .collect();
+        Ok(Page {
+            items,
+            total,
+            offset: page.offset,
+            limit: page.limit,
+        })
+    }
+
+    /// Approvals whose expiry date passed become `expired`; consents whose expiry passed
+    /// re-open their blockers on every linked declaration. Returns how many changed.
+    pub async fn expire_due(&self) -> Result<usize> {
+        self.write(move |w| {
+            Box::pin(async move {
+                let today = w.now.date_naive();
+                let mut changed = 0;
+                let approved = sqlx::query("SELECT id, decision FROM declarations WHERE state = 'approved'").fetch_all(&mut w.conn).await?;
+                for r in &approved {
+                    let id = DeclarationId(get_s(r, "id")?);
+                    let Some(d) = get_os(r, "decision")?.as_deref().map(parse_json::<Decision>).transpose()? else { continue };
+                    if d.expires.is_some_and(|e| e < today) {
+                        let row = load_row(&mut w.conn, &id).await?;
+                        sqlx::query("UPDATE declarations SET state = 'expired', version = version + 1, updated_at = $1 WHERE id = $2")
+                            .bind(ts(w.now))
+                            .bind(id.0.clone())
+                            .execute(&mut w.conn)
+                            .await?;
+                        push_history(w, &id, None, "expire", Some(State::Approved), Some(State::Expired), "the approval's expiry date passed").await?;
+                        let after = load_row(&mut w.conn, &id).await?;
+                        w.audit(None, Some(&row.studio_id.0), "declaration.expire", "declaration", &id.0, Some(digest(&row.salt, &decl_state(&row))), Some(digest(&row.salt, &decl_state(&after))));
+                        changed += 1;
+                    }
+                }
+                let lapsed = sqlx::query("SELECT id, studio_id FROM consents WHERE expires IS NOT NULL AND expires < $1 AND lapsed_at IS NULL AND revoked_at IS NULL")
+                    .bind(today.to_string())
+                    .fetch_all(&mut w.conn)
+                    .await?;
+                for r in &lapsed {
+                    let cid = get_s(r, "id")?;
+                    sqlx::query("UPDATE consents SET lapsed_at = $1 WHERE id = $2").bind(ts(w.now)).bind(cid.clone()).execute(&mut w.conn).await?;
+                    w.audit(None, Some(&get_s(r, "studio_id")?), "consent.expire", "consent", &cid, None, None);
+                    let decls = sqlx::query("SELECT declaration_id FROM consent_links WHERE consent_id = $1").bind(cid.clone()).fetch_all(&mut w.conn).await?;
+                    for d in &decls {
+                        retriage(w, &DeclarationId(get_s(d, "declaration_id")?), &format!("consent {cid} expired"), None).await?;
+                    }
+                    changed += 1;
+                }
+                Ok(changed)
+            })
+        })
+        .await
+    }
+}
+
+async fn revision(conn: &mut AnyConnection, id: &DeclarationId, number: i64) -> Result<Revision> {
+    let r = sqlx::query("SELECT number, body, media, submitted_by, created_at FROM revisions WHERE declaration_id = $1 AND number = $2")
+        .bind(id.0.clone())
+        .bind(number)
+        .fetch_one(&mut *conn)
+        .await?;
+    let triages = sqlx::query(
+        "SELECT revision, seq, reason, effective, result, outcome, differences, created_at FROM triages WHERE declaration_id = $1 AND revision = $2 ORDER BY seq",
+    )
+    .bind(id.0.clone())
+    .bind(number)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(Revision {
+        number: get_i(&r, "number")?,
+        text: get_s(&r, "body")?,
+        media: get_s(&r, "media")?,
+        submitted_by: UserId(get_s(&r, "submitted_by")?),
+        at: parse_ts(&get_s(&r, "created_at")?)?,
+        triages: triages
+            .iter()
+            .map(|t| {
+                Ok(Triage {
+                    revision: get_i(t, "revision")?,
+                    seq: get_i(t, "seq")?,
+                    at: parse_ts(&get_s(t, "created_at")?)?,
+                    reason: get_s(t, "reason")?,
+                    effective: parse_json(&get_s(t, "effective")?)?,
+                    result: parse_json(&get_s(t, "result")?)?,
+                    outcome: get_s(t, "outcome")?,
+                    differences: parse_json(&get_s(t, "differences")?)?,
+                })
+            })
+            .collect::<Result<_>>()?,
+    })
+}
+
+pub(crate) async fn obligations_of(
+    conn: &mut AnyConnection,
+    id: &DeclarationId,
+    revision: Option<i64>,
+) -> Result<Vec<Obligation>> {
+    let rows = match revision {
+        Some(n) => sqlx::query("SELECT * FROM obligations WHERE declaration_id = $1 AND revision = $2 ORDER BY pack, rule, kind")
+            .bind(id.0.clone())
+            .bind(n)
+            .fetch_all(&mut *conn)
+            .await?,
+        None => sqlx::query("SELECT * FROM obligations WHERE declaration_id = $1 ORDER BY revision, pack, rule, kind")
+            .bind(id.0.clone())
+            .fetch_all(&mut *conn)
+            .await?,
+    };
+    rows.iter()
+        .map(|r| {
+            Ok(Obligation {
+                id: ObligationId(get_s(r, "id")?),
+                declaration_id: DeclarationId(get_s(r, "declaration_id")?),
+                revision: get_i(r, "revision")?,
+                rule: get_s(r, "rule")?,
+                pack: get_s(r, "pack")?,
+                kind: get_s(r, "kind")?,
+                text: get_s(r, "text")?,
+                due: get_os(r, "due")?,
+                status: parse_enum(&get_s(r, "status")?)?,
+                done_by: get_os(r, "done_by")?.map(UserId),
+                done_at: parse_opt_ts(get_os(r, "done_at")?)?,
+                evidence: get_os(r, "evidence")?,
+            })
+        })
+        .collect()
+}
+
+async fn history_of(conn: &mut AnyConnection, id: &DeclarationId) -> Result<Vec<HistoryEvent>> {
+    let rows = sqlx::query("SELECT at, by_user, action, from_state, to_state, detail FROM history WHERE declaration_id = $1 ORDER BY n")
+        .bind(id.0.clone())
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(HistoryEvent {
+                at: parse_ts(&get_s(r, "at")?)?,
+                by: get_os(r, "by_user")?.map(UserId),
+                action: get_s(r, "action")?,
+                from_state: get_os(r, "from_state")?
+                    .as_deref()
+                    .map(parse_enum)
+                    .transpose()?,
+                to_state: get_os(r, "to_state")?
+                    .as_deref()
+                    .map(parse_enum)
+                    .transpose()?,
+                detail: get_s(r, "detail")?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,347 @@
+//! Productions: facts of record, enabled packs, linked organisations.
+
+use std::sync::Arc;
+
+use greenlight_core::pack::Pack;
+use serde_json::json;
+use sqlx::AnyConnection;
+
+use super::{get_i, get_os, get_s, required};
+use crate::audit::{digest, new_salt};
+use crate::db::{parse_json, parse_opt_date, parse_ts, to_json, ts};
+use crate::input::{NewProduction, ProductionUpdate};
+use crate::model::{OrgId, OrgKind, Principal, Production, ProductionFacts, ProductionId, Role};
+use crate::{Result, Store, StoreError};
+
+/// Packs a new production enables when none are given.
+pub const DEFAULT_PACKS: &[&str] = &["netflix-genai", "eu-ai-act-art50"];
+
+const KINDS: &[&str] = &["scripted", "documentary", "unscripted", "animation"];
+
+pub(crate) fn production_state(p: &Production) -> serde_json::Value {
+    json!({"id": p.id, "studio_id": p.studio_id, "facts": p.facts, "packs": p.packs, "linked_orgs": p.linked_orgs})
+}
+
+/// The packs a production enables, loaded.
+pub(crate) fn load_packs(ids: &[String]) -> Result<Vec<Arc<Pack>>> {
+    ids.iter()
+        .map(|id| {
+            Pack::builtin(id)
+                .ok_or_else(|| StoreError::Backend(format!("pack {id} is not built in")))
+        })
+        .collect()
+}
+
+fn check_facts(facts: &ProductionFacts) -> Result<()> {
+    required("title", &facts.title)?;
+    if !KINDS.contains(&facts.kind.as_str()) {
+        return Err(StoreError::invalid(
+            "kind",
+            format!("{:?} is not one of {}", facts.kind, KINDS.join(", ")),
+        ));
+    }
+    Ok(())
+}
+
+fn check_packs(packs: &[String]) -> Result<()> {
+    if packs.is_empty() {
+        return Err(StoreError::invalid("packs", "enable at least one pack"));
+    }
+    for (i, id) in packs.iter().enumerate() {
+        if Pack::builtin(id).is_none() {
+            return Err(StoreError::invalid(
+                &format!("packs[{i}]"),
+                format!(
+                    "{id:?} is not a built-in pack ({})",
+                    Pack::builtin_ids().join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn load_production(
+    conn: &mut AnyConnection,
+    id: &ProductionId,
+) -> Result<(Production, String)> {
+    let row = sqlx::query(
+        "SELECT id, studio_id, title, kind, eu_release, release_date, packs, salt, version, created_at FROM productions WHERE id = $1",
+    )
+    .bind(id.0.clone())
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| StoreError::NotFound(format!("production {id}")))?;
+    let links =
+        sqlx::query("SELECT org_id FROM production_orgs WHERE production_id = $1 ORDER BY org_id")
+            .bind(id.0.clone())
+            .fetch_all(&mut *conn)
+            .await?;
+    let production = Production {
+        id: ProductionId(get_s(&row, "id")?),
+        studio_id: OrgId(get_s(&row, "studio_id")?),
+        facts: ProductionFacts {
+            title: get_s(&row, "title")?,
+            kind: get_s(&row, "kind")?,
+            eu_release: get_i(&row, "eu_release")? != 0,
+            release_date: parse_opt_date(get_os(&row, "release_date")?)?,
+        },
+        packs: parse_json(&get_s(&row, "packs")?)?,
+        linked_orgs: links
+            .iter()
+            .map(|r| get_s(r, "org_id").map(OrgId))
+            .collect::<Result<_>>()?,
+        created_at: parse_ts(&get_s(&row, "created_at")?)?,
+        version: get_i(&row, "version")?,
+    };
+    Ok((production, get_s(&row, "salt")?))
+}
+
+/// What the caller may do on a production.
+pub(crate) struct Access {
+    /// Member of the owning studio (sees every declaration, per role).
+    pub studio: bool,
+    /// Linked organisations the caller belongs to (they see their own organisation's declarations).
+    pub orgs: Vec<OrgId>,
+}
+
+impl Access {
+    pub fn of(actor: &Principal, p: &Production) -> Option<Access> {
+        let studio = actor.is_member(&p.studio_id);
+        let orgs: Vec<OrgId> = p
+            .linked_orgs
+            .iter()
+            .filter(|o| actor.is_member(o))
+            .cloned()
+            .collect();
+        (studio || !orgs.is_empty()).then_some(Access { studio, orgs })
+    }
+
+    /// May the caller see a declaration submitted by `org`?
+    pub fn sees_org(&self, org: &OrgId) -> bool {
+        self.studio || self.orgs.contains(org)
+    }
+}
+
+impl Store {
+    /// A studio admin creates a production (default packs: netflix-genai, eu-ai-act-art50).
+    pub async fn create_production(
+        &self,
+        actor: &Principal,
+        studio: &OrgId,
+        new: NewProduction,
+    ) -> Result<Production> {
+        if !actor.has_role(studio, Role::Admin) {
+            return Err(StoreError::Forbidden(
+                "only an admin of the studio creates productions".into(),
+            ));
+        }
+        check_facts(&new.facts)?;
+        let packs = new
+            .packs
+            .unwrap_or_else(|| DEFAULT_PACKS.iter().map(|s| s.to_string()).collect());
+        check_packs(&packs)?;
+        let (studio, actor_id) = (studio.clone(), actor.user.id.0.clone());
+        self.write(move |w| {
+            Box::pin(async move {
+                let kind = sqlx::query("SELECT kind FROM orgs WHERE id = $1").bind(studio.0.clone()).fetch_one(&mut w.conn).await?;
+                if get_s(&kind, "kind")? != OrgKind::Studio.as_str() {
+                    return Err(StoreError::invalid("studio_id", "is not a studio"));
+                }
+                let p = Production {
+                    id: ProductionId::new(),
+                    studio_id: studio.clone(),
+                    facts: ProductionFacts { title: new.facts.title.trim().to_owned(), ..new.facts },
+                    packs,
+                    linked_orgs: vec![],
+                    created_at: w.now,
+                    version: 1,
+                };
+                let salt = new_salt();
+                sqlx::query(
+                    "INSERT INTO productions (id, studio_id, title, kind, eu_release, release_date, packs, salt, version, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(p.id.0.clone())
+                .bind(studio.0.clone())
+                .bind(p.facts.title.clone())
+                .bind(p.facts.kind.clone())
+                .bind(p.facts.eu_release as i64)
+                .bind(p.facts.release_date.map(|d| d.to_string()))
+                .bind(to_json(&p.packs))
+                .bind(salt.clone())
+                .bind(1i64)
+                .bind(ts(w.now))
+                .execute(&mut w.conn)
+                .await?;
+                w.audit(Some(&actor_id), Some(&studio.0), "production.create", "production", &p.id.0, None, Some(digest(&salt, &production_state(&p))));
+                Ok(p)
+            })
+        })
+        .await
+    }
+
+    /// A production the caller may see.
+    pub async fn production(&self, actor: &Principal, id: &ProductionId) -> Result<Production> {
+        let mut conn = self.pool().acquire().await?;
+        let (p, _) = load_production(&mut conn, id).await?;
+        match Access::of(actor, &p) {
+            Some(_) => Ok(p),
+            None => Err(StoreError::NotFound(format!("production {id}"))),
+        }
+    }
+
+    /// Every production the caller may see, by title.
+    pub async fn productions(&self, actor: &Principal) -> Result<Vec<Production>> {
+        let mut ids: Vec<String> = Vec::new();
+        for m in &actor.memberships {
+            let rows = sqlx::query(
+                "SELECT id FROM productions WHERE studio_id = $1 UNION SELECT production_id AS id FROM production_orgs WHERE org_id = $1",
+            )
+            .bind(m.org_id.0.clone())
+            .fetch_all(self.pool())
+            .await?;
+            for r in &rows {
+                let id = get_s(r, "id")?;
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(ids.len());
+        let mut conn = self.pool().acquire().await?;
+        for id in ids {
+            out.push(load_production(&mut conn, &ProductionId(id)).await?.0);
+        }
+        out.sort_by(|a, b| a.facts.title.cmp(&b.facts.title));
+        Ok(out)
+    }
+
+    /// A studio admin changes facts or packs; every live declaration of the production is
+    /// triaged again.
+    pub async fn update_production(
+        &self,
+        actor: &Principal,
+        id: &ProductionId,
+        update: ProductionUpdate,
+    ) -> Result<Production> {
+        let current = self.production(actor, id).await?;
+        if !actor.has_role(&current.studio_id, Role::Admin) {
+            return Err(StoreError::Forbidden(
+                "only an admin of the studio changes a production".into(),
+            ));
+        }
+        let mut facts = current.facts.clone();
+        if let Some(t) = update.title {
+            facts.title = t.trim().to_owned();
+        }
+        if let Some(k) = update.kind {
+            facts.kind = k;
+        }
+        if let Some(e) = update.eu_release {
+            facts.eu_release = e;
+        }
+        if let Some(d) = update.release_date {
+            facts.release_date = d;
+        }
+        check_facts(&facts)?;
+        let packs = update.packs.unwrap_or_else(|| current.packs.clone());
+        check_packs(&packs)?;
+        let (id, actor_id) = (id.clone(), actor.user.id.0.clone());
+        self.write(move |w| {
+            Box::pin(async move {
+                let (before, salt) = load_production(&mut w.conn, &id).await?;
+                let facts_changed = before.facts != facts;
+                let packs_changed = before.packs != packs;
+                if !facts_changed && !packs_changed {
+                    return Ok(before);
+                }
+                sqlx::query(
+                    "UPDATE productions SET title = $1, kind = $2, eu_release = $3, release_date = $4, packs = $5, version = version + 1 WHERE id = $6",
+                )
+                .bind(facts.title.clone())
+                .bind(facts.kind.clone())
+                .bind(facts.eu_release as i64)
+                .bind(facts.release_date.map(|d| d.to_string()))
+                .bind(to_json(&packs))
+                .bind(id.0.clone())
+                .execute(&mut w.conn)
+                .await?;
+                let (after, _) = load_production(&mut w.conn, &id).await?;
+                w.audit(
+                    Some(&actor_id),
+                    Some(&after.studio_id.0),
+                    "production.update",
+                    "production",
+                    &id.0,
+                    Some(digest(&salt, &production_state(&before))),
+                    Some(digest(&salt, &production_state(&after))),
+                );
+                let reason = match (facts_changed, packs_changed) {
+                    (true, true) => "production facts and packs changed",
+                    (true, false) => "production facts changed",
+                    _ => "production packs changed",
+                };
+                let decls = sqlx::query("SELECT id FROM declarations WHERE production_id = $1")
+                    .bind(id.0.clone())
+                    .fetch_all(&mut w.conn)
+                    .await?;
+                for d in decls {
+                    let did = crate::model::DeclarationId(get_s(&d, "id")?);
+                    super::declarations::retriage(w, &did, reason, Some(&actor_id)).await?;
+                }
+                Ok(after)
+            })
+        })
+        .await
+    }
+
+    /// A studio admin links a production company or vendor (one the studio created) to a production.
+    pub async fn link_org(
+        &self,
+        actor: &Principal,
+        production: &ProductionId,
+        org: &OrgId,
+    ) -> Result<Production> {
+        let p = self.production(actor, production).await?;
+        if !actor.has_role(&p.studio_id, Role::Admin) {
+            return Err(StoreError::Forbidden(
+                "only an admin of the studio links organisations".into(),
+            ));
+        }
+        let target = self
+            .org(actor, org)
+            .await
+            .map_err(|_| StoreError::invalid("org_id", "no such organisation"))?;
+        if target.kind == OrgKind::Studio {
+            return Err(StoreError::invalid(
+                "org_id",
+                "a studio cannot be linked to another studio's production",
+            ));
+        }
+        let (production, org, actor_id) =
+            (production.clone(), org.clone(), actor.user.id.0.clone());
+        self.write(move |w| {
+            Box::pin(async move {
+                let (before, salt) = load_production(&mut w.conn, &production).await?;
+                sqlx::query("INSERT INTO production_orgs (production_id, org_id) VALUES ($1, $2) ON CONFLICT (production_id, org_id) DO NOTHING")
+                    .bind(production.0.clone())
+                    .bind(org.0.clone())
+                    .execute(&mut w.conn)
+                    .await?;
+                let (after, _) = load_production(&mut w.conn, &production).await?;
+                w.audit(
+                    Some(&actor_id),
+                    Some(&after.studio_id.0),
+                    "production.link",
+                    "production",
+                    &production.0,
+                    Some(digest(&salt, &production_state(&before))),
+                    Some(digest(&salt, &production_state(&after))),
+                );
+                Ok(after)
+            })
+        })
+        .await
+    }
+}

@@ -1,0 +1,552 @@
+//! The consent registry and the tool registry, kept by the studio's legal team.
+
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use sqlx::AnyConnection;
+
+use super::declarations::retriage;
+use super::{get_i, get_os, get_s, required};
+use crate::audit::{digest, new_salt};
+use crate::db::{parse_date, parse_enum, parse_opt_date, parse_opt_ts, parse_ts, ts};
+use crate::input::{NewConsent, NewTool};
+use crate::model::*;
+use crate::{Result, Store, StoreError};
+
+const CONSENT_COLS: &str = "id, studio_id, production_id, performer, given_by, treatment, scope, signed, expires, revoked_at, revoked_reason, \
+     document_name, document_sha256, recorded_by, salt, created_at";
+
+fn consent_from(r: &sqlx::any::AnyRow) -> Result<(Consent, String)> {
+    Ok((
+        Consent {
+            id: ConsentId(get_s(r, "id")?),
+            studio_id: OrgId(get_s(r, "studio_id")?),
+            production_id: get_os(r, "production_id")?.map(ProductionId),
+            performer: get_s(r, "performer")?,
+            by: parse_enum(&get_s(r, "given_by")?)?,
+            treatment: parse_enum(&get_s(r, "treatment")?)?,
+            scope: get_s(r, "scope")?,
+            signed: parse_date(&get_s(r, "signed")?)?,
+            expires: parse_opt_date(get_os(r, "expires")?)?,
+            revoked_at: parse_opt_ts(get_os(r, "revoked_at")?)?,
+            revoked_reason: get_os(r, "revoked_reason")?,
+            document_name: get_s(r, "document_name")?,
+            document_sha256: get_s(r, "document_sha256")?,
+            recorded_by: UserId(get_s(r, "recorded_by")?),
+            created_at: parse_ts(&get_s(r, "created_at")?)?,
+        },
+        get_s(r, "salt")?,
+    ))
+}
+
+pub(crate) async fn load_consent(
+    conn: &mut AnyConnection,
+    id: &ConsentId,
+) -> Result<(Consent, String)> {
+    let sql = format!("SELECT {CONSENT_COLS} FROM consents WHERE id = $1");
+    let r = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id.0.clone())
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("consent {id}")))?;
+    consent_from(&r)
+}
+
+fn consent_state(c: &Consent) -> serde_json::Value {
+    json!({"id": c.id, "performer": c.performer, "by": c.by, "treatment": c.treatment, "scope": c.scope, "signed": c.signed,
+           "expires": c.expires, "revoked_at": c.revoked_at, "revoked_reason": c.revoked_reason, "document_sha256": c.document_sha256})
+}
+
+const TOOL_COLS: &str = "id, studio_id, name, vendor, plan, agreement, data_terms, terms_reviewed, evidence_name, evidence_sha256, salt, version, updated_at";
+
+fn tool_from(r: &sqlx::any::AnyRow) -> Result<(Tool, String)> {
+    Ok((
+        Tool {
+            id: ToolId(get_s(r, "id")?),
+            studio_id: OrgId(get_s(r, "studio_id")?),
+            name: get_s(r, "name")?,
+            vendor: get_os(r, "vendor")?,
+            plan: get_os(r, "plan")?,
+            agreement: get_os(r, "agreement")?,
+            data_terms: parse_enum(&get_s(r, "data_terms")?)?,
+            terms_reviewed: parse_opt_date(get_os(r, "terms_reviewed")?)?,
+            evidence_name: get_os(r, "evidence_name")?,
+            evidence_sha256: get_os(r, "evidence_sha256")?,
+            updated_at: parse_ts(&get_s(r, "updated_at")?)?,
+            version: get_i(r, "version")?,
+        },
+        get_s(r, "salt")?,
+    ))
+}
+
+/// The studio's registered tools, by name.
+pub(crate) async fn load_tools(conn: &mut AnyConnection, studio: &OrgId) -> Result<Vec<Tool>> {
+    let sql =
+        format!("SELECT {TOOL_COLS} FROM tools WHERE studio_id = $1 ORDER BY name_key, vendor_key");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(studio.0.clone())
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(|r| tool_from(r).map(|t| t.0)).collect()
+}
+
+async fn load_tool(conn: &mut AnyConnection, id: &ToolId) -> Result<(Tool, String)> {
+    let sql = format!("SELECT {TOOL_COLS} FROM tools WHERE id = $1");
+    let r = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id.0.clone())
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("tool {id}")))?;
+    tool_from(&r)
+}
+
+fn tool_state(t: &Tool) -> serde_json::Value {
+    json!({"id": t.id, "name": t.name, "vendor": t.vendor, "plan": t.plan, "agreement": t.agreement, "data_terms": t.data_terms,
+           "terms_reviewed": t.terms_reviewed, "evidence_sha256": t.evidence_sha256})
+}
+
+fn key(s: &str) -> String {
+    s.trim().to_lowercase()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The studio in which the caller holds `role` (the first, when several), or Forbidden.
+fn studio_with(actor: &Principal, role: Role, what: &str) -> Result<OrgId> {
+    actor
+        .memberships
+        .iter()
+        .find(|m| m.role == role && m.org_kind == OrgKind::Studio)
+        .map(|m| m.org_id.clone())
+        .ok_or_else(|| StoreError::Forbidden(format!("only legal of a studio {what}")))
+}
+
+fn check_studio(actor: &Principal, studio: &OrgId, role: Role, what: &str) -> Result<()> {
+    if actor.has_role(studio, role) {
+        Ok(())
+    } else {
+        Err(StoreError::Forbidden(format!(
+            "only {role} of the studio {what}"
+        )))
+    }
+}
+
+impl Store {
+    /// Legal records a consent with its signed document (stored with its SHA-256).
+    pub async fn record_consent(
+        &self,
+        actor: &Principal,
+        studio: Option<&OrgId>,
+        new: NewConsent,
+    ) -> Result<Consent> {
+        let studio = match studio {
+            Some(s) => {
+                check_studio(actor, s, Role::Legal, "records consents")?;
+                s.clone()
+            }
+            None => studio_with(actor, Role::Legal, "records consents")?,
+        };
+        let performer = required("performer", &new.performer)?;
+        let scope = required("scope", &new.scope)?;
+        let doc_name = required("document", &new.document.name)?;
+        if new.document.bytes.is_empty() {
+            return Err(StoreError::invalid(
+                "document",
+                "the consent document is empty",
+            ));
+        }
+        if new.expires.is_some_and(|e| e < new.signed) {
+            return Err(StoreError::invalid("expires", "is before the signed date"));
+        }
+        if let Some(p) = &new.production_id {
+            let prod = self
+                .production(actor, p)
+                .await
+                .map_err(|_| StoreError::invalid("production_id", "no such production"))?;
+            if prod.studio_id != studio {
+                return Err(StoreError::invalid("production_id", "no such production"));
+            }
+        }
+        let actor_id = actor.user.id.clone();
+        self.write(move |w| {
+            Box::pin(async move {
+                let c = Consent {
+                    id: ConsentId::new(),
+                    studio_id: studio.clone(),
+                    production_id: new.production_id.clone(),
+                    performer,
+                    by: new.by,
+                    treatment: new.treatment,
+                    scope,
+                    signed: new.signed,
+                    expires: new.expires,
+                    revoked_at: None,
+                    revoked_reason: None,
+                    document_name: doc_name,
+                    document_sha256: sha256_hex(&new.document.bytes),
+                    recorded_by: actor_id.clone(),
+                    created_at: w.now,
+                };
+                let salt = new_salt();
+                let sql = format!("INSERT INTO consents ({CONSENT_COLS}, document) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL, $10, $11, $12, $13, $14, $15)");
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(c.id.0.clone())
+                    .bind(studio.0.clone())
+                    .bind(c.production_id.as_ref().map(|p| p.0.clone()))
+                    .bind(c.performer.clone())
+                    .bind(c.by.as_str())
+                    .bind(c.treatment.as_str())
+                    .bind(c.scope.clone())
+                    .bind(c.signed.to_string())
+                    .bind(c.expires.map(|d| d.to_string()))
+                    .bind(c.document_name.clone())
+                    .bind(c.document_sha256.clone())
+                    .bind(actor_id.0.clone())
+                    .bind(salt.clone())
+                    .bind(ts(w.now))
+                    .bind(new.document.bytes)
+                    .execute(&mut w.conn)
+                    .await?;
+                w.audit(Some(&actor_id.0), Some(&studio.0), "consent.record", "consent", &c.id.0, None, Some(digest(&salt, &consent_state(&c))));
+                Ok(c)
+            })
+        })
+        .await
+    }
+
+    /// Legal revokes a consent; every linked declaration is triaged again (approved ones
+    /// included: they become `suspended` when the result changes).
+    pub async fn revoke_consent(
+        &self,
+        actor: &Principal,
+        id: &ConsentId,
+        reason: &str,
+    ) -> Result<Consent> {
+        let c = self.consent(actor, id).await?;
+        check_studio(actor, &c.studio_id, Role::Legal, "revokes consents")?;
+        let reason = required("reason", reason)?;
+        let (id, actor_id) = (id.clone(), actor.user.id.clone());
+        self.write(move |w| {
+            Box::pin(async move {
+                let (before, salt) = load_consent(&mut w.conn, &id).await?;
+                if before.revoked_at.is_some() {
+                    return Err(StoreError::conflict("the consent is already revoked"));
+                }
+                sqlx::query(
+                    "UPDATE consents SET revoked_at = $1, revoked_reason = $2 WHERE id = $3",
+                )
+                .bind(ts(w.now))
+                .bind(reason.clone())
+                .bind(id.0.clone())
+                .execute(&mut w.conn)
+                .await?;
+                let (after, _) = load_consent(&mut w.conn, &id).await?;
+                w.audit(
+                    Some(&actor_id.0),
+                    Some(&after.studio_id.0),
+                    "consent.revoke",
+                    "consent",
+                    &id.0,
+                    Some(digest(&salt, &consent_state(&before))),
+                    Some(digest(&salt, &consent_state(&after))),
+                );
+                let decls =
+                    sqlx::query("SELECT declaration_id FROM consent_links WHERE consent_id = $1")
+                        .bind(id.0.clone())
+                        .fetch_all(&mut w.conn)
+                        .await?;
+                for d in &decls {
+                    retriage(
+                        w,
+                        &DeclarationId(get_s(d, "declaration_id")?),
+                        &format!("consent {id} revoked: {reason}"),
+                        Some(&actor_id.0),
+                    )
+                    .await?;
+                }
+                Ok(after)
+            })
+        })
+        .await
+    }
+
+    /// A consent the caller may see (members of the studio).
+    pub async fn consent(&self, actor: &Principal, id: &ConsentId) -> Result<Consent> {
+        let mut conn = self.pool().acquire().await?;
+        let (c, _) = load_consent(&mut conn, id).await?;
+        if !actor.is_member(&c.studio_id) {
+            return Err(StoreError::NotFound(format!("consent {id}")));
+        }
+        Ok(c)
+    }
+
+    /// The consent's document: (file name, bytes).
+    pub async fn consent_document(
+        &self,
+        actor: &Principal,
+        id: &ConsentId,
+    ) -> Result<(String, Vec<u8>)> {
+        let c = self.consent(actor, id).await?;
+        let r = sqlx::query("SELECT document FROM consents WHERE id = $1")
+            .bind(id.0.clone())
+            .fetch_one(self.pool())
+            .await?;
+        Ok((
+            c.document_name,
+            sqlx::Row::try_get::<Vec<u8>, _>(&r, "document")?,
+        ))
+    }
+
+    /// The consents of the caller's studios, newest first.
+    pub async fn consents(&self, actor: &Principal, page: PageRequest) -> Result<Page<Consent>> {
+        let page = page.clamped();
+        let mut all = Vec::new();
+        for m in actor
+            .memberships
+            .iter()
+            .filter(|m| m.org_kind == OrgKind::Studio)
+        {
+            if all
+                .iter()
+                .any(|(c, _): &(Consent, String)| c.studio_id == m.org_id)
+            {
+                continue;
+            }
+            let sql = format!(
+                "SELECT {CONSENT_COLS} FROM consents WHERE studio_id = $1 ORDER BY created_at DESC"
+            );
+            for r in sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(m.org_id.0.clone())
+                .fetch_all(self.pool())
+                .await?
+            {
+                all.push(consent_from(&r)?);
+            }
+        }
+        let total = all.len() as i64;
+        let items = all
+            .into_iter()
+            .skip(page.offset as usize)
+            .take(page.limit as usize)
+            .map(|c| c.0)
+            .collect();
+        Ok(Page {
+            items,
+            total,
+            offset: page.offset,
+            limit: page.limit,
+        })
+    }
+
+    /// Declarations a consent is linked to (that the caller may see).
+    pub async fn consent_uses(
+        &self,
+        actor: &Principal,
+        id: &ConsentId,
+    ) -> Result<Vec<DeclarationSummary>> {
+        self.consent(actor, id).await?;
+        let rows =
+            sqlx::query("SELECT DISTINCT declaration_id FROM consent_links WHERE consent_id = $1")
+                .bind(id.0.clone())
+                .fetch_all(self.pool())
+                .await?;
+        let mut out = Vec::new();
+        for r in &rows {
+            if let Ok(d) = self
+                .declaration(actor, &DeclarationId(get_s(r, "declaration_id")?))
+                .await
+            {
+                out.push(d.summary);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Legal registers a tool with its reviewed terms.
+    pub async fn register_tool(
+        &self,
+        actor: &Principal,
+        studio: Option<&OrgId>,
+        new: NewTool,
+    ) -> Result<Tool> {
+        let studio = match studio {
+            Some(s) => {
+                check_studio(actor, s, Role::Legal, "registers tools")?;
+                s.clone()
+            }
+            None => studio_with(actor, Role::Legal, "registers tools")?,
+        };
+        let name = required("name", &new.name)?;
+        let actor_id = actor.user.id.clone();
+        self.write(move |w| {
+            Box::pin(async move {
+                let vendor_key = new.vendor.as_deref().map(key).unwrap_or_default();
+                let dup = sqlx::query("SELECT id FROM tools WHERE studio_id = $1 AND name_key = $2 AND vendor_key = $3")
+                    .bind(studio.0.clone())
+                    .bind(key(&name))
+                    .bind(vendor_key.clone())
+                    .fetch_optional(&mut w.conn)
+                    .await?;
+                if dup.is_some() {
+                    return Err(StoreError::conflict(format!("{name:?} is already registered; change its terms instead")));
+                }
+                let id = ToolId::new();
+                let salt = new_salt();
+                let (ev_name, ev_sha, ev_bytes) = match &new.evidence {
+                    Some(d) => (Some(d.name.clone()), Some(sha256_hex(&d.bytes)), Some(d.bytes.clone())),
+                    None => (None, None, None),
+                };
+                sqlx::query(
+                    "INSERT INTO tools (id, studio_id, name, name_key, vendor, vendor_key, plan, agreement, data_terms, terms_reviewed, evidence_name, evidence_sha256, evidence, salt, version, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15)",
+                )
+                .bind(id.0.clone())
+                .bind(studio.0.clone())
+                .bind(name.clone())
+                .bind(key(&name))
+                .bind(new.vendor.clone().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()))
+                .bind(vendor_key)
+                .bind(new.plan.clone())
+                .bind(new.agreement.clone())
+                .bind(new.data_terms.as_str())
+                .bind(new.terms_reviewed.map(|d| d.to_string()))
+                .bind(ev_name)
+                .bind(ev_sha)
+                .bind(ev_bytes)
+                .bind(salt.clone())
+                .bind(ts(w.now))
+                .execute(&mut w.conn)
+                .await?;
+                let (tool, _) = load_tool(&mut w.conn, &id).await?;
+                w.audit(Some(&actor_id.0), Some(&studio.0), "tool.register", "tool", &id.0, None, Some(digest(&salt, &tool_state(&tool))));
+                // Live declarations of the studio that name this tool now take its terms.
+                let rows = sqlx::query(
+                    "SELECT d.id, r.body FROM declarations d JOIN productions p ON p.id = d.production_id \
+                     JOIN revisions r ON r.declaration_id = d.id AND r.number = d.revision \
+                     WHERE p.studio_id = $1 AND d.state IN ('acknowledged', 'in_review', 'approved', 'changes_requested', 'suspended')",
+                )
+                .bind(studio.0.clone())
+                .fetch_all(&mut w.conn)
+                .await?;
+                let tools = [tool.clone()];
+                for r in &rows {
+                    let body = get_s(r, "body")?;
+                    let Ok(parsed) = greenlight_core::format::parse(body.as_bytes(), greenlight_core::format::SourceKind::Sniff) else { continue };
+                    let names = parsed.declaration.tools.iter().any(|t| crate::effective::match_tool(&tools, &t.name, t.vendor.as_deref()).is_some());
+                    if names {
+                        retriage(w, &DeclarationId(get_s(r, "id")?), &format!("tool {name} registered"), Some(&actor_id.0)).await?;
+                    }
+                }
+                Ok(tool)
+            })
+        })
+        .await
+    }
+
+    /// Legal changes a tool's terms; every live declaration using it is triaged again.
+    pub async fn update_tool(&self, actor: &Principal, id: &ToolId, new: NewTool) -> Result<Tool> {
+        let t = self.tool(actor, id).await?;
+        check_studio(actor, &t.studio_id, Role::Legal, "changes tool terms")?;
+        let name = required("name", &new.name)?;
+        let (id, actor_id) = (id.clone(), actor.user.id.clone());
+        self.write(move |w| {
+            Box::pin(async move {
+                let (before, salt) = load_tool(&mut w.conn, &id).await?;
+                let (ev_name, ev_sha, ev_bytes) = match &new.evidence {
+                    Some(d) => (Some(d.name.clone()), Some(sha256_hex(&d.bytes)), Some(d.bytes.clone())),
+                    None => (before.evidence_name.clone(), before.evidence_sha256.clone(), None),
+                };
+                sqlx::query(
+                    "UPDATE tools SET name = $1, name_key = $2, vendor = $3, vendor_key = $4, plan = $5, agreement = $6, data_terms = $7, terms_reviewed = $8, \
+                     evidence_name = $9, evidence_sha256 = $10, version = version + 1, updated_at = $11 WHERE id = $12",
+                )
+                .bind(name.clone())
+                .bind(key(&name))
+                .bind(new.vendor.clone())
+                .bind(new.vendor.as_deref().map(key).unwrap_or_default())
+                .bind(new.plan.clone())
+                .bind(new.agreement.clone())
+                .bind(new.data_terms.as_str())
+                .bind(new.terms_reviewed.map(|d| d.to_string()))
+                .bind(ev_name)
+                .bind(ev_sha)
+                .bind(ts(w.now))
+                .bind(id.0.clone())
+                .execute(&mut w.conn)
+                .await?;
+                if let Some(b) = ev_bytes {
+                    sqlx::query("UPDATE tools SET evidence = $1 WHERE id = $2").bind(b).bind(id.0.clone()).execute(&mut w.conn).await?;
+                }
+                let (after, _) = load_tool(&mut w.conn, &id).await?;
+                w.audit(
+                    Some(&actor_id.0),
+                    Some(&after.studio_id.0),
+                    "tool.update",
+                    "tool",
+                    &id.0,
+                    Some(digest(&salt, &tool_state(&before))),
+                    Some(digest(&salt, &tool_state(&after))),
+                );
+                let decls = sqlx::query("SELECT declaration_id FROM declaration_tools WHERE tool_id = $1").bind(id.0.clone()).fetch_all(&mut w.conn).await?;
+                for d in &decls {
+                    retriage(w, &DeclarationId(get_s(d, "declaration_id")?), &format!("tool {name} terms changed"), Some(&actor_id.0)).await?;
+                }
+                Ok(after)
+            })
+        })
+        .await
+    }
+
+    /// A tool the caller may see (members of the studio).
+    pub async fn tool(&self, actor: &Principal, id: &ToolId) -> Result<Tool> {
+        let mut conn = self.pool().acquire().await?;
+        let (t, _) = load_tool(&mut conn, id).await?;
+        if !actor.is_member(&t.studio_id) {
+            return Err(StoreError::NotFound(format!("tool {id}")));
+        }
+        Ok(t)
+    }
+
+    /// The tools of the caller's studios.
+    pub async fn tools(&self, actor: &Principal) -> Result<Vec<Tool>> {
+        let mut conn = self.pool().acquire().await?;
+        let mut out = Vec::new();
+        let mut seen = Vec::new();
+        for m in actor
+            .memberships
+            .iter()
+            .filter(|m| m.org_kind == OrgKind::Studio)
+        {
+            if seen.contains(&m.org_id) {
+                continue;
+            }
+            seen.push(m.org_id.clone());
+            out.extend(load_tools(&mut conn, &m.org_id).await?);
+        }
+        Ok(out)
+    }
+
+    /// Declarations that use a registered tool (that the caller may see).
+    pub async fn tool_uses(
+        &self,
+        actor: &Principal,
+        id: &ToolId,
+    ) -> Result<Vec<DeclarationSummary>> {
+        self.tool(actor, id).await?;
+        let rows = sqlx::query("SELECT declaration_id FROM declaration_tools WHERE tool_id = $1")
+            .bind(id.0.clone())
+            .fetch_all(self.pool())
+            .await?;
+        let mut out = Vec::new();
+        for r in &rows {
+            if let Ok(d) = self
+                .declaration(actor, &DeclarationId(get_s(r, "declaration_id")?))
+                .await
+            {
+                out.push(d.summary);
+            }
+        }
+        Ok(out)
+    }
+}
