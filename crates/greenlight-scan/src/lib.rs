@@ -5,6 +5,7 @@
 pub mod bank;
 pub mod cache;
 pub mod credentials;
+pub mod declarations;
 pub mod decode;
 pub mod digest;
 pub mod index;

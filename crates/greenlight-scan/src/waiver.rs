@@ -114,9 +114,9 @@ impl Waivers {
                     "[{i}].hash: {h:?} is not a BLAKE3 digest (64 hex digits)"
                 ));
             }
-            if w.code.severity(policy) != Severity::Overridable
-                && !(w.code == Code::CredentialUntrusted && !policy.require_trusted)
-            {
+            // CREDENTIAL-UNTRUSTED is a note by default; waiving it then is harmless.
+            let untrusted_note = w.code == Code::CredentialUntrusted && !policy.require_trusted;
+            if w.code.severity(policy) != Severity::Overridable && !untrusted_note {
                 problems.push(format!("[{i}].code: {} cannot be waived", w.code));
             }
             if w.justification.trim().is_empty() {

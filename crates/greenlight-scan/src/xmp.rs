@@ -86,10 +86,9 @@ fn types_in_packet(packet: &[u8]) -> Vec<String> {
     loop {
         match reader.read_resolved_event_into(&mut buf) {
             Ok((ns, Event::Start(e))) => {
+                // Text inside the property (directly, or in rdf:Bag/rdf:li) is collected.
                 if is_dst(&ns, e.local_name().as_ref()) {
                     in_element += 1;
-                } else if in_element > 0 {
-                    // rdf:Description or rdf:li inside the property: keep collecting text.
                 }
                 collect_attrs(&reader, &e, &mut out);
             }
@@ -102,10 +101,8 @@ fn types_in_packet(packet: &[u8]) -> Vec<String> {
                     }
                 }
             }
-            Ok((ns, Event::End(e))) => {
-                if is_dst(&ns, e.local_name().as_ref()) {
-                    in_element = in_element.saturating_sub(1);
-                }
+            Ok((ns, Event::End(e))) if is_dst(&ns, e.local_name().as_ref()) => {
+                in_element = in_element.saturating_sub(1);
             }
             Ok((_, Event::Eof)) | Err(_) => break,
             _ => {}

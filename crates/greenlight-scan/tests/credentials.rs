@@ -110,7 +110,7 @@ fn a_sidecar_manifest_beside_the_file_is_read() {
         "assertions": [{"label": "c2pa.actions", "data": {"actions": [
             {"action": "c2pa.created", "digitalSourceType": common::AI}]}}]
     });
-    let mut builder = c2pa::Builder::from_json(&definition.to_string()).expect("builder");
+    let mut builder = common::builder(&definition);
     builder.set_no_embed(true);
     let mut dest = std::io::Cursor::new(Vec::new());
     let manifest = builder

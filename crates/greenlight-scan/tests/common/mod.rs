@@ -20,7 +20,7 @@ pub fn picture(w: u32, h: u32, seed: u32) -> RgbImage {
         let a = ((fx * 6.0 * s).sin() * (fy * 4.0 + s).cos() * 127.0 + 128.0) as u8;
         let b = (((fx - 0.5).hypot(fy - 0.5) * 20.0 * (1.0 + seed as f32 * 0.3)).sin() * 127.0
             + 128.0) as u8;
-        let c = if ((x / 37 + y / 23 + seed) % 3) == 0 {
+        let c = if (x / 37 + y / 23 + seed).is_multiple_of(3) {
             230
         } else {
             25
@@ -61,7 +61,7 @@ pub fn sign(
             }]}
         }]
     });
-    let mut builder = c2pa::Builder::from_json(&definition.to_string()).expect("builder");
+    let mut builder = builder(&definition);
     if let Some((ing, ing_format)) = ingredient {
         let json = serde_json::json!({"title": "ingredient", "relationship": "componentOf"});
         builder
@@ -158,4 +158,11 @@ pub fn testsrc(path: &Path, seconds: u32, pattern: &str) {
         .status()
         .expect("ffmpeg runs");
     assert!(status.success(), "ffmpeg made {}", path.display());
+}
+
+/// A builder for a manifest definition, with a default context.
+pub fn builder(definition: &serde_json::Value) -> c2pa::Builder {
+    c2pa::Builder::from_context(c2pa::Context::new())
+        .with_definition(definition.to_string())
+        .expect("builder")
 }

@@ -1,0 +1,216 @@
+//! Declarations and their decisions, read from a folder (`--declarations DIR`): each
+//! declaration file (YAML or JSON, parsed by `greenlight_core::format::parse`) may have a
+//! decision beside it named after its stem, `STEM.decision.yaml`:
+//!
+//! ```yaml
+//! state: approved          # approved | rejected | in_review
+//! by: reviewer@studio.example
+//! at: 2026-10-02
+//! conditions: ["credit the tool"]
+//! ```
+//!
+//! Ledger entries name a declaration by its `use.ref`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use greenlight_core::Declaration;
+use greenlight_core::format::{SourceKind, parse};
+use greenlight_core::pack::Pack;
+use serde::{Deserialize, Serialize};
+
+/// The state a decision records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionState {
+    /// Approved.
+    Approved,
+    /// Rejected.
+    Rejected,
+    /// Still being reviewed.
+    InReview,
+}
+
+/// A decision file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Decision {
+    /// The state.
+    pub state: DecisionState,
+    /// Who decided.
+    pub by: String,
+    /// When (a date or an RFC 3339 time, kept as written).
+    pub at: String,
+    /// Conditions attached to an approval.
+    #[serde(default)]
+    pub conditions: Vec<String>,
+}
+
+/// A declaration with what the scan needs to know about it.
+#[derive(Debug, Clone)]
+pub struct DeclarationInfo {
+    /// The declaration file.
+    pub file: PathBuf,
+    /// The parsed declaration.
+    pub declaration: Declaration,
+    /// Its decision, when one is recorded.
+    pub decision: Option<Decision>,
+    /// Whether the `eu-ai-act-art50` pack gives it a `keep-marking` obligation on the scan date.
+    pub keep_marking: bool,
+}
+
+impl DeclarationInfo {
+    /// Whether the declaration is approved.
+    pub fn approved(&self) -> bool {
+        self.decision
+            .as_ref()
+            .is_some_and(|d| d.state == DecisionState::Approved)
+    }
+
+    /// Whether the declared output is part of the final deliverables.
+    pub fn is_final(&self) -> bool {
+        self.declaration.outputs.is_final
+    }
+
+    /// `approved`, `rejected`, `in_review` or `undecided`.
+    pub fn state_name(&self) -> &'static str {
+        match self.decision.as_ref().map(|d| d.state) {
+            Some(DecisionState::Approved) => "approved",
+            Some(DecisionState::Rejected) => "rejected",
+            Some(DecisionState::InReview) => "in_review",
+            None => "undecided",
+        }
+    }
+}
+
+/// Declarations by `use.ref`.
+#[derive(Debug, Clone, Default)]
+pub struct Declarations {
+    /// By `use.ref`.
+    pub by_ref: BTreeMap<String, DeclarationInfo>,
+}
+
+/// Why the declarations folder cannot be used (the scan stops: exit 4).
+#[derive(Debug, thiserror::Error)]
+pub enum DeclarationsError {
+    /// A file or the folder could not be read.
+    #[error("{path}: {message}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The error.
+        message: String,
+    },
+    /// A declaration or decision file is invalid.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Every problem, one per line.
+        message: String,
+    },
+    /// Two declarations share a `use.ref`.
+    #[error("{first} and {second} both declare use.ref {reference:?}")]
+    Duplicate {
+        /// The reference.
+        reference: String,
+        /// One file.
+        first: PathBuf,
+        /// The other.
+        second: PathBuf,
+    },
+}
+
+impl Declarations {
+    /// Reads every declaration in `dir` (not recursive) and its decision; evaluates each with
+    /// the `eu-ai-act-art50` pack as of `as_of` to learn whether its AI marking must be kept.
+    pub fn load(dir: &Path, as_of: NaiveDate) -> Result<Self, DeclarationsError> {
+        let io = |path: &Path, e: &dyn std::fmt::Display| DeclarationsError::Io {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        };
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| io(dir, &e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file())
+            .collect();
+        files.sort();
+        let eu = Pack::builtin("eu-ai-act-art50");
+        let mut out = Self::default();
+        for path in files {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let lower = name.to_ascii_lowercase();
+            let is_decl = [".yaml", ".yml", ".json"]
+                .iter()
+                .any(|e| lower.ends_with(e));
+            if !is_decl || lower.contains(".decision.") {
+                continue;
+            }
+            let bytes = std::fs::read(&path).map_err(|e| io(&path, &e))?;
+            let parsed = parse(&bytes, SourceKind::from_path(&path)).map_err(|e| {
+                DeclarationsError::Invalid {
+                    path: path.clone(),
+                    message: std::iter::once(e.summary.clone())
+                        .chain(e.problems.iter().map(|p| match (&p.path, p.line) {
+                            (Some(f), Some(l)) => format!("{f} (line {l}): {}", p.message),
+                            (Some(f), None) => format!("{f}: {}", p.message),
+                            (None, _) => p.message.clone(),
+                        }))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                }
+            })?;
+            let declaration = parsed.declaration;
+            let stem = name
+                .rsplit_once('.')
+                .map_or(name.as_str(), |(s, _)| s)
+                .to_string();
+            let decision_path = dir.join(format!("{stem}.decision.yaml"));
+            let decision = if decision_path.is_file() {
+                let text =
+                    std::fs::read_to_string(&decision_path).map_err(|e| io(&decision_path, &e))?;
+                Some(serde_saphyr::from_str::<Decision>(&text).map_err(|e| {
+                    DeclarationsError::Invalid {
+                        path: decision_path.clone(),
+                        message: e.to_string(),
+                    }
+                })?)
+            } else {
+                None
+            };
+            let keep_marking = match &eu {
+                Some(pack) => {
+                    greenlight_core::evaluate(&declaration, std::slice::from_ref(pack), as_of)
+                        .map(|r| r.obligations.iter().any(|o| o.kind == "keep-marking"))
+                        .map_err(|e| DeclarationsError::Invalid {
+                            path: path.clone(),
+                            message: e.to_string(),
+                        })?
+                }
+                None => false,
+            };
+            let reference = declaration.usage.reference.clone();
+            if let Some(first) = out.by_ref.get(&reference) {
+                return Err(DeclarationsError::Duplicate {
+                    reference,
+                    first: first.file.clone(),
+                    second: path,
+                });
+            }
+            out.by_ref.insert(
+                reference,
+                DeclarationInfo {
+                    file: path,
+                    declaration,
+                    decision,
+                    keep_marking,
+                },
+            );
+        }
+        Ok(out)
+    }
+}
