@@ -31,8 +31,44 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .with_state(state)
+}
+
+/// Serves `app(state)` on `listener` until `shutdown` resolves, then lets in-flight
+/// requests finish and the store commit what is queued. A background task moves expired
+/// approvals and consents along once a minute.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let store = state.store.clone();
+    let ticker = tokio::spawn({
+        let store = store.clone();
+        async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                match store.expire_due().await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::info!(changed = n, "expired approvals and consents processed")
+                    }
+                    Err(e) => tracing::warn!(error = %e, "expiry run failed"),
+                }
+            }
+        }
+    });
+    let result = axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    ticker.abort();
+    store.close().await;
+    result
 }
 
 /// Liveness: the process answers.
@@ -42,9 +78,16 @@ async fn healthz() -> &'static str {
 
 /// Readiness: the database answers and the writer runs.
 async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
-    if s.store.ready().await { (StatusCode::OK, "ready\n") } else { (StatusCode::SERVICE_UNAVAILABLE, "not ready\n") }
+    if s.store.ready().await {
+        (StatusCode::OK, "ready\n")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready\n")
+    }
 }
 
 async fn metrics_text(State(s): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render(&s))
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.metrics.render(&s),
+    )
 }

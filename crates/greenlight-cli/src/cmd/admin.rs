@@ -1,13 +1,101 @@
-//! `greenlight admin`.
+//! `greenlight admin`: create the first admin of a studio, generate the audit signing key.
 
-/// Subcommands of `greenlight admin`.
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use super::UsageError;
+use super::serve::{DEFAULT_DATABASE_URL, block_on, open_store, resolve_audit_files};
+
+/// Subcommands of `greenlight admin` (exit codes: 0 done, 2 usage error, 4 I/O or database error).
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// Not available in this build yet.
-    Pending,
+    /// Create a studio organisation and its first admin; prints a one-time API token.
+    Create(CreateArgs),
+    /// Generate an Ed25519 audit signing key (PKCS#8 PEM, file mode 0600).
+    Keygen(KeygenArgs),
+}
+
+/// Arguments of `greenlight admin create`.
+#[derive(Debug, clap::Args)]
+pub struct CreateArgs {
+    /// The admin's email address.
+    #[arg(long)]
+    pub email: String,
+    /// The studio's name.
+    #[arg(long)]
+    pub org: String,
+    /// The admin's display name.
+    #[arg(long, default_value = "")]
+    pub name: String,
+    #[arg(long, env = "GREENLIGHT_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+    /// The audit signing key (see `greenlight serve --help`).
+    #[arg(long, env = "GREENLIGHT_AUDIT_KEY")]
+    pub audit_key: Option<PathBuf>,
+    /// The checkpoint log (see `greenlight serve --help`).
+    #[arg(long, env = "GREENLIGHT_CHECKPOINT_LOG")]
+    pub checkpoint_log: Option<PathBuf>,
+}
+
+/// Arguments of `greenlight admin keygen`.
+#[derive(Debug, clap::Args)]
+pub struct KeygenArgs {
+    /// Where to write the key (refuses to overwrite).
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 /// Runs the command.
-pub fn run(_command: Command) -> anyhow::Result<u8> {
-    anyhow::bail!("`greenlight admin` is not available in this build yet")
+pub fn run(command: Command) -> anyhow::Result<u8> {
+    match command {
+        Command::Keygen(a) => {
+            if a.out.exists() {
+                return Err(UsageError(format!(
+                    "{} exists; refusing to overwrite a key",
+                    a.out.display()
+                ))
+                .into());
+            }
+            let key = greenlight_store::SigningKey::generate();
+            key.write_new_file(&a.out)
+                .with_context(|| format!("writing {}", a.out.display()))?;
+            println!(
+                "Wrote the audit signing key {} (mode 0600)",
+                a.out.display()
+            );
+            println!("Public key: {}", key.public_hex());
+            Ok(0)
+        }
+        Command::Create(a) => {
+            let files = resolve_audit_files(
+                &a.database_url,
+                a.audit_key.as_deref(),
+                a.checkpoint_log.as_deref(),
+                true,
+            )?;
+            block_on(async move {
+                let store = open_store(&a.database_url, &files, 16).await?;
+                let result = store.bootstrap_admin(&a.org, &a.email, &a.name).await;
+                store.close().await;
+                let b = match result {
+                    Ok(b) => b,
+                    Err(greenlight_store::StoreError::Conflict { message, .. }) => {
+                        return Err(UsageError(message).into());
+                    }
+                    Err(greenlight_store::StoreError::Invalid { summary, .. }) => {
+                        return Err(UsageError(summary).into());
+                    }
+                    Err(e) => return Err(anyhow::Error::new(e).context("creating the admin")),
+                };
+                println!(
+                    "Created studio {:?} ({}) and admin {} ({}).",
+                    b.org.name, b.org.id, b.user.email, b.user.id
+                );
+                println!("One-time API token (stored only as a hash; keep it now):");
+                println!("{}", b.token);
+                Ok(0)
+            })?
+        }
+    }
 }

@@ -1,10 +1,282 @@
-//! `greenlight serve`.
+//! `greenlight serve`: the HTTP server (API and web pages) on SQLite or PostgreSQL.
 
-/// Arguments of `greenlight serve`.
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use greenlight_store::{SigningKey, Store, StoreConfig};
+
+use super::UsageError;
+
+/// Default database: an SQLite file in the working directory, created if missing.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://greenlight.db?mode=rwc";
+
+/// Run the HTTP server: JSON API under /api/v1, OpenAPI at /api/openapi.json, web pages,
+/// /healthz, /readyz and /metrics (exit codes: 0 stopped cleanly, 2 usage error, 4 could
+/// not start: database, key or address unavailable).
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Address and port to listen on (port 0 picks a free port; the address is printed).
+    #[arg(long, env = "GREENLIGHT_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// `sqlite://FILE[?mode=rwc]` or `postgres://USER@HOST/DB`.
+    #[arg(long, env = "GREENLIGHT_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+    /// Seed demo organisations, people, a production and declarations (idempotent), and
+    /// print how to sign in. Only on a loopback address.
+    #[arg(long)]
+    pub demo: bool,
+    /// The Ed25519 key (PKCS#8 PEM, `greenlight admin keygen`) that signs audit
+    /// checkpoints. Default with SQLite: `<database>.audit.key` beside the database,
+    /// created on first start. Required with PostgreSQL.
+    #[arg(long, env = "GREENLIGHT_AUDIT_KEY")]
+    pub audit_key: Option<PathBuf>,
+    /// The checkpoint log outside the database (default: `<key stem>.checkpoints.jsonl`
+    /// beside the key). Give every instance of a deployment the same file.
+    #[arg(long, env = "GREENLIGHT_CHECKPOINT_LOG")]
+    pub checkpoint_log: Option<PathBuf>,
+    /// Largest number of write requests committed in one transaction (group commit).
+    #[arg(long, default_value_t = 256, hide = true)]
+    pub max_batch: usize,
+}
+
+/// The SQLite file a URL names, if it is an SQLite URL.
+pub fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+}
+
+/// Where the audit key and checkpoint log live, and whether the key was just created.
+pub struct AuditFiles {
+    pub key: SigningKey,
+    pub key_path: Option<PathBuf>,
+    pub checkpoint_log: PathBuf,
+    pub created: bool,
+}
+
+fn default_key_path(db: &Path) -> PathBuf {
+    let stem = db
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "greenlight".into());
+    db.with_file_name(format!("{stem}.audit.key"))
+}
+
+/// The checkpoint log path beside a key file.
+pub fn default_log_path(key: &Path) -> PathBuf {
+    let name = key
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = name
+        .strip_suffix(".audit.key")
+        .or_else(|| name.strip_suffix(".key"))
+        .unwrap_or(&name)
+        .to_owned();
+    key.with_file_name(format!("{stem}.checkpoints.jsonl"))
+}
+
+/// Resolves the audit signing key: the given file, `GREENLIGHT_AUDIT_KEY_PEM`, or (SQLite
+/// only, when `create`) a new key file beside the database.
+pub fn resolve_audit_files(
+    url: &str,
+    key: Option<&Path>,
+    log: Option<&Path>,
+    create: bool,
+) -> anyhow::Result<AuditFiles> {
+    let (signing, key_path, created) = if let Some(path) = key {
+        (
+            SigningKey::from_file(path).map_err(anyhow::Error::new)?,
+            Some(path.to_owned()),
+            false,
+        )
+    } else if let Ok(pem) = std::env::var("GREENLIGHT_AUDIT_KEY_PEM") {
+        (
+            SigningKey::from_pem(&pem)
+                .map_err(|e| anyhow::anyhow!("GREENLIGHT_AUDIT_KEY_PEM: {e}"))?,
+            None,
+            false,
+        )
+    } else if let Some(db) = sqlite_file(url) {
+        let path = default_key_path(&db);
+        if path.exists() {
+            (
+                SigningKey::from_file(&path).map_err(anyhow::Error::new)?,
+                Some(path),
+                false,
+            )
+        } else if create {
+            let k = SigningKey::generate();
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+            }
+            k.write_new_file(&path)
+                .with_context(|| format!("writing the audit key {}", path.display()))?;
+            (k, Some(path), true)
+        } else {
+            anyhow::bail!("no audit key at {} (give --audit-key)", path.display());
+        }
+    } else {
+        return Err(UsageError(
+            "PostgreSQL needs an audit signing key: give --audit-key FILE (create one with `greenlight admin keygen --out FILE`) or set GREENLIGHT_AUDIT_KEY_PEM".into(),
+        )
+        .into());
+    };
+    let checkpoint_log = match (log, &key_path) {
+        (Some(l), _) => l.to_owned(),
+        (None, Some(k)) => default_log_path(k),
+        (None, None) => {
+            return Err(UsageError(
+                "with the key in GREENLIGHT_AUDIT_KEY_PEM, give --checkpoint-log FILE".into(),
+            )
+            .into());
+        }
+    };
+    Ok(AuditFiles {
+        key: signing,
+        key_path,
+        checkpoint_log,
+        created,
+    })
+}
+
+/// Opens the store with the audit key and checkpoint log.
+pub async fn open_store(url: &str, files: &AuditFiles, max_batch: usize) -> anyhow::Result<Store> {
+    let mut config = StoreConfig::new(url);
+    config.signing_key = Some(files.key.clone());
+    config.checkpoint_log = Some(files.checkpoint_log.clone());
+    config.max_batch = max_batch;
+    Store::open(config)
+        .await
+        .with_context(|| format!("opening the database {}", redact(url)))
+}
+
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s && url[s + 3..at].contains(':') => {
+            let user = &url[s + 3..at].split(':').next().unwrap_or("");
+            format!("{}{user}:***{}", &url[..s + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
 
 /// Runs the command.
-pub fn run(_args: Args) -> anyhow::Result<u8> {
-    anyhow::bail!("`greenlight serve` is not available in this build yet")
+pub fn run(args: Args) -> anyhow::Result<u8> {
+    let addr: SocketAddr = args.bind.parse().map_err(|e| {
+        UsageError(format!(
+            "--bind {:?}: {e} (expected ADDRESS:PORT, e.g. 127.0.0.1:8080)",
+            args.bind
+        ))
+    })?;
+    if args.demo && !addr.ip().is_loopback() {
+        return Err(UsageError(format!(
+            "--demo serves fixed demo passwords; it only binds to a loopback address, not {addr}"
+        ))
+        .into());
+    }
+    if args.max_batch == 0 {
+        return Err(UsageError("--max-batch must be at least 1".into()).into());
+    }
+    let files = resolve_audit_files(
+        &args.database_url,
+        args.audit_key.as_deref(),
+        args.checkpoint_log.as_deref(),
+        true,
+    )?;
+    let rt = runtime()?;
+    rt.block_on(async move {
+        let store = open_store(&args.database_url, &files, args.max_batch).await?;
+        if files.created
+            && let Some(p) = &files.key_path
+        {
+            eprintln!("Created the audit signing key {} (keep it safe; every instance needs it)", p.display());
+        }
+        tracing::info!(database = %redact(&args.database_url), checkpoint_log = %files.checkpoint_log.display(), "store open");
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+        let local = listener.local_addr().context("reading the bound address")?;
+        let base = format!("http://{local}");
+        if args.demo {
+            greenlight_server::demo::seed(&store).await.context("seeding the demo data")?;
+            println!("{}", greenlight_server::demo::credentials(&base));
+        }
+        let config = greenlight_server::ServerConfig {
+            demo: args.demo,
+            secure_cookies: false,
+            audit_public_key: Some(files.key.public_hex()),
+        };
+        let state = greenlight_server::AppState::new(store, config);
+        println!("Greenlight listening on {base}");
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        greenlight_server::serve(listener, state, shutdown_signal()).await.context("serving HTTP")?;
+        eprintln!("Greenlight stopped");
+        Ok(0)
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// A runtime for the other server commands (admin, audit).
+pub fn block_on<F: std::future::Future>(f: F) -> anyhow::Result<F::Output> {
+    Ok(runtime()?.block_on(f))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sqlite_file_is_read_from_the_url() {
+        assert_eq!(
+            sqlite_file("sqlite://greenlight.db?mode=rwc"),
+            Some(PathBuf::from("greenlight.db"))
+        );
+        assert_eq!(
+            sqlite_file("sqlite:/tmp/x.db"),
+            Some(PathBuf::from("/tmp/x.db"))
+        );
+        assert_eq!(sqlite_file("postgres://u@h/db"), None);
+    }
+
+    #[test]
+    fn the_key_and_log_sit_beside_the_database() {
+        let k = default_key_path(Path::new("/srv/gl/greenlight.db"));
+        assert_eq!(k, PathBuf::from("/srv/gl/greenlight.audit.key"));
+        assert_eq!(
+            default_log_path(&k),
+            PathBuf::from("/srv/gl/greenlight.checkpoints.jsonl")
+        );
+    }
 }

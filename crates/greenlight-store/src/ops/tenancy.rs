@@ -836,6 +836,37 @@ impl Store {
         .await
     }
 
+    /// Ensures a token with this exact secret exists for `user` (system use: the demo's
+    /// fixed tokens, so seeding twice changes nothing). Returns true when it was created.
+    pub async fn system_ensure_token(
+        &self,
+        user: &UserId,
+        label: &str,
+        secret: &str,
+    ) -> Result<bool> {
+        let (user, label, hash) = (user.clone(), label.to_owned(), token_hash(secret));
+        self.write(move |w| {
+            Box::pin(async move {
+                let exists = sqlx::query("SELECT id FROM tokens WHERE sha256 = $1").bind(hash.clone()).fetch_optional(&mut w.conn).await?;
+                if exists.is_some() {
+                    return Ok(false);
+                }
+                let id = TokenId::new();
+                sqlx::query("INSERT INTO tokens (id, user_id, sha256, label, kind, created_at) VALUES ($1, $2, $3, $4, 'api', $5)")
+                    .bind(id.0.clone())
+                    .bind(user.0.clone())
+                    .bind(hash)
+                    .bind(label)
+                    .bind(ts(w.now))
+                    .execute(&mut w.conn)
+                    .await?;
+                w.audit(None, None, "token.create", "token", &id.0, None, None);
+                Ok(true)
+            })
+        })
+        .await
+    }
+
     /// A studio admin's counterpart: creates a company or vendor under `studio` (system use).
     pub async fn system_create_org(
         &self,
