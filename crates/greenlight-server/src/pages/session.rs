@@ -1,13 +1,12 @@
 //! Sign-in sessions, CSRF tokens and the login rate limit of the pages.
 //!
-//! A session is a cookie the server signs (HMAC-SHA-256) with a key every instance of a
-//! deployment derives from the same secret, so any instance accepts it and the server keeps no
-//! session state of its own (see `docs/decisions/0300-page-sessions.md`). The cookie is
-//! `HttpOnly`, `SameSite=Lax` and `Path=/`; it carries the user id, when it was issued and a
-//! random nonce. Every form carries a CSRF token derived from that nonce, so a token is worth
-//! nothing without the cookie and the cookie is worth nothing to a cross-site form post.
-//!
-//! Passwords are hashed with argon2 (`argon2id`, the crate's default parameters).
+//! A session is a long random secret the store issues and keeps hashed, like an API token
+//! (`Store::create_session`); the browser holds it in an `HttpOnly`, `SameSite=Lax` cookie and
+//! sign-out revokes it in the database, so every instance of a deployment agrees at once.
+//! Every form carries a CSRF token derived from that secret (an HMAC keyed by it), so the token
+//! is worth nothing without the cookie and the cookie is worth nothing to a cross-site form.
+//! Before anyone signs in, the sign-in form's token is tied the same way to a random
+//! pre-session cookie.
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -24,97 +23,27 @@ pub const SESSION_LIFETIME: Duration = Duration::from_secs(12 * 3600);
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// The key that signs session cookies and CSRF tokens.
-#[derive(Clone)]
-pub struct SessionKey([u8; 32]);
-
-impl std::fmt::Debug for SessionKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SessionKey(..)")
-    }
+fn mac(key: &str) -> HmacSha256 {
+    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(key.as_bytes())
+        .expect("HMAC accepts a key of any length");
+    mac.update(b"greenlight pages csrf v1");
+    mac
 }
 
-impl SessionKey {
-    /// Derives the key from a deployment secret (every instance given the same secret accepts
-    /// the same sessions). The derivation is domain-separated, so the secret's other uses never
-    /// produce a valid session MAC.
-    pub fn derive(secret: &[u8]) -> Self {
-        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(secret)
-            .expect("HMAC accepts a key of any length");
-        mac.update(b"greenlight pages session key v1");
-        Self(mac.finalize().into_bytes().into())
-    }
-
-    fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
-        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&self.0)
-            .expect("HMAC accepts a key of any length");
-        for part in parts {
-            mac.update(&(part.len() as u64).to_be_bytes());
-            mac.update(part);
-        }
-        mac.finalize().into_bytes().into()
-    }
-
-    /// Issues a session cookie value for a user at `now` (seconds since the epoch).
-    pub fn issue(&self, user_id: &str, now: i64) -> String {
-        let nonce: [u8; 16] = rand::random();
-        let nonce = hex::encode(nonce);
-        let body = format!("{}.{now}.{nonce}", hex::encode(user_id.as_bytes()));
-        let mac = hex::encode(self.mac(&[b"session", body.as_bytes()]));
-        format!("{body}.{mac}")
-    }
-
-    /// Checks a session cookie value: the signature and the age. Returns the session.
-    pub fn open(&self, value: &str, now: i64) -> Option<Session> {
-        let (body, mac) = value.rsplit_once('.')?;
-        let given = hex::decode(mac).ok()?;
-        let mut check = <HmacSha256 as KeyInit>::new_from_slice(&self.0)
-            .expect("HMAC accepts a key of any length");
-        for part in [b"session".as_slice(), body.as_bytes()] {
-            check.update(&(part.len() as u64).to_be_bytes());
-            check.update(part);
-        }
-        // verify_slice compares in constant time.
-        check.verify_slice(&given).ok()?;
-        let mut parts = body.split('.');
-        let user = String::from_utf8(hex::decode(parts.next()?).ok()?).ok()?;
-        let issued: i64 = parts.next()?.parse().ok()?;
-        let nonce = parts.next()?.to_owned();
-        let age = now - issued;
-        if !(0..=SESSION_LIFETIME.as_secs() as i64).contains(&age) {
-            return None;
-        }
-        Some(Session {
-            user_id: user,
-            issued,
-            nonce,
-        })
-    }
-
-    /// The CSRF token for forms shown within a session (or before one, for the pre-session
-    /// nonce of the sign-in form).
-    pub fn csrf_token(&self, nonce: &str) -> String {
-        hex::encode(&self.mac(&[b"csrf", nonce.as_bytes()])[..20])
-    }
-
-    /// Checks a posted CSRF token against the nonce, in constant time.
-    pub fn csrf_ok(&self, nonce: &str, token: &str) -> bool {
-        let expected = self.csrf_token(nonce);
-        expected.len() == token.len()
-            && expected
-                .bytes()
-                .zip(token.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
-    }
+/// The CSRF token of the forms shown to the holder of `secret` (a session secret, or the
+/// pre-session nonce on the sign-in page).
+pub fn csrf_token(secret: &str) -> String {
+    hex::encode(&mac(secret).finalize().into_bytes()[..20])
 }
 
-/// A signed-in session, as read from its cookie.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Session {
-    pub user_id: String,
-    pub issued: i64,
-    pub nonce: String,
+/// Checks a posted CSRF token against the cookie's secret, in constant time.
+pub fn csrf_ok(secret: &str, token: &str) -> bool {
+    match hex::decode(token) {
+        Ok(bytes) if !secret.is_empty() => {
+            mac(secret).verify_truncated_left(&bytes).is_ok() && bytes.len() == 20
+        }
+        _ => false,
+    }
 }
 
 /// A fresh random nonce for the pre-session cookie.
@@ -150,26 +79,7 @@ pub fn read_cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
-}
-
-/// Hashes a password with argon2id and a random salt (PHC string format).
-pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
-    use argon2::password_hash::PasswordHasher;
-    let salt: [u8; 16] = rand::random();
-    let hash: argon2::password_hash::phc::PasswordHash =
-        argon2::Argon2::default().hash_password_with_salt(password.as_bytes(), &salt)?;
-    Ok(hash.to_string())
-}
-
-/// Checks a password against a PHC string; false for a malformed hash too.
-pub fn verify_password(password: &str, phc: &str) -> bool {
-    use argon2::password_hash::PasswordVerifier;
-    match argon2::password_hash::phc::PasswordHash::new(phc) {
-        Ok(hash) => argon2::Argon2::default()
-            .verify_password(password.as_bytes(), &hash)
-            .is_ok(),
-        Err(_) => false,
-    }
+        .filter(|v| !v.is_empty())
 }
 
 /// The sign-in rate limit: at most `per_account` failed attempts per account name and
@@ -260,43 +170,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_session_cookie_opens_only_with_its_key_and_unaltered() {
-        let key = SessionKey::derive(b"secret");
-        let value = key.issue("user-1", 1_000);
-        let session = key.open(&value, 1_100).expect("fresh cookie opens");
-        assert_eq!(session.user_id, "user-1");
-        assert!(SessionKey::derive(b"other").open(&value, 1_100).is_none());
-        let forged = value.replacen(&hex::encode("user-1"), &hex::encode("user-2"), 1);
-        assert!(key.open(&forged, 1_100).is_none());
-        assert!(key.open("garbage", 1_100).is_none());
-    }
-
-    #[test]
-    fn a_session_expires() {
-        let key = SessionKey::derive(b"secret");
-        let value = key.issue("u", 0);
-        assert!(
-            key.open(&value, SESSION_LIFETIME.as_secs() as i64 + 1)
-                .is_none()
-        );
-    }
-
-    #[test]
-    fn csrf_token_is_bound_to_the_session_nonce() {
-        let key = SessionKey::derive(b"secret");
-        let token = key.csrf_token("nonce-a");
-        assert!(key.csrf_ok("nonce-a", &token));
-        assert!(!key.csrf_ok("nonce-b", &token));
-        assert!(!key.csrf_ok("nonce-a", ""));
-    }
-
-    #[test]
-    fn passwords_verify_against_their_hash_only() {
-        let hash = hash_password("correct horse").expect("hashing works");
-        assert!(hash.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse", &hash));
-        assert!(!verify_password("wrong", &hash));
-        assert!(!verify_password("correct horse", "not a hash"));
+    fn csrf_token_is_bound_to_the_cookie_secret() {
+        let token = csrf_token("secret-a");
+        assert!(csrf_ok("secret-a", &token));
+        assert!(!csrf_ok("secret-b", &token));
+        assert!(!csrf_ok("secret-a", ""));
+        assert!(!csrf_ok("secret-a", &token[..20]));
+        assert!(!csrf_ok("", &csrf_token("")));
     }
 
     #[test]

@@ -1,0 +1,216 @@
+//! Admin: organisations, productions, people (invitations) and API tokens.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use chrono::NaiveDate;
+use greenlight_store::input::NewProduction;
+use greenlight_store::{NewMember, OrgId, OrgKind, OrgKind::Studio, ProductionFacts, Role};
+use serde::Deserialize;
+
+use super::views::{AdminPage, FilterOption, OrgView, PersonView, ProductionView, TokenView};
+use super::{CsrfForm, Ctx, PageError, PageResult, flash_for, render, role_label, see_other, when};
+use crate::state::AppState;
+
+#[derive(Deserialize, Default)]
+pub struct AdminQuery {
+    done: Option<String>,
+}
+
+async fn view(
+    state: &AppState,
+    ctx: &Ctx,
+    new_secret: Option<String>,
+    done: Option<&str>,
+) -> PageResult<AdminPage> {
+    let orgs = state.store.orgs(&ctx.principal).await?;
+    let mut org_views = Vec::new();
+    let mut org_options = Vec::new();
+    for o in &orgs {
+        let administered = state
+            .store
+            .administers(&ctx.principal, &o.id)
+            .await
+            .unwrap_or(false);
+        let people = if administered {
+            state
+                .store
+                .members(&ctx.principal, &o.id)
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(u, roles)| PersonView {
+                    id: u.id.0,
+                    name: u.name,
+                    email: u.email,
+                    roles: roles
+                        .iter()
+                        .map(|r| role_label(*r))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if administered {
+            org_options.push(FilterOption {
+                value: o.id.0.clone(),
+                label: o.name.clone(),
+                selected: false,
+            });
+        }
+        org_views.push(OrgView {
+            id: o.id.0.clone(),
+            name: o.name.clone(),
+            kind: o.kind.as_str().replace('_', " "),
+            people,
+            administered,
+        });
+    }
+    let names: std::collections::HashMap<&str, &str> = orgs
+        .iter()
+        .map(|o| (o.id.0.as_str(), o.name.as_str()))
+        .collect();
+    let productions = ctx
+        .productions
+        .iter()
+        .map(|p| ProductionView {
+            id: p.id.0.clone(),
+            title: p.facts.title.clone(),
+            kind: p.facts.kind.clone(),
+            eu_release: p.facts.eu_release,
+            release_date: p
+                .facts
+                .release_date
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            packs: p.packs.join(", "),
+            linked: p
+                .linked_orgs
+                .iter()
+                .map(|o| names.get(o.0.as_str()).copied().unwrap_or(o.0.as_str()))
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+        .collect();
+    let tokens = state
+        .store
+        .tokens(&ctx.principal, &ctx.principal.user.id)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| TokenView {
+            id: t.id.0,
+            label: t.label,
+            created: when(t.created_at),
+            revoked: t.revoked_at.map(when).unwrap_or_default(),
+        })
+        .collect();
+    let mut layout = ctx.layout("Administration", None);
+    layout.flashes = flash_for(done);
+    Ok(AdminPage {
+        layout,
+        orgs: org_views,
+        productions,
+        tokens,
+        new_secret,
+        org_options,
+    })
+}
+
+/// The admin page.
+pub async fn page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<AdminQuery>,
+) -> PageResult {
+    ctx.require(&[Role::Admin], "Administration")?;
+    Ok(render(&view(&state, &ctx, None, q.done.as_deref()).await?))
+}
+
+fn bad(detail: impl Into<String>) -> PageError {
+    PageError::status(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "Please check the form",
+        detail,
+    )
+}
+
+fn studio_of(ctx: &Ctx) -> PageResult<OrgId> {
+    ctx.principal
+        .memberships
+        .iter()
+        .find(|m| m.role == Role::Admin && m.org_kind == Studio)
+        .map(|m| m.org_id.clone())
+        .ok_or_else(|| PageError::forbidden("Only an admin of a studio does this."))
+}
+
+/// Creates a production company or vendor.
+pub async fn create_org(State(state): State<AppState>, form: CsrfForm) -> PageResult {
+    form.ctx
+        .require(&[Role::Admin], "Creating an organisation")?;
+    let kind: OrgKind = form.get("kind").parse().map_err(bad)?;
+    state
+        .store
+        .create_org(&form.ctx.principal, &form.get("name"), kind)
+        .await?;
+    Ok(see_other("/admin?done=org"))
+}
+
+/// Creates a production of the admin's studio.
+pub async fn create_production(State(state): State<AppState>, form: CsrfForm) -> PageResult {
+    form.ctx.require(&[Role::Admin], "Creating a production")?;
+    let studio = studio_of(&form.ctx)?;
+    let release_date = match form.get("release_date").trim() {
+        "" => None,
+        d => Some(
+            NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map_err(|_| bad("The release date is not a date."))?,
+        ),
+    };
+    let new = NewProduction {
+        facts: ProductionFacts {
+            title: form.get("title"),
+            kind: form.get("kind"),
+            eu_release: form.get("eu_release") == "true",
+            release_date,
+        },
+        packs: None,
+    };
+    state
+        .store
+        .create_production(&form.ctx.principal, &studio, new)
+        .await?;
+    Ok(see_other("/admin?done=production"))
+}
+
+/// Invites a person: adds them to an organisation with a role and a first password.
+pub async fn invite(State(state): State<AppState>, form: CsrfForm) -> PageResult {
+    form.ctx.require(&[Role::Admin], "Inviting a person")?;
+    let role: Role = form.get("role").parse().map_err(bad)?;
+    let member = NewMember {
+        email: form.get("email"),
+        name: form.get("name"),
+        roles: vec![role],
+        password: Some(form.get("password")).filter(|p| !p.is_empty()),
+    };
+    state
+        .store
+        .add_member(&form.ctx.principal, &OrgId(form.get("org")), member)
+        .await?;
+    Ok(see_other("/admin?done=person"))
+}
+
+/// Creates an API token for the signed-in admin; the secret is shown once.
+pub async fn create_token(State(state): State<AppState>, form: CsrfForm) -> PageResult {
+    form.ctx.require(&[Role::Admin], "Creating an API token")?;
+    let (_, secret) = state
+        .store
+        .create_token(
+            &form.ctx.principal,
+            &form.ctx.principal.user.id,
+            &form.get("label"),
+        )
+        .await?;
+    Ok(render(&view(&state, &form.ctx, Some(secret), None).await?))
+}

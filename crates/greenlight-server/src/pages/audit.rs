@@ -1,0 +1,149 @@
+//! The auditor's page: the log, "verify the chain", the export bundle.
+
+use axum::extract::{Query, State};
+use greenlight_store::{PageRequest, Role};
+use serde::Deserialize;
+
+use super::views::{AuditPage, AuditRow, Pager};
+use super::{CsrfForm, Ctx, PageResult, download, render};
+use crate::state::AppState;
+
+#[derive(Deserialize, Default)]
+pub struct AuditQuery {
+    after: Option<i64>,
+}
+
+const PAGE: i64 = 50;
+
+async fn view(
+    state: &AppState,
+    ctx: &Ctx,
+    after: i64,
+    verdict: Option<(bool, String)>,
+    problems: Vec<String>,
+) -> PageResult<AuditPage> {
+    let page = state
+        .store
+        .audit_entries(
+            &ctx.principal,
+            after,
+            PageRequest {
+                offset: 0,
+                limit: PAGE,
+            },
+        )
+        .await?;
+    let actors: Vec<String> = page.items.iter().filter_map(|e| e.actor.clone()).collect();
+    let names = super::queries::user_names(&state.store, actors).await;
+    let last = page.items.last().map(|e| e.seq);
+    let rows = page
+        .items
+        .iter()
+        .map(|e| AuditRow {
+            seq: e.seq,
+            at: e.at.clone(),
+            actor: e
+                .actor
+                .as_ref()
+                .map(|a| names.get(a).cloned().unwrap_or_else(|| a.clone()))
+                .unwrap_or_else(|| "Greenlight".into()),
+            action: e.action.clone(),
+            entity: format!(
+                "{} {}",
+                e.entity,
+                e.entity_id.chars().take(8).collect::<String>()
+            ),
+            hash: e.hash.chars().take(16).collect(),
+        })
+        .collect();
+    let (entries, checkpoints) = state
+        .store
+        .audit_chain()
+        .await
+        .map(|(e, c)| (e.len() as i64, c.len() as i64))
+        .unwrap_or((0, 0));
+    let pager = Pager {
+        summary: format!("{} entries after #{after}", page.total),
+        prev: (after > 0).then(|| format!("/audit?after={}", (after - PAGE).max(0))),
+        next: last
+            .filter(|_| page.total > page.items.len() as i64)
+            .map(|l| format!("/audit?after={l}")),
+    };
+    Ok(AuditPage {
+        layout: ctx.layout("Audit log", None),
+        verdict,
+        problems,
+        rows,
+        pager,
+        entries,
+        checkpoints,
+        public_key: state
+            .config
+            .audit_public_key
+            .clone()
+            .unwrap_or_else(|| "not configured".into()),
+    })
+}
+
+/// The audit log, oldest first, paged by sequence number.
+pub async fn page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<AuditQuery>,
+) -> PageResult {
+    ctx.require(&[Role::Auditor, Role::Admin], "The audit log")?;
+    Ok(render(
+        &view(&state, &ctx, q.after.unwrap_or(0).max(0), None, Vec::new()).await?,
+    ))
+}
+
+/// Verifies the chain, its signatures and the checkpoint log.
+pub async fn verify(State(state): State<AppState>, form: CsrfForm) -> PageResult {
+    form.ctx
+        .require(&[Role::Auditor, Role::Admin], "Verifying the audit log")?;
+    let report = state.store.verify_audit(&form.ctx.principal).await?;
+    let verdict = if report.valid {
+        (
+            true,
+            format!(
+                "The chain is intact: {} entries under {} signed checkpoints, head #{}.",
+                report.entries, report.checkpoints, report.head_seq
+            ),
+        )
+    } else {
+        (
+            false,
+            format!(
+                "Tampering found{}.",
+                report
+                    .first_bad_seq
+                    .map(|s| format!(" at entry #{s}"))
+                    .unwrap_or_default()
+            ),
+        )
+    };
+    Ok(render(
+        &view(&state, &form.ctx, 0, Some(verdict), report.problems).await?,
+    ))
+}
+
+/// The export bundle as one JSON document: entries, checkpoints and the public key — the
+/// same content `greenlight audit export` writes as files.
+pub async fn export(State(state): State<AppState>, ctx: Ctx) -> PageResult {
+    ctx.require(&[Role::Auditor, Role::Admin], "The audit export")?;
+    // Only auditors and admins of a studio pass the store's check.
+    state.store.verify_audit(&ctx.principal).await?;
+    let (entries, checkpoints) = state.store.audit_chain().await?;
+    let bundle = serde_json::json!({
+        "format": "greenlight-audit-bundle/v1",
+        "public_key": state.config.audit_public_key,
+        "entries": entries,
+        "checkpoints": checkpoints,
+    });
+    let body = serde_json::to_vec_pretty(&bundle).unwrap_or_default();
+    Ok(download(
+        body,
+        "application/json",
+        "greenlight-audit-bundle.json",
+    ))
+}

@@ -1,0 +1,181 @@
+//! Dashboards per production and per studio: uses by outcome and state, reviews waiting and
+//! for how long, approvals and consents expiring in the next 30 days.
+
+use axum::extract::{Path, State};
+use chrono::{Duration, Utc};
+use greenlight_store::{DeclarationFilter, PageRequest, Production, Role, State as WfState};
+
+use super::lists::row;
+use super::views::{DashboardPage, DatedItem, bars, outcome_badge, state_badge, waited};
+use super::{Ctx, PageResult, queries, render};
+use crate::state::AppState;
+
+async fn build(
+    state: &AppState,
+    ctx: &Ctx,
+    production: Option<&Production>,
+) -> PageResult<DashboardPage> {
+    let store = &state.store;
+    let who = &ctx.principal;
+    let pid = production.map(|p| p.id.clone());
+    let (by_outcome, by_state) = queries::counts(store, who, pid.clone()).await?;
+    let total: i64 = by_outcome.iter().map(|(_, n)| n).sum();
+    let queue = store
+        .queue(
+            who,
+            pid.clone(),
+            None,
+            PageRequest {
+                offset: 0,
+                limit: 10,
+            },
+        )
+        .await
+        .ok();
+    let now = Utc::now();
+    let orgs = queries::org_names(store, who).await?;
+    let (waiting, waiting_rows, oldest_wait) = match &queue {
+        Some(q) => (
+            q.total,
+            q.items.iter().map(|d| row(d, &orgs, now)).collect(),
+            q.items
+                .first()
+                .map(|d| waited((now - d.updated_at).num_seconds()))
+                .unwrap_or_default(),
+        ),
+        None => (0, Vec::new(), String::new()),
+    };
+    let open_blockers = {
+        let f = DeclarationFilter {
+            production_id: pid.clone(),
+            ..DeclarationFilter::default()
+        };
+        queries::all(store, who, f)
+            .await?
+            .iter()
+            .filter(|d| !matches!(d.state, WfState::Withdrawn | WfState::Rejected))
+            .map(|d| d.open_blockers)
+            .sum()
+    };
+    let today = now.date_naive();
+    let horizon = today + Duration::days(30);
+    // Approvals expiring: the decisions of approved uses, read through the disclosure report
+    // (the one read that carries decisions for a whole production).
+    let mut expiring_approvals = Vec::new();
+    let productions: Vec<&Production> = match production {
+        Some(p) => vec![p],
+        None => ctx.productions.iter().collect(),
+    };
+    for p in &productions {
+        if let Ok(d) = store.disclosure(who, &p.id).await {
+            for u in d.uses.iter().filter(|u| u.state == WfState::Approved) {
+                if let Some(exp) = u
+                    .decision
+                    .as_ref()
+                    .and_then(|x| x.expires)
+                    .filter(|e| *e >= today && *e <= horizon)
+                {
+                    expiring_approvals.push(DatedItem {
+                        href: format!("/declarations/{}", u.declaration_id),
+                        text: format!("{} — {}", u.reference, u.summary),
+                        detail: p.facts.title.clone(),
+                        date: exp.to_string(),
+                    });
+                }
+            }
+        }
+    }
+    expiring_approvals.sort_by(|a, b| a.date.cmp(&b.date));
+    let mut expiring_consents = Vec::new();
+    if let Ok(page) = store
+        .consents(
+            who,
+            PageRequest {
+                offset: 0,
+                limit: PageRequest::MAX_LIMIT,
+            },
+        )
+        .await
+    {
+        for c in page.items.iter().filter(|c| c.revoked_at.is_none()) {
+            if pid
+                .as_ref()
+                .is_some_and(|p| c.production_id.as_ref().is_some_and(|cp| cp != p))
+            {
+                continue;
+            }
+            if let Some(exp) = c.expires.filter(|e| *e >= today && *e <= horizon) {
+                expiring_consents.push(DatedItem {
+                    href: "/legal/consents".into(),
+                    text: c.performer.clone(),
+                    detail: format!("{} · {}", c.treatment, c.scope),
+                    date: exp.to_string(),
+                });
+            }
+        }
+    }
+    expiring_consents.sort_by(|a, b| a.date.cmp(&b.date));
+    let (heading, scope, report_href, current) = match production {
+        Some(p) => (
+            p.facts.title.clone(),
+            "Production dashboard".to_owned(),
+            format!("/productions/{}/report", p.id),
+            Some(p.id.0.as_str()),
+        ),
+        None => (
+            "All productions".to_owned(),
+            "Studio dashboard".to_owned(),
+            String::new(),
+            None,
+        ),
+    };
+    Ok(DashboardPage {
+        layout: ctx.layout(&heading, current),
+        heading,
+        scope,
+        total,
+        waiting,
+        oldest_wait,
+        open_blockers,
+        by_outcome: bars(
+            by_outcome
+                .into_iter()
+                .map(|(o, n)| (outcome_badge(&o).label, format!("o-{o}"), n))
+                .collect(),
+        ),
+        by_state: bars(
+            by_state
+                .into_iter()
+                .map(|(s, n)| (state_badge(s.as_str()).label, String::new(), n))
+                .collect(),
+        ),
+        waiting_rows,
+        expiring_approvals,
+        expiring_consents,
+        report_href,
+        declare_href: String::new(),
+    })
+}
+
+/// The dashboard of one production (the production switcher lands here).
+pub async fn production(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> PageResult {
+    let p = ctx.production(&id)?.clone();
+    let mut view = build(&state, &ctx, Some(&p)).await?;
+    let partner = ctx.principal.has_role(&p.studio_id, Role::Partner)
+        || p.linked_orgs
+            .iter()
+            .any(|o| ctx.principal.has_role(o, Role::Partner));
+    if partner {
+        view.declare_href = format!("/productions/{}/declare", p.id);
+    }
+    Ok(render(&view))
+}
+
+/// The dashboard of every production the person sees.
+pub async fn studio(State(state): State<AppState>, ctx: Ctx) -> PageResult {
+    Ok(render(&build(&state, &ctx, None).await?))
+}

@@ -1,0 +1,521 @@
+//! One declaration: outcome, principles, findings, blockers, revision diff, history, and the
+//! reviewer's decision form.
+
+use axum::extract::{Path, Query, State};
+use chrono::NaiveDate;
+use greenlight_store::input::DecisionInput;
+use greenlight_store::{
+    ConsentId, DecisionAction, DeclarationId, PageRequest, Role, State as WfState,
+};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::form::PRINCIPLES;
+use super::views::{
+    BlockerView, DecisionView, DeclarationPage, DiffLine, DifferenceView, FilterOption,
+    FindingGroup, FindingView, HistoryView, ObligationView, PrincipleView, ReviewForm, TalentLink,
+    answer_badge, outcome_badge, state_badge,
+};
+use super::{CsrfForm, Ctx, PageError, PageResult, flash_for, queries, render, see_other, when};
+use crate::state::AppState;
+
+#[derive(Deserialize, Default)]
+pub struct Done {
+    done: Option<String>,
+}
+
+fn text(v: &Value, key: &str) -> String {
+    match v.get(key) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn fields(v: &Value) -> String {
+    v.get("fields")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+}
+
+/// What clears a blocker, in words, from its rule.
+pub fn clears(rule: &str) -> &'static str {
+    match rule {
+        "NFX-TALENT-DECEASED" => {
+            "Legal links a consent on record given by the performer's estate or union."
+        }
+        "NFX-TALENT-REPLICA" | "NFX-TALENT-ALTERATION" | "NFX-TALENT-MODEL-REUSE" => {
+            "Legal records the performer's signed consent and links it to this talent entry."
+        }
+        "NFX-TALENT-SYNTHETIC" | "NFX-UNION" => {
+            "Legal confirms the union agreement covering this work (its reference)."
+        }
+        "NFX-DATA-TRAINING" => "Legal confirms the clearance of the training set (its reference).",
+        _ => "Record what the rule asks for; the declaration is triaged again when it is recorded.",
+    }
+}
+
+/// A line diff (longest common subsequence) of two revisions' texts.
+pub fn line_diff(old: &str, new: &str) -> Vec<DiffLine> {
+    let a: Vec<&str> = old.lines().collect();
+    let b: Vec<&str> = new.lines().collect();
+    if a.len() * b.len() > 4_000_000 {
+        return vec![DiffLine {
+            kind: "same",
+            text: "(too large to compare line by line)".into(),
+        }];
+    }
+    let mut lcs = vec![vec![0u32; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            out.push(DiffLine {
+                kind: "same",
+                text: a[i].to_owned(),
+            });
+            i += 1;
+            j += 1;
+        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
+            out.push(DiffLine {
+                kind: "add",
+                text: b[j].to_owned(),
+            });
+            j += 1;
+        } else {
+            out.push(DiffLine {
+                kind: "del",
+                text: a[i].to_owned(),
+            });
+            i += 1;
+        }
+    }
+    out
+}
+
+fn history_text(action: &str, from: Option<WfState>, to: Option<WfState>, detail: &str) -> String {
+    let mut s = action.replace(['_', '.'], " ");
+    if let (Some(f), Some(t)) = (from, to)
+        && f != t
+    {
+        s.push_str(&format!(
+            ": {} → {}",
+            state_badge(f.as_str()).label,
+            state_badge(t.as_str()).label
+        ));
+    } else if let Some(t) = to {
+        s.push_str(&format!(": {}", state_badge(t.as_str()).label));
+    }
+    if !detail.is_empty() {
+        s.push_str(&format!(" — {detail}"));
+    }
+    s
+}
+
+/// The declaration page.
+pub async fn show(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Query(q): Query<Done>,
+) -> PageResult {
+    let id = DeclarationId(id);
+    let detail = state.store.declaration(&ctx.principal, &id).await?;
+    let s = &detail.summary;
+    let production = state
+        .store
+        .production(&ctx.principal, &s.production_id)
+        .await?;
+    let orgs = queries::org_names(&state.store, &ctx.principal).await?;
+    let triage = detail.current.triages.last();
+    let result = triage.map(|t| t.result.clone()).unwrap_or(Value::Null);
+
+    let principles = match result.get("principles").and_then(Value::as_object) {
+        Some(map) => PRINCIPLES
+            .iter()
+            .map(|(pid, text)| PrincipleView {
+                id: pid,
+                text,
+                answer: answer_badge(map.get(*pid).and_then(Value::as_str).unwrap_or("")),
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+
+    let findings: Vec<&Value> = result
+        .get("findings")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
+    let mut groups = Vec::new();
+    for (pid, ptext) in PRINCIPLES.iter() {
+        let list: Vec<FindingView> = findings
+            .iter()
+            .filter(|f| f.get("principle").and_then(Value::as_str) == Some(pid))
+            .map(|f| finding(f))
+            .collect();
+        if !list.is_empty() {
+            groups.push(FindingGroup {
+                heading: format!("{} — {}", pid.to_uppercase(), ptext),
+                findings: list,
+            });
+        }
+    }
+    let other: Vec<FindingView> = findings
+        .iter()
+        .filter(|f| f.get("principle").and_then(Value::as_str).is_none())
+        .map(|f| finding(f))
+        .collect();
+    if !other.is_empty() {
+        groups.push(FindingGroup {
+            heading: "Not tied to a principle".into(),
+            findings: other,
+        });
+    }
+
+    let blockers: Vec<BlockerView> = result
+        .get("blockers")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .map(|b| {
+                    let rule = text(b, "rule");
+                    BlockerView {
+                        clears: clears(&rule).to_owned(),
+                        message: text(b, "message"),
+                        fields: fields(b),
+                        rule,
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+
+    let obligations = detail
+        .obligations
+        .iter()
+        .map(|o| ObligationView {
+            kind: o.kind.clone(),
+            text: o.text.clone(),
+            due: o.due.clone().unwrap_or_default(),
+            status: o.status.as_str().to_owned(),
+        })
+        .collect();
+
+    let differences = triage
+        .map(|t| {
+            t.differences
+                .iter()
+                .map(|d| DifferenceView {
+                    path: d.path.clone(),
+                    declared: d.declared.to_string(),
+                    effective: d.effective.to_string(),
+                    source: d.source.clone(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+
+    let mut people: Vec<String> = detail
+        .history
+        .iter()
+        .filter_map(|h| h.by.as_ref().map(|u| u.0.clone()))
+        .collect();
+    if let Some(d) = &detail.decision {
+        people.push(d.by.0.clone());
+    }
+    people.push(s.submitted_by.0.clone());
+    let names = queries::user_names(&state.store, people).await;
+    let name = |id: &str| names.get(id).cloned().unwrap_or_else(|| id.to_owned());
+
+    let decision = detail.decision.as_ref().map(|d| DecisionView {
+        action: match d.action {
+            DecisionAction::Approve => "Approved".into(),
+            DecisionAction::Reject => "Rejected".into(),
+            DecisionAction::RequestChanges => "Changes requested".into(),
+            DecisionAction::Revoke => "Approval revoked".into(),
+        },
+        by: name(&d.by.0),
+        at: when(d.at),
+        reason: d.reason.clone().unwrap_or_default(),
+        conditions: d.conditions.clone(),
+        expires: d.expires.map(|e| e.to_string()).unwrap_or_default(),
+    });
+
+    let (diff, diff_heading) = if s.revision > 1 {
+        let revisions = state.store.revisions(&ctx.principal, &id).await?;
+        let n = revisions.len();
+        if n >= 2 {
+            (
+                line_diff(&revisions[n - 2].text, &revisions[n - 1].text),
+                format!(
+                    "Changes from revision {} to {}",
+                    revisions[n - 2].number,
+                    revisions[n - 1].number
+                ),
+            )
+        } else {
+            (Vec::new(), String::new())
+        }
+    } else {
+        (Vec::new(), String::new())
+    };
+
+    let history = detail
+        .history
+        .iter()
+        .rev()
+        .map(|h| HistoryView {
+            when: when(h.at),
+            who: h
+                .by
+                .as_ref()
+                .map(|u| name(&u.0))
+                .unwrap_or_else(|| "Greenlight".into()),
+            text: history_text(&h.action, h.from_state, h.to_state, &h.detail),
+        })
+        .collect();
+
+    let studio = &production.studio_id;
+    let reviewer = ctx.principal.has_role(studio, Role::Reviewer);
+    let own = s.submitted_by == ctx.principal.user.id;
+    let review = (reviewer && !own && matches!(s.state, WfState::InReview | WfState::Suspended))
+        .then(|| ReviewForm {
+            action: format!("/declarations/{}/decide", s.id),
+            etag: s.etag(),
+            can_approve: blockers.is_empty(),
+            approve_blocked_because: blockers
+                .iter()
+                .map(|b| format!("{} — {}", b.rule, b.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+        });
+    let partner = ctx.principal.has_role(&s.org_id, Role::Partner);
+    let revise_href = (partner && !matches!(s.state, WfState::Withdrawn))
+        .then(|| format!("/declarations/{}/revise", s.id));
+
+    let legal = ctx.principal.has_role(studio, Role::Legal);
+    let mut talent_links = Vec::new();
+    if legal {
+        let effective = triage.map(|t| t.effective.clone()).unwrap_or(Value::Null);
+        let consents = state
+            .store
+            .consents(
+                &ctx.principal,
+                PageRequest {
+                    offset: 0,
+                    limit: PageRequest::MAX_LIMIT,
+                },
+            )
+            .await?;
+        for t in effective
+            .get("talent")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let performer = text(t, "performer");
+            let linked = detail
+                .consent_links
+                .iter()
+                .filter(|l| l.performer.eq_ignore_ascii_case(&performer))
+                .map(|l| l.consent_id.0.clone())
+                .collect::<Vec<_>>();
+            let candidates = consents
+                .items
+                .iter()
+                .filter(|c| {
+                    c.performer.trim().eq_ignore_ascii_case(performer.trim())
+                        && c.revoked_at.is_none()
+                })
+                .filter(|c| {
+                    c.production_id
+                        .as_ref()
+                        .is_none_or(|p| *p == s.production_id)
+                })
+                .map(|c| FilterOption {
+                    value: c.id.0.clone(),
+                    label: format!(
+                        "{} · {} · by {} · signed {}",
+                        c.treatment, c.scope, c.by, c.signed
+                    ),
+                    selected: false,
+                })
+                .collect();
+            talent_links.push(TalentLink {
+                performer,
+                treatment: text(t, "treatment"),
+                linked: if linked.is_empty() {
+                    String::new()
+                } else {
+                    format!("{} consent(s) linked", linked.len())
+                },
+                candidates,
+            });
+        }
+    }
+    let link_action =
+        (legal && !talent_links.is_empty()).then(|| format!("/declarations/{}/consents", s.id));
+
+    let policies = result
+        .get("policies")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .map(|p| format!("{} {}", text(p, "id"), text(p, "version")))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default();
+
+    let mut layout = ctx.layout(&s.reference, Some(&s.production_id.0));
+    layout.flashes = flash_for(q.done.as_deref());
+    Ok(render(&DeclarationPage {
+        layout,
+        id: s.id.0.clone(),
+        reference: s.reference.clone(),
+        summary: s.summary.clone(),
+        production: s.production_title.clone(),
+        production_href: format!("/productions/{}", s.production_id),
+        organisation: orgs.get(&s.org_id.0).cloned().unwrap_or_default(),
+        outcome: outcome_badge(&s.outcome),
+        state: state_badge(s.state.as_str()),
+        revision: s.revision,
+        submitted: format!(
+            "submitted by {} on {}",
+            name(&s.submitted_by.0),
+            when(s.created_at)
+        ),
+        policies,
+        principles,
+        groups,
+        blockers,
+        obligations,
+        differences,
+        decision,
+        diff,
+        diff_heading,
+        history,
+        review,
+        revise_href,
+        talent_links,
+        link_action,
+        text: detail.current.text.clone(),
+    }))
+}
+
+fn finding(f: &Value) -> FindingView {
+    let outcome = text(f, "outcome");
+    FindingView {
+        rule: text(f, "rule"),
+        pack: text(f, "pack"),
+        outcome: outcome_badge(&outcome),
+        level: outcome,
+        message: text(f, "message"),
+        source: text(f, "source"),
+        fields: fields(f),
+    }
+}
+
+/// Records a reviewer's decision (the hidden `etag` field is the If-Match of the API).
+pub async fn decide(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: CsrfForm,
+) -> PageResult {
+    let action = match form.get("action").as_str() {
+        "approve" => DecisionAction::Approve,
+        "reject" => DecisionAction::Reject,
+        "request_changes" => DecisionAction::RequestChanges,
+        other => {
+            return Err(PageError::status(
+                axum::http::StatusCode::BAD_REQUEST,
+                "Unknown decision",
+                format!("{other:?} is not a decision"),
+            ));
+        }
+    };
+    let reason = Some(form.get("reason")).filter(|r| !r.trim().is_empty());
+    let conditions = form
+        .get("conditions")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let expires = match form.get("expires").trim() {
+        "" => None,
+        d => Some(NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+            PageError::status(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "Please check the form",
+                "The expiry date is not a date.",
+            )
+        })?),
+    };
+    let etag = form.get("etag");
+    let input = DecisionInput {
+        action,
+        reason,
+        conditions,
+        expires,
+    };
+    let id = DeclarationId(id);
+    state
+        .store
+        .decide(
+            &form.ctx.principal,
+            &id,
+            Some(etag.as_str()).filter(|e| !e.is_empty()),
+            input,
+        )
+        .await?;
+    Ok(see_other(&format!(
+        "/declarations/{id}?done={}",
+        action.as_str()
+    )))
+}
+
+/// Legal links a consent on record to a talent entry.
+pub async fn link_consent(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: CsrfForm,
+) -> PageResult {
+    let id = DeclarationId(id);
+    let consent = ConsentId(form.get("consent"));
+    state
+        .store
+        .link_consent(&form.ctx.principal, &id, &form.get("performer"), &consent)
+        .await?;
+    Ok(see_other(&format!("/declarations/{id}?done=linked")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_diff_marks_added_and_removed_lines() {
+        let d = line_diff("a\nb\nc\n", "a\nc\nd\n");
+        let kinds: Vec<(&str, &str)> = d.iter().map(|l| (l.kind, l.text.as_str())).collect();
+        assert_eq!(
+            kinds,
+            vec![("same", "a"), ("del", "b"), ("same", "c"), ("add", "d")]
+        );
+    }
+}

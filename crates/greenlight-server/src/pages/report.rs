@@ -1,0 +1,155 @@
+//! The disclosure report of a production: print-ready HTML, CSV and JSON.
+
+use axum::extract::{Path, State};
+use greenlight_store::{DecisionAction, Disclosure, ProductionId};
+
+use super::views::{ReportPage, ReportRow, outcome_badge, state_badge};
+use super::{Ctx, PageResult, download, queries, render, when};
+use crate::state::AppState;
+
+/// The report page of a disclosure (also what the benchmark renders).
+pub fn report_page(
+    ctx_layout: super::views::Layout,
+    d: &Disclosure,
+    orgs: &std::collections::HashMap<String, String>,
+) -> ReportPage {
+    let p = &d.production;
+    let rows: Vec<ReportRow> = d
+        .uses
+        .iter()
+        .map(|u| ReportRow {
+            reference: u.reference.clone(),
+            summary: u.summary.clone(),
+            href: format!("/declarations/{}", u.declaration_id),
+            organisation: orgs.get(&u.organisation.0).cloned().unwrap_or_default(),
+            outcome: outcome_badge(&u.outcome),
+            state: state_badge(u.state.as_str()),
+            decision: u
+                .decision
+                .as_ref()
+                .map(|x| {
+                    let verb = match x.action {
+                        DecisionAction::Approve => "approved",
+                        DecisionAction::Reject => "rejected",
+                        DecisionAction::RequestChanges => "changes requested",
+                        DecisionAction::Revoke => "revoked",
+                    };
+                    let mut s = format!("{verb} {}", x.at.format("%Y-%m-%d"));
+                    if let Some(e) = x.expires {
+                        s.push_str(&format!(", until {e}"));
+                    }
+                    s
+                })
+                .unwrap_or_default(),
+            conditions: u
+                .decision
+                .as_ref()
+                .map(|x| x.conditions.clone())
+                .unwrap_or_default(),
+            consents: u
+                .consents
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{} — {}, by {}, \u{201c}{}\u{201d}, signed {}{}",
+                        c.performer,
+                        c.treatment,
+                        c.by,
+                        c.scope,
+                        c.signed,
+                        if c.revoked_at.is_some() {
+                            " (revoked)"
+                        } else {
+                            ""
+                        }
+                    )
+                })
+                .collect(),
+            tools: u.tools.clone(),
+        })
+        .collect();
+    let counts = ["notify", "review", "escalate", "written_approval"]
+        .iter()
+        .map(|o| {
+            (
+                outcome_badge(o),
+                d.uses.iter().filter(|u| u.outcome == *o).count(),
+            )
+        })
+        .collect();
+    ReportPage {
+        layout: ctx_layout,
+        title: p.facts.title.clone(),
+        kind: p.facts.kind.clone(),
+        eu_release: p.facts.eu_release,
+        release_date: p
+            .facts
+            .release_date
+            .map(|x| x.to_string())
+            .unwrap_or_default(),
+        packs: p.packs.join(", "),
+        generated: when(d.generated_at),
+        csv_href: format!("/productions/{}/report.csv", p.id),
+        json_href: format!("/productions/{}/report.json", p.id),
+        rows,
+        counts,
+    }
+}
+
+/// The printable report.
+pub async fn html(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> PageResult {
+    let d = state
+        .store
+        .disclosure(&ctx.principal, &ProductionId(id.clone()))
+        .await?;
+    let orgs = queries::org_names(&state.store, &ctx.principal).await?;
+    let layout = ctx.layout(
+        &format!("Disclosure report · {}", d.production.facts.title),
+        Some(&id),
+    );
+    Ok(render(&report_page(layout, &d, &orgs)))
+}
+
+fn file_stem(d: &Disclosure) -> String {
+    let t: String = d
+        .production
+        .facts
+        .title
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("disclosure-{}", t.trim_matches('-'))
+}
+
+/// The report as CSV.
+pub async fn csv(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> PageResult {
+    let d = state
+        .store
+        .disclosure(&ctx.principal, &ProductionId(id))
+        .await?;
+    Ok(download(
+        d.to_csv(),
+        "text/csv; charset=utf-8",
+        &format!("{}.csv", file_stem(&d)),
+    ))
+}
+
+/// The report as JSON (the API's disclosure object).
+pub async fn json(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> PageResult {
+    let d = state
+        .store
+        .disclosure(&ctx.principal, &ProductionId(id))
+        .await?;
+    let body = serde_json::to_vec_pretty(&d).unwrap_or_default();
+    Ok(download(
+        body,
+        "application/json",
+        &format!("{}.json", file_stem(&d)),
+    ))
+}
