@@ -93,11 +93,13 @@ impl Db {
         migrator.set_ignore_missing(true);
         if self.backend == Backend::Postgres {
             // Two instances starting at once: one migrates, the other waits.
-            conn.execute("SELECT pg_advisory_lock(7340001)").await?;
+            conn.execute("SELECT 1 FROM (SELECT pg_advisory_lock(7340001)) AS l")
+                .await?;
         }
         let result = migrator.run(&mut *conn).await;
         if self.backend == Backend::Postgres {
-            conn.execute("SELECT pg_advisory_unlock(7340001)").await?;
+            conn.execute("SELECT 1 FROM (SELECT pg_advisory_unlock(7340001)) AS l")
+                .await?;
         }
         result?;
         Ok(())

@@ -230,7 +230,7 @@ async fn run_batch(
             ctx.conn.execute("BEGIN").await?;
             // Serializes batches of every instance on this database (audit chain head).
             ctx.conn
-                .execute("SELECT pg_advisory_xact_lock(7340002)")
+                .execute("SELECT 1 FROM (SELECT pg_advisory_xact_lock(7340002)) AS l")
                 .await?;
         }
     }
