@@ -78,6 +78,43 @@ fn exact_path_reproduces_the_reference_hashes_and_qualities() {
 }
 
 #[test]
+fn all_eight_dihedral_hashes_match_the_reference() {
+    // dihedral.tsv: `pdq-photo-hasher --pdqdih` on each JPEG, in Dihedral::ALL order.
+    let text = std::fs::read_to_string(fixtures().join("dihedral.tsv"))
+        .expect("dihedral.tsv is in the fixtures");
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    let mut cache: std::collections::HashMap<String, pdq::PdqDihedral> = Default::default();
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let (file, transform, want) = (
+            cols[0],
+            cols[1],
+            PdqHash::from_hex(cols[2]).expect("valid hash"),
+        );
+        let dihedral = cache
+            .entry(file.to_string())
+            .or_insert_with(|| hash_image_bytes_dihedral(&read(file)).expect("decodes"));
+        let (_, got) = dihedral
+            .iter()
+            .find(|(t, _)| t.as_str() == transform)
+            .expect("known transform name");
+        if got != want {
+            failures.push(format!(
+                "{file} {transform}: {} bits off",
+                got.distance(&want)
+            ));
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 64);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
 fn small_image_is_low_quality() {
     let result = hash_image_bytes(&read("misc-images/small.jpg")).expect("decodes");
     assert!(result.is_low_quality());
