@@ -49,7 +49,8 @@ pub struct Problem {
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub problem: Problem,
+    /// Boxed: the problem document is large and errors travel through every `Result`.
+    pub problem: Box<Problem>,
 }
 
 fn pointer(path: &str) -> String {
@@ -61,7 +62,7 @@ impl ApiError {
     pub fn new(status: StatusCode, title: &str, detail: impl Into<String>) -> Self {
         ApiError {
             status,
-            problem: Problem {
+            problem: Box::new(Problem {
                 kind: format!(
                     "https://greenlight.invalid/problems/{}",
                     title.to_lowercase().replace(' ', "-")
@@ -73,7 +74,7 @@ impl ApiError {
                 blockers: vec![],
                 etag: None,
                 request_id: None,
-            },
+            }),
         }
     }
 
@@ -195,7 +196,7 @@ pub struct RequestId(pub String);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut res = (self.status, Json(&self.problem)).into_response();
+        let mut res = (self.status, Json(&*self.problem)).into_response();
         res.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),

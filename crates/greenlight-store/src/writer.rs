@@ -37,6 +37,7 @@ pub(crate) struct WriteCtx {
 
 impl WriteCtx {
     /// Records an audit entry for this operation (chained when the batch commits).
+    #[allow(clippy::too_many_arguments)] // one argument per audit field, named at every call
     pub fn audit(
         &mut self,
         actor: Option<&str>,

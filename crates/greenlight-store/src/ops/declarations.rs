@@ -1200,7 +1200,7 @@ impl Store {
             total += p.total;
             all.extend(p.items);
         }
-        all.sort_by(|a, b| a.updated_at.cmp(&b.updated_at));
+        all.sort_by_key(|a| a.updated_at);
         let page = page.clamped();
         let items = all
             .into_iter()

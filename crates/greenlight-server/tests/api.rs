@@ -1,0 +1,665 @@
+//! The JSON API in-process (`tower::ServiceExt::oneshot`) on a fresh SQLite file per test:
+//! problem+json errors with field paths, ETag preconditions, blockers, OpenAPI, health,
+//! metrics, and a foreign organisation trying every endpoint.
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use greenlight_server::{AppState, ServerConfig, app};
+use greenlight_store::input::NewProduction;
+use greenlight_store::{NewMember, OrgKind, ProductionFacts, Role, SigningKey, Store, StoreConfig};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const DE_AGEING: &str = "greenlight: declaration/v1
+production:
+  title: The Lighthouse Keeper
+use:
+  ref: LK-004
+  summary: De-age the lead for the flashback
+  purpose: talent
+tools:
+  - name: Acme Imagine Enterprise
+    enterprise_agreement: true
+    data_use: none
+outputs:
+  final: true
+  prominence: featured
+talent:
+  - performer: Mara Quinn
+    treatment: re-ageing
+";
+
+struct T {
+    state: AppState,
+    _dir: tempfile::TempDir,
+    admin: String,
+    partner: String,
+    reviewer: String,
+    legal: String,
+    auditor: String,
+    production: String,
+}
+
+struct Res {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Res {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+    fn content_type(&self) -> &str {
+        self.headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+impl T {
+    async fn new() -> T {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = StoreConfig::new(format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("t.db").display()
+        ));
+        config.signing_key = Some(SigningKey::generate());
+        config.checkpoint_log = Some(dir.path().join("checkpoints.jsonl"));
+        let store = Store::open(config).await.expect("store opens");
+        let b = store
+            .bootstrap_admin("Northlight Studios", "admin@northlight.example", "")
+            .await
+            .expect("bootstrap");
+        let admin = store
+            .principal_by_secret(&b.token)
+            .await
+            .expect("lookup")
+            .expect("token works");
+        let company = store
+            .create_org(&admin, "Harbour Films", OrgKind::ProductionCompany)
+            .await
+            .expect("org");
+        let facts = ProductionFacts {
+            title: "The Lighthouse Keeper".into(),
+            kind: "scripted".into(),
+            eu_release: false,
+            release_date: None,
+        };
+        let production = store
+            .create_production(&admin, &b.org.id, NewProduction { facts, packs: None })
+            .await
+            .expect("production");
+        store
+            .link_org(&admin, &production.id, &company.id)
+            .await
+            .expect("link");
+        let mut tokens = Vec::new();
+        for (org, email, role) in [
+            (&company.id, "producer@harbour.example", Role::Partner),
+            (&b.org.id, "reviewer@northlight.example", Role::Reviewer),
+            (&b.org.id, "legal@northlight.example", Role::Legal),
+            (&b.org.id, "auditor@northlight.example", Role::Auditor),
+        ] {
+            let u = store
+                .add_member(
+                    &admin,
+                    org,
+                    NewMember {
+                        email: email.into(),
+                        name: String::new(),
+                        roles: vec![role],
+                        password: None,
+                    },
+                )
+                .await
+                .expect("member");
+            tokens.push(
+                store
+                    .system_create_token(&u.id, "test")
+                    .await
+                    .expect("token"),
+            );
+        }
+        let state = AppState::new(store, ServerConfig::default());
+        T {
+            state,
+            _dir: dir,
+            admin: b.token,
+            partner: tokens[0].clone(),
+            reviewer: tokens[1].clone(),
+            legal: tokens[2].clone(),
+            auditor: tokens[3].clone(),
+            production: production.id.0,
+        }
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: impl Into<Body>,
+    ) -> Res {
+        let mut req = Request::builder().method(method).uri(uri);
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let res = app(self.state.clone())
+            .oneshot(req.body(body.into()).expect("request builds"))
+            .await
+            .expect("infallible");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = res
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes()
+            .to_vec();
+        Res {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    async fn get(&self, uri: &str, token: &str) -> Res {
+        self.call(Method::GET, uri, Some(token), &[], Body::empty())
+            .await
+    }
+
+    async fn post_json(&self, uri: &str, token: &str, body: Value, if_match: Option<&str>) -> Res {
+        let mut h = vec![("content-type", "application/json")];
+        if let Some(m) = if_match {
+            h.push(("if-match", m));
+        }
+        self.call(
+            Method::POST,
+            uri,
+            Some(token),
+            &h,
+            serde_json::to_vec(&body).expect("json"),
+        )
+        .await
+    }
+
+    async fn submit(&self, token: &str, text: &str) -> Res {
+        let uri = format!("/api/v1/productions/{}/declarations", self.production);
+        self.call(
+            Method::POST,
+            &uri,
+            Some(token),
+            &[("content-type", "application/yaml")],
+            text.to_owned(),
+        )
+        .await
+    }
+}
+
+#[tokio::test]
+async fn openapi_health_readiness_and_metrics_answer() {
+    let t = T::new().await;
+    let r = t
+        .call(Method::GET, "/api/openapi.json", None, &[], Body::empty())
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let doc = r.json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert!(doc["paths"]["/api/v1/productions/{id}/declarations"]["post"].is_object());
+    for path in ["/healthz", "/readyz"] {
+        assert_eq!(
+            t.call(Method::GET, path, None, &[], Body::empty())
+                .await
+                .status,
+            StatusCode::OK,
+            "{path}"
+        );
+    }
+    let m = t
+        .call(Method::GET, "/metrics", None, &[], Body::empty())
+        .await;
+    let text = String::from_utf8_lossy(&m.body);
+    assert!(text.contains("greenlight_http_requests_total"), "{text}");
+    assert!(text.contains("greenlight_store_write_batches_total"));
+}
+
+#[tokio::test]
+async fn requests_without_a_token_get_401_problem_json() {
+    let t = T::new().await;
+    let r = t
+        .call(
+            Method::GET,
+            "/api/v1/declarations",
+            None,
+            &[],
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.content_type(), "application/problem+json");
+    let r = t.get("/api/v1/declarations", "glt_not-a-real-token").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn invalid_declarations_get_4xx_with_field_paths_and_nothing_is_stored() {
+    let t = T::new().await;
+    let bad = DE_AGEING
+        .replace("data_use: none", "data_use: sometimes")
+        .replace("treatment: re-ageing", "treatment: deepfake");
+    let r = t.submit(&t.partner, &bad).await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    assert_eq!(r.content_type(), "application/problem+json");
+    let p = r.json();
+    let errors = p["errors"].as_array().expect("errors");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["path"] == "tools[0].data_use" && e["pointer"] == "/tools/0/data_use"),
+        "{p}"
+    );
+    assert!(
+        errors.iter().any(|e| e["path"] == "talent[0].treatment"),
+        "every problem is reported: {p}"
+    );
+
+    let r = t.submit(&t.partner, "greenlight: [unclosed").await;
+    assert!(r.status.is_client_error(), "{}", r.status);
+    assert_eq!(r.content_type(), "application/problem+json");
+
+    let huge = format!(
+        "{DE_AGEING}# {}\n",
+        "x".repeat(greenlight_core::format::MAX_INPUT_BYTES)
+    );
+    assert_eq!(
+        t.submit(&t.partner, &huge).await.status,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+
+    let r = t
+        .post_json(
+            &format!("/api/v1/declarations/x/decision"),
+            &t.reviewer,
+            json!({"action": "bless"}),
+            Some("*"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = t
+        .call(
+            Method::POST,
+            "/api/v1/orgs",
+            Some(&t.admin),
+            &[("content-type", "application/json")],
+            "{not json",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+
+    let list = t.get("/api/v1/declarations", &t.reviewer).await.json();
+    assert_eq!(list["total"], 0, "nothing was stored");
+}
+
+#[tokio::test]
+async fn decisions_need_the_etag_and_clear_blockers() {
+    let t = T::new().await;
+    let r = t.submit(&t.partner, DE_AGEING).await;
+    assert_eq!(
+        r.status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let etag = r
+        .headers
+        .get(header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .expect("an ETag")
+        .to_owned();
+    let id = r.json()["id"].as_str().expect("id").to_owned();
+    let uri = format!("/api/v1/declarations/{id}/decision");
+    let approve = json!({"action": "approve", "conditions": ["Credit the vendor"]});
+
+    assert_eq!(
+        t.post_json(&uri, &t.reviewer, approve.clone(), None)
+            .await
+            .status,
+        StatusCode::PRECONDITION_REQUIRED
+    );
+    assert_eq!(
+        t.post_json(&uri, &t.reviewer, approve.clone(), Some("\"stale\""))
+            .await
+            .status,
+        StatusCode::PRECONDITION_FAILED
+    );
+    let r = t
+        .post_json(&uri, &t.reviewer, approve.clone(), Some(&etag))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(
+        !r.json()["blockers"]
+            .as_array()
+            .expect("blockers named")
+            .is_empty()
+    );
+    assert_eq!(
+        t.post_json(&uri, &t.partner, approve.clone(), Some(&etag))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+
+    // Legal records and links the consent; then the approval goes through.
+    let consent = json!({"performer": "Mara Quinn", "treatment": "re-ageing", "scope": "flashback only", "signed": "2026-05-04",
+        "document": {"name": "consent.pdf", "content_base64": "JVBERi0xLjQK"}});
+    let r = t
+        .post_json("/api/v1/consents", &t.legal, consent, None)
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let cid = r.json()["id"].as_str().expect("id").to_owned();
+    let r = t
+        .post_json(
+            &format!("/api/v1/declarations/{id}/consents"),
+            &t.legal,
+            json!({"performer": "Mara Quinn", "consent_id": cid}),
+            None,
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let etag = r
+        .headers
+        .get(header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .expect("ETag")
+        .to_owned();
+    let r = t
+        .post_json(&uri, &t.reviewer, approve.clone(), Some(&etag))
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    assert_eq!(r.json()["state"], "approved");
+    // Two reviewers with the same ETag: the second is told it is stale.
+    let r = t
+        .post_json(
+            &uri,
+            &t.reviewer,
+            json!({"action": "revoke", "reason": "second thoughts"}),
+            Some(&etag),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::PRECONDITION_FAILED);
+
+    // The disclosure report lists the use, as JSON and CSV; the auditor verifies the chain.
+    let r = t
+        .get(
+            &format!("/api/v1/productions/{}/disclosure?format=csv", t.production),
+            &t.reviewer,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(String::from_utf8_lossy(&r.body).contains("LK-004"));
+    let r = t.get("/api/v1/audit/verify", &t.auditor).await;
+    assert_eq!(r.json()["valid"], true, "{}", r.json());
+}
+
+/// Every endpoint, tried by every role of a foreign studio: no 2xx carries the other
+/// studio's data, and no write succeeds.
+#[tokio::test]
+async fn a_foreign_studio_gets_nothing_from_any_endpoint() {
+    let t = T::new().await;
+    let r = t.submit(&t.partner, DE_AGEING).await;
+    let decl = r.json()["id"].as_str().expect("id").to_owned();
+    let etag = r
+        .headers
+        .get(header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .expect("etag")
+        .to_owned();
+    let consent = json!({"performer": "Mara Quinn", "treatment": "re-ageing", "scope": "flashback", "signed": "2026-05-04",
+        "document": {"name": "c.pdf", "content_base64": "JVBERi0xLjQK"}});
+    let cid = t
+        .post_json("/api/v1/consents", &t.legal, consent.clone(), None)
+        .await
+        .json()["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let tool = json!({"name": "Acme Imagine Enterprise", "data_terms": "none"});
+    let tid = t
+        .post_json("/api/v1/tools", &t.legal, tool.clone(), None)
+        .await
+        .json()["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    // Registering the tool re-triaged the declaration: take its ETag now.
+    let r = t
+        .get(&format!("/api/v1/declarations/{decl}"), &t.reviewer)
+        .await;
+    let etag = r
+        .headers
+        .get(header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .expect("etag")
+        .to_owned();
+    let detail = r.json();
+    let studio = t.get("/api/v1/me", &t.admin).await.json()["memberships"][0]["org_id"]
+        .as_str()
+        .expect("org")
+        .to_owned();
+    let admin_user = t.get("/api/v1/me", &t.admin).await.json()["user"]["id"]
+        .as_str()
+        .expect("user")
+        .to_owned();
+    let oblig = detail["obligations"]
+        .get(0)
+        .and_then(|o| o["id"].as_str())
+        .unwrap_or("none")
+        .to_owned();
+
+    // The foreign studio with every role.
+    let store = &t.state.store;
+    let rival = store
+        .bootstrap_admin("Rival Pictures", "admin@rival.example", "")
+        .await
+        .expect("bootstrap");
+    let rival_admin = store
+        .principal_by_secret(&rival.token)
+        .await
+        .expect("lookup")
+        .expect("token");
+    let mut foreign = vec![rival.token.clone()];
+    for (i, role) in [Role::Partner, Role::Reviewer, Role::Legal, Role::Auditor]
+        .into_iter()
+        .enumerate()
+    {
+        let u = store
+            .add_member(
+                &rival_admin,
+                &rival.org.id,
+                NewMember {
+                    email: format!("r{i}@rival.example"),
+                    name: String::new(),
+                    roles: vec![role],
+                    password: None,
+                },
+            )
+            .await
+            .expect("member");
+        foreign.push(store.system_create_token(&u.id, "t").await.expect("token"));
+    }
+    let p = &t.production;
+    let reads = [
+        format!("/api/v1/productions/{p}"),
+        format!("/api/v1/productions/{p}/declarations"),
+        format!("/api/v1/productions/{p}/disclosure"),
+        format!("/api/v1/declarations/{decl}"),
+        format!("/api/v1/declarations/{decl}/revisions"),
+        format!("/api/v1/consents/{cid}"),
+        format!("/api/v1/consents/{cid}/document"),
+        format!("/api/v1/consents/{cid}/uses"),
+        format!("/api/v1/tools/{tid}"),
+        format!("/api/v1/tools/{tid}/uses"),
+        format!("/api/v1/orgs/{studio}/members"),
+        format!("/api/v1/users/{admin_user}/tokens"),
+    ];
+    let lists = [
+        "/api/v1/productions",
+        "/api/v1/declarations",
+        "/api/v1/queue",
+        "/api/v1/consents",
+        "/api/v1/tools",
+        "/api/v1/orgs",
+        "/api/v1/audit",
+    ];
+    let writes: Vec<(Method, String, Value)> = vec![
+        (
+            Method::POST,
+            format!("/api/v1/declarations/{decl}/decision"),
+            json!({"action": "reject", "reason": "x"}),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/declarations/{decl}/withdraw"),
+            json!({}),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/declarations/{decl}/consents"),
+            json!({"performer": "Mara Quinn", "consent_id": cid}),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/declarations/{decl}/confirmations"),
+            json!({"kind": "union_agreement", "reference": "x"}),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/obligations/{oblig}/done"),
+            json!({"evidence": "x"}),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/consents/{cid}/revoke"),
+            json!({"reason": "x"}),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/tools/{tid}"),
+            json!({"name": "Acme Imagine Enterprise", "data_terms": "trains"}),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/productions/{p}"),
+            json!({"eu_release": true}),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/productions/{p}/links"),
+            json!({"org_id": rival.org.id}),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/orgs/{studio}/members"),
+            json!({"email": "spy@rival.example", "roles": ["admin"]}),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/users/{admin_user}/tokens"),
+            json!({"label": "spy"}),
+        ),
+    ];
+    let secret_bits = [
+        decl.as_str(),
+        cid.as_str(),
+        tid.as_str(),
+        p.as_str(),
+        "Mara Quinn",
+        "Lighthouse",
+        "Harbour",
+    ];
+    for token in &foreign {
+        for uri in &reads {
+            let r = t.get(uri, token).await;
+            assert!(
+                r.status == StatusCode::NOT_FOUND || r.status == StatusCode::FORBIDDEN,
+                "{uri}: {}",
+                r.status
+            );
+        }
+        for uri in lists {
+            let r = t.get(uri, token).await;
+            let text = String::from_utf8_lossy(&r.body);
+            for s in secret_bits {
+                assert!(!text.contains(s), "{uri} leaked {s}: {text}");
+            }
+        }
+        let r = t.submit(token, DE_AGEING).await;
+        assert!(r.status.is_client_error(), "submit: {}", r.status);
+        let r = t
+            .call(
+                Method::POST,
+                &format!("/api/v1/productions/{p}/triage"),
+                Some(token),
+                &[],
+                DE_AGEING.to_owned(),
+            )
+            .await;
+        assert!(r.status.is_client_error(), "triage: {}", r.status);
+        for (m, uri, body) in &writes {
+            let r = t
+                .call(
+                    m.clone(),
+                    uri,
+                    Some(token),
+                    &[("content-type", "application/json"), ("if-match", &etag)],
+                    serde_json::to_vec(body).expect("json"),
+                )
+                .await;
+            assert!(
+                r.status.is_client_error(),
+                "{m} {uri}: {} {}",
+                r.status,
+                String::from_utf8_lossy(&r.body)
+            );
+        }
+    }
+    // Nothing changed for the owners.
+    let after = t
+        .get(&format!("/api/v1/declarations/{decl}"), &t.reviewer)
+        .await;
+    assert_eq!(
+        after
+            .headers
+            .get(header::ETAG)
+            .and_then(|v| v.to_str().ok()),
+        Some(etag.as_str())
+    );
+}
