@@ -185,6 +185,12 @@ impl CredentialReader {
             match c2pa::Reader::from_shared_context(&self.context).with_stream(mime, file) {
                 Ok(reader) => return Ok(Some(summarize(&reader, CredentialSource::Embedded))),
                 Err(e) if no_manifest(&e) => {}
+                // A container the C2PA reader cannot parse (a truncated or corrupt file) holds a
+                // broken credential only if a manifest store was there to break; otherwise the
+                // decoder reports the file as unreadable and the credential is simply absent.
+                Err(e) if !has_manifest_store(path) => {
+                    tracing::debug!("{}: no manifest store ({e})", path.display())
+                }
                 Err(e) => return Ok(Some(broken(CredentialSource::Embedded, &e))),
             }
         }
@@ -214,6 +220,24 @@ pub fn supported(mime: &str) -> bool {
         .iter()
         .any(|t| t == mime)
 }
+
+/// Whether the file holds the bytes of a C2PA manifest store: a JUMBF superbox (`jumb`)
+/// labelled `c2pa`. Only the first [`MANIFEST_PROBE`] bytes are looked at.
+fn has_manifest_store(path: &Path) -> bool {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    if File::open(path)
+        .and_then(|f| f.take(MANIFEST_PROBE).read_to_end(&mut buf))
+        .is_err()
+    {
+        return false;
+    }
+    let find = |needle: &[u8]| buf.windows(needle.len()).any(|w| w == needle);
+    find(b"jumb") && find(b"c2pa")
+}
+
+/// How many leading bytes [`has_manifest_store`] probes.
+const MANIFEST_PROBE: u64 = 64 * 1024 * 1024;
 
 fn no_manifest(e: &c2pa::Error) -> bool {
     matches!(

@@ -1,1 +1,965 @@
-//! To be written.
+//! The scan pipeline: walk, analyse each file (digests, media type, PDQ, credentials, XMP;
+//! cached), match against the banks, turn what was found into findings and verdicts.
+//!
+//! Analysis runs on the rayon pool, one file per task; what a file holds never stops the scan:
+//! a file that cannot be read or decoded, or that changes while it is read, becomes an
+//! `UNREADABLE` finding. Memory stays bounded: images are decoded under the decoder's limits,
+//! video frames are streamed one at a time at a fixed size.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::NaiveDate;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::bank::{Asset, HashType, Reference};
+use crate::cache::{Cache, CacheKey, DEFAULT_CACHE_FILE};
+use crate::credentials::{Credential, CredentialReader, CredentialState};
+use crate::declarations::Declarations;
+use crate::digest::{Digests, digest_file};
+use crate::index::PdqIndex;
+use crate::media::{MediaKind, MediaType, pdq_decodable, sniff_file};
+use crate::pdq::{self, LOW_QUALITY_THRESHOLD, PdqDihedral, PdqHash, PdqPath};
+use crate::report::{FileReport, FindingReport, MatchReport, ScanReport, Summary};
+use crate::verdict::{Code, Policy, Severity, Verdict, fails};
+use crate::video::{self, FrameHash};
+use crate::waiver::{WaiverMatch, Waivers};
+use crate::walk::{FileStamp, WalkEntry, walk};
+use crate::xmp;
+
+/// Largest image file decoded for PDQ; a bigger one is `UNREADABLE` (it is still hashed).
+pub const MAX_IMAGE_FILE: u64 = 512 * 1024 * 1024;
+
+/// Options of one scan.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// Compute SHA-256 as well.
+    pub sha256: bool,
+    /// PDQ match threshold (Hamming distance, inclusive).
+    pub max_distance: u32,
+    /// Read and write the cache.
+    pub use_cache: bool,
+    /// Cache file; default `.greenlight-cache.jsonl` at the delivery root.
+    pub cache_path: Option<PathBuf>,
+    /// Severity options.
+    pub policy: Policy,
+    /// The date waivers and the EU pack are evaluated on.
+    pub as_of: NaiveDate,
+}
+
+/// What was learnt about one file, independent of banks and policy (so it can be cached).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileFacts {
+    /// Digests.
+    pub digests: Digests,
+    /// Media type sniffed from content.
+    pub media: MediaType,
+    /// Size in bytes.
+    pub size: u64,
+    /// PDQ of an image: eight dihedral hashes and quality, and the decode path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pdq: Option<(PdqDihedral, PdqPath)>,
+    /// PDQ per second of a video.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frames: Vec<FrameHash>,
+    /// The content credential.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<Credential>,
+    /// Digital source types in XMP.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub xmp_source_types: Vec<String>,
+    /// Why part of the file could not be analysed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+}
+
+/// Why a scan could not run at all (exit 4).
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    /// The delivery path cannot be read.
+    #[error(transparent)]
+    Walk(#[from] crate::walk::WalkError),
+    /// The delivery holds video and `ffmpeg` is missing.
+    #[error("{count} video file(s) in the delivery (first: {first}), but {source}")]
+    NoFfmpeg {
+        /// How many videos.
+        count: usize,
+        /// The first one.
+        first: String,
+        /// Why ffmpeg cannot run.
+        source: video::VideoError,
+    },
+}
+
+/// Progress callbacks (files and bytes done), for a progress bar.
+pub trait Progress: Sync {
+    /// Called once with the totals, after the walk.
+    fn start(&self, files: u64, bytes: u64);
+    /// Called after each file.
+    fn file_done(&self, bytes: u64);
+}
+
+/// No progress reporting.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn start(&self, _: u64, _: u64) {}
+    fn file_done(&self, _: u64) {}
+}
+
+/// The banks a scan matches against.
+#[derive(Debug, Default)]
+pub struct Banks {
+    /// The production's ledger.
+    pub ledger: Vec<Asset>,
+    /// Reference-bank entries.
+    pub references: Vec<Reference>,
+}
+
+/// Everything a scan needs besides the delivery.
+pub struct ScanInputs<'a> {
+    /// Banks.
+    pub banks: &'a Banks,
+    /// Declarations and decisions.
+    pub declarations: Option<&'a Declarations>,
+    /// Waivers.
+    pub waivers: &'a Waivers,
+    /// Credential reader (trust anchors).
+    pub credentials: &'a CredentialReader,
+}
+
+/// Scans the delivery at `root`.
+pub fn scan(
+    root: &Path,
+    options: &ScanOptions,
+    inputs: &ScanInputs<'_>,
+    progress: &dyn Progress,
+) -> Result<ScanReport, ScanError> {
+    let walked = walk(root, 0)?;
+    let total_bytes: u64 = walked.files.iter().map(|f| f.stamp.size).sum();
+    progress.start(walked.files.len() as u64, total_bytes);
+
+    let cache_path = options.cache_path.clone().unwrap_or_else(|| {
+        if root.is_dir() {
+            root.join(DEFAULT_CACHE_FILE)
+        } else {
+            root.with_file_name(DEFAULT_CACHE_FILE)
+        }
+    });
+    let config = cache_config(options);
+    let cache: Cache<FileFacts> = if options.use_cache {
+        Cache::open(&cache_path)
+    } else {
+        Cache::open(Path::new(""))
+    };
+
+    // Sniff first: a delivery with video needs ffmpeg, and that is known before any hashing.
+    let kinds: Vec<Option<MediaType>> = walked
+        .files
+        .par_iter()
+        .map(|f| sniff_file(&f.path).ok())
+        .collect();
+    let videos: Vec<&WalkEntry> = walked
+        .files
+        .iter()
+        .zip(&kinds)
+        .filter(|(_, k)| k.as_ref().is_some_and(|k| k.kind == MediaKind::Video))
+        .map(|(f, _)| f)
+        .collect();
+    if let Some(first) = videos.first() {
+        video::ffmpeg_available().map_err(|source| ScanError::NoFfmpeg {
+            count: videos.len(),
+            first: first.rel.clone(),
+            source,
+        })?;
+    }
+
+    let cached = AtomicU64::new(0);
+    let analysed: Vec<(FileFacts, bool)> = walked
+        .files
+        .par_iter()
+        .map(|entry| {
+            let key = CacheKey {
+                rel: entry.rel.clone(),
+                stamp: entry.stamp,
+                config: config.clone(),
+            };
+            if options.use_cache
+                && let Some(facts) = cache.get(&key)
+            {
+                cached.fetch_add(1, Ordering::Relaxed);
+                progress.file_done(entry.stamp.size);
+                return (facts.clone(), true);
+            }
+            let _span = tracing::info_span!("scan_file", path = %entry.rel).entered();
+            let facts = analyse(entry, options, inputs.credentials);
+            progress.file_done(entry.stamp.size);
+            // Only a file that did not change while being read is worth caching.
+            let stable = !facts.problems.iter().any(|p| p.starts_with(CHANGED));
+            (facts, stable)
+        })
+        .collect();
+
+    if options.use_cache {
+        let mut cache = cache;
+        for (entry, (facts, stable)) in walked.files.iter().zip(&analysed) {
+            if *stable {
+                cache.put(
+                    CacheKey {
+                        rel: entry.rel.clone(),
+                        stamp: entry.stamp,
+                        config: config.clone(),
+                    },
+                    facts.clone(),
+                );
+            }
+        }
+        if let Err(e) = cache.save() {
+            tracing::warn!("cache {} not written: {e}", cache_path.display());
+        }
+    }
+
+    let matcher = Matcher::new(inputs.banks, options.max_distance);
+    let mut files: Vec<FileReport> = walked
+        .files
+        .iter()
+        .zip(&analysed)
+        .map(|(entry, (facts, _))| judge(&entry.rel, facts, &matcher, inputs, options))
+        .collect();
+    for problem in &walked.problems {
+        let mut f = FileReport {
+            path: problem.rel.clone(),
+            blake3: None,
+            sha256: None,
+            media_type: None,
+            size: None,
+            pdq: None,
+            pdq_quality: None,
+            verdict: Verdict::Pass,
+            findings: vec![],
+        };
+        push_finding(
+            &mut f,
+            Code::Unreadable,
+            format!("could not be read: {}", problem.message),
+            None,
+            inputs,
+            options,
+        );
+        finish(&mut f);
+        files.push(f);
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+
+    let mut by_code: BTreeMap<String, u64> = BTreeMap::new();
+    for f in &files {
+        for finding in &f.findings {
+            *by_code
+                .entry(finding.code.as_str().to_string())
+                .or_default() += 1;
+        }
+    }
+    let failed = files.iter().filter(|f| f.verdict == Verdict::Fail).count() as u64;
+    let verdict = if failed > 0 {
+        Verdict::Fail
+    } else {
+        Verdict::Pass
+    };
+    Ok(ScanReport {
+        verdict,
+        root: root.display().to_string(),
+        as_of: options.as_of,
+        summary: Summary {
+            files: files.len() as u64,
+            bytes: total_bytes,
+            passed: files.len() as u64 - failed,
+            failed,
+            cached: cached.into_inner(),
+            ledger_entries: inputs.banks.ledger.len() as u64,
+            reference_entries: inputs.banks.references.len() as u64,
+            by_code,
+        },
+        files,
+    })
+}
+
+/// Matched time ranges, frames matched, frames hashed.
+type FrameSpan = (Vec<(u32, u32)>, usize, usize);
+
+const CHANGED: &str = "changed while being scanned";
+
+fn cache_config(options: &ScanOptions) -> String {
+    format!(
+        "{};{};pdq=exact;frames={}x{}",
+        env!("CARGO_PKG_VERSION"),
+        if options.sha256 {
+            "blake3+sha256"
+        } else {
+            "blake3"
+        },
+        video::FRAME_SIDE,
+        video::FRAME_SIDE
+    )
+}
+
+/// Analyses one file: never fails, problems are recorded in the facts.
+pub fn analyse(
+    entry: &WalkEntry,
+    options: &ScanOptions,
+    credentials: &CredentialReader,
+) -> FileFacts {
+    let path = &entry.path;
+    let mut problems = Vec::new();
+    let media = sniff_file(path).unwrap_or_else(|e| {
+        problems.push(format!("could not be read: {e}"));
+        MediaType {
+            mime: "application/octet-stream".into(),
+            kind: MediaKind::Other,
+        }
+    });
+    let digests = match digest_file(path, options.sha256) {
+        Ok(d) => d,
+        Err(e) => {
+            problems.push(format!("could not be read: {e}"));
+            Digests {
+                blake3: String::new(),
+                sha256: None,
+            }
+        }
+    };
+    let mut facts = FileFacts {
+        digests,
+        media: media.clone(),
+        size: entry.stamp.size,
+        pdq: None,
+        frames: vec![],
+        credential: None,
+        xmp_source_types: vec![],
+        problems,
+    };
+    if !facts.problems.is_empty() {
+        return facts;
+    }
+    match media.kind {
+        MediaKind::Image if pdq_decodable(&media.mime) => {
+            if entry.stamp.size > MAX_IMAGE_FILE {
+                facts.problems.push(format!(
+                    "image file larger than {} MiB is not decoded",
+                    MAX_IMAGE_FILE >> 20
+                ));
+            } else {
+                match std::fs::read(path) {
+                    Ok(bytes) => match pdq::hash_image_bytes_dihedral_with(
+                        &bytes,
+                        &pdq::PdqOptions::default(),
+                    ) {
+                        Ok(d) => facts.pdq = Some(d),
+                        Err(e) => facts
+                            .problems
+                            .push(format!("image could not be decoded: {e}")),
+                    },
+                    Err(e) => facts.problems.push(format!("could not be read: {e}")),
+                }
+            }
+        }
+        MediaKind::Video => match video::frame_hashes(path) {
+            Ok(frames) => facts.frames = frames,
+            Err(e) => facts.problems.push(e.to_string()),
+        },
+        _ => {}
+    }
+    if matches!(
+        media.kind,
+        MediaKind::Image | MediaKind::Video | MediaKind::Audio
+    ) {
+        match credentials.read(path, &media.mime) {
+            Ok(c) => facts.credential = c,
+            Err(e) => facts
+                .problems
+                .push(format!("content credential could not be read: {e}")),
+        }
+        match xmp::digital_source_types_in_file(path) {
+            Ok(t) => facts.xmp_source_types = t,
+            Err(e) => facts.problems.push(format!("could not be read: {e}")),
+        }
+    }
+    match FileStamp::of(path) {
+        Ok(after) if after.size == entry.stamp.size && after.mtime_ns == entry.stamp.mtime_ns => {}
+        Ok(_) => facts.problems.push(format!(
+            "{CHANGED} (size or modification time differs before and after)"
+        )),
+        Err(e) => facts.problems.push(format!("{CHANGED}: {e}")),
+    }
+    facts
+}
+
+/// What a bank hit points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Target {
+    Ledger(usize),
+    Reference(usize),
+}
+
+/// The banks, indexed for matching.
+pub struct Matcher<'a> {
+    banks: &'a Banks,
+    max_distance: u32,
+    exact: HashMap<String, Vec<Target>>,
+    index: PdqIndex,
+    // index id -> (target, ledger frame second)
+    ids: Vec<(Target, Option<u32>)>,
+}
+
+#[derive(Debug, Default)]
+struct Hit {
+    exact: bool,
+    distance: Option<u32>,
+    delivered_seconds: Vec<u32>,
+    bank_seconds: Vec<u32>,
+}
+
+impl<'a> Matcher<'a> {
+    /// Indexes the banks: exact BLAKE3, and PDQ hashes of quality at least 50.
+    pub fn new(banks: &'a Banks, max_distance: u32) -> Self {
+        let mut exact: HashMap<String, Vec<Target>> = HashMap::new();
+        let mut index = PdqIndex::new(max_distance);
+        let mut ids = Vec::new();
+        let mut add = |hash: &str, target: Target, second: Option<u32>, index: &mut PdqIndex| {
+            if let Ok(h) = PdqHash::from_hex(hash) {
+                index.insert(ids.len() as u64, h);
+                ids.push((target, second));
+            }
+        };
+        for (i, a) in banks.ledger.iter().enumerate() {
+            exact
+                .entry(a.blake3.to_ascii_lowercase())
+                .or_default()
+                .push(Target::Ledger(i));
+            if let (Some(h), Some(q)) = (&a.pdq, a.pdq_quality)
+                && q >= LOW_QUALITY_THRESHOLD
+            {
+                add(h, Target::Ledger(i), None, &mut index);
+            }
+            for f in a
+                .frames
+                .iter()
+                .filter(|f| f.quality >= LOW_QUALITY_THRESHOLD)
+            {
+                add(&f.pdq, Target::Ledger(i), Some(f.second), &mut index);
+            }
+        }
+        for (i, r) in banks.references.iter().enumerate() {
+            match r.hash_type {
+                HashType::Blake3 => exact
+                    .entry(r.hash.to_ascii_lowercase())
+                    .or_default()
+                    .push(Target::Reference(i)),
+                HashType::Pdq if r.quality.is_none_or(|q| q >= LOW_QUALITY_THRESHOLD) => {
+                    add(&r.hash, Target::Reference(i), None, &mut index)
+                }
+                HashType::Pdq => {}
+            }
+        }
+        Self {
+            banks,
+            max_distance,
+            exact,
+            index,
+            ids,
+        }
+    }
+
+    fn hits(&self, facts: &FileFacts) -> BTreeMap<Target, Hit> {
+        let mut hits: BTreeMap<Target, Hit> = BTreeMap::new();
+        for t in self.exact.get(&facts.digests.blake3).into_iter().flatten() {
+            let h = hits.entry(*t).or_default();
+            h.exact = true;
+            h.distance = Some(0);
+        }
+        if let Some((d, _)) = &facts.pdq
+            && d.quality >= LOW_QUALITY_THRESHOLD
+        {
+            for (id, dist) in self.index.query_dihedral(d, self.max_distance) {
+                let (t, sec) = self.ids[id as usize];
+                let h = hits.entry(t).or_default();
+                h.distance = Some(h.distance.map_or(dist, |x| x.min(dist)));
+                h.bank_seconds.extend(sec);
+            }
+        }
+        for f in facts
+            .frames
+            .iter()
+            .filter(|f| f.quality >= LOW_QUALITY_THRESHOLD)
+        {
+            for (id, dist) in self.index.query(&f.hash, self.max_distance) {
+                let (t, sec) = self.ids[id as usize];
+                let h = hits.entry(t).or_default();
+                h.distance = Some(h.distance.map_or(dist, |x| x.min(dist)));
+                h.delivered_seconds.push(f.second);
+                h.bank_seconds.extend(sec);
+            }
+        }
+        hits
+    }
+}
+
+fn judge(
+    rel: &str,
+    facts: &FileFacts,
+    matcher: &Matcher<'_>,
+    inputs: &ScanInputs<'_>,
+    options: &ScanOptions,
+) -> FileReport {
+    let mut f = FileReport {
+        path: rel.to_string(),
+        blake3: (!facts.digests.blake3.is_empty()).then(|| facts.digests.blake3.clone()),
+        sha256: facts.digests.sha256.clone(),
+        media_type: Some(facts.media.mime.clone()),
+        size: Some(facts.size),
+        pdq: facts.pdq.as_ref().map(|(d, _)| d.original().to_hex()),
+        pdq_quality: facts.pdq.as_ref().map(|(d, _)| d.quality),
+        verdict: Verdict::Pass,
+        findings: vec![],
+    };
+    for p in &facts.problems {
+        push_finding(&mut f, Code::Unreadable, p.clone(), None, inputs, options);
+    }
+    if let Some(c) = &facts.credential {
+        match c.state {
+            CredentialState::Invalid => {
+                let why = if c.failures.is_empty() {
+                    "validation failed".to_string()
+                } else {
+                    c.failures.join("; ")
+                };
+                push_finding(
+                    &mut f,
+                    Code::CredentialInvalid,
+                    format!(
+                        "content credential ({}) is invalid: {why}",
+                        match c.source {
+                            crate::credentials::CredentialSource::Embedded => "embedded",
+                            crate::credentials::CredentialSource::Sidecar => "sidecar",
+                        }
+                    ),
+                    None,
+                    inputs,
+                    options,
+                );
+            }
+            CredentialState::Valid => push_finding(
+                &mut f,
+                Code::CredentialUntrusted,
+                format!(
+                    "content credential is valid but its signer is not on a configured trust list{}",
+                    c.claim_generator
+                        .as_deref()
+                        .map(|g| format!(" (claim generator: {g})"))
+                        .unwrap_or_default()
+                ),
+                None,
+                inputs,
+                options,
+            ),
+            CredentialState::Trusted => {}
+        }
+    }
+    let frames_total = facts.frames.len();
+    let frames_usable = facts
+        .frames
+        .iter()
+        .filter(|x| x.quality >= LOW_QUALITY_THRESHOLD)
+        .count();
+    if let Some((d, _)) = &facts.pdq
+        && d.quality < LOW_QUALITY_THRESHOLD
+    {
+        push_finding(
+            &mut f,
+            Code::LowQualityHash,
+            format!(
+                "PDQ quality {} is below {LOW_QUALITY_THRESHOLD}: matched by exact hash only",
+                d.quality
+            ),
+            None,
+            inputs,
+            options,
+        );
+    }
+    if frames_total > 0 && frames_usable == 0 {
+        push_finding(
+            &mut f,
+            Code::LowQualityHash,
+            format!(
+                "all {frames_total} frame hashes are below quality {LOW_QUALITY_THRESHOLD}: matched by exact hash only"
+            ),
+            None,
+            inputs,
+            options,
+        );
+    }
+
+    let ai_marked = facts.credential.as_ref().is_some_and(|c| c.declares_ai())
+        || facts
+            .xmp_source_types
+            .iter()
+            .any(|t| xmp::is_generative_ai(t));
+    let hits = matcher.hits(facts);
+    let mut ledger_matched = false;
+    let mut refs_seen = std::collections::HashSet::new();
+    for (target, hit) in &hits {
+        let frames = (!hit.delivered_seconds.is_empty()).then(|| {
+            let mut secs = hit.delivered_seconds.clone();
+            secs.sort_unstable();
+            secs.dedup();
+            (video::ranges(&secs), secs.len(), frames_total)
+        });
+        match *target {
+            Target::Ledger(i) => {
+                ledger_matched = true;
+                let a = &matcher.banks.ledger[i];
+                let m = match_report(hit, frames.clone(), MatchKind::Ledger(a));
+                let how = describe(hit, &frames);
+                let decl = inputs.declarations.and_then(|d| d.by_ref.get(&a.use_ref));
+                let entry = format!(
+                    "ledger entry #{} ({}, use {})",
+                    a.id, a.file_name, a.use_ref
+                );
+                match decl {
+                    None => push_finding(
+                        &mut f,
+                        Code::UnapprovedAi,
+                        format!(
+                            "{how} {entry}, but no declaration with use.ref {:?} was given",
+                            a.use_ref
+                        ),
+                        Some(m.clone()),
+                        inputs,
+                        options,
+                    ),
+                    Some(d) if !d.is_final() => push_finding(
+                        &mut f,
+                        Code::TempAsset,
+                        format!(
+                            "{how} {entry}, declared temporary (outputs.final: false) in {}",
+                            file_name(&d.file)
+                        ),
+                        Some(m.clone()),
+                        inputs,
+                        options,
+                    ),
+                    Some(d) if !d.approved() => push_finding(
+                        &mut f,
+                        Code::UnapprovedAi,
+                        format!(
+                            "{how} {entry}, whose declaration is {} in {}",
+                            d.state_name(),
+                            file_name(&d.file)
+                        ),
+                        Some(m.clone()),
+                        inputs,
+                        options,
+                    ),
+                    Some(d) => push_finding(
+                        &mut f,
+                        Code::ApprovedAi,
+                        format!(
+                            "{how} {entry}, approved for final use in {}",
+                            file_name(&d.file)
+                        ),
+                        Some(m.clone()),
+                        inputs,
+                        options,
+                    ),
+                }
+                if let Some(d) = decl
+                    && d.keep_marking
+                    && !ai_marked
+                {
+                    push_finding(
+                        &mut f,
+                        Code::MarkingStripped,
+                        format!(
+                            "{how} {entry}, whose declaration must keep its AI marking (keep-marking, EU AI Act Art. 50(2)), but this file's credential no longer declares AI generation"
+                        ),
+                        Some(m),
+                        inputs,
+                        options,
+                    );
+                }
+            }
+            Target::Reference(i) => {
+                let r = &matcher.banks.references[i];
+                if !refs_seen.insert((r.bank.clone(), r.work_id.clone())) {
+                    continue;
+                }
+                let m = match_report(hit, frames.clone(), MatchKind::Reference(r));
+                let how = describe(hit, &frames);
+                push_finding(
+                    &mut f,
+                    Code::ReferenceMatch,
+                    format!(
+                        "{how} protected work {:?} (id {}) in reference bank {}",
+                        r.title, r.work_id, r.bank
+                    ),
+                    Some(m),
+                    inputs,
+                    options,
+                );
+            }
+        }
+    }
+    if ai_marked && !ledger_matched {
+        let source = if facts.credential.as_ref().is_some_and(|c| c.declares_ai()) {
+            "its content credential"
+        } else {
+            "its XMP (IPTC digital source type)"
+        };
+        push_finding(
+            &mut f,
+            Code::UndeclaredAi,
+            format!("{source} says AI-generated, and it matches no ledger entry"),
+            None,
+            inputs,
+            options,
+        );
+    }
+    finish(&mut f);
+    f
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name().map_or_else(
+        || p.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+fn describe(hit: &Hit, frames: &Option<FrameSpan>) -> String {
+    if let Some((ranges, n, total)) = frames {
+        let r: Vec<String> = ranges
+            .iter()
+            .map(|(a, b)| {
+                if a == b {
+                    fmt_time(*a)
+                } else {
+                    format!("{}-{}", fmt_time(*a), fmt_time(*b))
+                }
+            })
+            .collect();
+        let pct = 100.0 * *n as f64 / (*total).max(1) as f64;
+        return format!(
+            "{n} of {total} frames ({pct:.0}%, at {}) match",
+            r.join(", ")
+        );
+    }
+    if hit.exact {
+        "is byte-identical to".into()
+    } else {
+        format!("looks like (PDQ distance {})", hit.distance.unwrap_or(0))
+    }
+}
+
+/// `h:mm:ss` or `m:ss`.
+pub fn fmt_time(s: u32) -> String {
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
+}
+
+enum MatchKind<'a> {
+    Ledger(&'a Asset),
+    Reference(&'a Reference),
+}
+
+fn match_report(hit: &Hit, frames: Option<FrameSpan>, kind: MatchKind<'_>) -> MatchReport {
+    let (bank, entry_id, use_ref, title, work_id, file_name) = match kind {
+        MatchKind::Ledger(a) => (
+            "ledger".to_string(),
+            a.id,
+            Some(a.use_ref.clone()),
+            None,
+            None,
+            Some(a.file_name.clone()),
+        ),
+        MatchKind::Reference(r) => (
+            r.bank.clone(),
+            r.id,
+            None,
+            Some(r.title.clone()),
+            Some(r.work_id.clone()),
+            None,
+        ),
+    };
+    let mut bank_seconds = hit.bank_seconds.clone();
+    bank_seconds.sort_unstable();
+    bank_seconds.dedup();
+    MatchReport {
+        bank,
+        entry_id,
+        use_ref,
+        title,
+        work_id,
+        file_name,
+        method: if hit.exact {
+            "blake3".into()
+        } else {
+            "pdq".into()
+        },
+        distance: hit.distance,
+        time_ranges: frames
+            .as_ref()
+            .map(|(r, _, _)| r.clone())
+            .unwrap_or_default(),
+        frames_matched: frames.as_ref().map(|(_, n, _)| *n as u64),
+        frames_total: frames.as_ref().map(|(_, _, t)| *t as u64),
+        share: frames
+            .as_ref()
+            .map(|(_, n, t)| *n as f64 / (*t).max(1) as f64),
+        bank_seconds,
+    }
+}
+
+fn push_finding(
+    f: &mut FileReport,
+    code: Code,
+    message: String,
+    m: Option<MatchReport>,
+    inputs: &ScanInputs<'_>,
+    options: &ScanOptions,
+) {
+    let severity = code.severity(&options.policy);
+    let mut waived = false;
+    let mut waiver = None;
+    let mut message = message;
+    if severity == Severity::Overridable {
+        match inputs.waivers.find(
+            code,
+            &f.path,
+            f.blake3.as_deref().unwrap_or_default(),
+            options.as_of,
+        ) {
+            WaiverMatch::Active(w) => {
+                waived = true;
+                waiver = Some(crate::report::WaiverReport {
+                    by: w.by.clone(),
+                    justification: w.justification.clone(),
+                    expires: w.expires,
+                });
+            }
+            WaiverMatch::Expired(w) => {
+                message.push_str(&format!(" (a waiver by {} expired on {})", w.by, w.expires))
+            }
+            WaiverMatch::None => {}
+        }
+    }
+    f.findings.push(FindingReport {
+        code,
+        severity,
+        waived,
+        message,
+        waiver,
+        r#match: m,
+    });
+}
+
+fn finish(f: &mut FileReport) {
+    f.findings
+        .sort_by(|a, b| b.severity.cmp(&a.severity).then(a.code.cmp(&b.code)));
+    f.verdict = if f.findings.iter().any(|x| fails(x.severity, x.waived)) {
+        Verdict::Fail
+    } else {
+        Verdict::Pass
+    };
+}
+
+/// Side of thumbnails in reports and in the ledger.
+pub const THUMBNAIL_SIDE: u32 = 192;
+
+/// A small JPEG thumbnail of an image file's bytes (decoded under the decoder's limits).
+pub fn image_thumbnail(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .ok()?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(crate::decode::MAX_DIMENSION);
+    limits.max_image_height = Some(crate::decode::MAX_DIMENSION);
+    limits.max_alloc = Some(crate::decode::MAX_DECODED_BYTES);
+    reader.limits(limits);
+    let img = reader
+        .decode()
+        .ok()?
+        .thumbnail(THUMBNAIL_SIDE, THUMBNAIL_SIDE)
+        .to_rgb8();
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Jpeg).ok()?;
+    Some(out.into_inner())
+}
+
+/// A thumbnail of a delivered file for the report: the image itself, or the video frame at
+/// `second`.
+pub fn delivered_thumbnail(path: &Path, media: &str, second: Option<u32>) -> Option<Vec<u8>> {
+    if media.starts_with("video/") {
+        video::thumbnail_at(path, second.unwrap_or(0), THUMBNAIL_SIDE)
+    } else if media.starts_with("image/") && std::fs::metadata(path).ok()?.len() <= MAX_IMAGE_FILE {
+        image_thumbnail(&std::fs::read(path).ok()?)
+    } else {
+        None
+    }
+}
+/// What registering a file in a bank needs: digests, type, PDQ (image) or frame hashes
+/// (video), and for the ledger a thumbnail.
+#[derive(Debug, Clone)]
+pub struct Fingerprint {
+    /// Digests.
+    pub digests: Digests,
+    /// Media type.
+    pub media: MediaType,
+    /// PDQ of an image (original orientation).
+    pub pdq: Option<(PdqHash, u8)>,
+    /// PDQ per second of a video.
+    pub frames: Vec<FrameHash>,
+    /// A JPEG thumbnail (image, or the first frame of a video).
+    pub thumbnail: Option<Vec<u8>>,
+}
+
+/// Fingerprints a file for a bank. Errors say why in words (the caller adds the path).
+pub fn fingerprint(path: &Path, with_thumbnail: bool) -> Result<Fingerprint, String> {
+    let media = sniff_file(path).map_err(|e| e.to_string())?;
+    let digests = digest_file(path, false).map_err(|e| e.to_string())?;
+    let mut fp = Fingerprint {
+        digests,
+        media: media.clone(),
+        pdq: None,
+        frames: vec![],
+        thumbnail: None,
+    };
+    match media.kind {
+        MediaKind::Image if pdq_decodable(&media.mime) => {
+            if std::fs::metadata(path).map_err(|e| e.to_string())?.len() > MAX_IMAGE_FILE {
+                return Err(format!(
+                    "image file larger than {} MiB",
+                    MAX_IMAGE_FILE >> 20
+                ));
+            }
+            let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+            let r = pdq::hash_image_bytes(&bytes)
+                .map_err(|e| format!("image could not be decoded: {e}"))?;
+            fp.pdq = Some((r.hash, r.quality));
+            if with_thumbnail {
+                fp.thumbnail = image_thumbnail(&bytes);
+            }
+        }
+        MediaKind::Video => {
+            fp.frames = video::frame_hashes(path).map_err(|e| e.to_string())?;
+            if with_thumbnail {
+                fp.thumbnail = video::thumbnail_at(path, 0, THUMBNAIL_SIDE);
+            }
+        }
+        _ => {}
+    }
+    Ok(fp)
+}

@@ -1,13 +1,347 @@
-//! `greenlight assets`.
+//! `greenlight assets`: the production's asset ledger of registered AI-generated assets.
 
-/// Subcommands of `greenlight assets`.
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use greenlight_scan::bank::{
+    self, BankStore, CsvRow, DEFAULT_DATABASE_URL, Frame, HashType, NewAsset,
+};
+use greenlight_scan::scan::fingerprint;
+
+use crate::cmd::UsageError;
+use crate::cmd::scan::{resolve_production, runtime};
+
+/// Output formats of `assets list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    /// A table for people.
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The bank store flag shared by the subcommands.
+#[derive(Debug, clap::Args)]
+pub struct Store {
+    /// Bank store (`sqlite://FILE` or `postgres://...`); a server's database works too.
+    #[arg(long, value_name = "URL", env = "GREENLIGHT_BANKS_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+}
+
+/// Subcommands of `greenlight assets` (exit codes: 0 done, 2 usage error, 4 a file or the store
+/// could not be read).
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// Not available in this build yet.
-    Pending,
+    /// Register files (images, video, audio, anything) under a declaration's `use.ref`.
+    Add {
+        /// The production (may be left out when the store has exactly one).
+        #[arg(long, value_name = "P")]
+        production: Option<String>,
+        /// The `use.ref` of the declaration covering these files.
+        #[arg(long = "use", value_name = "REF")]
+        use_ref: String,
+        /// The generating tool.
+        #[arg(long, value_name = "T")]
+        tool: Option<String>,
+        /// The files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        store: Store,
+    },
+    /// List the ledger.
+    List {
+        /// Only this production.
+        #[arg(long, value_name = "P")]
+        production: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+        format: ListFormat,
+        #[command(flatten)]
+        store: Store,
+    },
+    /// Export the ledger's hashes as ThreatExchange signal CSV (`signal_type,signal,id,title`).
+    Export {
+        /// Only this production.
+        #[arg(long, value_name = "P")]
+        production: Option<String>,
+        /// Write here instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        store: Store,
+    },
+    /// Import ledger hashes from ThreatExchange signal CSV (the id column is the `use.ref`).
+    Import {
+        /// The production to import into.
+        #[arg(long, value_name = "P")]
+        production: String,
+        /// The generating tool, if the same for every row.
+        #[arg(long, value_name = "T")]
+        tool: Option<String>,
+        /// The CSV file.
+        file: PathBuf,
+        #[command(flatten)]
+        store: Store,
+    },
 }
 
 /// Runs the command.
-pub fn run(_command: Command) -> anyhow::Result<u8> {
-    anyhow::bail!("`greenlight assets` is not available in this build yet")
+pub fn run(command: Command) -> anyhow::Result<u8> {
+    runtime()?.block_on(async move {
+        match command {
+            Command::Add {
+                production,
+                use_ref,
+                tool,
+                files,
+                store,
+            } => add(&store.database_url, production, use_ref, tool, files).await,
+            Command::List {
+                production,
+                format,
+                store,
+            } => list(&store.database_url, production, format).await,
+            Command::Export {
+                production,
+                out,
+                store,
+            } => export(&store.database_url, production, out).await,
+            Command::Import {
+                production,
+                tool,
+                file,
+                store,
+            } => import(&store.database_url, production, tool, file).await,
+        }
+    })
+}
+
+async fn add(
+    url: &str,
+    production: Option<String>,
+    use_ref: String,
+    tool: Option<String>,
+    files: Vec<PathBuf>,
+) -> anyhow::Result<u8> {
+    if use_ref.trim().is_empty() {
+        return Err(UsageError("--use must not be empty".into()).into());
+    }
+    // Fingerprint everything before writing anything: one unreadable file adds nothing.
+    let mut assets = Vec::new();
+    for path in &files {
+        let fp = fingerprint(path, true).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let file_name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        assets.push((
+            path,
+            NewAsset {
+                production: String::new(),
+                use_ref: use_ref.clone(),
+                tool: tool.clone(),
+                file_name,
+                blake3: fp.digests.blake3,
+                media_type: fp.media.mime,
+                pdq: fp.pdq.map(|(h, q)| (h.to_hex(), q)),
+                frames: fp
+                    .frames
+                    .iter()
+                    .map(|f| Frame {
+                        second: f.second,
+                        pdq: f.hash.to_hex(),
+                        quality: f.quality,
+                    })
+                    .collect(),
+                thumbnail: fp.thumbnail,
+            },
+        ));
+    }
+    let store = BankStore::connect(url).await?;
+    let production = match resolve_production(&store, production.as_deref()).await? {
+        Some(p) => p,
+        None => {
+            return Err(UsageError(
+                "the bank store has no production yet: name one with --production".into(),
+            )
+            .into());
+        }
+    };
+    for (path, mut asset) in assets {
+        asset.production = production.clone();
+        let low = asset
+            .pdq
+            .as_ref()
+            .is_some_and(|(_, q)| *q < greenlight_scan::pdq::LOW_QUALITY_THRESHOLD);
+        let id = store.add_asset(&asset).await?;
+        let what = match (&asset.pdq, asset.frames.len()) {
+            (Some((h, q)), _) => format!("PDQ {h} quality {q}"),
+            (None, n) if n > 0 => format!("{n} frame hashes"),
+            _ => "exact hash only".to_string(),
+        };
+        println!(
+            "#{id} {} -> {production} / {use_ref} ({what})",
+            path.display()
+        );
+        if low {
+            eprintln!(
+                "warning: {}: PDQ quality below 50, so it will be matched by exact hash only",
+                path.display()
+            );
+        }
+    }
+    store.close().await;
+    Ok(0)
+}
+
+async fn list(url: &str, production: Option<String>, format: ListFormat) -> anyhow::Result<u8> {
+    let store = BankStore::connect(url).await?;
+    let assets = store.assets(production.as_deref()).await?;
+    store.close().await;
+    for a in &assets {
+        match format {
+            ListFormat::Json => println!("{}", serde_json::to_string(a)?),
+            ListFormat::Human => println!(
+                "#{:<4} {:<12} {:<10} {:<28} {:<16} {}  {}",
+                a.id,
+                a.production,
+                a.use_ref,
+                a.file_name,
+                a.tool.as_deref().unwrap_or("-"),
+                &a.added_at[..a.added_at.len().min(10)],
+                match (&a.pdq, a.frames.len()) {
+                    (Some(_), _) => format!("image, PDQ q{}", a.pdq_quality.unwrap_or(0)),
+                    (None, n) if n > 0 => format!("video, {n} frames"),
+                    _ => a.media_type.clone(),
+                }
+            ),
+        }
+    }
+    if format == ListFormat::Human && assets.is_empty() {
+        eprintln!("the ledger is empty");
+    }
+    Ok(0)
+}
+
+/// The ledger as CSV rows: BLAKE3 of every asset, PDQ of images, PDQ per frame of videos
+/// (title `NAME#t=SECONDS`, as in media fragment URIs).
+fn ledger_rows(assets: &[bank::Asset]) -> Vec<CsvRow> {
+    let mut rows = Vec::new();
+    for a in assets {
+        rows.push(CsvRow {
+            signal_type: HashType::Blake3,
+            signal: a.blake3.clone(),
+            id: a.use_ref.clone(),
+            title: a.file_name.clone(),
+        });
+        if let Some(h) = &a.pdq {
+            rows.push(CsvRow {
+                signal_type: HashType::Pdq,
+                signal: h.clone(),
+                id: a.use_ref.clone(),
+                title: a.file_name.clone(),
+            });
+        }
+        for f in &a.frames {
+            rows.push(CsvRow {
+                signal_type: HashType::Pdq,
+                signal: f.pdq.clone(),
+                id: a.use_ref.clone(),
+                title: format!("{}#t={}", a.file_name, f.second),
+            });
+        }
+    }
+    rows
+}
+
+async fn export(url: &str, production: Option<String>, out: Option<PathBuf>) -> anyhow::Result<u8> {
+    let store = BankStore::connect(url).await?;
+    let production = resolve_production(&store, production.as_deref()).await?;
+    let assets = match &production {
+        Some(p) => store.assets(Some(p)).await?,
+        None => vec![],
+    };
+    store.close().await;
+    let rows = ledger_rows(&assets);
+    match out {
+        Some(path) => {
+            let file = std::fs::File::create(&path)
+                .with_context(|| format!("writing {}", path.display()))?;
+            bank::write_csv(&rows, file)?;
+        }
+        None => bank::write_csv(&rows, std::io::stdout().lock())?,
+    }
+    Ok(0)
+}
+
+async fn import(
+    url: &str,
+    production: String,
+    tool: Option<String>,
+    file: PathBuf,
+) -> anyhow::Result<u8> {
+    let text =
+        std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+    let rows = bank::read_csv(&text).map_err(|errs| {
+        anyhow::anyhow!(
+            "{}:\n{}",
+            file.display(),
+            errs.iter()
+                .map(|e| format!("  {e}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    })?;
+    // Rows of one asset share (use.ref, file name); `NAME#t=S` rows are frames of NAME.
+    let mut grouped: BTreeMap<(String, String), NewAsset> = BTreeMap::new();
+    for r in rows {
+        let (name, second) = match r.title.rsplit_once("#t=") {
+            Some((n, s)) => (n.to_string(), s.parse::<u32>().ok()),
+            None => (r.title.clone(), None),
+        };
+        let a = grouped
+            .entry((r.id.clone(), name.clone()))
+            .or_insert_with(|| NewAsset {
+                production: production.clone(),
+                use_ref: r.id.clone(),
+                tool: tool.clone(),
+                file_name: name.clone(),
+                media_type: "application/octet-stream".into(),
+                ..Default::default()
+            });
+        match (r.signal_type, second) {
+            (HashType::Blake3, _) => a.blake3 = r.signal,
+            (HashType::Pdq, Some(s)) => {
+                a.media_type = "video/*".into();
+                a.frames.push(Frame {
+                    second: s,
+                    pdq: r.signal,
+                    quality: 100,
+                });
+            }
+            (HashType::Pdq, None) => {
+                a.media_type = "image/*".into();
+                a.pdq = Some((r.signal, 100));
+            }
+        }
+    }
+    let store = BankStore::connect(url).await?;
+    let mut n = 0;
+    for ((use_ref, name), mut a) in grouped {
+        if a.blake3.is_empty() {
+            // A row set without an exact hash still matches perceptually; the ledger needs a
+            // BLAKE3, so the all-zero digest stands for "unknown".
+            a.blake3 = "0".repeat(64);
+        }
+        store
+            .add_asset(&a)
+            .await
+            .with_context(|| format!("{use_ref} {name}"))?;
+        n += 1;
+    }
+    store.close().await;
+    println!("imported {n} asset(s) into {production}");
+    Ok(0)
 }

@@ -1,10 +1,298 @@
-//! `greenlight scan`.
+//! `greenlight scan`: verify a delivery before it leaves.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use greenlight_scan::bank::{BankStore, DEFAULT_DATABASE_URL};
+use greenlight_scan::credentials::CredentialReader;
+use greenlight_scan::declarations::Declarations;
+use greenlight_scan::report::{self, ScanReport, Thumbnails};
+use greenlight_scan::scan::{self, Banks, Progress, ScanInputs, ScanOptions};
+use greenlight_scan::verdict::{Policy, Verdict};
+use greenlight_scan::waiver::Waivers;
+
+use crate::cmd::UsageError;
+
+/// Exit code: the delivery passes.
+pub const EXIT_PASS: u8 = 0;
+/// Exit code: at least one file fails.
+pub const EXIT_FAIL: u8 = 1;
+
+/// Output formats of `greenlight scan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A summary for people.
+    Human,
+    /// The JSON report.
+    Json,
+    /// JUnit XML, one test case per file.
+    Junit,
+}
 
 /// Arguments of `greenlight scan`.
+///
+/// Exit codes: 0 pass, 1 fail, 2 usage error, 4 could not scan (the path, the bank store,
+/// `ffmpeg` for a delivery with video, a malformed waivers, declaration or decision file).
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The delivery: a folder (walked recursively, honouring `.greenlightignore`) or one file.
+    pub path: PathBuf,
+    /// Folder of declaration files, each with an optional `STEM.decision.yaml` beside it.
+    #[arg(long, value_name = "DIR")]
+    pub declarations: Option<PathBuf>,
+    /// Bank store (`sqlite://FILE` or `postgres://...`); a server's database works too.
+    #[arg(long, value_name = "URL", env = "GREENLIGHT_BANKS_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+    /// The production whose asset ledger applies (may be left out when the store has one).
+    #[arg(long, value_name = "P")]
+    pub production: Option<String>,
+    /// Waivers file [default: greenlight-waivers.yaml at the delivery root, when present].
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
+    /// Output on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Also write a self-contained HTML report for producers.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// PDQ match threshold: Hamming distance, inclusive (0-256).
+    #[arg(long, value_name = "N", default_value_t = 31, value_parser = clap::value_parser!(u32).range(0..=256))]
+    pub max_distance: u32,
+    /// Compute SHA-256 as well as BLAKE3.
+    #[arg(long)]
+    pub sha256: bool,
+    /// Ignore the cache: analyse every file again (and do not write the cache).
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Cache file [default: .greenlight-cache.jsonl at the delivery root].
+    #[arg(long, value_name = "FILE", conflicts_with = "no_cache")]
+    pub cache: Option<PathBuf>,
+    /// PEM bundle of C2PA trust anchors; without it no credential is `trusted`.
+    #[arg(long, value_name = "FILE")]
+    pub trust_anchors: Option<PathBuf>,
+    /// Fail on credentials whose signer is not trusted (CREDENTIAL-UNTRUSTED, overridable).
+    #[arg(long)]
+    pub require_trusted: bool,
+    /// Evaluate waivers and packs as of this date (YYYY-MM-DD) [default: today, UTC].
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<NaiveDate>,
+}
 
 /// Runs the command.
-pub fn run(_args: Args) -> anyhow::Result<u8> {
-    anyhow::bail!("`greenlight scan` is not available in this build yet")
+pub fn run(args: Args) -> anyhow::Result<u8> {
+    let as_of = args
+        .as_of
+        .unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let policy = Policy {
+        require_trusted: args.require_trusted,
+    };
+    if !args.path.exists() {
+        anyhow::bail!("{}: no such file or folder", args.path.display());
+    }
+    let root = args
+        .path
+        .canonicalize()
+        .with_context(|| format!("reading {}", args.path.display()))?;
+
+    let waivers_path = args.waivers.clone().or_else(|| {
+        let p = root.join("greenlight-waivers.yaml");
+        (root.is_dir() && p.is_file()).then_some(p)
+    });
+    let waivers = match &waivers_path {
+        Some(p) => Waivers::load(p, &policy).context("waivers")?,
+        None => Waivers::default(),
+    };
+    let declarations = match &args.declarations {
+        Some(dir) => Some(Declarations::load(dir, as_of).context("declarations")?),
+        None => None,
+    };
+    let credentials = match &args.trust_anchors {
+        Some(p) => CredentialReader::with_anchors_file(p)?,
+        None => CredentialReader::new(None).map_err(|e| anyhow::anyhow!("C2PA reader: {e}"))?,
+    };
+    let banks = load_banks(&args.database_url, args.production.as_deref())?;
+
+    let options = ScanOptions {
+        sha256: args.sha256,
+        max_distance: args.max_distance,
+        use_cache: !args.no_cache,
+        cache_path: args.cache.clone(),
+        policy,
+        as_of,
+    };
+    let inputs = ScanInputs {
+        banks: &banks,
+        declarations: declarations.as_ref(),
+        waivers: &waivers,
+        credentials: &credentials,
+    };
+    let bar = Bar::new();
+    let result = scan::scan(&root, &options, &inputs, &bar);
+    bar.finish();
+    let report = result?;
+
+    let mut stdout = std::io::stdout().lock();
+    let text = match args.format {
+        Format::Human => report::human(&report, color()),
+        Format::Json => report::json(&report) + "\n",
+        Format::Junit => report::junit(&report),
+    };
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return Err(e).context("writing the report");
+    }
+    if let Some(path) = &args.report {
+        let thumbs = thumbnails(&root, &report, &banks);
+        std::fs::write(path, report::html(&report, &thumbs))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(match report.verdict {
+        Verdict::Pass => EXIT_PASS,
+        Verdict::Fail => EXIT_FAIL,
+    })
+}
+
+/// Loads the ledger of `production` and every reference bank. The default local store is not
+/// created by a scan: when its file does not exist, the banks are empty.
+pub fn load_banks(url: &str, production: Option<&str>) -> anyhow::Result<Banks> {
+    if url == DEFAULT_DATABASE_URL && !Path::new("greenlight-banks.db").exists() {
+        if production.is_some() {
+            anyhow::bail!(
+                "no bank store here (greenlight-banks.db); give --database-url, or register assets first"
+            );
+        }
+        tracing::info!("no bank store; scanning without ledger and reference banks");
+        return Ok(Banks::default());
+    }
+    runtime()?.block_on(async {
+        let store = BankStore::connect(url).await?;
+        let production = resolve_production(&store, production).await?;
+        let ledger = match &production {
+            Some(p) => store.assets(Some(p)).await?,
+            None => vec![],
+        };
+        let references = store.references(None).await?;
+        store.close().await;
+        Ok::<_, anyhow::Error>(Banks { ledger, references })
+    })
+}
+
+/// The production to use: the one named, or the only one in the store.
+pub async fn resolve_production(
+    store: &BankStore,
+    named: Option<&str>,
+) -> anyhow::Result<Option<String>> {
+    if let Some(p) = named {
+        return Ok(Some(p.to_string()));
+    }
+    let all = store.productions().await?;
+    match all.len() {
+        0 => Ok(None),
+        1 => Ok(all.into_iter().next()),
+        _ => Err(UsageError(format!(
+            "the bank store holds several productions ({}); name one with --production",
+            all.join(", ")
+        ))
+        .into()),
+    }
+}
+
+/// A current-thread tokio runtime for the bank store.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+fn thumbnails(root: &Path, report: &ScanReport, banks: &Banks) -> Thumbnails {
+    let mut t = Thumbnails::default();
+    for a in &banks.ledger {
+        if let Some(bytes) = &a.thumbnail {
+            t.ledger.insert(a.id, bytes.clone());
+        }
+    }
+    for f in &report.files {
+        let Some(m) = f.findings.iter().find_map(|x| x.r#match.as_ref()) else {
+            continue;
+        };
+        let path = if root.is_dir() {
+            root.join(&f.path)
+        } else {
+            root.to_path_buf()
+        };
+        let second = m.time_ranges.first().map(|r| r.0);
+        if let Some(jpeg) =
+            scan::delivered_thumbnail(&path, f.media_type.as_deref().unwrap_or(""), second)
+        {
+            t.delivered.insert(f.path.clone(), jpeg);
+        }
+    }
+    t
+}
+
+/// The progress bar: on stderr, only when stderr is a terminal; bytes, bytes/s, ETA and files.
+struct Bar {
+    bar: Option<indicatif::ProgressBar>,
+    files: std::sync::atomic::AtomicU64,
+    total_files: std::sync::atomic::AtomicU64,
+}
+
+impl Bar {
+    fn new() -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let b = indicatif::ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::stderr());
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{spinner} [{bar:30}] {msg} files, {bytes}/{total_bytes} at {binary_bytes_per_sec}, ETA {eta}",
+            ) {
+                b.set_style(style.progress_chars("=> "));
+            }
+            b
+        });
+        Self {
+            bar,
+            files: 0.into(),
+            total_files: 0.into(),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for Bar {
+    fn start(&self, files: u64, bytes: u64) {
+        self.total_files
+            .store(files, std::sync::atomic::Ordering::Relaxed);
+        if let Some(b) = &self.bar {
+            b.set_length(bytes);
+            b.set_message(format!("0/{files}"));
+        }
+    }
+
+    fn file_done(&self, bytes: u64) {
+        let n = self
+            .files
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        if let Some(b) = &self.bar {
+            b.inc(bytes);
+            b.set_message(format!(
+                "{n}/{}",
+                self.total_files.load(std::sync::atomic::Ordering::Relaxed)
+            ));
+        }
+    }
 }

@@ -14,16 +14,19 @@ pub const CAPTURE: &str = "http://cv.iptc.org/newscodes/digitalsourcetype/digita
 
 /// A textured picture, different for each seed (shapes, not noise, so PDQ has structure).
 pub fn picture(w: u32, h: u32, seed: u32) -> RgbImage {
+    // Low spatial frequencies only: PDQ looks at a 64x64 downsample, and fine detail would
+    // alias differently at different sizes, which is not what the tolerance tests are about.
+    let s = 1.0 + (seed % 7) as f32 * 0.35;
+    let phase = seed as f32 * 0.9;
     RgbImage::from_fn(w, h, |x, y| {
         let (fx, fy) = (x as f32 / w as f32, y as f32 / h as f32);
-        let s = seed as f32 * 1.7 + 1.0;
-        let a = ((fx * 6.0 * s).sin() * (fy * 4.0 + s).cos() * 127.0 + 128.0) as u8;
-        let b = (((fx - 0.5).hypot(fy - 0.5) * 20.0 * (1.0 + seed as f32 * 0.3)).sin() * 127.0
-            + 128.0) as u8;
-        let c = if (x / 37 + y / 23 + seed).is_multiple_of(3) {
-            230
+        let a =
+            ((fx * 5.0 * s + phase).sin() * (fy * 3.0 + phase * 0.5).cos() * 110.0 + 128.0) as u8;
+        let b = (((fx - 0.3).hypot(fy - 0.6) * 9.0 * s + phase).sin() * 110.0 + 128.0) as u8;
+        let c = if ((fx * 4.0 + phase) as u32 + (fy * 3.0) as u32 + seed).is_multiple_of(2) {
+            210
         } else {
-            25
+            40
         };
         Rgb([a, b, c])
     })
