@@ -115,10 +115,10 @@ impl Reader {
     }
 
     fn bool_value(&mut self, path: &str, node: &Node) -> Option<bool> {
-        if let Value::Scalar { text, plain: true } = &node.value {
-            if let Some(b) = is_bool(text) {
-                return Some(b);
-            }
+        if let Value::Scalar { text, plain: true } = &node.value
+            && let Some(b) = is_bool(text)
+        {
+            return Some(b);
         }
         self.problem(
             path,
@@ -135,15 +135,15 @@ impl Reader {
         parse: fn(&str) -> Option<T>,
         allowed: &[&str],
     ) -> Option<T> {
-        if let Value::Scalar { text, plain } = &node.value {
-            if !(*plain && is_null(text)) {
-                if let Some(v) = parse(text) {
-                    return Some(v);
-                }
-                let message = format!("{:?} is not one of {}", text, allowed.join(", "));
-                self.problem(path, node, message);
-                return None;
+        if let Value::Scalar { text, plain } = &node.value
+            && !(*plain && is_null(text))
+        {
+            if let Some(v) = parse(text) {
+                return Some(v);
             }
+            let message = format!("{:?} is not one of {}", text, allowed.join(", "));
+            self.problem(path, node, message);
+            return None;
         }
         self.problem(
             path,
@@ -158,18 +158,18 @@ impl Reader {
     }
 
     fn date_value(&mut self, path: &str, node: &Node) -> Option<NaiveDate> {
-        if let Value::Scalar { text, plain } = &node.value {
-            if !(*plain && is_null(text)) {
-                if let Some(date) = parse_iso_date(text) {
-                    return Some(date);
-                }
-                self.problem(
-                    path,
-                    node,
-                    format!("{text:?} is not a date; expected YYYY-MM-DD (a real calendar date)"),
-                );
-                return None;
+        if let Value::Scalar { text, plain } = &node.value
+            && !(*plain && is_null(text))
+        {
+            if let Some(date) = parse_iso_date(text) {
+                return Some(date);
             }
+            self.problem(
+                path,
+                node,
+                format!("{text:?} is not a date; expected YYYY-MM-DD (a real calendar date)"),
+            );
+            return None;
         }
         self.problem(
             path,

@@ -147,16 +147,16 @@ pub fn parse(text: &str) -> Result<Node, Problem> {
                 None
             }
             Event::Scalar(text, style, anchor, tag) => {
-                if let Some(tag) = tag {
-                    if !tag.is_yaml_core_schema_tag("str") {
-                        return Err(problem_at(
-                            pos,
-                            format!(
-                                "YAML tags are not used in declarations (found {})",
-                                tag.original()
-                            ),
-                        ));
-                    }
+                if let Some(tag) = tag
+                    && !tag.is_yaml_core_schema_tag("str")
+                {
+                    return Err(problem_at(
+                        pos,
+                        format!(
+                            "YAML tags are not used in declarations (found {})",
+                            tag.original()
+                        ),
+                    ));
                 }
                 let plain = matches!(style, ScalarStyle::Plain);
                 Some((
