@@ -1,6 +1,16 @@
 //! End-to-end tests of the `greenlight` binary: one test binary, a module per command.
 
+#[cfg(feature = "server")]
+mod audit;
+#[cfg(feature = "scan")]
+mod assets;
+#[cfg(feature = "scan")]
+mod bank;
 mod check;
 #[cfg(feature = "scan")]
 mod hash;
+#[cfg(feature = "scan")]
+mod scan;
+#[cfg(feature = "server")]
+mod serve;
 mod util;
