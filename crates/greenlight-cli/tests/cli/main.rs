@@ -6,15 +6,9 @@ mod audit;
 mod assets;
 #[cfg(feature = "scan")]
 mod bank;
-#[cfg(feature = "scan")]
-mod assets;
-#[cfg(feature = "scan")]
-mod bank;
 mod check;
 #[cfg(feature = "scan")]
 mod hash;
-#[cfg(feature = "scan")]
-mod scan;
 #[cfg(feature = "scan")]
 mod scan;
 #[cfg(feature = "server")]
