@@ -286,10 +286,18 @@ pub fn junit(report: &ScanReport) -> String {
 /// and ledger entries by id. Reference banks have none: they hold no images.
 #[derive(Debug, Default)]
 pub struct Thumbnails {
-    /// JPEG of the delivered file (or matched frame), by report path.
+    /// JPEG of the delivered file (or matched frame), by [`delivered_key`].
     pub delivered: HashMap<String, Vec<u8>>,
     /// JPEG of the ledger entry, by entry id.
     pub ledger: HashMap<i64, Vec<u8>>,
+}
+
+/// The key of a delivered thumbnail: the path, and for a video the first matched second.
+pub fn delivered_key(path: &str, m: &MatchReport) -> String {
+    match m.time_ranges.first() {
+        Some((start, _)) => format!("{path}#t={start}"),
+        None => path.to_string(),
+    }
 }
 
 /// A self-contained HTML page (inline CSS and `data:` images, no scripts, no external
@@ -349,10 +357,15 @@ pub fn html(report: &ScanReport, thumbs: &Thumbnails) -> String {
             }
             if let Some(m) = &x.r#match {
                 out.push_str("<div class=\"pair\">");
-                out.push_str(&figure(thumbs.delivered.get(&f.path), "Delivered", &f.path));
+                let key = delivered_key(&f.path, m);
+                let shown = key
+                    .strip_prefix(&f.path)
+                    .map(|t| format!("{}{t}", f.path))
+                    .unwrap_or_else(|| f.path.clone());
+                out.push_str(&figure(thumbs.delivered.get(&key), "Delivered", &shown));
                 if m.bank == "ledger" {
                     let caption = format!(
-                        "Ledger #{} {} (use {})",
+                        "#{} {} (use {})",
                         m.entry_id,
                         m.file_name.as_deref().unwrap_or(""),
                         m.use_ref.as_deref().unwrap_or("")

@@ -222,19 +222,22 @@ fn thumbnails(root: &Path, report: &ScanReport, banks: &Banks) -> Thumbnails {
         }
     }
     for f in &report.files {
-        let Some(m) = f.findings.iter().find_map(|x| x.r#match.as_ref()) else {
-            continue;
-        };
         let path = if root.is_dir() {
             root.join(&f.path)
         } else {
             root.to_path_buf()
         };
-        let second = m.time_ranges.first().map(|r| r.0);
-        if let Some(jpeg) =
-            scan::delivered_thumbnail(&path, f.media_type.as_deref().unwrap_or(""), second)
-        {
-            t.delivered.insert(f.path.clone(), jpeg);
+        for m in f.findings.iter().filter_map(|x| x.r#match.as_ref()) {
+            let key = report::delivered_key(&f.path, m);
+            if t.delivered.contains_key(&key) {
+                continue;
+            }
+            let second = m.time_ranges.first().map(|r| r.0);
+            if let Some(jpeg) =
+                scan::delivered_thumbnail(&path, f.media_type.as_deref().unwrap_or(""), second)
+            {
+                t.delivered.insert(key, jpeg);
+            }
         }
     }
     t
