@@ -583,3 +583,28 @@ fn a_rescan_comes_from_the_cache_and_a_changed_file_is_analysed_again() {
     );
     assert!(file(&fourth, "b.txt").sha256.is_some());
 }
+
+#[test]
+fn a_file_that_changes_between_walk_and_analysis_is_reported_not_crashed_on() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("growing.mov.part");
+    std::fs::write(&path, b"first bytes").expect("write");
+    let walked = greenlight_scan::walk::walk(dir.path(), 1).expect("walk");
+    let entry = walked
+        .files
+        .iter()
+        .find(|f| f.rel == "growing.mov.part")
+        .expect("found");
+    // A render still writing to the file after the walk saw it.
+    std::fs::write(&path, b"first bytes and then some more").expect("append");
+    let credentials = CredentialReader::new(None).expect("reader");
+    let facts = scan::analyse(entry, &options(), &credentials);
+    assert!(
+        facts
+            .problems
+            .iter()
+            .any(|p| p.contains("changed while being scanned")),
+        "{:?}",
+        facts.problems
+    );
+}

@@ -255,7 +255,7 @@ impl Bar {
         let bar = std::io::stderr().is_terminal().then(|| {
             let b = indicatif::ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::stderr());
             if let Ok(style) = indicatif::ProgressStyle::with_template(
-                "{spinner} [{bar:30}] {msg} files, {bytes}/{total_bytes} at {binary_bytes_per_sec}, ETA {eta}",
+                "{spinner} [{bar:24}] {msg} files {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
             ) {
                 b.set_style(style.progress_chars("=> "));
             }
@@ -291,11 +291,11 @@ impl Progress for Bar {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
             + 1;
         if let Some(b) = &self.bar {
-            b.inc(bytes);
             b.set_message(format!(
                 "{n}/{}",
                 self.total_files.load(std::sync::atomic::Ordering::Relaxed)
             ));
+            b.inc(bytes);
         }
     }
 }
