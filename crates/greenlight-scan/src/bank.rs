@@ -586,6 +586,27 @@ mod tests {
         assert_eq!(read_csv(&text).expect("reads"), rows);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn csv_export_then_import_round_trips(rows in proptest::collection::vec(
+            (proptest::bool::ANY, "[0-9a-f]{64}", "[A-Za-z0-9-]{1,12}", "[^\\x00-\\x1f#]{1,40}"), 0..20)) {
+            let rows: Vec<CsvRow> = rows
+                .into_iter()
+                .filter(|(_, _, _, title)| !title.trim().is_empty() && title.trim() == title)
+                .map(|(pdq, signal, id, title)| CsvRow {
+                    signal_type: if pdq { HashType::Pdq } else { HashType::Blake3 },
+                    signal,
+                    id,
+                    title,
+                })
+                .collect();
+            let mut out = Vec::new();
+            write_csv(&rows, &mut out).expect("writes");
+            let text = String::from_utf8(out).expect("utf-8");
+            proptest::prop_assert_eq!(read_csv(&text).expect("reads"), rows);
+        }
+    }
+
     #[test]
     fn every_bad_csv_line_is_reported() {
         let text = format!(

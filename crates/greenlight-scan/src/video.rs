@@ -175,6 +175,25 @@ pub fn ranges(seconds: &[u32]) -> Vec<(u32, u32)> {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        #[test]
+        fn ranges_cover_each_second_once_and_never_touch(seconds in proptest::collection::vec(0u32..200, 0..80)) {
+            let r = ranges(&seconds);
+            for w in r.windows(2) {
+                proptest::prop_assert!(w[0].1 + 1 < w[1].0, "sorted, disjoint and not adjacent: {:?}", r);
+            }
+            for &(a, b) in &r {
+                proptest::prop_assert!(a <= b);
+                for t in a..=b {
+                    proptest::prop_assert!(seconds.contains(&t));
+                }
+            }
+            for t in &seconds {
+                proptest::prop_assert_eq!(r.iter().filter(|(a, b)| a <= t && t <= b).count(), 1);
+            }
+        }
+    }
+
     #[test]
     fn consecutive_seconds_merge_into_ranges() {
         assert_eq!(ranges(&[5, 1, 2, 3, 9, 10, 2]), [(1, 3), (5, 5), (9, 10)]);
