@@ -13,6 +13,10 @@
 #![allow(clippy::disallowed_methods)] // a benchmark reads its corpus from disk; the library does not
 
 use std::path::Path;
+
+// The same allocator as the `greenlight` binary, so the figures are the product's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
