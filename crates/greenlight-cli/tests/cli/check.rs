@@ -489,3 +489,30 @@ fn public_scenarios_match_their_expected_results() {
     }
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
+
+#[test]
+fn colour_can_be_forced_and_no_color_turns_it_off() {
+    let dir = Dir::new();
+    dir.write("adr.yaml", ADR);
+    let forced = dir
+        .command()
+        .args(["check", "adr.yaml"])
+        .env("CLICOLOR_FORCE", "1")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&forced.stdout).contains('\u{1b}'),
+        "CLICOLOR_FORCE gives colour"
+    );
+    let off = dir
+        .command()
+        .args(["check", "adr.yaml"])
+        .env("CLICOLOR_FORCE", "1")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&off.stdout).contains('\u{1b}'),
+        "NO_COLOR wins"
+    );
+}
