@@ -1,0 +1,609 @@
+//! The web application driven in a real browser: Debian's Chromium, headless, through
+//! chromedriver, against the real server on a random loopback port with a fresh SQLite file.
+//! Skips (and says why) when chromium or chromedriver is missing.
+//!
+//! Screenshots of the key pages go to `target/screenshots/` (or `GREENLIGHT_SCREENSHOTS`).
+
+#[path = "browser/webdriver.rs"]
+mod webdriver;
+
+use std::path::PathBuf;
+
+use greenlight_server::{AppState, ServerConfig, app, demo};
+use greenlight_store::input::NewProduction;
+use greenlight_store::{
+    NewMember, OrgKind, Principal, Production, ProductionFacts, Role, SigningKey, Store,
+    StoreConfig,
+};
+use serde_json::json;
+use webdriver::{Browser, Driver};
+
+struct Server {
+    base: String,
+    store: Store,
+    _dir: tempfile::TempDir,
+}
+
+async fn start_server() -> Server {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let db = dir.path().join("greenlight.db");
+    let mut config = StoreConfig::new(format!("sqlite://{}?mode=rwc", db.display()));
+    let key = SigningKey::generate();
+    let public = key.public_hex();
+    config.signing_key = Some(key);
+    config.checkpoint_log = Some(dir.path().join("checkpoints.log"));
+    let store = Store::open(config).await.expect("the store opens");
+    let state = AppState::new(
+        store.clone(),
+        ServerConfig {
+            demo: true,
+            audit_public_key: Some(public),
+            ..ServerConfig::default()
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
+    let base = format!("http://{}", listener.local_addr().expect("an address"));
+    tokio::spawn(async move {
+        axum::serve(listener, app(state))
+            .await
+            .expect("the server runs");
+    });
+    Server {
+        base,
+        store,
+        _dir: dir,
+    }
+}
+
+fn screenshots() -> PathBuf {
+    let dir = std::env::var("GREENLIGHT_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots")
+        });
+    std::fs::create_dir_all(&dir).expect("the screenshot folder");
+    dir
+}
+
+fn sign_in(b: &Browser, base: &str, email: &str, password: &str) {
+    b.goto(&format!("{base}/signin"));
+    b.fill("#email", email);
+    b.fill("#password", password);
+    b.click("form[action='/signin'] button[type=submit]");
+    b.wait_for(
+        "sign-in",
+        "return !location.pathname.startsWith('/signin')",
+        json!([]),
+    );
+}
+
+fn sign_out(b: &Browser) {
+    b.click("form[action='/signout'] button");
+    b.wait_for(
+        "sign-out",
+        "return location.pathname === '/signin'",
+        json!([]),
+    );
+}
+
+async fn principal(store: &Store, email: &str) -> Principal {
+    let user = store
+        .user_by_email(email)
+        .await
+        .expect("the store answers")
+        .expect("the demo user exists");
+    store.principal(&user.id).await.expect("a principal")
+}
+
+/// Posts a form from inside the page (with the page's own CSRF token unless `csrf` is
+/// false) and returns the HTTP status.
+fn post_status(b: &Browser, path: &str, fields: serde_json::Value, csrf: bool) -> u64 {
+    b.script_async(
+        "const [path, fields, withCsrf, done] = arguments;
+         const multipart = fields.__multipart; delete fields.__multipart;
+         const body = multipart ? new FormData() : new URLSearchParams();
+         for (const [k, v] of Object.entries(fields)) body.set(k, v);
+         const token = document.querySelector('input[name=csrf]');
+         if (withCsrf && token) body.set('csrf', token.value);
+         fetch(path, {method: 'POST', body, redirect: 'manual', credentials: 'same-origin'})
+           .then(r => done(r.type === 'opaqueredirect' ? 303 : r.status)).catch(e => done(0));",
+        json!([path, fields, csrf]),
+    )
+    .as_u64()
+    .unwrap_or(0)
+}
+
+fn page_status_text(b: &Browser, base: &str, path: &str) -> String {
+    b.goto(&format!("{base}{path}"));
+    b.body()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_journey_in_a_browser() {
+    let (chrome, driver) = match webdriver::binaries() {
+        Ok(b) => b,
+        Err(why) => {
+            println!("skipped: {why}");
+            return;
+        }
+    };
+    let server = start_server().await;
+    demo::seed(&server.store).await.expect("the demo seeds");
+    let base = server.base.clone();
+    let producer = principal(&server.store, "producer@harbourfilms.example").await;
+    let production: Production = server
+        .store
+        .productions(&producer)
+        .await
+        .expect("productions")
+        .into_iter()
+        .next()
+        .expect("the demo production");
+    let shots = screenshots();
+    let pw = demo::DEMO_PASSWORD;
+
+    let store = server.store.clone();
+    let pid = production.id.0.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let drv = Driver::start(&driver);
+        let b = Browser::open(&drv, &chrome);
+
+        // 1. The producer declares a use with a de-aged performer; the preview shows the
+        //    consent blocker before anything is submitted.
+        sign_in(&b, &base, "producer@harbourfilms.example", pw);
+        b.goto(&format!("{base}/productions/{pid}/declare"));
+        b.fill("#use-ref", "WEB-001");
+        b.fill(
+            "#use-summary",
+            "De-age Tomas Ferreira for the 1989 flashback scenes",
+        );
+        b.select("#use-purpose", "talent");
+        b.select("#use-stage", "post-production");
+        b.fill("#tools-0-name", "Youthify");
+        b.fill("#tools-0-vendor", "Faceworks Ltd");
+        b.select("#tools-0-data", "none");
+        b.click("input[type=checkbox][name='_talent']");
+        b.fill("#talent-0-performer", "Tomas Ferreira");
+        b.select("#talent-0-treatment", "re-ageing");
+        b.click("input[type=checkbox][name='outputs.final']");
+        b.wait_for(
+            "the preview's blocker",
+            "return !!document.querySelector('#preview [data-blocker=\"NFX-TALENT-REPLICA\"]')",
+            json!([]),
+        );
+        let preview = b.text("#preview");
+        assert!(preview.contains("Written approval"), "preview: {preview}");
+        b.screenshot(&shots.join("declare-form.png"));
+        b.click("#declare-form button.btn.primary");
+        b.wait_for(
+            "the declaration page",
+            "return location.pathname.startsWith('/declarations/')",
+            json!([]),
+        );
+        let decl_url = b.url();
+        let decl_path = decl_url
+            .split_once(&base)
+            .map(|(_, p)| p.split('?').next().unwrap_or(p).to_owned())
+            .expect("a local URL");
+        assert!(b.body().contains("WEB-001"));
+        sign_out(&b);
+
+        // 2. The reviewer sees the use in the queue and cannot approve while the consent
+        //    blocker is open.
+        sign_in(&b, &base, "reviewer@northlight.example", pw);
+        b.goto(&format!("{base}/queue"));
+        assert!(b.body().contains("WEB-001"), "queue lists the new use");
+        b.screenshot(&shots.join("queue.png"));
+        b.goto(&format!("{base}{decl_path}"));
+        assert!(b.body().contains("NFX-TALENT-REPLICA"));
+        let disabled = b.script(
+            "return document.querySelector('button[value=approve]').disabled",
+            json!([]),
+        );
+        assert_eq!(
+            disabled,
+            json!(true),
+            "approve is disabled while a blocker is open"
+        );
+        assert!(b.text("#approve-why").contains("NFX-TALENT-REPLICA"));
+        b.screenshot(&shots.join("declaration-blocked.png"));
+        // Posting "approve" anyway is refused by the server, not only by the button.
+        let etag = b
+            .script(
+                "return document.querySelector('input[name=etag]').value",
+                json!([]),
+            )
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let status = post_status(
+            &b,
+            &format!("{decl_path}/decide"),
+            json!({"action": "approve", "etag": etag}),
+            true,
+        );
+        assert_eq!(status, 409, "approval with an open blocker is a conflict");
+        sign_out(&b);
+
+        // 3. Legal records the consent with its signed document and links it.
+        sign_in(&b, &base, "legal@northlight.example", pw);
+        b.goto(&format!("{base}/legal/consents"));
+        b.fill("#c-performer", "Tomas Ferreira");
+        b.select("#c-by", "performer");
+        b.select("#c-treatment", "re-ageing");
+        b.fill(
+            "#c-scope",
+            "De-ageing in the 1989 flashback scenes of The Lighthouse Keeper",
+        );
+        b.script(
+            "document.querySelector('#c-signed').value = '2026-09-01'",
+            json!([]),
+        );
+        let doc_path = std::env::temp_dir().join(format!("consent-{}.txt", std::process::id()));
+        std::fs::write(&doc_path, "Signed consent of Tomas Ferreira.\n").expect("a document");
+        b.fill("#c-doc", &doc_path.display().to_string());
+        b.click("form[action='/legal/consents'] button[type=submit]");
+        b.wait_for(
+            "the consent",
+            "return location.search.includes('done=consent')",
+            json!([]),
+        );
+        assert!(b.body().contains("Tomas Ferreira"));
+        b.goto(&format!("{base}{decl_path}"));
+        b.click("form[action$='/consents'] button[type=submit]");
+        b.wait_for(
+            "the link",
+            "return location.search.includes('done=linked')",
+            json!([]),
+        );
+        assert!(
+            !b.body()
+                .contains("Nothing can be approved while a blocker is open")
+        );
+        sign_out(&b);
+
+        // 4. The reviewer approves with a condition.
+        sign_in(&b, &base, "reviewer@northlight.example", pw);
+        b.goto(&format!("{base}{decl_path}"));
+        let disabled = b.script(
+            "return document.querySelector('button[value=approve]').disabled",
+            json!([]),
+        );
+        assert_eq!(
+            disabled,
+            json!(false),
+            "approve is enabled once the blocker cleared"
+        );
+        b.fill("#conditions", "Credit the de-ageing in the end titles");
+        b.click("button[value=approve]");
+        b.wait_for(
+            "the approval",
+            "return location.search.includes('done=approve')",
+            json!([]),
+        );
+        assert!(b.body().contains("Approved"));
+        b.screenshot(&shots.join("declaration-approved.png"));
+        sign_out(&b);
+
+        // 5. The producer sees the approval and its condition.
+        sign_in(&b, &base, "producer@harbourfilms.example", pw);
+        b.goto(&format!("{base}{decl_path}"));
+        let body = b.body();
+        assert!(body.contains("Approved"));
+        assert!(body.contains("Credit the de-ageing in the end titles"));
+        b.goto(&format!("{base}/uses"));
+        b.screenshot(&shots.join("uses.png"));
+        sign_out(&b);
+
+        // 6. The auditor verifies the chain.
+        sign_in(&b, &base, "auditor@northlight.example", pw);
+        b.goto(&format!("{base}/audit"));
+        b.click("form[action='/audit/verify'] button");
+        b.wait_for(
+            "the verdict",
+            "return !!document.querySelector('#verify-result')",
+            json!([]),
+        );
+        let verdict = b.text("#verify-result");
+        assert!(
+            verdict.contains("The chain is intact"),
+            "verdict: {verdict}"
+        );
+        b.screenshot(&shots.join("audit.png"));
+
+        // 7. The disclosure report lists the use with its consent.
+        b.goto(&format!("{base}/productions/{pid}/report"));
+        let report = b.body();
+        assert!(report.contains("WEB-001"));
+        assert!(
+            report.contains("Tomas Ferreira"),
+            "the consent is in the report"
+        );
+        assert!(report.contains("Credit the de-ageing in the end titles"));
+        b.screenshot(&shots.join("report.png"));
+        b.goto(&format!("{base}/productions/{pid}"));
+        b.screenshot(&shots.join("dashboard.png"));
+        sign_out(&b);
+        decl_path
+    })
+    .await;
+    let decl_path = result.expect("the journey passes");
+    let _ = (store, decl_path);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_are_refused_pages_and_posts_that_are_not_theirs() {
+    let (chrome, driver) = match webdriver::binaries() {
+        Ok(b) => b,
+        Err(why) => {
+            println!("skipped: {why}");
+            return;
+        }
+    };
+    let server = start_server().await;
+    demo::seed(&server.store).await.expect("the demo seeds");
+    let base = server.base.clone();
+    let pw = demo::DEMO_PASSWORD;
+    tokio::task::spawn_blocking(move || {
+        let drv = Driver::start(&driver);
+        let b = Browser::open(&drv, &chrome);
+        let refused = "Not for your role";
+        let cases: &[(&str, &[&str], &[(&str, serde_json::Value)])] = &[
+            (
+                "producer@harbourfilms.example",
+                &["/queue", "/admin", "/audit", "/legal/consents", "/legal/tools"],
+                &[
+                    ("/admin/orgs", json!({"name": "Evil", "kind": "vendor"})),
+                    ("/audit/verify", json!({})),
+                    ("/legal/tools", json!({"name": "x", "data_terms": "none", "__multipart": true})),
+                ],
+            ),
+            (
+                "reviewer@northlight.example",
+                &["/admin", "/audit", "/legal/consents", "/uses"],
+                &[("/admin/productions", json!({"title": "X", "kind": "scripted"}))],
+            ),
+            (
+                "legal@northlight.example",
+                &["/queue", "/admin", "/uses"],
+                &[("/admin/people", json!({"org": "x", "role": "admin", "email": "a@b.c", "name": "a", "password": "p"}))],
+            ),
+            (
+                "auditor@northlight.example",
+                &["/queue", "/admin", "/uses"],
+                &[("/admin/tokens", json!({"label": "x"}))],
+            ),
+        ];
+        for (email, pages, posts) in cases {
+            sign_in(&b, &base, email, pw);
+            for path in *pages {
+                let body = page_status_text(&b, &base, path);
+                assert!(body.contains(refused), "{email} on {path} was not refused: {body}");
+            }
+            b.goto(&format!("{base}/dashboard"));
+            for (path, fields) in *posts {
+                let status = post_status(&b, path, fields.clone(), true);
+                assert_eq!(status, 403, "{email} posting to {path}");
+            }
+            sign_out(&b);
+        }
+        // A form post without its CSRF token is refused, even for the right role.
+        sign_in(&b, &base, "admin@northlight.example", pw);
+        b.goto(&format!("{base}/admin"));
+        let status = post_status(&b, "/admin/orgs", json!({"name": "No token", "kind": "vendor"}), false);
+        assert_eq!(status, 403, "a post without a CSRF token");
+        let status = post_status(&b, "/admin/orgs", json!({"name": "Wrong token", "kind": "vendor", "csrf": "00"}), false);
+        assert_eq!(status, 403, "a post with a wrong CSRF token");
+        b.goto(&format!("{base}/admin"));
+        assert!(!b.body().contains("No token"));
+    })
+    .await
+    .expect("the refusals hold");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_script_in_every_text_field_is_shown_as_text() {
+    let (chrome, driver) = match webdriver::binaries() {
+        Ok(b) => b,
+        Err(why) => {
+            println!("skipped: {why}");
+            return;
+        }
+    };
+    let server = start_server().await;
+    demo::seed(&server.store).await.expect("the demo seeds");
+    let producer = principal(&server.store, "producer@harbourfilms.example").await;
+    let pid = server
+        .store
+        .productions(&producer)
+        .await
+        .expect("productions")[0]
+        .id
+        .0
+        .clone();
+    let base = server.base.clone();
+    let pw = demo::DEMO_PASSWORD;
+    tokio::task::spawn_blocking(move || {
+        let drv = Driver::start(&driver);
+        let b = Browser::open(&drv, &chrome);
+        let payload = "<script>window.__pwned=1</script><img src=x onerror=\"window.__pwned=1\">";
+        sign_in(&b, &base, "producer@harbourfilms.example", pw);
+        b.goto(&format!("{base}/productions/{pid}/declare"));
+        b.fill("#use-ref", &format!("XSS-1 {payload}"));
+        b.fill("#use-summary", payload);
+        b.fill("#tools-0-name", payload);
+        b.fill("#tools-0-vendor", payload);
+        b.click("input[type=checkbox][name='_talent']");
+        b.fill("#talent-0-performer", payload);
+        b.select("#talent-0-treatment", "voice");
+        b.click("input[type=checkbox][name='union_work.affected']");
+        b.fill("#union-agreement", payload);
+        b.click("button[name=add][value=inputs]");
+        b.wait_for(
+            "the input row",
+            "return !!document.querySelector('#inputs-0-desc')",
+            json!([]),
+        );
+        b.select("#inputs-0-kind", "reference-image");
+        b.fill("#inputs-0-desc", payload);
+        b.click("input[type=checkbox][name='inputs[0]._mentions']");
+        b.select("#inputs-0-m-0-type", "artist");
+        b.fill("#inputs-0-m-0-name", payload);
+        b.wait_for(
+            "the preview",
+            "return !!document.querySelector('#preview [data-outcome]')",
+            json!([]),
+        );
+        b.click("#declare-form button.btn.primary");
+        b.wait_for(
+            "the declaration",
+            "return location.pathname.startsWith('/declarations/')",
+            json!([]),
+        );
+        for path in [
+            b.url(),
+            format!("{base}/uses"),
+            format!("{base}/productions/{pid}/report"),
+        ] {
+            b.goto(&path);
+            let pwned = b.script("return window.__pwned === 1", json!([]));
+            assert_eq!(pwned, json!(false), "a script ran on {path}");
+            assert!(
+                b.body().contains("<script>window.__pwned=1</script>"),
+                "the payload shows as text on {path}"
+            );
+        }
+        sign_out(&b);
+        sign_in(&b, &base, "reviewer@northlight.example", pw);
+        for path in [format!("{base}/queue"), format!("{base}/dashboard")] {
+            b.goto(&path);
+            assert_eq!(
+                b.script("return window.__pwned === 1", json!([])),
+                json!(false),
+                "a script ran on {path}"
+            );
+        }
+    })
+    .await
+    .expect("no script runs");
+}
+
+/// Preview parity (spec decisions): on a production whose record facts equal the file's
+/// `production` section, with no registry entries and no claimed consents or clearances in
+/// the file, the live preview gives what `greenlight check` gives with the production's packs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_preview_agrees_with_check_on_the_public_scenarios() {
+    let (chrome, driver) = match webdriver::binaries() {
+        Ok(b) => b,
+        Err(why) => {
+            println!("skipped: {why}");
+            return;
+        }
+    };
+    let scenarios =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/scenarios/public");
+    let Ok(scenarios) = scenarios.canonicalize() else {
+        println!("skipped: {} is missing", scenarios.display());
+        return;
+    };
+    let server = start_server().await;
+    let store = server.store.clone();
+    let boot = store
+        .bootstrap_admin("Parity Studio", "admin@parity.example", "Admin")
+        .await
+        .expect("a studio");
+    let admin = store.principal(&boot.user.id).await.expect("the admin");
+    let company = store
+        .system_create_org(&boot.org.id, "Parity Films", OrgKind::ProductionCompany)
+        .await
+        .expect("a company");
+    store
+        .system_add_member(
+            &company.id,
+            NewMember {
+                email: "partner@parity.example".into(),
+                name: "Partner".into(),
+                roles: vec![Role::Partner],
+                password: Some("parity-password-1".into()),
+            },
+        )
+        .await
+        .expect("a partner");
+    let mut cases = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(&scenarios)
+        .expect("the scenarios")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    let today = chrono::Utc::now().date_naive();
+    for path in files {
+        let text = std::fs::read_to_string(&path).expect("a scenario");
+        let parsed = greenlight_core::format::parse(
+            text.as_bytes(),
+            greenlight_core::format::SourceKind::Yaml,
+        )
+        .expect("the scenario parses");
+        let d = &parsed.declaration;
+        let claims = d.talent.iter().any(|t| t.consent.is_some())
+            || d.inputs.iter().any(|i| i.cleared)
+            || d.union_work.agreement.is_some();
+        if claims {
+            println!(
+                "{}: has claimed consents or clearances, which count only once legal confirms them; not a parity case",
+                path.display()
+            );
+            continue;
+        }
+        let facts = ProductionFacts {
+            title: d.production.title.clone(),
+            kind: d.production.kind.as_str().to_owned(),
+            eu_release: d.production.eu_release,
+            release_date: d.production.release_date,
+        };
+        let production = store
+            .create_production(&admin, &boot.org.id, NewProduction { facts, packs: None })
+            .await
+            .expect("a production");
+        store
+            .link_org(&admin, &production.id, &company.id)
+            .await
+            .expect("linked");
+        let packs: Vec<_> = production
+            .packs
+            .iter()
+            .map(|id| greenlight_core::pack::Pack::builtin(id).expect("a built-in pack"))
+            .collect();
+        let expected = greenlight_core::evaluate(d, &packs, today).expect("evaluates");
+        let expected_rules: Vec<String> =
+            expected.findings.iter().map(|f| f.rule.clone()).collect();
+        let outcome = serde_json::to_value(expected.outcome).expect("serializes");
+        cases.push((path, production.id.0.clone(), outcome, expected_rules));
+    }
+    let base = server.base.clone();
+    tokio::task::spawn_blocking(move || {
+        let drv = Driver::start(&driver);
+        let b = Browser::open(&drv, &chrome);
+        sign_in(&b, &base, "partner@parity.example", "parity-password-1");
+        for (path, pid, outcome, rules) in cases {
+            b.goto(&format!("{base}/productions/{pid}/declare"));
+            b.fill("#upload", &path.display().to_string());
+            b.click("form[action$='/upload'] button");
+            b.wait_for("the preview", "return !!document.querySelector('#preview [data-outcome]')", json!([]));
+            // Let the last preview request settle.
+            b.wait_for("a settled preview", "return !document.querySelector('#preview[aria-busy]')", json!([]));
+            let got = b.script("return document.querySelector('#preview [data-outcome]').dataset.outcome", json!([]));
+            assert_eq!(got, outcome, "{}: preview outcome", path.display());
+            let got_rules = b.script(
+                "return [...document.querySelectorAll('#preview-findings [data-rule]')].map(e => e.dataset.rule)",
+                json!([]),
+            );
+            assert_eq!(got_rules, json!(rules), "{}: preview findings", path.display());
+            println!("{}: preview agrees ({outcome})", path.display());
+        }
+    })
+    .await
+    .expect("the preview agrees");
+}

@@ -1,0 +1,341 @@
+//! A small W3C WebDriver client over plain HTTP/1.1 (chromedriver on loopback): the handful
+//! of commands the browser tests use, with nothing to download at build or run time.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// A running chromedriver, killed on drop.
+pub struct Driver {
+    child: Child,
+    pub port: u16,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The browser and driver binaries, or why the tests skip.
+pub fn binaries() -> Result<(String, String), String> {
+    let chrome =
+        std::env::var("GREENLIGHT_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let driver =
+        std::env::var("GREENLIGHT_CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+    for p in [&chrome, &driver] {
+        if !std::path::Path::new(p).exists() {
+            return Err(format!(
+                "{p} is missing (apt-get install chromium chromium-driver)"
+            ));
+        }
+    }
+    Ok((chrome, driver))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+impl Driver {
+    /// Starts chromedriver and waits until it answers.
+    pub fn start(driver: &str) -> Driver {
+        let port = free_port();
+        let child = Command::new(driver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let d = Driver { child, port };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if http(port, "GET", "/status", None).is_ok() {
+                return d;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("chromedriver did not answer on port {port}");
+    }
+}
+
+fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> Result<Value, String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(120))).ok();
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
+    // Read the head, then exactly Content-Length bytes: chromedriver may keep the
+    // connection open whatever the request says.
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 65536];
+    let head_end = loop {
+        let n = s.read(&mut buf).map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("connection closed before the head".into());
+        }
+        raw.extend_from_slice(&buf[..n]);
+        if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&raw[..head_end]).to_ascii_lowercase();
+    let length = head.lines().find_map(|l| {
+        l.strip_prefix("content-length:")
+            .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+    });
+    let body = if let Some(len) = length {
+        while raw.len() < head_end + len {
+            let n = s.read(&mut buf).map_err(|e| e.to_string())?;
+            if n == 0 {
+                break;
+            }
+            raw.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&raw[head_end..(head_end + len).min(raw.len())]).into_owned()
+    } else {
+        let _ = s.read_to_end(&mut raw);
+        let rest = String::from_utf8_lossy(&raw[head_end..]).into_owned();
+        if head.contains("transfer-encoding: chunked") {
+            dechunk(&rest)
+        } else {
+            rest
+        }
+    };
+    serde_json::from_str(&body).map_err(|e| format!("{e}: {body}"))
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&rest[..n.min(rest.len())]);
+        s = rest.get(n + 2..).unwrap_or("");
+    }
+    out
+}
+
+/// A browser session.
+pub struct Browser {
+    port: u16,
+    session: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = http(
+            self.port,
+            "DELETE",
+            &format!("/session/{}", self.session),
+            None,
+        );
+    }
+}
+
+impl Browser {
+    /// A headless Chromium with a fresh profile.
+    pub fn open(driver: &Driver, chrome: &str) -> Browser {
+        let profile = tempfile::tempdir().expect("a profile directory");
+        let args = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--window-size=1400,1000",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([format!("--user-data-dir={}", profile.path().display())])
+        .collect::<Vec<_>>();
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {"binary": chrome, "args": args}
+        }}});
+        let v = http(driver.port, "POST", "/session", Some(&caps)).expect("a browser session");
+        let session = v["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {v}"))
+            .to_owned();
+        Browser {
+            port: driver.port,
+            session,
+            _profile: profile,
+        }
+    }
+
+    fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let v = http(
+            self.port,
+            method,
+            &format!("/session/{}{path}", self.session),
+            body.as_ref(),
+        )
+        .unwrap_or_else(|e| panic!("webdriver {method} {path}: {e}"));
+        if v["value"].get("error").is_some() {
+            panic!("webdriver {method} {path}: {}", v["value"]);
+        }
+        v["value"].clone()
+    }
+
+    pub fn goto(&self, url: &str) {
+        self.cmd("POST", "/url", Some(json!({"url": url})));
+    }
+
+    pub fn find(&self, css: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let v = http(
+                self.port,
+                "POST",
+                &format!("/session/{}/element", self.session),
+                Some(&json!({"using": "css selector", "value": css})),
+            )
+            .expect("webdriver answers");
+            if let Some(id) = v["value"]
+                .as_object()
+                .and_then(|o| o.values().next())
+                .and_then(Value::as_str)
+                && v["value"].get("error").is_none()
+            {
+                return id.to_owned();
+            }
+            if Instant::now() > deadline {
+                panic!("no element {css} on {}", self.url());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn exists(&self, css: &str) -> bool {
+        let v = self.script(
+            "return document.querySelector(arguments[0]) !== null",
+            json!([css]),
+        );
+        v.as_bool().unwrap_or(false)
+    }
+
+    pub fn fill(&self, css: &str, text: &str) {
+        let id = self.find(css);
+        self.cmd("POST", &format!("/element/{id}/clear"), Some(json!({})));
+        self.cmd(
+            "POST",
+            &format!("/element/{id}/value"),
+            Some(json!({"text": text})),
+        );
+    }
+
+    pub fn click(&self, css: &str) {
+        let id = self.find(css);
+        self.cmd("POST", &format!("/element/{id}/click"), Some(json!({})));
+    }
+
+    /// Sets a select's value (and tells the page it changed).
+    pub fn select(&self, css: &str, value: &str) {
+        self.find(css);
+        self.script(
+            "const s = document.querySelector(arguments[0]); s.value = arguments[1]; s.dispatchEvent(new Event('change', {bubbles: true}));",
+            json!([css, value]),
+        );
+    }
+
+    pub fn script(&self, js: &str, args: Value) -> Value {
+        self.cmd(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": js, "args": args})),
+        )
+    }
+
+    pub fn script_async(&self, js: &str, args: Value) -> Value {
+        self.cmd(
+            "POST",
+            "/execute/async",
+            Some(json!({"script": js, "args": args})),
+        )
+    }
+
+    pub fn text(&self, css: &str) -> String {
+        self.find(css);
+        self.script(
+            "return document.querySelector(arguments[0]).innerText",
+            json!([css]),
+        )
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    }
+
+    pub fn body(&self) -> String {
+        self.text("body")
+    }
+
+    pub fn title(&self) -> String {
+        self.cmd("GET", "/title", None)
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    pub fn url(&self) -> String {
+        self.cmd("GET", "/url", None)
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Waits until a script returns true.
+    pub fn wait_for(&self, what: &str, js: &str, args: Value) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if self.script(js, args.clone()).as_bool() == Some(true) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("timed out waiting for {what} on {}", self.url());
+    }
+
+    /// Writes a PNG screenshot of the whole page.
+    pub fn screenshot(&self, path: &std::path::Path) {
+        use base64::Engine;
+        let height = self
+            .script("return document.documentElement.scrollHeight", json!([]))
+            .as_u64()
+            .unwrap_or(1000)
+            .clamp(600, 4000);
+        self.cmd(
+            "POST",
+            "/window/rect",
+            Some(json!({"width": 1400, "height": height + 140})),
+        );
+        let v = self.cmd("GET", "/screenshot", None);
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().unwrap_or_default())
+            .expect("a base64 PNG");
+        std::fs::write(path, png).expect("screenshot written");
+        self.cmd(
+            "POST",
+            "/window/rect",
+            Some(json!({"width": 1400, "height": 1000})),
+        );
+    }
+}
