@@ -1,6 +1,9 @@
 //! A small W3C WebDriver client over plain HTTP/1.1 (chromedriver on loopback): the handful
 //! of commands the browser tests use, with nothing to download at build or run time.
 
+// A shared helper: not every test binary that includes it uses every command.
+#![allow(dead_code)]
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
