@@ -10,14 +10,14 @@ cargo build --release --quiet --manifest-path "$here/Cargo.toml"
 bin="$CARGO_TARGET_DIR/release/engine-compare"
 scenarios="$(find "$here/../../../shared/scenarios/public" -name '*.yaml' | wc -l)"
 out="$(mktemp -d)"
-printf '%-14s %14s %10s\n' engine instr/decl 'x parse'
+printf '%-18s %12s %9s\n' engine instr/decl 'x parse'
 base=""
-for engine in parse cel rego-engine rego-compiled rego-rvm; do
+for engine in parse cel rego-engine rego-compiled rego-rvm cel-lean rego-lean-engine rego-lean-rvm; do
   valgrind --tool=callgrind --callgrind-out-file="$out/$engine.out" \
     --toggle-collect='*measured_*' "$bin" --only "$engine" --iters "$iters" 2>"$out/$engine.log"
   total="$(grep -oP 'Collected : \K[0-9]+' "$out/$engine.log")"
   per=$((total / (iters * scenarios)))
   base="${base:-$per}"
-  printf '%-14s %14d %10s\n' "$engine" "$per" "$(echo "scale=2; $per / $base" | bc)"
+  printf '%-18s %12d %9s\n' "$engine" "$per" "$(echo "scale=2; $per / $base" | bc)"
 done
 rm -rf "$out"

@@ -11,15 +11,19 @@
 //!    baseline, `format::parse` of the YAML text. Declarations are parsed once outside the timed
 //!    loops; each engine's timing includes turning the declaration into its input value (the CEL
 //!    engine does the same inside `evaluate`).
+//! 3. A lower bound: both engines on "lean" variants that compute only the outcome, the
+//!    principle answers and the rule ids (`netflix-genai-lean.rego`, and the CEL pack stripped
+//!    of messages and field paths by `lean_pack`), checked against the full pack too.
+//! 4. The same misspelt field in both languages: what each engine does about it.
 //!
 //! Options:
 //!   --scenarios DIR   the scenario folder (default: ../shared/scenarios/public from the repo)
 //!   --variations N    generated variations per scenario (default 30)
 //!   --reps N          timed repetitions, the median is reported (default 15)
 //!   --check-only      only the equivalence check
-//!   --only ENGINE     run ENGINE (parse, cel, rego-engine, rego-compiled, rego-rvm) `--iters`
-//!                     times over the scenarios and print nothing else: for callgrind, e.g.
-//!                     `valgrind --tool=callgrind --toggle-collect='*measured_*' ... --only cel`
+//!   --only ENGINE     run ENGINE (parse, cel, rego-engine, rego-compiled, rego-rvm, cel-lean,
+//!                     rego-lean-engine, rego-lean-rvm) `--iters` times over the scenarios and
+//!                     print nothing else, for callgrind (`callgrind.sh` does it for each)
 //!   --iters N         iterations for --only (default 200)
 
 use std::hint::black_box;
@@ -46,6 +50,7 @@ use serde_json::{Value as Json, json};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const POLICY: &str = include_str!("../netflix-genai.rego");
+const LEAN_POLICY: &str = include_str!("../netflix-genai-lean.rego");
 const ENTRY: &str = "data.greenlight.netflix_genai.result";
 
 struct Options {
@@ -167,11 +172,14 @@ struct Rego {
 }
 
 fn rego() -> Result<Rego> {
-    let policy = match std::env::var_os("ENGINE_COMPARE_REGO") {
+    match std::env::var_os("ENGINE_COMPARE_REGO") {
         // Another policy file (for experiments with --only; the equivalence check needs ours).
-        Some(path) => std::fs::read_to_string(&path)?,
-        None => POLICY.to_owned(),
-    };
+        Some(path) => rego_from(std::fs::read_to_string(&path)?),
+        None => rego_from(POLICY.to_owned()),
+    }
+}
+
+fn rego_from(policy: String) -> Result<Rego> {
     let mut engine = regorus::Engine::new();
     engine
         .add_policy("netflix-genai.rego".into(), policy)
@@ -188,6 +196,42 @@ fn rego() -> Result<Rego> {
         compiled,
         vm,
     })
+}
+
+/// The built-in CEL pack stripped like `netflix-genai-lean.rego`: fixed empty messages, no
+/// field paths, and no terms that only served field paths.
+fn lean_pack() -> Result<Arc<Pack>> {
+    let builtin = Pack::builtin("netflix-genai").context("the built-in pack")?;
+    let mut file = builtin.file().clone();
+    for p in &mut file.principles {
+        for c in p.not_met.iter_mut().chain(p.unsure.iter_mut()) {
+            c.fields = None;
+        }
+    }
+    for r in &mut file.rules {
+        r.fields = None;
+        r.message = Some(String::new());
+        r.message_expr = None;
+        if let Some(b) = &mut r.blocker {
+            b.fields = None;
+            b.message = Some(String::new());
+            b.message_expr = None;
+        }
+    }
+    let rest = serde_json::to_string(&(&file.principles, &file.rules))?;
+    let terms = std::mem::take(&mut file.terms);
+    let mut kept = Vec::new();
+    for t in terms.into_iter().rev() {
+        let later = serde_json::to_string(&kept)?;
+        if rest.contains(&t.name) || later.contains(&t.name) {
+            kept.insert(0, t);
+        }
+    }
+    file.terms = kept;
+    // JSON is YAML: the pack loader takes it as it is, with its usual validation and dry run.
+    let pack =
+        Pack::from_yaml(&serde_json::to_string(&file)?).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(Arc::new(pack))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -444,6 +488,33 @@ struct Tally {
     disagreements: Vec<(String, Vec<String>)>,
 }
 
+/// Outcome, principles and rule ids (with multiplicity) of findings and blockers.
+fn coarse(v: &Json) -> Json {
+    json!([
+        v["outcome"],
+        v["principles"],
+        rules_of(&v["findings"]),
+        rules_of(&v["blockers"])
+    ])
+}
+
+/// The lean CEL pack and the lean Rego policy against the full CEL pack, coarsely.
+fn check_lean(
+    all: &[(String, Declaration)],
+    packs: &[Arc<Pack>],
+    lean: &[Arc<Pack>],
+    rego: &mut Rego,
+) -> usize {
+    all.iter()
+        .filter(|(_, d)| {
+            let full = coarse(&project_cel(&measured_cel(d, packs)));
+            full == coarse(&project_cel(&measured_cel(d, lean)))
+                && full == coarse(&project_rego(&measured_rego_engine(&mut rego.engine, d)))
+                && full == coarse(&project_rego(&measured_rego_rvm(&mut rego.vm, d)))
+        })
+        .count()
+}
+
 fn check(all: &[(String, Declaration)], packs: &[Arc<Pack>], rego: &mut Rego) -> Tally {
     let mut t = Tally {
         total: 0,
@@ -492,123 +563,126 @@ fn time_pass(inner: usize, mut f: impl FnMut()) -> f64 {
     start.elapsed().as_secs_f64() * 1e6 / inner as f64
 }
 
-struct Row {
-    name: &'static str,
-    samples: Vec<f64>,
-}
+/// An engine under test: a name and what it does with one declaration.
+type Run<'a> = (&'static str, Box<dyn FnMut(&Declaration) + 'a>);
 
+/// Times every engine over `decls` (and the parse baseline over `texts`), interleaved so that
+/// the load of the machine falls on all of them alike. Ratios are against the parse baseline
+/// and against the first engine.
 fn bench(
     label: &str,
     decls: &[&Declaration],
     texts: Option<&[&[u8]]>,
-    packs: &[Arc<Pack>],
-    rego: &mut Rego,
+    engines: &mut [Run],
     reps: usize,
 ) {
     let n = decls.len() as f64;
     // Enough passes that one repetition takes some tens of milliseconds.
     let inner = (2000.0 / n).ceil().max(1.0) as usize;
-    let mut rows = [
-        Row {
-            name: "parse (YAML, baseline)",
-            samples: vec![],
-        },
-        Row {
-            name: "CEL: greenlight_core::evaluate",
-            samples: vec![],
-        },
-        Row {
-            name: "Rego: Engine set_input + eval_rule",
-            samples: vec![],
-        },
-        Row {
-            name: "Rego: CompiledPolicy::eval_with_input",
-            samples: vec![],
-        },
-        Row {
-            name: "Rego: RVM set_input + execute",
-            samples: vec![],
-        },
-    ];
-    // Warm-up: one full round of every engine.
+    let mut parse_samples = Vec::new();
+    let mut samples = vec![Vec::new(); engines.len()];
+    // Repetition 0 is the warm-up.
     for rep in 0..=reps {
-        let record = rep > 0;
         if let Some(texts) = texts {
             let us = time_pass(inner, || {
                 for t in texts {
                     black_box(measured_parse(t));
                 }
             });
-            if record {
-                rows[0].samples.push(us / n);
+            if rep > 0 {
+                parse_samples.push(us / n);
             }
         }
-        let us = time_pass(inner, || {
-            for d in decls {
-                black_box(measured_cel(d, packs));
+        for (i, (_, run)) in engines.iter_mut().enumerate() {
+            let us = time_pass(inner, || {
+                for d in decls {
+                    run(d);
+                }
+            });
+            if rep > 0 {
+                samples[i].push(us / n);
             }
-        });
-        if record {
-            rows[1].samples.push(us / n);
-        }
-        let us = time_pass(inner, || {
-            for d in decls {
-                black_box(measured_rego_engine(&mut rego.engine, d));
-            }
-        });
-        if record {
-            rows[2].samples.push(us / n);
-        }
-        let us = time_pass(inner, || {
-            for d in decls {
-                black_box(measured_rego_compiled(&rego.compiled, d));
-            }
-        });
-        if record {
-            rows[3].samples.push(us / n);
-        }
-        let us = time_pass(inner, || {
-            for d in decls {
-                black_box(measured_rego_rvm(&mut rego.vm, d));
-            }
-        });
-        if record {
-            rows[4].samples.push(us / n);
         }
     }
     println!(
         "\n{label}: {} declarations, {reps} repetitions of {inner} passes, median (min-max) µs per declaration",
         decls.len()
     );
-    let base = if texts.is_some() {
-        Some(median(rows[0].samples.clone()))
-    } else {
-        None
-    };
-    let cel = median(rows[1].samples.clone());
     println!(
-        "  {:<40} {:>9} {:>17} {:>9} {:>9}",
-        "engine", "median", "min-max", "x parse", "x CEL"
+        "  {:<44} {:>9} {:>17} {:>8} {:>8}",
+        "engine", "median", "min-max", "x parse", "x first"
     );
-    for r in rows.iter().filter(|r| !r.samples.is_empty()) {
-        let m = median(r.samples.clone());
-        let lo = r.samples.iter().copied().fold(f64::INFINITY, f64::min);
-        let hi = r.samples.iter().copied().fold(0.0, f64::max);
+    let base = (!parse_samples.is_empty()).then(|| median(parse_samples.clone()));
+    let first = median(samples[0].clone());
+    let mut rows: Vec<(&str, &Vec<f64>)> = Vec::new();
+    if texts.is_some() {
+        rows.push(("parse (YAML, baseline)", &parse_samples));
+    }
+    rows.extend(engines.iter().map(|(name, _)| *name).zip(samples.iter()));
+    for (name, xs) in rows {
+        let m = median(xs.clone());
+        let lo = xs.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = xs.iter().copied().fold(0.0, f64::max);
         let vs_parse = base.map_or("-".to_owned(), |b| format!("{:.2}", m / b));
         println!(
-            "  {:<40} {:>9.2} {:>8.2}-{:<8.2} {:>9} {:>9.2}",
-            r.name,
+            "  {:<44} {:>9.2} {:>8.2}-{:<8.2} {:>8} {:>8.2}",
+            name,
             m,
             lo,
             hi,
             vs_parse,
-            m / cel
+            m / first
         );
     }
 }
 
+fn engines<'a>(
+    packs: &'a [Arc<Pack>],
+    lean: &'a [Arc<Pack>],
+    rego: &'a mut Rego,
+    lean_rego: &'a mut Rego,
+) -> Vec<Run<'a>> {
+    let Rego {
+        engine,
+        compiled,
+        vm,
+    } = rego;
+    vec![
+        (
+            "CEL: greenlight_core::evaluate",
+            Box::new(move |d| drop(black_box(measured_cel(d, packs)))),
+        ),
+        (
+            "Rego: Engine set_input + eval_rule",
+            Box::new(move |d| drop(black_box(measured_rego_engine(engine, d)))),
+        ),
+        (
+            "Rego: CompiledPolicy::eval_with_input",
+            Box::new(move |d| drop(black_box(measured_rego_compiled(compiled, d)))),
+        ),
+        (
+            "Rego: RVM set_input + execute",
+            Box::new(move |d| drop(black_box(measured_rego_rvm(vm, d)))),
+        ),
+        (
+            "lean CEL pack (ids only)",
+            Box::new(move |d| drop(black_box(measured_cel(d, lean)))),
+        ),
+        (
+            "lean Rego: Engine set_input + eval_rule",
+            Box::new(|d| drop(black_box(measured_rego_engine(&mut lean_rego.engine, d)))),
+        ),
+        (
+            "lean Rego: RVM set_input + execute",
+            Box::new(|d| drop(black_box(measured_rego_rvm(&mut lean_rego.vm, d)))),
+        ),
+    ]
+}
+
 fn only(engine: &str, scenarios: &[Scenario], packs: &[Arc<Pack>], iters: usize) -> Result<()> {
     let mut rego = rego()?;
+    let mut lean_rego = rego_from(LEAN_POLICY.to_owned())?;
+    let lean = [lean_pack()?];
     for _ in 0..iters {
         for s in scenarios {
             match engine {
@@ -617,10 +691,73 @@ fn only(engine: &str, scenarios: &[Scenario], packs: &[Arc<Pack>], iters: usize)
                 "rego-engine" => drop(black_box(measured_rego_engine(&mut rego.engine, &s.decl))),
                 "rego-compiled" => drop(black_box(measured_rego_compiled(&rego.compiled, &s.decl))),
                 "rego-rvm" => drop(black_box(measured_rego_rvm(&mut rego.vm, &s.decl))),
+                "cel-lean" => drop(black_box(measured_cel(&s.decl, &lean))),
+                "rego-lean-engine" => drop(black_box(measured_rego_engine(
+                    &mut lean_rego.engine,
+                    &s.decl,
+                ))),
+                "rego-lean-rvm" => drop(black_box(measured_rego_rvm(&mut lean_rego.vm, &s.decl))),
                 other => bail!("unknown engine {other}"),
             }
         }
     }
+    Ok(())
+}
+
+/// The same slip in both languages: NFX-CREATIVE-KEY's condition names `outputs.key_creativ`.
+fn misspelt_field(all: &[(String, Declaration)], packs: &[Arc<Pack>]) -> Result<()> {
+    const PACK: &str = include_str!("../../../crates/greenlight-core/packs/netflix-genai.yaml");
+    let right = "    when: outputs.key_creative\n";
+    anyhow::ensure!(
+        PACK.contains(right),
+        "the pack changed: update this demonstration"
+    );
+    let cel = match Pack::from_yaml(&PACK.replacen(right, "    when: outputs.key_creativ\n", 1)) {
+        Ok(_) => "loads (not caught!)".to_owned(),
+        Err(e) => format!("refused when the pack is loaded: {e}"),
+    };
+    let right =
+        "written approval.\", [\"outputs.key_creative\"])] if {\n\tinput.outputs.key_creative\n";
+    anyhow::ensure!(
+        POLICY.contains(right),
+        "the policy changed: update this demonstration"
+    );
+    let mut engine = regorus::Engine::new();
+    engine
+        .add_policy(
+            "misspelt.rego".into(),
+            POLICY.replacen(
+                right,
+                &right.replace(
+                    "\tinput.outputs.key_creative",
+                    "\tinput.outputs.key_creativ",
+                ),
+                1,
+            ),
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (mut should, mut did) = (0, 0);
+    for (_, d) in all {
+        if measured_cel(d, packs)
+            .findings
+            .iter()
+            .any(|f| f.rule == "NFX-CREATIVE-KEY")
+        {
+            should += 1;
+            let got = project_rego(&measured_rego_engine(&mut engine, d));
+            if rules_of(&got["findings"])
+                .iter()
+                .any(|r| r == "NFX-CREATIVE-KEY")
+            {
+                did += 1;
+            }
+        }
+    }
+    println!("Misspelt field (outputs.key_creativ in NFX-CREATIVE-KEY):");
+    println!("  CEL: {cel}");
+    println!(
+        "  Rego: compiles and evaluates without error; the rule fires on {did} of the {should} declarations where it should"
+    );
     Ok(())
 }
 
@@ -746,12 +883,23 @@ fn main() -> Result<()> {
         blocked.len()
     );
     expected(&o.scenarios, &scenarios, &packs, &mut rego)?;
+    let lean = [lean_pack()?];
+    let mut lean_rego = rego_from(LEAN_POLICY.to_owned())?;
+    let lean_agree = check_lean(&all, &packs, &lean, &mut lean_rego);
+    println!(
+        "Lean variants (ids only) agree with the full CEL pack on outcome, principles, rules and blockers: {lean_agree} of {}",
+        all.len()
+    );
+    misspelt_field(&all, &packs)?;
+    if !tally.disagreements.is_empty() || lean_agree != all.len() {
+        bail!(
+            "{} disagreements, {} in the lean variants",
+            tally.disagreements.len(),
+            all.len() - lean_agree
+        );
+    }
     if o.check_only {
-        return if tally.disagreements.is_empty() {
-            Ok(())
-        } else {
-            bail!("{} disagreements", tally.disagreements.len())
-        };
+        return Ok(());
     }
 
     let decls: Vec<&Declaration> = scenarios.iter().map(|s| &s.decl).collect();
@@ -760,8 +908,7 @@ fn main() -> Result<()> {
         "Public scenarios",
         &decls,
         Some(&texts),
-        &packs,
-        &mut rego,
+        &mut engines(&packs, &lean, &mut rego, &mut lean_rego),
         o.reps,
     );
     let gen_decls: Vec<&Declaration> = generated.iter().map(|(_, d)| d).collect();
@@ -769,8 +916,7 @@ fn main() -> Result<()> {
         "Generated variations",
         &gen_decls,
         None,
-        &packs,
-        &mut rego,
+        &mut engines(&packs, &lean, &mut rego, &mut lean_rego),
         o.reps,
     );
     Ok(())
