@@ -42,7 +42,8 @@ pub enum Format {
     after_help = "EXIT CODES:\n  0  every file was checked (and no gate tripped)\n  1  the --fail-on / --fail-on-blockers gate tripped\n  2  usage error (bad flags, unknown or broken pack)\n  3  at least one invalid declaration (an over-size file included)\n  4  a file could not be read\n  The highest applicable code wins."
 )]
 pub struct Args {
-    /// Declaration files (YAML or JSON, by extension or sniffed); `-` reads standard input.
+    /// Declaration files (YAML or JSON, by extension or sniffed); a folder stands for its
+    /// `.yaml`, `.yml` and `.json` files in name order; `-` reads standard input.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<String>,
     /// Output format.
@@ -101,10 +102,11 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         return Err(UsageError("standard input (`-`) can be read only once".to_owned()).into());
     }
 
+    let files = expand_folders(&args.files);
     let mut out = anstream::stdout().lock();
     let mut code = EXIT_CHECKED;
     let mut sarif = Sarif::default();
-    for file in &args.files {
+    for file in &files {
         let result = check_file(file, &packs, as_of)?;
         code = code.max(match &result {
             FileResult::Checked { result, .. } => {
@@ -136,6 +138,39 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         }
     }
     Ok(code)
+}
+
+/// Replaces each folder argument by its declaration files (`.yaml`, `.yml`, `.json`), sorted by
+/// name; other arguments stay as given, in order. A folder that cannot be listed stays as it
+/// is, so that reading it reports the error.
+fn expand_folders(args: &[String]) -> Vec<String> {
+    let mut files = Vec::with_capacity(args.len());
+    for arg in args {
+        let path = Path::new(arg);
+        if arg == "-" || !path.is_dir() {
+            files.push(arg.clone());
+            continue;
+        }
+        let Ok(entries) = std::fs::read_dir(path) else {
+            files.push(arg.clone());
+            continue;
+        };
+        let mut found: Vec<String> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.is_file()
+                    && matches!(
+                        p.extension().and_then(|e| e.to_str()),
+                        Some("yaml" | "yml" | "json")
+                    )
+            })
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        found.sort();
+        files.extend(found);
+    }
+    files
 }
 
 /// A closed pipe (`greenlight check ... | head`) is not an error; anything else is.

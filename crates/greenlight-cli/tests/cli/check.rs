@@ -516,3 +516,18 @@ fn colour_can_be_forced_and_no_color_turns_it_off() {
         "NO_COLOR wins"
     );
 }
+
+#[test]
+fn a_folder_stands_for_its_declaration_files_in_name_order() {
+    let dir = Dir::new();
+    dir.write("decls/b.yaml", ADR);
+    dir.write("decls/a.json", r#"{"greenlight": "declaration/v1", "production": {"title": "T"}, "use": {"ref": "R", "summary": "S"}, "tools": [{"name": "A", "enterprise_agreement": true, "data_use": "none"}]}"#);
+    dir.write("decls/notes.txt", "not a declaration");
+    let out = dir.run(&["check", "--format", "json", "decls"]);
+    assert_eq!(out.status.code(), Some(0));
+    let files: Vec<String> = json_lines(&out.stdout)
+        .iter()
+        .map(|l| l["file"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(files, ["decls/a.json", "decls/b.yaml"]);
+}
