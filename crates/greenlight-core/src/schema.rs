@@ -6,7 +6,9 @@ use crate::declaration::Declaration;
 /// The JSON Schema of a declaration, as a JSON value. Draft 7, the draft YAML language servers
 /// and most editors support.
 pub fn declaration_schema() -> serde_json::Value {
-    let schema = schemars::generate::SchemaSettings::draft07().into_generator().into_root_schema_for::<Declaration>();
+    let schema = schemars::generate::SchemaSettings::draft07()
+        .into_generator()
+        .into_root_schema_for::<Declaration>();
     let mut value = serde_json::to_value(&schema).expect("a generated schema serializes to JSON");
     if let Some(obj) = value.as_object_mut() {
         obj.insert(

@@ -354,3 +354,19 @@ fn the_source_map_gives_lines_of_fields_and_of_their_parents_for_defaults() {
         "no outputs section at all"
     );
 }
+
+#[test]
+fn a_flood_of_problems_is_listed_up_to_a_limit() {
+    let mut text = common::SAFE.to_owned();
+    for i in 0..5000 {
+        text.push_str(&format!("junk{i}: 1\n"));
+    }
+    let err = yaml_err(&text);
+    assert_eq!(err.problems.len(), 200);
+    assert!(
+        err.summary
+            .contains("5000 problems (the first 200 are listed)"),
+        "{}",
+        err.summary
+    );
+}

@@ -11,6 +11,9 @@ use super::tree::{Node, Value, is_bool, is_null};
 use super::{FormatError, Parsed, Problem, SourceMap};
 use crate::declaration::*;
 
+/// Most problems listed for one file.
+const MAX_PROBLEMS: usize = 200;
+
 struct Reader {
     problems: Vec<Problem>,
     map: SourceMap,
@@ -346,8 +349,14 @@ pub fn declaration(root: &Node) -> Result<Parsed, FormatError> {
         _ => {
             let mut problems = r.problems;
             problems.sort_by_key(|p| p.offset.unwrap_or(0));
-            let summary = match problems.len() {
+            let total = problems.len();
+            // A hostile file can hold hundreds of thousands of bad keys: list the first ones.
+            problems.truncate(MAX_PROBLEMS);
+            let summary = match total {
                 1 => "the declaration has 1 problem".to_owned(),
+                n if n > MAX_PROBLEMS => format!(
+                    "the declaration has {n} problems (the first {MAX_PROBLEMS} are listed)"
+                ),
                 n => format!("the declaration has {n} problems"),
             };
             Err(FormatError { summary, problems })
