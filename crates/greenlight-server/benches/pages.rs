@@ -144,5 +144,114 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// A declaration of one of four shapes (notify, review, escalate, written approval).
+fn body(i: usize) -> String {
+    let (purpose, extra) = match i % 4 {
+        0 => ("ideation", ""),
+        1 => (
+            "background-element",
+            "inputs:\n  - kind: reference-image\n    owner: studio\n",
+        ),
+        2 => ("ideation", "self_assessment:\n  p1: unsure\n"),
+        _ => ("vfx", "outputs:\n  final: true\n  prominence: featured\n"),
+    };
+    format!(
+        "greenlight: declaration/v1\nproduction:\n  title: The Lighthouse Keeper\nuse:\n  ref: BENCH-{i:05}\n  summary: Generated element number {i} for the storm sequence\n  purpose: {purpose}\ntools:\n  - name: Acme Imagine Enterprise\n    vendor: Acme Inc.\n    enterprise_agreement: true\n    data_use: none\n    terms_reviewed: 2026-01-10\n{extra}"
+    )
+}
+
+/// The same pages end to end: a fresh SQLite database with n uses (seeded through the
+/// store, as partners would submit them), a signed-in reviewer, and the real router
+/// answering `GET /queue` and `GET /productions/{id}/report` in-process.
+fn bench_end_to_end(c: &mut Criterion) {
+    use greenlight_server::{AppState, ServerConfig, app, demo};
+    use greenlight_store::{SigningKey, Store, StoreConfig};
+    use tower::ServiceExt;
+
+    let n = uses();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let (router, cookie, production) = rt.block_on(async {
+        let mut config = StoreConfig::new(format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("bench.db").display()
+        ));
+        config.signing_key = Some(SigningKey::generate());
+        let store = Store::open(config).await.expect("the store opens");
+        demo::seed(&store).await.expect("the demo seeds");
+        let by_email = |email: &'static str| {
+            let store = store.clone();
+            async move {
+                let user = store
+                    .user_by_email(email)
+                    .await
+                    .expect("answers")
+                    .expect("exists");
+                (
+                    user.id.clone(),
+                    store.principal(&user.id).await.expect("a principal"),
+                )
+            }
+        };
+        let (_, producer) = by_email("producer@harbourfilms.example").await;
+        let (reviewer_id, _) = by_email("reviewer@northlight.example").await;
+        let production = store.productions(&producer).await.expect("productions")[0]
+            .id
+            .clone();
+        let mut tasks = tokio::task::JoinSet::new();
+        for chunk in 0..32 {
+            let (store, producer, production) =
+                (store.clone(), producer.clone(), production.clone());
+            tasks.spawn(async move {
+                for i in (chunk..n).step_by(32) {
+                    store
+                        .submit(&producer, &production, body(i).as_bytes())
+                        .await
+                        .expect("submitted");
+                }
+            });
+        }
+        while tasks.join_next().await.is_some() {}
+        let secret = store
+            .create_session(&reviewer_id, std::time::Duration::from_secs(3600))
+            .await
+            .expect("a session");
+        let router = app(AppState::new(store, ServerConfig::default()));
+        (router, format!("gl_session={secret}"), production)
+    });
+    let get = |path: String| {
+        let router = router.clone();
+        let cookie = cookie.clone();
+        async move {
+            let req = axum::http::Request::get(path)
+                .header("cookie", cookie)
+                .body(axum::body::Body::empty())
+                .expect("a request");
+            let resp = router.oneshot(req).await.expect("an answer");
+            assert!(resp.status().is_success(), "status {}", resp.status());
+            axum::body::to_bytes(resp.into_body(), usize::MAX)
+                .await
+                .expect("a body")
+                .len()
+        }
+    };
+    let mut g = c.benchmark_group(format!("end_to_end_{n}_uses"));
+    g.sample_size(10);
+    g.bench_function("get_queue", |b| {
+        b.iter(|| rt.block_on(get("/queue".into())))
+    });
+    g.bench_function("get_report", |b| {
+        b.iter(|| rt.block_on(get(format!("/productions/{production}/report"))))
+    });
+    // Baseline: the API's JSON disclosure of the same production (same store read).
+    g.bench_function("baseline_api_disclosure_json", |b| {
+        b.iter(|| rt.block_on(get(format!("/api/v1/productions/{production}/disclosure"))))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_end_to_end);
 criterion_main!(benches);

@@ -607,3 +607,126 @@ async fn the_live_preview_agrees_with_check_on_the_public_scenarios() {
     .await
     .expect("the preview agrees");
 }
+
+// The next tests need no browser: they talk HTTP to the same router in-process.
+
+async fn call(
+    router: &axum::Router,
+    method: &str,
+    path: &str,
+    cookie: &str,
+    form: Option<&str>,
+) -> (u16, Vec<String>, String) {
+    use tower::ServiceExt;
+    let mut req = axum::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("cookie", cookie);
+    if form.is_some() {
+        req = req.header("content-type", "application/x-www-form-urlencoded");
+    }
+    let req = req
+        .body(axum::body::Body::from(form.unwrap_or("").to_owned()))
+        .expect("a request");
+    let resp = router.clone().oneshot(req).await.expect("an answer");
+    let status = resp.status().as_u16();
+    let cookies = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_owned))
+        .collect();
+    let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .expect("a body");
+    (status, cookies, String::from_utf8_lossy(&body).into_owned())
+}
+
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    html.split_once(&marker)
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(v, _)| v.to_owned())
+        .unwrap_or_default()
+}
+
+fn cookie_value(cookies: &[String], name: &str) -> String {
+    cookies
+        .iter()
+        .find_map(|c| c.strip_prefix(&format!("{name}=")))
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn sign_in_is_rate_limited_and_sign_out_ends_the_session() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let mut config = StoreConfig::new(format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("g.db").display()
+    ));
+    config.signing_key = Some(SigningKey::generate());
+    let store = Store::open(config).await.expect("the store opens");
+    demo::seed(&store).await.expect("the demo seeds");
+    let router = app(AppState::new(store, ServerConfig::default()));
+
+    let (status, cookies, html) = call(&router, "GET", "/signin", "", None).await;
+    assert_eq!(status, 200);
+    let pre = format!("gl_pre={}", cookie_value(&cookies, "gl_pre"));
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.contains("HttpOnly") && c.contains("SameSite=Lax"))
+    );
+    let csrf = hidden(&html, "csrf");
+    let email = "reviewer%40northlight.example";
+    // Without the token the sign-in form is refused.
+    let (status, _, _) = call(
+        &router,
+        "POST",
+        "/signin",
+        &pre,
+        Some(&format!("email={email}&password=x")),
+    )
+    .await;
+    assert_eq!(status, 403);
+    for _ in 0..5 {
+        let form = format!("csrf={csrf}&email={email}&password=wrong");
+        let (status, _, _) = call(&router, "POST", "/signin", &pre, Some(&form)).await;
+        assert_eq!(status, 401);
+    }
+    // The sixth attempt is refused before the password is even checked, right one included.
+    let form = format!("csrf={csrf}&email={email}&password={}", demo::DEMO_PASSWORD);
+    let (status, _, body) = call(&router, "POST", "/signin", &pre, Some(&form)).await;
+    assert_eq!(status, 429, "{body}");
+    assert!(body.contains("Too many failed attempts"));
+
+    // Another account signs in, and signing out ends its session in the database.
+    let form = format!(
+        "csrf={csrf}&email=legal%40northlight.example&password={}",
+        demo::DEMO_PASSWORD
+    );
+    let (status, cookies, _) = call(&router, "POST", "/signin", &pre, Some(&form)).await;
+    assert_eq!(status, 303);
+    let session = format!("gl_session={}", cookie_value(&cookies, "gl_session"));
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("gl_session=") && c.contains("HttpOnly"))
+    );
+    let (status, _, html) = call(&router, "GET", "/legal/consents", &session, None).await;
+    assert_eq!(status, 200);
+    let token = hidden(&html, "csrf");
+    let (status, _, _) = call(
+        &router,
+        "POST",
+        "/signout",
+        &session,
+        Some(&format!("csrf={token}")),
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (status, _, _) = call(&router, "GET", "/legal/consents", &session, None).await;
+    assert_eq!(status, 303, "the old cookie now leads to the sign-in page");
+}
