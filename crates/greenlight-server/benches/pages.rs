@@ -52,7 +52,7 @@ fn report_row(i: usize) -> ReportRow {
         state: state_badge(STATES[i % 4]),
         decision: "approved 2026-11-20, until 2027-12-31".into(),
         conditions: vec!["Credit the VFX vendor in the end titles".into()],
-        consents: if i % 5 == 0 {
+        consents: if i.is_multiple_of(5) {
             vec![
                 "Mara Quinn — re-ageing, by performer, “flashback scenes only”, signed 2026-05-04"
                     .into(),

@@ -333,6 +333,13 @@ async fn the_whole_journey_in_a_browser() {
     let _ = (store, decl_path);
 }
 
+/// A person, the pages they must be refused, and the form posts they must be refused.
+type RefusalCase = (
+    &'static str,
+    &'static [&'static str],
+    Vec<(&'static str, serde_json::Value)>,
+);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn roles_are_refused_pages_and_posts_that_are_not_theirs() {
     let (chrome, driver) = match webdriver::binaries() {
@@ -350,11 +357,11 @@ async fn roles_are_refused_pages_and_posts_that_are_not_theirs() {
         let drv = Driver::start(&driver);
         let b = Browser::open(&drv, &chrome);
         let refused = "Not for your role";
-        let cases: &[(&str, &[&str], &[(&str, serde_json::Value)])] = &[
+        let cases: Vec<RefusalCase> = vec![
             (
                 "producer@harbourfilms.example",
                 &["/queue", "/admin", "/audit", "/legal/consents", "/legal/tools"],
-                &[
+                vec![
                     ("/admin/orgs", json!({"name": "Evil", "kind": "vendor"})),
                     ("/audit/verify", json!({})),
                     ("/legal/tools", json!({"name": "x", "data_terms": "none", "__multipart": true})),
@@ -363,27 +370,27 @@ async fn roles_are_refused_pages_and_posts_that_are_not_theirs() {
             (
                 "reviewer@northlight.example",
                 &["/admin", "/audit", "/legal/consents", "/uses"],
-                &[("/admin/productions", json!({"title": "X", "kind": "scripted"}))],
+                vec![("/admin/productions", json!({"title": "X", "kind": "scripted"}))],
             ),
             (
                 "legal@northlight.example",
                 &["/queue", "/admin", "/uses"],
-                &[("/admin/people", json!({"org": "x", "role": "admin", "email": "a@b.c", "name": "a", "password": "p"}))],
+                vec![("/admin/people", json!({"org": "x", "role": "admin", "email": "a@b.c", "name": "a", "password": "p"}))],
             ),
             (
                 "auditor@northlight.example",
                 &["/queue", "/admin", "/uses"],
-                &[("/admin/tokens", json!({"label": "x"}))],
+                vec![("/admin/tokens", json!({"label": "x"}))],
             ),
         ];
-        for (email, pages, posts) in cases {
+        for (email, pages, posts) in &cases {
             sign_in(&b, &base, email, pw);
             for path in *pages {
                 let body = page_status_text(&b, &base, path);
                 assert!(body.contains(refused), "{email} on {path} was not refused: {body}");
             }
             b.goto(&format!("{base}/dashboard"));
-            for (path, fields) in *posts {
+            for (path, fields) in posts {
                 let status = post_status(&b, path, fields.clone(), true);
                 assert_eq!(status, 403, "{email} posting to {path}");
             }

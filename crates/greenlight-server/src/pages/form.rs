@@ -76,10 +76,10 @@ fn insert(node: &mut Node, path: &[Segment<'_>], value: &str) {
                     &mut fields.last_mut().expect("just pushed").1
                 }
             };
-            if let Node::List(items) = slot {
-                if !value.is_empty() {
-                    items.push(value.to_owned());
-                }
+            if let Node::List(items) = slot
+                && !value.is_empty()
+            {
+                items.push(value.to_owned());
             }
         }
         [Segment::Key(k), rest @ ..] => {
