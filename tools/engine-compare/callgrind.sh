@@ -12,12 +12,12 @@ scenarios="$(find "$here/../../../shared/scenarios/public" -name '*.yaml' | wc -
 out="$(mktemp -d)"
 printf '%-18s %12s %9s\n' engine instr/decl 'x parse'
 base=""
-for engine in parse cel rego-engine rego-compiled rego-rvm cel-lean rego-lean-engine rego-lean-rvm; do
+for engine in parse cel rego-engine rego-compiled rego-rvm cel-lean rego-lean-engine rego-lean-rvm rego-input; do
   valgrind --tool=callgrind --callgrind-out-file="$out/$engine.out" \
     --toggle-collect='*measured_*' "$bin" --only "$engine" --iters "$iters" 2>"$out/$engine.log"
   total="$(grep -oP 'Collected : \K[0-9]+' "$out/$engine.log")"
   per=$((total / (iters * scenarios)))
   base="${base:-$per}"
-  printf '%-18s %12d %9s\n' "$engine" "$per" "$(echo "scale=2; $per / $base" | bc)"
+  printf '%-18s %12d %9s\n' "$engine" "$per" "$(echo "scale=4; $per / $base" | bc | xargs printf "%.2f")"
 done
 rm -rf "$out"

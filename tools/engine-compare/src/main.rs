@@ -22,7 +22,7 @@
 //!   --reps N          timed repetitions, the median is reported (default 15)
 //!   --check-only      only the equivalence check
 //!   --only ENGINE     run ENGINE (parse, cel, rego-engine, rego-compiled, rego-rvm, cel-lean,
-//!                     rego-lean-engine, rego-lean-rvm) `--iters` times over the scenarios and
+//!                     rego-lean-engine, rego-lean-rvm, rego-input) `--iters` times over the scenarios and
 //!                     print nothing else, for callgrind (`callgrind.sh` does it for each)
 //!   --iters N         iterations for --only (default 200)
 
@@ -141,6 +141,12 @@ fn measured_cel(decl: &Declaration, packs: &[Arc<Pack>]) -> CheckResult {
 /// `serde_json::Value`.
 fn rego_input(decl: &Declaration) -> regorus::Value {
     regorus::Value::from(serde_json::to_value(decl).unwrap_or(Json::Null))
+}
+
+/// Only the conversion, to see its share in the Rego figures.
+#[inline(never)]
+fn measured_rego_input(decl: &Declaration) -> regorus::Value {
+    rego_input(decl)
 }
 
 #[inline(never)]
@@ -691,6 +697,7 @@ fn only(engine: &str, scenarios: &[Scenario], packs: &[Arc<Pack>], iters: usize)
                 "rego-engine" => drop(black_box(measured_rego_engine(&mut rego.engine, &s.decl))),
                 "rego-compiled" => drop(black_box(measured_rego_compiled(&rego.compiled, &s.decl))),
                 "rego-rvm" => drop(black_box(measured_rego_rvm(&mut rego.vm, &s.decl))),
+                "rego-input" => drop(black_box(measured_rego_input(&s.decl))),
                 "cel-lean" => drop(black_box(measured_cel(&s.decl, &lean))),
                 "rego-lean-engine" => drop(black_box(measured_rego_engine(
                     &mut lean_rego.engine,
