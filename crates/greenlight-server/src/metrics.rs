@@ -171,8 +171,33 @@ pub async fn track(State(state): State<AppState>, mut req: Request, next: Next) 
     } else {
         span.in_scope(|| tracing::debug!(status, elapsed_ms = secs * 1e3, "request"));
     }
+    let is_problem = res
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v == "application/problem+json");
+    if status >= 500 && is_problem {
+        res = with_request_id(res, &id).await;
+    }
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert("x-request-id", v);
     }
     res
+}
+
+/// Adds `request_id` to a 5xx problem document, so the person who saw "internal error"
+/// can name the request whose cause is in the log.
+async fn with_request_id(res: Response, id: &str) -> Response {
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return Response::from_parts(parts, axum::body::Body::empty());
+    };
+    let body = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(mut v) => {
+            v["request_id"] = serde_json::Value::String(id.to_owned());
+            serde_json::to_vec(&v).unwrap_or_else(|_| bytes.to_vec())
+        }
+        Err(_) => bytes.to_vec(),
+    };
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body))
 }

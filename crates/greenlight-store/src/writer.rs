@@ -24,7 +24,40 @@ use crate::{Backend, Result, StoreConfig, StoreError};
 
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 type Finisher = Box<dyn FnOnce(Option<&str>) + Send>;
-type Job = Box<dyn for<'a> FnOnce(&'a mut WriteCtx) -> BoxFuture<'a, (bool, Finisher)> + Send>;
+type JobFn = Box<dyn for<'a> FnOnce(&'a mut WriteCtx) -> BoxFuture<'a, (bool, Finisher)> + Send>;
+
+struct Job {
+    /// The job only reads on the connection and hands its rows to [`WriteCtx::defer`]; it
+    /// needs no savepoint, and its rows are inserted with its neighbours' in multi-row
+    /// statements.
+    deferred: bool,
+    run: JobFn,
+}
+
+/// A value of a deferred row.
+pub(crate) enum Val {
+    S(String),
+    N(Option<String>),
+    I(i64),
+}
+
+/// A table, its columns, and the rows for it.
+type TableRows = (&'static str, &'static [&'static str], Vec<Vec<Val>>);
+
+/// Rows waiting to be inserted, grouped by table (in first-use order, which respects the
+/// foreign keys: a declaration's row is deferred before its revision's).
+#[derive(Default)]
+pub(crate) struct Deferred {
+    tables: Vec<TableRows>,
+    /// `(production, use.ref)` of declarations deferred in this batch.
+    pub refs: std::collections::HashSet<(String, String)>,
+}
+
+impl Deferred {
+    fn is_empty(&self) -> bool {
+        self.tables.iter().all(|t| t.2.is_empty())
+    }
+}
 
 /// What a write operation sees: the batch's connection (inside a transaction), the time,
 /// and the audit entries it records.
@@ -33,9 +66,67 @@ pub(crate) struct WriteCtx {
     pub backend: Backend,
     pub now: DateTime<Utc>,
     pending: Vec<PendingEntry>,
+    deferred: Deferred,
+    /// Per-batch cache of production records and their studio's tools, cleared whenever an
+    /// operation that may change them runs.
+    pub cache:
+        std::collections::HashMap<String, (crate::model::Production, Vec<crate::model::Tool>)>,
 }
 
 impl WriteCtx {
+    /// Hands rows to the batch; they are inserted before the commit, before the next
+    /// operation that is not deferred, and before the audit entries.
+    pub fn defer(&mut self, table: &'static str, columns: &'static [&'static str], row: Vec<Val>) {
+        debug_assert_eq!(columns.len(), row.len());
+        match self.deferred.tables.iter_mut().find(|t| t.0 == table) {
+            Some(t) => t.2.push(row),
+            None => self.deferred.tables.push((table, columns, vec![row])),
+        }
+    }
+
+    /// References deferred in this batch (for duplicate checks).
+    pub fn deferred_refs(&mut self) -> &mut std::collections::HashSet<(String, String)> {
+        &mut self.deferred.refs
+    }
+
+    async fn flush(&mut self) -> Result<()> {
+        let tables = std::mem::take(&mut self.deferred.tables);
+        self.deferred.refs.clear();
+        for (table, columns, rows) in tables {
+            // Stay well under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters.
+            let per = (30_000 / columns.len()).max(1);
+            for chunk in rows.chunks(per) {
+                let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+                let mut n = 0;
+                for (i, _) in chunk.iter().enumerate() {
+                    if i > 0 {
+                        sql.push(',');
+                    }
+                    sql.push('(');
+                    for k in 0..columns.len() {
+                        if k > 0 {
+                            sql.push(',');
+                        }
+                        n += 1;
+                        sql.push_str(&format!("${n}"));
+                    }
+                    sql.push(')');
+                }
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for row in chunk {
+                    for v in row {
+                        q = match v {
+                            Val::S(s) => q.bind(s.clone()),
+                            Val::N(s) => q.bind(s.clone()),
+                            Val::I(i) => q.bind(*i),
+                        };
+                    }
+                }
+                q.execute(&mut self.conn).await?;
+            }
+        }
+        Ok(())
+    }
     /// Records an audit entry for this operation (chained when the batch commits).
     #[allow(clippy::too_many_arguments)] // one argument per audit field, named at every call
     pub fn audit(
@@ -89,7 +180,7 @@ struct Counters {
 }
 
 pub(crate) struct WriterHandle {
-    tx: tokio::sync::Mutex<Option<mpsc::Sender<Job>>>,
+    stop: Arc<tokio::sync::Notify>,
     sender: mpsc::Sender<Job>,
     done: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     counters: Arc<Counters>,
@@ -112,13 +203,11 @@ impl WriterHandle {
         }
     }
 
-    /// Drops the queue's sender and waits for the writer to commit what is queued.
+    /// Tells the writer to commit what is queued and stop, and waits for it.
     pub async fn close(&self) {
-        self.tx.lock().await.take();
+        self.stop.notify_one();
         if let Some(h) = self.done.lock().await.take() {
-            // Other clones of the sender (inside Store handles) keep the channel open; the
-            // writer stops on its own when the last is dropped. Give it a bounded wait.
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), h).await;
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(30), h).await;
         }
     }
 
@@ -128,8 +217,26 @@ impl WriterHandle {
         T: Send + 'static,
         F: for<'a> FnOnce(&'a mut WriteCtx) -> BoxFuture<'a, Result<T>> + Send + 'static,
     {
+        self.submit_job(false, f).await
+    }
+
+    /// Like [`WriterHandle::write`], for an operation that only reads on the connection and
+    /// defers its rows with [`WriteCtx::defer`] (no savepoint; multi-row inserts).
+    pub async fn write_deferred<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'a> FnOnce(&'a mut WriteCtx) -> BoxFuture<'a, Result<T>> + Send + 'static,
+    {
+        self.submit_job(true, f).await
+    }
+
+    async fn submit_job<T, F>(&self, deferred: bool, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'a> FnOnce(&'a mut WriteCtx) -> BoxFuture<'a, Result<T>> + Send + 'static,
+    {
         let (reply, rx) = oneshot::channel::<Result<T>>();
-        let job: Job = Box::new(move |ctx: &mut WriteCtx| {
+        let run: JobFn = Box::new(move |ctx: &mut WriteCtx| {
             Box::pin(async move {
                 let result = f(ctx).await;
                 let failed = result.is_err();
@@ -143,7 +250,7 @@ impl WriterHandle {
             })
         });
         self.sender
-            .send(job)
+            .send(Job { deferred, run })
             .await
             .map_err(|_| StoreError::Unavailable("the writer has stopped".into()))?;
         rx.await
@@ -154,19 +261,45 @@ impl WriterHandle {
 pub(crate) fn spawn(db: Db, config: StoreConfig) -> WriterHandle {
     let (sender, rx) = mpsc::channel::<Job>(4096);
     let counters = Arc::new(Counters::default());
-    let task = tokio::spawn(run(db, config, rx, counters.clone()));
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let task = tokio::spawn(run(db, config, rx, counters.clone(), stop.clone()));
     WriterHandle {
-        tx: tokio::sync::Mutex::new(Some(sender.clone())),
+        stop,
         sender,
         done: tokio::sync::Mutex::new(Some(task)),
         counters,
     }
 }
 
-async fn run(db: Db, config: StoreConfig, mut rx: mpsc::Receiver<Job>, counters: Arc<Counters>) {
+async fn run(
+    db: Db,
+    config: StoreConfig,
+    mut rx: mpsc::Receiver<Job>,
+    counters: Arc<Counters>,
+    stop: Arc<tokio::sync::Notify>,
+) {
     let mut conn: Option<AnyConnection> = None;
     let max_batch = config.max_batch.max(1);
-    while let Some(first) = rx.recv().await {
+    let mut stopping = false;
+    loop {
+        // Once asked to stop, commit what is already queued, then end.
+        let first = if stopping {
+            match rx.try_recv() {
+                Ok(j) => j,
+                Err(_) => break,
+            }
+        } else {
+            tokio::select! {
+                j = rx.recv() => match j {
+                    Some(j) => j,
+                    None => break,
+                },
+                _ = stop.notified() => {
+                    stopping = true;
+                    continue;
+                }
+            }
+        };
         let mut jobs = vec![first];
         while jobs.len() < max_batch {
             match rx.try_recv() {
@@ -197,6 +330,8 @@ async fn run(db: Db, config: StoreConfig, mut rx: mpsc::Receiver<Job>, counters:
             backend: db.backend,
             now: Utc::now(),
             pending: Vec::new(),
+            deferred: Deferred::default(),
+            cache: Default::default(),
         };
         let started = Instant::now();
         match run_batch(&mut ctx, &config, jobs, &counters).await {
@@ -239,12 +374,28 @@ async fn run_batch(
     for job in jobs {
         ctx.now = Utc::now();
         let mark = ctx.pending.len();
+        if job.deferred {
+            // Reads only; a failure leaves nothing behind but its audit entries, dropped here.
+            let (failed, fin) = (job.run)(ctx).await;
+            if failed {
+                ctx.pending.truncate(mark);
+            }
+            finishers.push(fin);
+            continue;
+        }
+        // An ordinary operation sees every row deferred before it, and may change what the
+        // cache holds.
+        if !ctx.deferred.is_empty()
+            && let Err(e) = ctx.flush().await
+        {
+            return abort(ctx, finishers, e).await;
+        }
+        ctx.cache.clear();
         if let Err(e) = ctx.conn.execute("SAVEPOINT op").await {
-            drop(job);
             return abort(ctx, finishers, e.into()).await;
         }
         // A job that failed leaves nothing behind: its savepoint and audit entries go.
-        let (failed, fin) = job(ctx).await;
+        let (failed, fin) = (job.run)(ctx).await;
         let step = if failed {
             ctx.pending.truncate(mark);
             ctx.conn
@@ -262,6 +413,12 @@ async fn run_batch(
         if let Err(e) = step {
             return abort(ctx, finishers, e.into()).await;
         }
+        ctx.cache.clear();
+    }
+    if !ctx.deferred.is_empty()
+        && let Err(e) = ctx.flush().await
+    {
+        return abort(ctx, finishers, e).await;
     }
     let mut checkpoint: Option<Checkpoint> = None;
     if !ctx.pending.is_empty() {
@@ -299,6 +456,7 @@ async fn run_batch(
 async fn abort(ctx: &mut WriteCtx, finishers: Vec<Finisher>, e: StoreError) -> Result<()> {
     let msg = format!("the write was not committed: {e}");
     ctx.pending.clear();
+    ctx.deferred = Deferred::default();
     let _ = ctx.conn.execute("ROLLBACK").await;
     for f in finishers {
         f(Some(&msg));

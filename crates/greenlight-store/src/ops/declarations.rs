@@ -169,11 +169,22 @@ async fn triage_now(
             load_consent(conn, &l.consent_id).await?.0,
         ));
     }
+    evaluate_with(production, declared, &tools, &consents, &confirmations)
+}
+
+/// The effective declaration and its check result, from records already loaded.
+fn evaluate_with(
+    production: &Production,
+    declared: &Declaration,
+    tools: &[Tool],
+    consents: &[(String, Consent)],
+    confirmations: &[Confirmation],
+) -> Result<(Effective, CheckResult)> {
     let record = Record {
         production: &production.facts,
-        tools: &tools,
-        consents: &consents,
-        confirmations: &confirmations,
+        tools,
+        consents,
+        confirmations,
         as_of: today(),
     };
     let eff = effective(declared, &record);
@@ -181,6 +192,28 @@ async fn triage_now(
     let result = greenlight_core::evaluate(&eff.declaration, &packs, today())
         .map_err(|e| StoreError::Backend(format!("evaluating the declaration: {e}")))?;
     Ok((eff, result))
+}
+
+/// The production and its studio's tools, cached for the rest of the batch.
+async fn production_and_tools(
+    w: &mut WriteCtx,
+    id: &ProductionId,
+) -> Result<(Production, Vec<Tool>)> {
+    if let Some(v) = w.cache.get(&id.0) {
+        return Ok(v.clone());
+    }
+    let (p, _) = load_production(&mut w.conn, id).await?;
+    let tools = load_tools(&mut w.conn, &p.studio_id).await?;
+    w.cache.insert(id.0.clone(), (p.clone(), tools.clone()));
+    Ok((p, tools))
+}
+
+/// Identifies the registry state a triage was computed on (tool ids and versions).
+fn tools_fingerprint(tools: &[Tool]) -> String {
+    tools
+        .iter()
+        .map(|t| format!("{}:{};", t.id, t.version))
+        .collect()
 }
 
 fn routed_state(result: &CheckResult) -> State {
@@ -200,11 +233,24 @@ async fn push_history(
     to: Option<State>,
     detail: &str,
 ) -> Result<()> {
-    let n = sqlx::query("SELECT COALESCE(MAX(n), 0) AS n FROM history WHERE declaration_id = $1")
-        .bind(id.0.clone())
-        .fetch_one(&mut w.conn)
-        .await?;
-    let n = get_i(&n, "n")? + 1;
+    push_history_at(w, id, None, by, action, from, to, detail).await
+}
+
+#[allow(clippy::too_many_arguments)] // one argument per history column
+async fn push_history_at(
+    w: &mut WriteCtx,
+    id: &DeclarationId,
+    n: Option<i64>,
+    by: Option<&str>,
+    action: &str,
+    from: Option<State>,
+    to: Option<State>,
+    detail: &str,
+) -> Result<()> {
+    let n = match n {
+        Some(n) => n,
+        None => next_history(w, id).await?,
+    };
     sqlx::query("INSERT INTO history (declaration_id, n, at, by_user, action, from_state, to_state, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
         .bind(id.0.clone())
         .bind(n)
@@ -219,6 +265,14 @@ async fn push_history(
     Ok(())
 }
 
+async fn next_history(w: &mut WriteCtx, id: &DeclarationId) -> Result<i64> {
+    let n = sqlx::query("SELECT COALESCE(MAX(n), 0) AS n FROM history WHERE declaration_id = $1")
+        .bind(id.0.clone())
+        .fetch_one(&mut w.conn)
+        .await?;
+    Ok(get_i(&n, "n")? + 1)
+}
+
 /// Stores a triage result for `revision` and its obligations; returns the open obligation count.
 async fn store_triage(
     w: &mut WriteCtx,
@@ -228,6 +282,23 @@ async fn store_triage(
     eff: &Effective,
     result: &CheckResult,
 ) -> Result<(i64, i64)> {
+    store_triage_as(w, id, revision, reason, eff, result, false).await
+}
+
+/// `fresh`: the declaration was created in this operation (no earlier triage, obligation or
+/// tool link exists), which saves the look-ups on the submission path.
+async fn store_triage_as(
+    w: &mut WriteCtx,
+    id: &DeclarationId,
+    revision: i64,
+    reason: &str,
+    eff: &Effective,
+    result: &CheckResult,
+    fresh: bool,
+) -> Result<(i64, i64)> {
+    if fresh {
+        return store_first_triage(w, id, reason, eff, result).await;
+    }
     let seq = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS n FROM triages WHERE declaration_id = $1 AND revision = $2")
         .bind(id.0.clone())
         .bind(revision)
@@ -319,6 +390,55 @@ async fn store_triage(
             .await?;
     }
     Ok((seq, get_i(&open, "n")?))
+}
+
+async fn store_first_triage(
+    w: &mut WriteCtx,
+    id: &DeclarationId,
+    reason: &str,
+    eff: &Effective,
+    result: &CheckResult,
+) -> Result<(i64, i64)> {
+    sqlx::query(
+        "INSERT INTO triages (declaration_id, revision, seq, reason, effective, result, outcome, differences, created_at) \
+         VALUES ($1, 1, 1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(id.0.clone())
+    .bind(reason.to_owned())
+    .bind(to_json(&eff.declaration))
+    .bind(to_json(result))
+    .bind(result.outcome.as_str())
+    .bind(to_json(&eff.differences))
+    .bind(ts(w.now))
+    .execute(&mut w.conn)
+    .await?;
+    let mut seen: Vec<(&str, &str, &str)> = Vec::new();
+    for o in &result.obligations {
+        if seen.contains(&(o.pack.as_str(), o.rule.as_str(), o.kind.as_str())) {
+            continue;
+        }
+        seen.push((o.pack.as_str(), o.rule.as_str(), o.kind.as_str()));
+        sqlx::query(
+            "INSERT INTO obligations (id, declaration_id, revision, rule, pack, kind, text, due, status) VALUES ($1, $2, 1, $3, $4, $5, $6, $7, 'open')",
+        )
+        .bind(ObligationId::new().0)
+        .bind(id.0.clone())
+        .bind(o.rule.clone())
+        .bind(o.pack.clone())
+        .bind(o.kind.clone())
+        .bind(o.text.clone())
+        .bind(o.due.clone())
+        .execute(&mut w.conn)
+        .await?;
+    }
+    for t in &eff.tools_used {
+        sqlx::query("INSERT INTO declaration_tools (declaration_id, tool_id) VALUES ($1, $2)")
+            .bind(id.0.clone())
+            .bind(t.0.clone())
+            .execute(&mut w.conn)
+            .await?;
+    }
+    Ok((1, seen.len() as i64))
 }
 
 async fn current_result(
@@ -498,64 +618,128 @@ impl Store {
         let p = self.production(actor, production).await?;
         let org = submitting_org(actor, &p)?;
         let declared = parse_body(body, SourceKind::Sniff)?;
+        // Triage here, on the request's own task, so the single writer only stores: the
+        // writer re-checks that the production and the tool registry did not change since.
+        let tools = {
+            let mut conn = self.pool().acquire().await?;
+            load_tools(&mut conn, &p.studio_id).await?
+        };
+        let precomputed = evaluate_with(&p, &declared, &tools, &[], &[])?;
+        let seen = (p.version, tools_fingerprint(&tools));
         let text = String::from_utf8_lossy(body).into_owned();
         let media = media_of(body);
         let (production, actor_id) = (production.clone(), actor.user.id.clone());
-        self.write(move |w| {
+        self.write_deferred(move |w| {
             Box::pin(async move {
-                let (p, _) = load_production(&mut w.conn, &production).await?;
+                let (p, tools) = production_and_tools(w, &production).await?;
                 let reference = declared.usage.reference.trim().to_owned();
-                let dup = sqlx::query("SELECT id FROM declarations WHERE production_id = $1 AND ref = $2")
-                    .bind(production.0.clone())
-                    .bind(reference.clone())
-                    .fetch_optional(&mut w.conn)
-                    .await?;
+                let key = (production.0.clone(), reference.clone());
+                let dup = if w.deferred_refs().contains(&key) {
+                    Some("(submitted a moment ago)".to_owned())
+                } else {
+                    sqlx::query("SELECT id FROM declarations WHERE production_id = $1 AND ref = $2")
+                        .bind(production.0.clone())
+                        .bind(reference.clone())
+                        .fetch_optional(&mut w.conn)
+                        .await?
+                        .map(|d| get_s(&d, "id"))
+                        .transpose()?
+                };
                 if let Some(d) = dup {
                     return Err(StoreError::Conflict {
                         message: format!(
-                            "use.ref {reference:?} is already declared on this production (declaration {}); submit a new revision of it",
-                            get_s(&d, "id")?
+                            "use.ref {reference:?} is already declared on this production (declaration {d}); submit a new revision of it"
                         ),
                         blockers: vec![],
                     });
                 }
+                let (eff, result) = if seen == (p.version, tools_fingerprint(&tools)) {
+                    precomputed
+                } else {
+                    evaluate_with(&p, &declared, &tools, &[], &[])?
+                };
+                // From here on nothing can fail: the rows are handed to the batch.
+                w.deferred_refs().insert(key);
                 let id = DeclarationId::new();
-                let (eff, result) = triage_now(&mut w.conn, &p, &declared, None).await?;
                 let state = routed_state(&result);
                 let now = ts(w.now);
                 let salt = new_salt();
-                sqlx::query(
-                    "INSERT INTO declarations (id, production_id, org_id, ref, summary, state, outcome, open_blockers, open_obligations, revision, decision, submitted_by, salt, version, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 1, NULL, $9, $10, 1, $11, $11)",
-                )
-                .bind(id.0.clone())
-                .bind(production.0.clone())
-                .bind(org.0.clone())
-                .bind(reference)
-                .bind(declared.usage.summary.clone())
-                .bind(state.as_str())
-                .bind(result.outcome.as_str())
-                .bind(result.blockers.len() as i64)
-                .bind(actor_id.0.clone())
-                .bind(salt)
-                .bind(now.clone())
-                .execute(&mut w.conn)
-                .await?;
-                sqlx::query("INSERT INTO revisions (declaration_id, number, body, media, submitted_by, created_at) VALUES ($1, 1, $2, $3, $4, $5)")
-                    .bind(id.0.clone())
-                    .bind(text)
-                    .bind(media)
-                    .bind(actor_id.0.clone())
-                    .bind(now)
-                    .execute(&mut w.conn)
-                    .await?;
-                let (_, open) = store_triage(w, &id, 1, "submitted", &eff, &result).await?;
-                if open > 0 {
-                    sqlx::query("UPDATE declarations SET open_obligations = $1 WHERE id = $2").bind(open).bind(id.0.clone()).execute(&mut w.conn).await?;
+                let mut obligations: Vec<&greenlight_core::wire::Obligation> = Vec::new();
+                for o in &result.obligations {
+                    if !obligations.iter().any(|x| (&x.pack, &x.rule, &x.kind) == (&o.pack, &o.rule, &o.kind)) {
+                        obligations.push(o);
+                    }
+                }
+                let open_obligations = obligations.len() as i64;
+                use crate::writer::Val::{I, N, S};
+                w.defer(
+                    "declarations",
+                    &["id", "production_id", "org_id", "ref", "summary", "state", "outcome", "open_blockers", "open_obligations",
+                      "revision", "decision", "submitted_by", "salt", "version", "created_at", "updated_at"],
+                    vec![
+                        S(id.0.clone()), S(production.0.clone()), S(org.0.clone()), S(reference.clone()),
+                        S(declared.usage.summary.clone()), S(state.as_str().into()), S(result.outcome.as_str().into()),
+                        I(result.blockers.len() as i64), I(open_obligations), I(1), N(None), S(actor_id.0.clone()),
+                        S(salt.clone()), I(1), S(now.clone()), S(now.clone()),
+                    ],
+                );
+                w.defer(
+                    "revisions",
+                    &["declaration_id", "number", "body", "media", "submitted_by", "created_at"],
+                    vec![S(id.0.clone()), I(1), S(text), S(media.into()), S(actor_id.0.clone()), S(now.clone())],
+                );
+                w.defer(
+                    "triages",
+                    &["declaration_id", "revision", "seq", "reason", "effective", "result", "outcome", "differences", "created_at"],
+                    vec![
+                        S(id.0.clone()), I(1), I(1), S("submitted".into()), S(to_json(&eff.declaration)), S(to_json(&result)),
+                        S(result.outcome.as_str().into()), S(to_json(&eff.differences)), S(now.clone()),
+                    ],
+                );
+                for o in &obligations {
+                    w.defer(
+                        "obligations",
+                        &["id", "declaration_id", "revision", "rule", "pack", "kind", "text", "due", "status"],
+                        vec![
+                            S(ObligationId::new().0), S(id.0.clone()), I(1), S(o.rule.clone()), S(o.pack.clone()),
+                            S(o.kind.clone()), S(o.text.clone()), N(Some(o.due.clone())), S("open".into()),
+                        ],
+                    );
+                }
+                for t in &eff.tools_used {
+                    w.defer("declaration_tools", &["declaration_id", "tool_id"], vec![S(id.0.clone()), S(t.0.clone())]);
                 }
                 let detail = format!("revision 1, outcome {}, {} blocker(s)", result.outcome.as_str(), result.blockers.len());
-                push_history(w, &id, Some(&actor_id.0), "submit", None, Some(state), &detail).await?;
-                let row = load_row(&mut w.conn, &id).await?;
+                w.defer(
+                    "history",
+                    &["declaration_id", "n", "at", "by_user", "action", "from_state", "to_state", "detail"],
+                    vec![
+                        S(id.0.clone()), I(1), S(now.clone()), N(Some(actor_id.0.clone())), S("submit".into()), N(None),
+                        N(Some(state.as_str().into())), S(detail),
+                    ],
+                );
+                let row = Row {
+                    summary: DeclarationSummary {
+                        id: id.clone(),
+                        production_id: production.clone(),
+                        production_title: p.facts.title.clone(),
+                        org_id: org.clone(),
+                        reference,
+                        summary: declared.usage.summary.clone(),
+                        state,
+                        outcome: result.outcome.as_str().to_owned(),
+                        open_blockers: result.blockers.len() as i64,
+                        open_obligations,
+                        revision: 1,
+                        submitted_by: actor_id.clone(),
+                        created_at: w.now,
+                        updated_at: w.now,
+                        version: 1,
+                    },
+                    decision: None,
+                    salt,
+                    studio_id: p.studio_id.clone(),
+                };
                 w.audit(Some(&actor_id.0), Some(&p.studio_id.0), "declaration.submit", "declaration", &id.0, None, Some(digest(&row.salt, &decl_state(&row))));
                 Ok(row.summary)
             })
@@ -1077,6 +1261,17 @@ impl Store {
         filter: &DeclarationFilter,
         page: PageRequest,
     ) -> Result<Page<DeclarationSummary>> {
+        let states: Vec<State> = filter.state.into_iter().collect();
+        self.list_declarations(actor, filter, &states, page).await
+    }
+
+    async fn list_declarations(
+        &self,
+        actor: &Principal,
+        filter: &DeclarationFilter,
+        states: &[State],
+        page: PageRequest,
+    ) -> Result<Page<DeclarationSummary>> {
         let page = page.clamped();
         // Visibility: declarations of productions of the caller's studios, plus those of
         // their own organisations on linked productions.
@@ -1122,11 +1317,12 @@ impl Store {
                 ph(p.0.clone(), &mut args)
             ));
         }
-        if let Some(s) = filter.state {
-            wher.push_str(&format!(
-                " AND d.state = {}",
-                ph(s.as_str().to_owned(), &mut args)
-            ));
+        if !states.is_empty() {
+            let list: Vec<String> = states
+                .iter()
+                .map(|s| ph(s.as_str().to_owned(), &mut args))
+                .collect();
+            wher.push_str(&format!(" AND d.state IN ({})", list.join(",")));
         }
         if let Some(o) = &filter.outcome {
             wher.push_str(&format!(" AND d.outcome = {}", ph(o.clone(), &mut args)));
@@ -1177,42 +1373,15 @@ impl Store {
         outcome: Option<String>,
         page: PageRequest,
     ) -> Result<Page<DeclarationSummary>> {
-        let mut all = Vec::new();
-        let mut total = 0;
-        for state in [State::InReview, State::Suspended] {
-            let f = DeclarationFilter {
-                production_id: production.clone(),
-                state: Some(state),
-                outcome: outcome.clone(),
-                org_id: None,
-                oldest_first: true,
-            };
-            let p = self
-                .declarations(
-                    actor,
-                    &f,
-                    PageRequest {
-                        offset: 0,
-                        limit: PageRequest::MAX_LIMIT,
-                    },
-                )
-                .await?;
-            total += p.total;
-            all.extend(p.items);
-        }
-        all.sort_by_key(|a| a.updated_at);
-        let page = page.clamped();
-        let items = all
-            .into_iter()
-            .skip(page.offset as usize)
-            .take(page.limit as usize)
-            .collect();
-        Ok(Page {
-            items,
-            total,
-            offset: page.offset,
-            limit: page.limit,
-        })
+        let f = DeclarationFilter {
+            production_id: production,
+            state: None,
+            outcome,
+            org_id: None,
+            oldest_first: true,
+        };
+        self.list_declarations(actor, &f, &[State::InReview, State::Suspended], page)
+            .await
     }
 
     /// Approvals whose expiry date passed become `expired`; consents whose expiry passed

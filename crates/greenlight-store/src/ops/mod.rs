@@ -28,6 +28,15 @@ impl Store {
         self.inner.writer.write(f).await
     }
 
+    /// Queues a write that only reads on the connection and defers its rows.
+    pub(crate) async fn write_deferred<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'a> FnOnce(&'a mut WriteCtx) -> BoxFuture<'a, Result<T>> + Send + 'static,
+    {
+        self.inner.writer.write_deferred(f).await
+    }
+
     pub(crate) fn pool(&self) -> &sqlx::AnyPool {
         &self.inner.db.pool
     }

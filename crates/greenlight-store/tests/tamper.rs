@@ -1,0 +1,147 @@
+//! Break the real SQLite file behind the store's back and check that verification names the
+//! first bad entry: edited, deleted, reordered (sequence numbers swapped), truncated (with
+//! its checkpoints), and fully re-hashed entries.
+
+use greenlight_store::audit::{AuditEntry, GENESIS};
+use greenlight_store::{Store, StoreConfig};
+use sqlx::{Connection, Executor, SqliteConnection};
+
+mod common;
+
+/// A store with a few dozen audit entries, closed; returns the database and its config.
+async fn written() -> (common::Db, StoreConfig) {
+    let db = common::sqlite();
+    let store = db.store().await;
+    for i in 0..6 {
+        store
+            .bootstrap_admin(
+                &format!("Studio {i}"),
+                &format!("admin{i}@studio.example"),
+                "",
+            )
+            .await
+            .expect("bootstrap");
+    }
+    store.close().await;
+    let config = db.config();
+    (db, config)
+}
+
+async fn raw(db: &common::Db) -> SqliteConnection {
+    SqliteConnection::connect(&db.url)
+        .await
+        .expect("the SQLite file opens")
+}
+
+async fn verify(config: &StoreConfig) -> greenlight_store::VerifyReport {
+    let store = Store::open(config.clone()).await.expect("opens");
+    let r = store.verify_audit_system().await.expect("verifies");
+    store.close().await;
+    r
+}
+
+#[tokio::test]
+async fn an_untouched_database_verifies() {
+    let (_db, config) = written().await;
+    let r = verify(&config).await;
+    assert!(r.valid, "{r:?}");
+    assert_eq!(r.entries, 18);
+}
+
+#[tokio::test]
+async fn an_edited_entry_is_named() {
+    let (db, config) = written().await;
+    raw(&db)
+        .await
+        .execute("UPDATE audit_entries SET action = 'org.delete' WHERE seq = 4")
+        .await
+        .expect("edit");
+    assert_eq!(verify(&config).await.first_bad_seq, Some(4));
+}
+
+#[tokio::test]
+async fn a_deleted_entry_is_named() {
+    let (db, config) = written().await;
+    raw(&db)
+        .await
+        .execute("DELETE FROM audit_entries WHERE seq = 9")
+        .await
+        .expect("delete");
+    assert_eq!(verify(&config).await.first_bad_seq, Some(9));
+}
+
+#[tokio::test]
+async fn reordered_entries_are_named() {
+    let (db, config) = written().await;
+    let mut c = raw(&db).await;
+    c.execute("UPDATE audit_entries SET seq = -5 WHERE seq = 5")
+        .await
+        .expect("swap");
+    c.execute("UPDATE audit_entries SET seq = 5 WHERE seq = 6")
+        .await
+        .expect("swap");
+    c.execute("UPDATE audit_entries SET seq = 6 WHERE seq = -5")
+        .await
+        .expect("swap");
+    assert_eq!(verify(&config).await.first_bad_seq, Some(5));
+}
+
+#[tokio::test]
+async fn truncation_with_its_checkpoints_is_caught_by_the_checkpoint_log() {
+    let (db, config) = written().await;
+    let mut c = raw(&db).await;
+    c.execute("DELETE FROM audit_entries WHERE seq > 12")
+        .await
+        .expect("truncate");
+    c.execute("DELETE FROM audit_checkpoints WHERE seq > 12")
+        .await
+        .expect("truncate");
+    let r = verify(&config).await;
+    assert_eq!(r.first_bad_seq, Some(13), "{r:?}");
+}
+
+#[tokio::test]
+async fn a_fully_rehashed_chain_fails_the_signed_checkpoints() {
+    let (db, config) = written().await;
+    let mut c = raw(&db).await;
+    let rows: Vec<(i64, String, Option<String>, Option<String>, String, String, String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT seq, at, actor, org_id, action, entity, entity_id, before_digest, after_digest FROM audit_entries ORDER BY seq",
+    )
+    .fetch_all(&mut c)
+    .await
+    .expect("read");
+    let mut prev = GENESIS.to_owned();
+    for (seq, at, actor, org_id, action, entity, entity_id, before_digest, after_digest) in rows {
+        let action = if seq == 3 {
+            "user.remove".to_owned()
+        } else {
+            action
+        };
+        let mut e = AuditEntry {
+            seq,
+            at,
+            actor,
+            org_id,
+            action,
+            entity,
+            entity_id,
+            before_digest,
+            after_digest,
+            prev_hash: prev.clone(),
+            hash: String::new(),
+        };
+        e.hash = e.compute_hash();
+        prev = e.hash.clone();
+        sqlx::query("UPDATE audit_entries SET action = ?, prev_hash = ?, hash = ? WHERE seq = ?")
+            .bind(&e.action)
+            .bind(&e.prev_hash)
+            .bind(&e.hash)
+            .bind(seq)
+            .execute(&mut c)
+            .await
+            .expect("rehash");
+    }
+    let r = verify(&config).await;
+    assert!(!r.valid);
+    assert!(r.problems.iter().any(|p| p.contains("re-hashed")), "{r:?}");
+}

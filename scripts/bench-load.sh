@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Load benchmark of `greenlight serve`: declarations submitted (parsed, triaged on the
+# effective declaration with both packs, stored with the audit chain) per second, with
+# p50/p99 latency, measured with wrk on loopback against SQLite and, when
+# GREENLIGHT_TEST_POSTGRES_URL is set, PostgreSQL.
+#
+# Baseline measured in the same run: GET /healthz (the HTTP stack alone, no store), so the
+# submission figures read as a ratio of what the machine's HTTP path can do.
+#
+# Knobs (environment): DURATION (default 20s), CONNECTIONS (default 64), THREADS (default 2),
+# BIN (default: target/release/greenlight, built if missing), CARGO_TARGET_DIR.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-20s}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-2}
+TARGET=${CARGO_TARGET_DIR:-target}
+BIN=${BIN:-$TARGET/release/greenlight}
+
+command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 2; }
+if [ ! -x "$BIN" ]; then
+  cargo build --release -p greenlight --no-default-features --features server >&2
+fi
+
+WORK=$(mktemp -d)
+SERVER_PID=
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+cat > "$WORK/submit.lua" <<'LUA'
+-- Every request submits a declaration with a reference of its own.
+local counter = 0
+local id = 0
+local threads = {}
+function setup(thread)
+  id = id + 1
+  thread:set("tid", id)
+  table.insert(threads, thread)
+end
+function init(args)
+  path = args[1]
+  token = args[2]
+  prefix = args[3]
+end
+request = function()
+  counter = counter + 1
+  local body = "greenlight: declaration/v1\nproduction:\n  title: Bench\nuse:\n  ref: " .. prefix .. "-" .. tid .. "-" .. counter ..
+    "\n  summary: Storyboard ideas for the storm sequence\n  purpose: ideation\ntools:\n  - name: Acme Imagine Enterprise\n" ..
+    "    enterprise_agreement: true\n    data_use: none\ninputs:\n  - kind: prompt\noutputs:\n  final: false\n"
+  return wrk.format("POST", path, {["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/yaml"}, body)
+end
+done = function(summary, latency, requests)
+  local bad = summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout
+  io.write(string.format("RESULT requests=%d errors=%d rps=%.1f p50_ms=%.2f p99_ms=%.2f\n",
+    summary.requests, bad, summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end
+LUA
+
+cat > "$WORK/get.lua" <<'LUA'
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT requests=%d errors=%d rps=%.1f p50_ms=%.2f p99_ms=%.2f\n",
+    summary.requests, summary.errors.status, summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end
+LUA
+
+json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+
+start_server() { # URL LABEL
+  local url=$1 label=$2
+  "$BIN" admin keygen --out "$WORK/$label.key" >/dev/null
+  local out
+  out=$("$BIN" admin create --email "admin@bench.example" --org "Bench $label" --database-url "$url" \
+        --audit-key "$WORK/$label.key" --checkpoint-log "$WORK/$label.checkpoints")
+  ADMIN=$(echo "$out" | grep '^glt_')
+  GREENLIGHT_LOG=warn "$BIN" serve --bind 127.0.0.1:0 --database-url "$url" --audit-key "$WORK/$label.key" \
+        --checkpoint-log "$WORK/$label.checkpoints" > "$WORK/$label.out" 2> "$WORK/$label.err" &
+  SERVER_PID=$!
+  for _ in $(seq 1 100); do
+    grep -q 'listening on' "$WORK/$label.out" 2>/dev/null && break
+    sleep 0.1
+  done
+  BASE=$(sed -n 's/^Greenlight listening on //p' "$WORK/$label.out")
+  local studio production uid
+  studio=$(curl -s -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/me" | json_field "['memberships'][0]['org_id']")
+  production=$(curl -s -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
+      -d '{"title":"Bench","kind":"scripted","eu_release":true,"release_date":"2027-03-01"}' "$BASE/api/v1/productions" | json_field "['id']")
+  uid=$(curl -s -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
+      -d '{"email":"partner@bench.example","roles":["partner"]}' "$BASE/api/v1/orgs/$studio/members" | json_field "['id']")
+  PARTNER=$(curl -s -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' -d '{}' \
+      "$BASE/api/v1/users/$uid/tokens" | json_field "['token']")
+  PRODUCTION=$production
+}
+
+stop_server() {
+  kill "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=
+}
+
+run() { # LABEL URL
+  local label=$1 url=$2
+  start_server "$url" "$label"
+  local base_line sub_line batches
+  base_line=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$WORK/get.lua" "$BASE/healthz" | grep '^RESULT')
+  sub_line=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$WORK/submit.lua" "$BASE" \
+      -- "/api/v1/productions/$PRODUCTION/declarations" "$PARTNER" "$label" | grep '^RESULT')
+  batches=$(curl -s "$BASE/metrics" | grep -E '^greenlight_store_(write_batches|write_requests|commit_seconds|batch_seconds)_total' | tr '\n' ' ')
+  stop_server
+  local verify
+  verify=$("$BIN" audit verify --database-url "$url" --public-key "$WORK/$label.key" --checkpoints "$WORK/$label.checkpoints" | head -1)
+  echo "$label baseline GET /healthz: ${base_line#RESULT }"
+  echo "$label submit (triage+store):  ${sub_line#RESULT }"
+  echo "$label store: $batches"
+  echo "$label audit: $verify"
+}
+
+echo "greenlight load benchmark: $DURATION, $CONNECTIONS connections, $THREADS wrk threads, $(nproc) cores"
+run sqlite "sqlite://$WORK/bench.db?mode=rwc"
+if [ -n "${GREENLIGHT_TEST_POSTGRES_URL:-}" ]; then
+  DB="gl_bench_$$"
+  psql "$GREENLIGHT_TEST_POSTGRES_URL" -qc "CREATE DATABASE \"$DB\""
+  run postgres "${GREENLIGHT_TEST_POSTGRES_URL%/*}/$DB"
+  psql "$GREENLIGHT_TEST_POSTGRES_URL" -qc "DROP DATABASE \"$DB\" WITH (FORCE)"
+else
+  echo "postgres: skipped (GREENLIGHT_TEST_POSTGRES_URL is not set)"
+fi
