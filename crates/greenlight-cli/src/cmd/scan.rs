@@ -172,6 +172,18 @@ pub fn load_banks(url: &str, production: Option<&str>) -> anyhow::Result<Banks> 
     runtime()?.block_on(async {
         let store = BankStore::connect(url).await?;
         let production = resolve_production(&store, production).await?;
+        // A misspelt production would scan against an empty ledger and pass what it should
+        // catch: a name the store does not know is a usage error when it knows others.
+        if let Some(p) = &production {
+            let known = store.productions().await?;
+            if !known.is_empty() && !known.contains(p) {
+                return Err(UsageError(format!(
+                    "the bank store has no ledger for production {p:?} (it has: {})",
+                    known.join(", ")
+                ))
+                .into());
+            }
+        }
         let ledger = match &production {
             Some(p) => store.assets(Some(p)).await?,
             None => vec![],

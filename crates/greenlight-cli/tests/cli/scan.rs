@@ -390,6 +390,23 @@ fn exit_codes_for_usage_errors_and_what_cannot_be_scanned() {
     let bad = dir.run(&["scan", "delivery", "--waivers", "bad-waivers.yaml"]);
     assert_eq!(bad.status.code(), Some(4));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("TEMP-ASSET cannot be waived"));
+    dir.write("bank/a.png", picture(64, 64, 1));
+    register(&dir, "bank/a.png", "R-1");
+    let url = db_url(&dir);
+    let typo = dir.run(&[
+        "scan",
+        "delivery",
+        "--database-url",
+        &url,
+        "--production",
+        "ep110",
+    ]);
+    assert_eq!(
+        typo.status.code(),
+        Some(2),
+        "an unknown production is a usage error"
+    );
+    assert!(String::from_utf8_lossy(&typo.stderr).contains("ep101"));
     dir.write("decls/x.decision.yaml", "state: maybe\n");
     dir.write("decls/x.yaml", "greenlight: declaration/v1\nproduction:\n  title: T\nuse:\n  ref: X\n  summary: s\ntools:\n  - name: t\n");
     assert_eq!(
