@@ -323,6 +323,7 @@ async fn the_whole_journey_in_a_browser() {
         );
         assert!(report.contains("Credit the de-ageing in the end titles"));
         b.screenshot(&shots.join("report.png"));
+        b.print_pdf(&shots.join("report.pdf"));
         b.goto(&format!("{base}/productions/{pid}"));
         b.screenshot(&shots.join("dashboard.png"));
         sign_out(&b);

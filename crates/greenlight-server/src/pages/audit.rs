@@ -41,17 +41,22 @@ async fn view(
         .iter()
         .map(|e| AuditRow {
             seq: e.seq,
-            at: e.at.clone(),
+            at: chrono::DateTime::parse_from_rfc3339(&e.at)
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                .unwrap_or_else(|_| e.at.clone()),
             actor: e
                 .actor
                 .as_ref()
                 .map(|a| names.get(a).cloned().unwrap_or_else(|| a.clone()))
                 .unwrap_or_else(|| "Greenlight".into()),
             action: e.action.clone(),
+            // Ids are UUID v7, time-ordered: their tail tells records apart.
             entity: format!(
-                "{} {}",
+                "{} …{}",
                 e.entity,
-                e.entity_id.chars().take(8).collect::<String>()
+                e.entity_id
+                    .get(e.entity_id.len().saturating_sub(8)..)
+                    .unwrap_or_default()
             ),
             hash: e.hash.chars().take(16).collect(),
         })

@@ -59,30 +59,30 @@ async fn build(
     };
     let today = now.date_naive();
     let horizon = today + Duration::days(30);
-    // Approvals expiring: the decisions of approved uses, read through the disclosure report
-    // (the one read that carries decisions for a whole production).
+    // Approvals expiring: the decision of each approved use (the summaries do not carry
+    // it; a store query for "approvals expiring before D" would make this one read).
     let mut expiring_approvals = Vec::new();
-    let productions: Vec<&Production> = match production {
-        Some(p) => vec![p],
-        None => ctx.productions.iter().collect(),
+    let approved = DeclarationFilter {
+        production_id: pid.clone(),
+        state: Some(WfState::Approved),
+        ..DeclarationFilter::default()
     };
-    for p in &productions {
-        if let Ok(d) = store.disclosure(who, &p.id).await {
-            for u in d.uses.iter().filter(|u| u.state == WfState::Approved) {
-                if let Some(exp) = u
-                    .decision
-                    .as_ref()
-                    .and_then(|x| x.expires)
-                    .filter(|e| *e >= today && *e <= horizon)
-                {
-                    expiring_approvals.push(DatedItem {
-                        href: format!("/declarations/{}", u.declaration_id),
-                        text: format!("{} — {}", u.reference, u.summary),
-                        detail: p.facts.title.clone(),
-                        date: exp.to_string(),
-                    });
-                }
-            }
+    for d in queries::all(store, who, approved).await? {
+        let Ok(detail) = store.declaration(who, &d.id).await else {
+            continue;
+        };
+        if let Some(exp) = detail
+            .decision
+            .as_ref()
+            .and_then(|x| x.expires)
+            .filter(|e| *e >= today && *e <= horizon)
+        {
+            expiring_approvals.push(DatedItem {
+                href: format!("/declarations/{}", d.id),
+                text: format!("{} — {}", d.reference, d.summary),
+                detail: d.production_title.clone(),
+                date: exp.to_string(),
+            });
         }
     }
     expiring_approvals.sort_by(|a, b| a.date.cmp(&b.date));

@@ -317,6 +317,20 @@ impl Browser {
         panic!("timed out waiting for {what} on {}", self.url());
     }
 
+    /// Prints the page to PDF with the browser's print (the print stylesheet applies).
+    pub fn print_pdf(&self, path: &std::path::Path) {
+        use base64::Engine;
+        let v = self.cmd(
+            "POST",
+            "/print",
+            Some(json!({"orientation": "landscape", "background": true})),
+        );
+        let pdf = base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().unwrap_or_default())
+            .expect("a base64 PDF");
+        std::fs::write(path, pdf).expect("PDF written");
+    }
+
     /// Writes a PNG screenshot of the whole page.
     pub fn screenshot(&self, path: &std::path::Path) {
         use base64::Engine;
