@@ -738,3 +738,51 @@ async fn sign_in_is_rate_limited_and_sign_out_ends_the_session() {
     let (status, _, _) = call(&router, "GET", "/legal/consents", &session, None).await;
     assert_eq!(status, 303, "the old cookie now leads to the sign-in page");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_producer_answers_a_change_request_with_a_new_revision() {
+    let (chrome, driver) = match webdriver::binaries() {
+        Ok(b) => b,
+        Err(why) => {
+            println!("skipped: {why}");
+            return;
+        }
+    };
+    let server = start_server().await;
+    demo::seed(&server.store).await.expect("the demo seeds");
+    let base = server.base.clone();
+    let pw = demo::DEMO_PASSWORD;
+    let shots = screenshots();
+    tokio::task::spawn_blocking(move || {
+        let drv = Driver::start(&driver);
+        let b = Browser::open(&drv, &chrome);
+        sign_in(&b, &base, "producer@harbourfilms.example", pw);
+        b.goto(&format!("{base}/uses"));
+        let body = b.body();
+        assert!(body.contains("The studio asked:"), "the change request shows in the list");
+        // Open the use whose changes were requested and revise it.
+        let href = b
+            .script(
+                "return [...document.querySelectorAll('tbody tr')].find(r => r.innerText.includes('The studio asked')).querySelector('a').getAttribute('href')",
+                json!([]),
+            )
+            .as_str()
+            .expect("a link")
+            .to_owned();
+        b.goto(&format!("{base}{href}"));
+        b.click("a[href$='/revise']");
+        b.wait_for("the revise form", "return !!document.querySelector('#declare-form input[name=etag]')", json!([]));
+        b.fill("#tools-0-name", "Acme Imagine Enterprise");
+        b.fill("#tools-0-vendor", "Acme Inc.");
+        b.select("#tools-0-data", "none");
+        b.click("#declare-form button.btn.primary");
+        b.wait_for("the new revision", "return location.search.includes('done=revised')", json!([]));
+        let body = b.body();
+        assert!(body.contains("revision 2"), "{body}");
+        assert!(body.contains("Changes from revision 1 to 2"));
+        assert!(b.exists(".diff .add"), "the diff marks added lines");
+        b.screenshot(&shots.join("declaration-revised.png"));
+    })
+    .await
+    .expect("the revision is submitted");
+}

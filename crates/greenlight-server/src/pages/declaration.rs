@@ -61,6 +61,18 @@ pub fn clears(rule: &str) -> &'static str {
     }
 }
 
+/// A revision's text in one canonical YAML layout (every field, defaults filled in), so a
+/// diff shows what changed and not how it was typed; the text as written when it does not
+/// parse.
+fn normalized(text: &str) -> String {
+    use greenlight_core::format::{self, SourceKind};
+    format::parse(text.as_bytes(), SourceKind::Sniff)
+        .ok()
+        .and_then(|p| serde_json::to_value(&p.declaration).ok())
+        .and_then(|v| serde_saphyr::to_string(&v).ok())
+        .unwrap_or_else(|| text.to_owned())
+}
+
 /// A line diff (longest common subsequence) of two revisions' texts.
 pub fn line_diff(old: &str, new: &str) -> Vec<DiffLine> {
     let a: Vec<&str> = old.lines().collect();
@@ -261,7 +273,10 @@ pub async fn show(
         let n = revisions.len();
         if n >= 2 {
             (
-                line_diff(&revisions[n - 2].text, &revisions[n - 1].text),
+                line_diff(
+                    &normalized(&revisions[n - 2].text),
+                    &normalized(&revisions[n - 1].text),
+                ),
                 format!(
                     "Changes from revision {} to {}",
                     revisions[n - 2].number,
