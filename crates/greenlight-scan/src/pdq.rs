@@ -608,16 +608,17 @@ fn box_along_cols(input: &[f32], output: &mut [f32], rows: usize, cols: usize, w
 /// divided by 90 and capped at 100 (constants tuned by the algorithm's authors).
 fn quality(small: &[[f32; 64]; 64]) -> u8 {
     let step = |u: f32, v: f32| (((u - v) * 100.0) / 255.0) as i32;
+    // Integer sums: the order of the additions does not matter here.
     let mut sum: i32 = 0;
-    for i in 0..63 {
-        for j in 0..64 {
-            sum += step(small[i][j], small[i + 1][j]).abs();
-        }
+    for pair in small.windows(2) {
+        sum += pair[0]
+            .iter()
+            .zip(&pair[1])
+            .map(|(&u, &v)| step(u, v).abs())
+            .sum::<i32>();
     }
     for row in small {
-        for j in 0..63 {
-            sum += step(row[j], row[j + 1]).abs();
-        }
+        sum += row.windows(2).map(|w| step(w[0], w[1]).abs()).sum::<i32>();
     }
     (sum / 90).min(100) as u8
 }

@@ -52,7 +52,7 @@ struct Hashed {
 
 enum PdqOutcome {
     Hashed {
-        dihedral: pdq::PdqDihedral,
+        dihedral: Box<pdq::PdqDihedral>,
         path: pdq::PdqPath,
     },
     Failed(decode::DecodeError),
@@ -104,7 +104,10 @@ fn hash_file(path: &Path, args: &Args) -> anyhow::Result<Hashed> {
             };
             Some(
                 match pdq::hash_image_bytes_dihedral_with(&bytes, &options) {
-                    Ok((dihedral, path)) => PdqOutcome::Hashed { dihedral, path },
+                    Ok((dihedral, path)) => PdqOutcome::Hashed {
+                        dihedral: Box::new(dihedral),
+                        path,
+                    },
                     Err(err) => PdqOutcome::Failed(err),
                 },
             )
