@@ -251,6 +251,7 @@ async fn the_whole_journey_in_a_browser() {
             json!([]),
         );
         assert!(b.body().contains("Tomas Ferreira"));
+        b.screenshot(&shots.join("consents.png"));
         b.goto(&format!("{base}{decl_path}"));
         b.click("form[action$='/consents'] button[type=submit]");
         b.wait_for(
@@ -406,6 +407,19 @@ async fn roles_are_refused_pages_and_posts_that_are_not_theirs() {
         assert_eq!(status, 403, "a post with a wrong CSRF token");
         b.goto(&format!("{base}/admin"));
         assert!(!b.body().contains("No token"));
+        // The admin adds a vendor and links it to the production.
+        b.fill("#o-name", "Tideline Post");
+        b.select("#o-kind", "vendor");
+        b.click("form[action='/admin/orgs'] button");
+        b.wait_for("the organisation", "return location.search.includes('done=org')", json!([]));
+        b.script(
+            "const s = document.querySelector('#l-org'); s.value = [...s.options].find(o => o.text === 'Tideline Post').value;",
+            json!([]),
+        );
+        b.click("form[action='/admin/links'] button");
+        b.wait_for("the link", "return location.search.includes('done=linked_org')", json!([]));
+        assert!(b.text("section[aria-labelledby=h-productions]").contains("Tideline Post"));
+        b.screenshot(&screenshots().join("admin.png"));
     })
     .await
     .expect("the refusals hold");

@@ -1,10 +1,13 @@
 //! Admin: organisations, productions, people (invitations) and API tokens.
 
+use axum::extract::Path;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use chrono::NaiveDate;
 use greenlight_store::input::NewProduction;
-use greenlight_store::{NewMember, OrgId, OrgKind, OrgKind::Studio, ProductionFacts, Role};
+use greenlight_store::{
+    NewMember, OrgId, OrgKind, OrgKind::Studio, ProductionFacts, ProductionId, Role, TokenId,
+};
 use serde::Deserialize;
 
 use super::views::{AdminPage, FilterOption, OrgView, PersonView, ProductionView, TokenView};
@@ -213,4 +216,33 @@ pub async fn create_token(State(state): State<AppState>, form: CsrfForm) -> Page
         )
         .await?;
     Ok(render(&view(&state, &form.ctx, Some(secret), None).await?))
+}
+
+/// Links a production company or vendor to a production (its partners may then declare).
+pub async fn link_org(State(state): State<AppState>, form: CsrfForm) -> PageResult {
+    form.ctx
+        .require(&[Role::Admin], "Linking an organisation")?;
+    state
+        .store
+        .link_org(
+            &form.ctx.principal,
+            &ProductionId(form.get("production")),
+            &OrgId(form.get("org")),
+        )
+        .await?;
+    Ok(see_other("/admin?done=linked_org"))
+}
+
+/// Revokes one of the admin's API tokens.
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: CsrfForm,
+) -> PageResult {
+    form.ctx.require(&[Role::Admin], "Revoking an API token")?;
+    state
+        .store
+        .revoke_token(&form.ctx.principal, &TokenId(id))
+        .await?;
+    Ok(see_other("/admin?done=token_revoked"))
 }

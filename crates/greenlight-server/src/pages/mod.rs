@@ -90,6 +90,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/productions", post(admin::create_production))
         .route("/admin/people", post(admin::invite))
         .route("/admin/tokens", post(admin::create_token))
+        .route("/admin/tokens/{id}/revoke", post(admin::revoke_token))
+        .route("/admin/links", post(admin::link_org))
         .route("/audit", get(audit::page))
         .route("/audit/verify", post(audit::verify))
         .route("/audit/export", get(audit::export))
@@ -551,6 +553,8 @@ pub fn flash_for(done: Option<&str>) -> Vec<views::Flash> {
         Some("org") => "Organisation created.",
         Some("production") => "Production created.",
         Some("person") => "Person invited.",
+        Some("linked_org") => "The organisation now works on the production.",
+        Some("token_revoked") => "Token revoked.",
         _ => return Vec::new(),
     };
     vec![views::Flash {
