@@ -281,6 +281,10 @@ async fn run(
     let mut conn: Option<AnyConnection> = None;
     let max_batch = config.max_batch.max(1);
     let mut stopping = false;
+    let (log, appender) = match config.checkpoint_log.clone().map(spawn_log_appender) {
+        Some((tx, handle)) => (Some(tx), Some(handle)),
+        None => (None, None),
+    };
     loop {
         // Once asked to stop, commit what is already queued, then end.
         let first = if stopping {
@@ -334,7 +338,7 @@ async fn run(
             cache: Default::default(),
         };
         let started = Instant::now();
-        match run_batch(&mut ctx, &config, jobs, &counters).await {
+        match run_batch(&mut ctx, &config, jobs, &counters, log.as_ref()).await {
             Ok(()) => {
                 counters.batches.fetch_add(1, Ordering::Relaxed);
                 conn = Some(ctx.conn);
@@ -350,6 +354,11 @@ async fn run(
             .batch_micros
             .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
     }
+    // Let the log appender write what it holds before the process may exit.
+    drop(log);
+    if let Some(h) = appender {
+        let _ = tokio::task::spawn_blocking(move || h.join()).await;
+    }
 }
 
 async fn run_batch(
@@ -357,6 +366,7 @@ async fn run_batch(
     config: &StoreConfig,
     jobs: Vec<Job>,
     counters: &Counters,
+    log: Option<&std::sync::mpsc::Sender<Checkpoint>>,
 ) -> Result<()> {
     match ctx.backend {
         Backend::Sqlite => {
@@ -439,18 +449,40 @@ async fn run_batch(
         .audit_entries
         .fetch_add(ctx.pending.len() as u64, Ordering::Relaxed);
     ctx.pending.clear();
-    if let (Some(cp), Some(path)) = (&checkpoint, &config.checkpoint_log) {
-        // After the commit: a crash here leaves the log one checkpoint behind the database,
+    if let (Some(cp), Some(log)) = (checkpoint, log) {
+        // After the commit: a crash before the append leaves the log behind the database,
         // which verification accepts; the reverse (a logged checkpoint the database never
-        // committed) would read as truncation.
-        if let Err(e) = crate::audit::append_checkpoint_log(path, std::slice::from_ref(cp)) {
-            tracing::error!(error = %e, path = %path.display(), "could not append to the checkpoint log");
-        }
+        // committed) would read as truncation. The append and its fsync run on their own
+        // thread so the next batch does not wait for a second fsync.
+        let _ = log.send(cp);
     }
     for f in finishers {
         f(None);
     }
     Ok(())
+}
+
+/// A thread that appends checkpoints to the log file, as many per write and fsync as have
+/// queued up. It ends when the writer drops its sender.
+fn spawn_log_appender(
+    path: std::path::PathBuf,
+) -> (
+    std::sync::mpsc::Sender<Checkpoint>,
+    std::thread::JoinHandle<()>,
+) {
+    let (tx, rx) = std::sync::mpsc::channel::<Checkpoint>();
+    let handle = std::thread::spawn(move || {
+        while let Ok(first) = rx.recv() {
+            let mut batch = vec![first];
+            while let Ok(more) = rx.try_recv() {
+                batch.push(more);
+            }
+            if let Err(e) = crate::audit::append_checkpoint_log(&path, &batch) {
+                tracing::error!(error = %e, path = %path.display(), "could not append to the checkpoint log");
+            }
+        }
+    });
+    (tx, handle)
 }
 
 async fn abort(ctx: &mut WriteCtx, finishers: Vec<Finisher>, e: StoreError) -> Result<()> {

@@ -8,6 +8,19 @@ use sqlx::{Connection, Executor, SqliteConnection};
 
 mod common;
 
+/// seq, at, actor, org_id, action, entity, entity_id, before_digest, after_digest
+type EntryRow = (
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
 /// A store with a few dozen audit entries, closed; returns the database and its config.
 async fn written() -> (common::Db, StoreConfig) {
     let db = common::sqlite();
@@ -104,7 +117,7 @@ async fn truncation_with_its_checkpoints_is_caught_by_the_checkpoint_log() {
 async fn a_fully_rehashed_chain_fails_the_signed_checkpoints() {
     let (db, config) = written().await;
     let mut c = raw(&db).await;
-    let rows: Vec<(i64, String, Option<String>, Option<String>, String, String, String, Option<String>, Option<String>)> = sqlx::query_as(
+    let rows: Vec<EntryRow> = sqlx::query_as(
         "SELECT seq, at, actor, org_id, action, entity, entity_id, before_digest, after_digest FROM audit_entries ORDER BY seq",
     )
     .fetch_all(&mut c)
