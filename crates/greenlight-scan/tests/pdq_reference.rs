@@ -249,7 +249,7 @@ fn fast_path_stays_within_a_few_bits_of_the_exact_path() {
         .expect("decodes")
         .to_rgb8();
     let mut distances = Vec::new();
-    for (w, h) in [(1024, 1024), (2048, 1286), (3200, 2008), (4000, 4000)] {
+    for (w, h) in [(1024, 1024), (2048, 1286), (3200, 2008)] {
         let resized = image::imageops::resize(&bridge, w, h, image::imageops::FilterType::Triangle);
         for q in [75, 92] {
             let bytes = encode_jpeg(&resized, q);
@@ -306,7 +306,7 @@ fn variants(original: &image::RgbImage) -> Vec<(String, Vec<u8>)> {
         (
             "half size".to_string(),
             encode_jpeg(
-                &imageops::resize(original, w / 2, h / 2, FilterType::Lanczos3),
+                &imageops::resize(original, w / 2, h / 2, FilterType::Triangle),
                 85,
             ),
         ),
