@@ -92,7 +92,7 @@ fn distance_within(a: &Words, b: &Words, max: u32) -> Option<u32> {
 impl PdqIndex {
     /// An empty index. `max_distance` is the largest distance it is queried at by default
     /// ([`PdqIndex::query_default`]); [`PdqIndex::query`] stays exact at any distance, it only
-    /// gets slower above 31 (the probe radius grows to `d / 16`).
+    /// gets slower above 31 (the probe radius grows to `d / 16`), and above 47 it scans.
     pub fn new(max_distance: u32) -> Self {
         Self {
             max_distance,
