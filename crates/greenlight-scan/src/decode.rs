@@ -504,15 +504,44 @@ mod tests {
 
     #[test]
     fn png_claiming_absurd_dimensions_is_refused() {
+        // A valid PNG header (CRC recomputed) claiming 100000x100000 pixels: a decompression
+        // bomb's header. It must be refused as too large, before any pixel buffer exists.
         let mut bytes = png(16, 16);
-        // IHDR width/height sit at bytes 16..24; the CRC no longer matches, which decoders may
-        // report as corruption: either way it must not allocate 100000^2 pixels.
         bytes[16..20].copy_from_slice(&100_000u32.to_be_bytes());
         bytes[20..24].copy_from_slice(&100_000u32.to_be_bytes());
-        assert!(matches!(
-            decode(&bytes),
-            Err(DecodeError::TooLarge { .. } | DecodeError::Corrupt { .. })
-        ));
+        let crc = crc32(&bytes[12..29]);
+        bytes[29..33].copy_from_slice(&crc.to_be_bytes());
+        assert!(
+            matches!(decode(&bytes), Err(DecodeError::TooLarge { .. })),
+            "{:?}",
+            decode(&bytes)
+        );
+        // Within the dimension limit but over the allocation limit (15000^2 RGB > 512 MiB).
+        bytes[16..20].copy_from_slice(&15_000u32.to_be_bytes());
+        bytes[20..24].copy_from_slice(&15_000u32.to_be_bytes());
+        let crc = crc32(&bytes[12..29]);
+        bytes[29..33].copy_from_slice(&crc.to_be_bytes());
+        assert!(
+            matches!(decode(&bytes), Err(DecodeError::TooLarge { .. })),
+            "{:?}",
+            decode(&bytes)
+        );
+    }
+
+    /// CRC-32 (ISO-HDLC) as PNG chunks use it, bit by bit.
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &byte in data {
+            crc ^= u32::from(byte);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
     }
 
     #[test]
