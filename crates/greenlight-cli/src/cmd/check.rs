@@ -129,13 +129,12 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             return finish_on_write_error(e, code);
         }
     }
-    if args.format == Format::Sarif {
-        if let Err(e) = serde_json::to_writer_pretty(&mut out, &sarif.log())
+    if args.format == Format::Sarif
+        && let Err(e) = serde_json::to_writer_pretty(&mut out, &sarif.log())
             .map_err(std::io::Error::from)
             .and_then(|()| writeln!(out))
-        {
-            return finish_on_write_error(e, code);
-        }
+    {
+        return finish_on_write_error(e, code);
     }
     Ok(code)
 }
@@ -304,15 +303,15 @@ fn write_human(
             )?;
             for p in &error.problems {
                 writeln!(out, "  {red}✖{red:#} {p}")?;
-                if let (Some(line), Some(col)) = (p.line, p.column) {
-                    if let Some(text) = source.lines().nth(line.saturating_sub(1)) {
-                        writeln!(out, "    {DIM}{line:>4} |{DIM:#} {text}")?;
-                        writeln!(
-                            out,
-                            "    {DIM}     |{DIM:#} {}{red}^{red:#}",
-                            " ".repeat(col.saturating_sub(1))
-                        )?;
-                    }
+                if let (Some(line), Some(col)) = (p.line, p.column)
+                    && let Some(text) = source.lines().nth(line.saturating_sub(1))
+                {
+                    writeln!(out, "    {DIM}{line:>4} |{DIM:#} {text}")?;
+                    writeln!(
+                        out,
+                        "    {DIM}     |{DIM:#} {}{red}^{red:#}",
+                        " ".repeat(col.saturating_sub(1))
+                    )?;
                 }
             }
             writeln!(out)

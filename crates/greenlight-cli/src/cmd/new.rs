@@ -26,10 +26,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     match args.file {
         None => {
             let mut out = std::io::stdout().lock();
-            if let Err(e) = out.write_all(TEMPLATE.as_bytes()) {
-                if e.kind() != std::io::ErrorKind::BrokenPipe {
-                    return Err(e).context("writing the template");
-                }
+            if let Err(e) = out.write_all(TEMPLATE.as_bytes())
+                && e.kind() != std::io::ErrorKind::BrokenPipe
+            {
+                return Err(e).context("writing the template");
             }
         }
         Some(path) => {

@@ -25,10 +25,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         }
         None => {
             let mut out = std::io::stdout().lock();
-            if let Err(e) = out.write_all(text.as_bytes()) {
-                if e.kind() != std::io::ErrorKind::BrokenPipe {
-                    return Err(e).context("writing the schema");
-                }
+            if let Err(e) = out.write_all(text.as_bytes())
+                && e.kind() != std::io::ErrorKind::BrokenPipe
+            {
+                return Err(e).context("writing the schema");
             }
         }
     }

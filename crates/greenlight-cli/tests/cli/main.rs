@@ -1,9 +1,10 @@
 //! End-to-end tests of the `greenlight` binary: one test binary, a module per command.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-#[cfg(feature = "server")]
-mod audit;
 #[cfg(feature = "scan")]
 mod assets;
+#[cfg(feature = "server")]
+mod audit;
 #[cfg(feature = "scan")]
 mod bank;
 mod check;
