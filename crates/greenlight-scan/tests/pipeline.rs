@@ -481,6 +481,8 @@ fn hostile_files_are_unreadable_findings_and_the_scan_goes_on() {
         &Waivers::default(),
         &options(),
     );
+    // Regression: a truncated PNG without any manifest was reported CREDENTIAL-INVALID (the
+    // C2PA reader's parse error) as well as UNREADABLE; it has no credential to be invalid.
     for name in ["truncated.png", "corrupt.png", "bomb.png"] {
         let f = file(&report, name);
         assert_eq!(codes(f), [Code::Unreadable], "{name}: {:?}", f.findings);
