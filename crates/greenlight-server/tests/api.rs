@@ -291,7 +291,7 @@ async fn invalid_declarations_get_4xx_with_field_paths_and_nothing_is_stored() {
 
     let r = t
         .post_json(
-            &format!("/api/v1/declarations/x/decision"),
+            "/api/v1/declarations/x/decision",
             &t.reviewer,
             json!({"action": "bless"}),
             Some("*"),

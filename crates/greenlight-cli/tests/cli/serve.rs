@@ -27,6 +27,8 @@ impl Server {
         Self::spawn(cmd)
     }
 
+    // The child is waited for by `Server`'s `Drop` (or `stop`/`crash`), which clippy cannot see.
+    #[allow(clippy::zombie_processes)]
     pub fn spawn(mut cmd: Command) -> Server {
         let mut child = cmd.spawn().expect("greenlight serve starts");
         let mut reader = BufReader::new(child.stdout.take().expect("piped stdout"));
@@ -36,6 +38,7 @@ impl Server {
             line.clear();
             if reader.read_line(&mut line).expect("stdout readable") == 0 {
                 let _ = child.kill();
+                let _ = child.wait();
                 panic!("greenlight serve exited before listening; stdout: {stdout}");
             }
             stdout.push_str(&line);
