@@ -566,3 +566,87 @@ async fn the_review_workflow_holds_on_every_backend() {
 async fn a_foreign_organisation_sees_nothing_on_every_backend() {
     with_each_backend("isolation", |db| Box::pin(isolation_story(db))).await;
 }
+
+async fn expiry_story(db: Db) {
+    let store = db.store().await;
+    let w = world(&store).await;
+    // An approval whose expiry date passed becomes `expired`.
+    let d = store
+        .submit(&w.partner, &w.production.id, CONSUMER_TOOL.as_bytes())
+        .await
+        .expect("submit");
+    let yesterday = chrono::Utc::now()
+        .date_naive()
+        .pred_opt()
+        .expect("a day before today");
+    let input = DecisionInput {
+        action: DecisionAction::Approve,
+        reason: None,
+        conditions: vec![],
+        expires: Some(yesterday),
+    };
+    let d = store
+        .decide(&w.reviewer, &d.id, Some(&d.etag()), input)
+        .await
+        .expect("approve");
+    assert_eq!(d.state, State::Approved);
+    assert!(store.expire_due().await.expect("expiry run") >= 1);
+    assert_eq!(
+        store
+            .declaration(&w.reviewer, &d.id)
+            .await
+            .expect("read")
+            .summary
+            .state,
+        State::Expired
+    );
+
+    // A consent that lapsed does not clear a blocker, and its lapse re-triages linked uses.
+    let d4 = store
+        .submit(&w.partner, &w.production.id, DE_AGEING.as_bytes())
+        .await
+        .expect("submit");
+    let lapsed = store
+        .record_consent(
+            &w.legal,
+            None,
+            NewConsent {
+                production_id: None,
+                performer: "Mara Quinn".into(),
+                by: ConsentBy::Performer,
+                treatment: Treatment::ReAgeing,
+                scope: "flashback only".into(),
+                signed: chrono::NaiveDate::from_ymd_opt(2020, 1, 1).expect("date"),
+                expires: Some(chrono::NaiveDate::from_ymd_opt(2020, 12, 31).expect("date")),
+                document: Document {
+                    name: "old.pdf".into(),
+                    bytes: b"old consent".to_vec(),
+                },
+            },
+        )
+        .await
+        .expect("record");
+    let d4 = store
+        .link_consent(&w.legal, &d4.id, "Mara Quinn", &lapsed.id)
+        .await
+        .expect("link");
+    assert!(d4.open_blockers > 0, "an expired consent clears nothing");
+    store.expire_due().await.expect("expiry run");
+    let detail = store.declaration(&w.reviewer, &d4.id).await.expect("read");
+    assert!(
+        detail
+            .current
+            .triages
+            .iter()
+            .any(|t| t.reason.contains("expired")),
+        "the lapse is recorded on the use"
+    );
+    assert!(store.verify_audit(&w.auditor).await.expect("verify").valid);
+    store.close().await;
+    db.drop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approvals_and_consents_expire_on_every_backend() {
+    with_each_backend("expiry", |db| Box::pin(expiry_story(db))).await;
+}
