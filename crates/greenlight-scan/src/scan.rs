@@ -196,8 +196,12 @@ pub fn scan(
             let _span = tracing::info_span!("scan_file", path = %entry.rel).entered();
             let facts = analyse(entry, options, inputs.credentials);
             progress.file_done(entry.stamp.size);
-            // Only a file that did not change while being read is worth caching.
-            let stable = !facts.problems.iter().any(|p| p.starts_with(CHANGED));
+            // Cache only what the same bytes would give again: not a file that changed while
+            // being read, nor an I/O error that may be gone next time (a decode error stays).
+            let stable = !facts
+                .problems
+                .iter()
+                .any(|p| p.starts_with(CHANGED) || p.starts_with(READ_FAILED));
             (facts, stable)
         })
         .collect();
@@ -289,6 +293,7 @@ pub fn scan(
 type FrameSpan = (Vec<(u32, u32)>, usize, usize);
 
 const CHANGED: &str = "changed while being scanned";
+const READ_FAILED: &str = "could not be read";
 
 fn cache_config(options: &ScanOptions) -> String {
     format!(
@@ -313,7 +318,7 @@ pub fn analyse(
     let path = &entry.path;
     let mut problems = Vec::new();
     let media = sniff_file(path).unwrap_or_else(|e| {
-        problems.push(format!("could not be read: {e}"));
+        problems.push(format!("{READ_FAILED}: {e}"));
         MediaType {
             mime: "application/octet-stream".into(),
             kind: MediaKind::Other,
@@ -322,7 +327,7 @@ pub fn analyse(
     let digests = match digest_file(path, options.sha256) {
         Ok(d) => d,
         Err(e) => {
-            problems.push(format!("could not be read: {e}"));
+            problems.push(format!("{READ_FAILED}: {e}"));
             Digests {
                 blake3: String::new(),
                 sha256: None,
@@ -360,7 +365,7 @@ pub fn analyse(
                             .problems
                             .push(format!("image could not be decoded: {e}")),
                     },
-                    Err(e) => facts.problems.push(format!("could not be read: {e}")),
+                    Err(e) => facts.problems.push(format!("{READ_FAILED}: {e}")),
                 }
             }
         }
@@ -382,7 +387,7 @@ pub fn analyse(
         }
         match xmp::digital_source_types_in_file(path) {
             Ok(t) => facts.xmp_source_types = t,
-            Err(e) => facts.problems.push(format!("could not be read: {e}")),
+            Err(e) => facts.problems.push(format!("{READ_FAILED}: {e}")),
         }
     }
     match FileStamp::of(path) {
