@@ -41,8 +41,8 @@ pub struct ExportArgs {
 /// Arguments of `greenlight audit verify`.
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
-    /// Verify a live database (default when no --bundle is given).
-    #[arg(long, env = "GREENLIGHT_DATABASE_URL", conflicts_with = "bundle")]
+    /// Verify a live database (default when no --bundle is given; ignored with --bundle).
+    #[arg(long, env = "GREENLIGHT_DATABASE_URL")]
     pub database_url: Option<String>,
     /// Verify an exported bundle offline.
     #[arg(long)]

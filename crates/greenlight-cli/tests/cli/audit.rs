@@ -56,6 +56,19 @@ fn an_exported_bundle_verifies_and_every_tampering_is_named() {
     }
     let (code, text) = verify_bundle(&dir);
     assert_eq!(code, 0, "{text}");
+    // A database configured in the environment does not get in the way of a bundle.
+    let out = dir
+        .command()
+        .args(["audit", "verify", "--bundle", "bundle"])
+        .env("GREENLIGHT_DATABASE_URL", "sqlite://elsewhere.db")
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let path = dir.path().join("bundle/entries.jsonl");
     let original = read_entries(&path);
     assert!(original.len() > 10);
