@@ -467,6 +467,9 @@ impl<'a> Matcher<'a> {
                 HashType::Pdq => {}
             }
         }
+        // Fold the last additions into the tables: left pending, up to an eighth of the bank
+        // would be searched by a linear scan on every query.
+        index.rebuild();
         Self {
             banks,
             max_distance,
