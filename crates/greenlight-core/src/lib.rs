@@ -19,6 +19,7 @@
 //! ```
 
 pub mod declaration;
+pub mod disclosure;
 pub mod eval;
 pub mod format;
 pub mod outcome;

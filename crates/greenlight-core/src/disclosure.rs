@@ -1,0 +1,1 @@
+//! Drafting a production's disclosure text from the obligations of its uses.
