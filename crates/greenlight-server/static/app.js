@@ -147,7 +147,7 @@ function setUpPreview() {
       const response = await fetch(url, {
         method: "POST",
         credentials: "same-origin",
-        headers: {"Content-Type": "application/json", "Accept": "application/json"},
+        headers: {"Content-Type": "application/json", "Accept": "application/json", "X-Greenlight-Request": "1"},
         body: JSON.stringify(formToDocument(form)),
       });
       const data = await response.json().catch(() => ({}));

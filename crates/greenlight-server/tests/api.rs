@@ -658,3 +658,88 @@ async fn a_foreign_studio_gets_nothing_from_any_endpoint() {
         Some(etag.as_str())
     );
 }
+
+#[tokio::test]
+async fn cookie_signed_mutations_need_the_request_header() {
+    let t = T::new().await;
+    let uri = format!("/api/v1/productions/{}/triage", t.production);
+    let cookie = format!("gl_session={}", t.partner);
+    // What a cross-site form can send: the cookie rides along, a form-encoded or text body.
+    for content_type in [
+        "application/x-www-form-urlencoded",
+        "text/plain",
+        "multipart/form-data; boundary=x",
+        "application/json",
+    ] {
+        let res = t
+            .call(
+                Method::POST,
+                &uri,
+                None,
+                &[("cookie", &cookie), ("content-type", content_type)],
+                DE_AGEING.to_owned(),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{content_type}");
+        assert_eq!(res.content_type(), "application/problem+json");
+        let detail = res.json()["detail"].as_str().unwrap_or("").to_owned();
+        assert!(detail.contains("X-Greenlight-Request"), "{detail}");
+    }
+    // Nothing else mutating passes either, whatever its route.
+    let res = t
+        .call(
+            Method::DELETE,
+            "/api/v1/tokens/anything",
+            None,
+            &[("cookie", &cookie)],
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    // The pages' own script sends the header: the preview works.
+    let res = t
+        .call(
+            Method::POST,
+            &uri,
+            None,
+            &[
+                ("cookie", &cookie),
+                ("content-type", "application/yaml"),
+                ("x-greenlight-request", "1"),
+            ],
+            DE_AGEING.to_owned(),
+        )
+        .await;
+    assert_eq!(
+        res.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&res.body)
+    );
+    // Reads by cookie and bearer-token writes are unaffected.
+    let res = t
+        .call(
+            Method::GET,
+            "/api/v1/me",
+            None,
+            &[("cookie", &cookie)],
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    let res = t
+        .call(
+            Method::POST,
+            &uri,
+            Some(&t.partner),
+            &[("cookie", &cookie), ("content-type", "application/yaml")],
+            DE_AGEING.to_owned(),
+        )
+        .await;
+    assert_eq!(
+        res.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&res.body)
+    );
+}

@@ -113,6 +113,60 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/tools/{id}/uses", get(registry::tool_uses))
         .route("/api/v1/audit", get(audit::entries))
         .route("/api/v1/audit/verify", get(audit::verify))
+        .layer(axum::middleware::from_fn(cookie_csrf_guard))
+}
+
+/// The header a page's own script sends on a state-changing API call authenticated by the
+/// session cookie. A cross-site HTML form cannot set a custom header, and a cross-site
+/// script cannot either without a CORS preflight, which this server never grants.
+pub const REQUEST_HEADER: &str = "x-greenlight-request";
+
+/// Refuses (403) a mutating `/api/v1` request that is authenticated by the session cookie
+/// rather than by `Authorization: Bearer` and does not carry [`REQUEST_HEADER`]: without it
+/// the request may be a cross-site form riding on a signed-in user's cookie.
+async fn cookie_csrf_guard(req: Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mutating = !matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
+    if mutating && by_cookie(req.headers()) && !has_request_header(req.headers()) {
+        return ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "Forbidden",
+            "a state-changing request signed in by the session cookie must carry the \
+             `X-Greenlight-Request: 1` header (cross-site request protection); API clients \
+             should send `Authorization: Bearer <token>` instead",
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
+/// Whether the request would be authenticated by the session cookie (no bearer token).
+fn by_cookie(headers: &HeaderMap) -> bool {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .is_some_and(|v| v.starts_with("Bearer ") || v.starts_with("bearer "));
+    if bearer {
+        return false;
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .any(|(k, v)| k == crate::auth::SESSION_COOKIE && !v.is_empty())
+}
+
+fn has_request_header(headers: &HeaderMap) -> bool {
+    headers
+        .get(REQUEST_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| !v.trim().is_empty())
 }
 
 /// A JSON body whose rejection is problem+json (400 malformed, 413 too large, 422 wrong shape).
