@@ -743,3 +743,98 @@ async fn cookie_signed_mutations_need_the_request_header() {
         String::from_utf8_lossy(&res.body)
     );
 }
+
+#[tokio::test]
+async fn a_studio_auditor_exports_no_other_studios_entries() {
+    let t = T::new().await;
+    let r = t.submit(&t.partner, DE_AGEING).await;
+    assert_eq!(
+        r.status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let decl = r.json()["id"].as_str().expect("id").to_owned();
+    let me = t.get("/api/v1/me", &t.admin).await.json();
+    let studio = me["memberships"][0]["org_id"]
+        .as_str()
+        .expect("org")
+        .to_owned();
+    let admin_user = me["user"]["id"].as_str().expect("user").to_owned();
+    let partner_user = t.get("/api/v1/me", &t.partner).await.json()["user"]["id"]
+        .as_str()
+        .expect("user")
+        .to_owned();
+
+    let store = &t.state.store;
+    let rival = store
+        .bootstrap_admin("Rival Pictures", "admin@rival.example", "")
+        .await
+        .expect("bootstrap");
+    let rival_admin = store
+        .principal_by_secret(&rival.token)
+        .await
+        .expect("lookup")
+        .expect("token");
+    let auditor = store
+        .add_member(
+            &rival_admin,
+            &rival.org.id,
+            NewMember {
+                email: "auditor@rival.example".into(),
+                name: String::new(),
+                roles: vec![Role::Auditor],
+                password: None,
+            },
+        )
+        .await
+        .expect("member");
+    let token = store
+        .system_create_token(&auditor.id, "t")
+        .await
+        .expect("token");
+
+    let res = t
+        .call(
+            Method::GET,
+            "/audit/export",
+            None,
+            &[("cookie", &format!("gl_session={token}"))],
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    let text = String::from_utf8_lossy(&res.body).into_owned();
+    for secret in [&studio, &admin_user, &partner_user, &decl, &t.production] {
+        assert!(!text.contains(secret.as_str()), "the bundle names {secret}");
+    }
+    assert!(!text.contains("Northlight") && !text.contains("northlight"));
+    let bundle = res.json();
+    let entries: Vec<greenlight_store::AuditEntry> =
+        serde_json::from_value(bundle["entries"].clone()).expect("entries");
+    let checkpoints: Vec<greenlight_store::Checkpoint> =
+        serde_json::from_value(bundle["checkpoints"].clone()).expect("checkpoints");
+    // The rival's own entries are whole; the others keep only their place in the chain.
+    assert!(entries.iter().any(|e| e.redacted));
+    assert!(
+        entries
+            .iter()
+            .any(|e| !e.redacted && e.org_id.as_deref() == Some(rival.org.id.0.as_str()))
+    );
+    for e in entries.iter().filter(|e| e.redacted) {
+        assert!(e.actor.is_none() && e.org_id.is_none() && e.entity_id.is_empty());
+    }
+    // And the redacted bundle still verifies, against the whole chain's checkpoints.
+    let report = greenlight_store::audit::verify(&entries, &checkpoints, None, None);
+    assert!(report.valid, "{:?}", report.problems);
+    let (whole, _) = store.audit_chain().await.expect("chain");
+    assert_eq!(entries.len(), whole.len());
+    // A redacted entry whose hash is altered breaks the chain.
+    let mut forged = entries.clone();
+    let i = forged
+        .iter()
+        .position(|e| e.redacted)
+        .expect("a redacted entry");
+    forged[i].hash = "0".repeat(64);
+    assert!(!greenlight_store::audit::verify(&forged, &checkpoints, None, None).valid);
+}

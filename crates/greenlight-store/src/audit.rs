@@ -49,6 +49,12 @@ pub struct AuditEntry {
     pub after_digest: Option<String>,
     pub prev_hash: String,
     pub hash: String,
+    /// True in an auditor's export bundle for an entry of another tenant: only `seq`,
+    /// `prev_hash` and `hash` are kept, every other field is emptied. Verification checks
+    /// its place in the chain (the next entry's `prev_hash`, the signed checkpoints) but
+    /// cannot recompute its hash.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub redacted: bool,
 }
 
 /// The fields an entry's hash covers, in a fixed order.
@@ -66,6 +72,25 @@ struct Hashed<'a> {
 }
 
 impl AuditEntry {
+    /// The entry with everything but its place in the chain (`seq`, `prev_hash`, `hash`)
+    /// removed, for a reader who may not see it.
+    pub fn redact(&self) -> AuditEntry {
+        AuditEntry {
+            seq: self.seq,
+            at: String::new(),
+            actor: None,
+            org_id: None,
+            action: String::new(),
+            entity: String::new(),
+            entity_id: String::new(),
+            before_digest: None,
+            after_digest: None,
+            prev_hash: self.prev_hash.clone(),
+            hash: self.hash.clone(),
+            redacted: true,
+        }
+    }
+
     /// The hash this entry must carry given its fields and `prev_hash`.
     pub fn compute_hash(&self) -> String {
         let fields = Hashed {
@@ -313,7 +338,9 @@ pub fn verify(
             ));
             break;
         }
-        if e.compute_hash() != e.hash {
+        // A redacted entry's content is not in the bundle: its hash is taken as given and
+        // bound by the next entry's prev_hash and by the signed checkpoints.
+        if !e.redacted && e.compute_hash() != e.hash {
             problems.push((
                 e.seq,
                 format!("entry {}: content does not match its hash (edited)", e.seq),
@@ -422,6 +449,7 @@ mod tests {
                 after_digest: Some(digest(&new_salt(), &serde_json::json!({"n": seq}))),
                 prev_hash: prev.clone(),
                 hash: String::new(),
+                redacted: false,
             };
             e.hash = e.compute_hash();
             prev = e.hash.clone();

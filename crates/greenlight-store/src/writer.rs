@@ -525,6 +525,7 @@ async fn append_entries(ctx: &mut WriteCtx, config: &StoreConfig) -> Result<Chec
             after_digest: p.after_digest.clone(),
             prev_hash: prev,
             hash: String::new(),
+            redacted: false,
         };
         e.hash = e.compute_hash();
         prev = e.hash.clone();

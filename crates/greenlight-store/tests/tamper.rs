@@ -142,6 +142,7 @@ async fn a_fully_rehashed_chain_fails_the_signed_checkpoints() {
             after_digest,
             prev_hash: prev.clone(),
             hash: String::new(),
+            redacted: false,
         };
         e.hash = e.compute_hash();
         prev = e.hash.clone();

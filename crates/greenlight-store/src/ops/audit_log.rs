@@ -18,6 +18,7 @@ fn entry_from(r: &sqlx::any::AnyRow) -> Result<AuditEntry> {
         after_digest: get_os(r, "after_digest")?,
         prev_hash: get_s(r, "prev_hash")?,
         hash: get_s(r, "hash")?,
+        redacted: false,
     })
 }
 
@@ -78,6 +79,36 @@ impl Store {
             logged.as_deref(),
             key.as_deref(),
         ))
+    }
+
+    /// The export bundle an auditor or admin of a studio may take away: the whole chain and
+    /// its checkpoints, with every entry their studios may not read (other tenants', and
+    /// the system's) reduced to its place in the chain by [`AuditEntry::redact`]. It still
+    /// verifies: the chain links and the signed checkpoints cover the redacted hashes.
+    pub async fn audit_bundle(
+        &self,
+        actor: &Principal,
+    ) -> Result<(Vec<AuditEntry>, Vec<Checkpoint>)> {
+        let studios = self.audit_reader(actor)?;
+        let mut visible: std::collections::HashSet<String> = studios.iter().cloned().collect();
+        for s in &studios {
+            for r in sqlx::query("SELECT id FROM orgs WHERE parent_id = $1")
+                .bind(s.clone())
+                .fetch_all(self.pool())
+                .await?
+            {
+                visible.insert(get_s(&r, "id")?);
+            }
+        }
+        let (entries, checkpoints) = self.audit_chain().await?;
+        let entries = entries
+            .into_iter()
+            .map(|e| match &e.org_id {
+                Some(o) if visible.contains(o) => e,
+                _ => e.redact(),
+            })
+            .collect();
+        Ok((entries, checkpoints))
     }
 
     fn audit_reader(&self, actor: &Principal) -> Result<Vec<String>> {
