@@ -121,6 +121,7 @@ fn bench(c: &mut Criterion) {
                 json_href: "/r.json".into(),
                 rows: report_rows.clone(),
                 counts: Vec::new(),
+                before_release: None,
             };
             page.render().expect("renders")
         })

@@ -838,3 +838,56 @@ async fn a_studio_auditor_exports_no_other_studios_entries() {
     forged[i].hash = "0".repeat(64);
     assert!(!greenlight_store::audit::verify(&forged, &checkpoints, None, None).valid);
 }
+
+/// The batched disclosure report answers exactly what reading each use's record one at a
+/// time answers, for every role, on the demo data (decisions, consents, obligations).
+#[tokio::test]
+async fn the_batched_disclosure_matches_the_one_by_one_read() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = StoreConfig::new(format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("d.db").display()
+    ));
+    config.signing_key = Some(SigningKey::generate());
+    let store = Store::open(config).await.expect("store opens");
+    greenlight_server::demo::seed(&store).await.expect("demo");
+    let mut compared = 0;
+    let mut obligations = 0;
+    for email in [
+        "reviewer@northlight.example",
+        "legal@northlight.example",
+        "producer@harbourfilms.example",
+        "artist@pixelforge.example",
+    ] {
+        let user = store
+            .user_by_email(email)
+            .await
+            .expect("answers")
+            .expect("exists");
+        let who = store.principal(&user.id).await.expect("principal");
+        for p in store.productions(&who).await.expect("productions") {
+            let batched = store.disclosure(&who, &p.id).await.expect("report");
+            let mut slow = store
+                .disclosure_one_by_one(&who, &p.id)
+                .await
+                .expect("report");
+            slow.generated_at = batched.generated_at;
+            assert_eq!(
+                serde_json::to_value(&batched).expect("json"),
+                serde_json::to_value(&slow).expect("json"),
+                "{email}"
+            );
+            assert_eq!(batched.to_csv(), slow.to_csv());
+            compared += batched.uses.len();
+            obligations += batched
+                .uses
+                .iter()
+                .map(|u| u.obligations.len())
+                .sum::<usize>();
+        }
+    }
+    assert!(
+        compared > 0 && obligations > 0,
+        "{compared} uses, {obligations} obligations"
+    );
+}

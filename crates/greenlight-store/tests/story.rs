@@ -177,6 +177,26 @@ async fn world(store: &Store) -> World {
     }
 }
 
+/// The batched disclosure report says exactly what loading each use's record one at a
+/// time says: same uses in the same order, decisions, tools, consents and obligations.
+async fn same_report_as_one_by_one(store: &Store, who: &Principal, production: &ProductionId) {
+    let batched = store.disclosure(who, production).await.expect("report");
+    let mut slow = store
+        .disclosure_one_by_one(who, production)
+        .await
+        .expect("report one by one");
+    assert!(!batched.uses.is_empty());
+    assert!(batched.uses.iter().any(|u| u.decision.is_some()));
+    assert!(batched.uses.iter().any(|u| !u.consents.is_empty()));
+    assert!(batched.uses.iter().any(|u| !u.tools.is_empty()));
+    slow.generated_at = batched.generated_at;
+    assert_eq!(
+        serde_json::to_value(&batched).expect("json"),
+        serde_json::to_value(&slow).expect("json")
+    );
+    assert_eq!(batched.to_csv(), slow.to_csv());
+}
+
 fn approve() -> DecisionInput {
     DecisionInput {
         action: DecisionAction::Approve,
@@ -431,6 +451,9 @@ async fn workflow_story(db: Db) {
         .expect("report");
     assert_eq!(report.uses.len(), 3);
     assert!(report.to_csv().lines().count() == 4);
+    for who in [&w.reviewer, &w.partner, &w.legal] {
+        same_report_as_one_by_one(&store, who, &w.production.id).await;
+    }
 
     // Withdrawal.
     let d1 = store
@@ -464,6 +487,9 @@ async fn workflow_story(db: Db) {
             .iter()
             .any(|e| e.action == "declaration.approve")
     );
+    for who in [&w.reviewer, &w.partner] {
+        same_report_as_one_by_one(&store, who, &w.production.id).await;
+    }
     let _ = w.studio;
     store.close().await;
     db.drop().await;

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod declarations;
+pub mod disclosure_actions;
 pub mod productions;
 pub mod registry;
 pub mod tenancy;
@@ -60,6 +61,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/api/v1/productions/{id}/disclosure",
             get(productions::disclosure),
+        )
+        .route(
+            "/api/v1/productions/{id}/disclosure/actions",
+            get(disclosure_actions::actions),
         )
         .route("/api/v1/declarations", get(declarations::list))
         .route("/api/v1/queue", get(declarations::queue))

@@ -15,6 +15,7 @@ pub mod views;
 mod admin;
 mod assets;
 mod audit;
+mod before_release;
 mod dashboard;
 mod declaration;
 mod declare;
@@ -75,6 +76,10 @@ pub fn router() -> Router<AppState> {
         .route("/productions/{id}/report", get(report::html))
         .route("/productions/{id}/report.csv", get(report::csv))
         .route("/productions/{id}/report.json", get(report::json))
+        .route(
+            "/productions/{id}/report/actions",
+            post(before_release::mark_done),
+        )
         .route(
             "/legal/consents",
             get(legal::consents).post(legal::record_consent),

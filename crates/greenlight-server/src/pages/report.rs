@@ -93,6 +93,7 @@ pub fn report_page(
         json_href: format!("/productions/{}/report.json", p.id),
         rows,
         counts,
+        before_release: None,
     }
 }
 
@@ -107,7 +108,9 @@ pub async fn html(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String
         &format!("Disclosure report · {}", d.production.facts.title),
         Some(&id),
     );
-    Ok(render(&report_page(layout, &d, &orgs)))
+    let mut page = report_page(layout, &d, &orgs);
+    page.before_release = Some(super::before_release::load(&state, &ctx, &id).await?);
+    Ok(render(&page))
 }
 
 fn file_stem(d: &Disclosure) -> String {

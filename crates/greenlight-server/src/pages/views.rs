@@ -748,6 +748,8 @@ pub struct ReportPage {
     pub json_href: String,
     pub rows: Vec<ReportRow>,
     pub counts: Vec<(Badge, usize)>,
+    /// "Before release": drafted credit line, labels and markings (the page only).
+    pub before_release: Option<super::before_release::BeforeRelease>,
 }
 
 /// A bar of a dashboard chart.

@@ -1482,24 +1482,25 @@ pub(crate) async fn obligations_of(
             .fetch_all(&mut *conn)
             .await?,
     };
-    rows.iter()
-        .map(|r| {
-            Ok(Obligation {
-                id: ObligationId(get_s(r, "id")?),
-                declaration_id: DeclarationId(get_s(r, "declaration_id")?),
-                revision: get_i(r, "revision")?,
-                rule: get_s(r, "rule")?,
-                pack: get_s(r, "pack")?,
-                kind: get_s(r, "kind")?,
-                text: get_s(r, "text")?,
-                due: get_os(r, "due")?,
-                status: parse_enum(&get_s(r, "status")?)?,
-                done_by: get_os(r, "done_by")?.map(UserId),
-                done_at: parse_opt_ts(get_os(r, "done_at")?)?,
-                evidence: get_os(r, "evidence")?,
-            })
-        })
-        .collect()
+    rows.iter().map(obligation_from).collect()
+}
+
+/// An obligation from a row of `obligations` (all its columns).
+pub(crate) fn obligation_from(r: &sqlx::any::AnyRow) -> Result<Obligation> {
+    Ok(Obligation {
+        id: ObligationId(get_s(r, "id")?),
+        declaration_id: DeclarationId(get_s(r, "declaration_id")?),
+        revision: get_i(r, "revision")?,
+        rule: get_s(r, "rule")?,
+        pack: get_s(r, "pack")?,
+        kind: get_s(r, "kind")?,
+        text: get_s(r, "text")?,
+        due: get_os(r, "due")?,
+        status: parse_enum(&get_s(r, "status")?)?,
+        done_by: get_os(r, "done_by")?.map(UserId),
+        done_at: parse_opt_ts(get_os(r, "done_at")?)?,
+        evidence: get_os(r, "evidence")?,
+    })
 }
 
 async fn history_of(conn: &mut AnyConnection, id: &DeclarationId) -> Result<Vec<HistoryEvent>> {

@@ -4,8 +4,14 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use std::collections::HashMap;
+
+use super::declarations::obligation_from;
+use super::registry::{CONSENT_COLS, consent_from};
+use super::{get_os, get_s};
+use crate::db::parse_json;
 use crate::model::*;
-use crate::{Result, Store};
+use crate::{Result, Store, StoreError};
 
 /// One use in a disclosure report.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -113,8 +119,177 @@ impl Disclosure {
 }
 
 impl Store {
-    /// The disclosure report of a production, with what the caller may see.
+    /// The disclosure report of a production, with what the caller may see: the visible
+    /// uses are listed page by page, then their decisions, current triages, consents and
+    /// obligations are read with one query each for the whole production.
     pub async fn disclosure(
+        &self,
+        actor: &Principal,
+        production: &ProductionId,
+    ) -> Result<Disclosure> {
+        let p = self.production(actor, production).await?;
+        let summaries = self.disclosed_uses(actor, production).await?;
+        let pid = production.0.clone();
+        let mut conn = self.pool().acquire().await?;
+
+        let mut decisions: HashMap<String, Decision> = HashMap::new();
+        for r in sqlx::query(
+            "SELECT id, decision FROM declarations WHERE production_id = $1 AND decision IS NOT NULL",
+        )
+        .bind(pid.clone())
+        .fetch_all(&mut *conn)
+        .await?
+        {
+            if let Some(d) = get_os(&r, "decision")? {
+                decisions.insert(get_s(&r, "id")?, parse_json(&d)?);
+            }
+        }
+
+        // The effective declaration of the last triage of each current revision.
+        let mut effective: HashMap<String, serde_json::Value> = HashMap::new();
+        for r in sqlx::query(
+            "SELECT t.declaration_id, t.effective FROM triages t \
+             JOIN declarations d ON d.id = t.declaration_id AND t.revision = d.revision \
+             WHERE d.production_id = $1 AND t.seq = (SELECT MAX(t2.seq) FROM triages t2 \
+               WHERE t2.declaration_id = t.declaration_id AND t2.revision = t.revision)",
+        )
+        .bind(pid.clone())
+        .fetch_all(&mut *conn)
+        .await?
+        {
+            effective.insert(
+                get_s(&r, "declaration_id")?,
+                parse_json(&get_s(&r, "effective")?)?,
+            );
+        }
+
+        let mut consents: HashMap<String, Consent> = HashMap::new();
+        let sql = format!(
+            "SELECT {CONSENT_COLS} FROM consents WHERE id IN (SELECT l.consent_id FROM consent_links l \
+             JOIN declarations d ON d.id = l.declaration_id WHERE d.production_id = $1)"
+        );
+        for r in sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(pid.clone())
+            .fetch_all(&mut *conn)
+            .await?
+        {
+            let (c, _) = consent_from(&r)?;
+            consents.insert(c.id.0.clone(), c);
+        }
+        let mut links: HashMap<String, Vec<Consent>> = HashMap::new();
+        for r in sqlx::query(
+            "SELECT l.declaration_id, l.consent_id FROM consent_links l \
+             JOIN declarations d ON d.id = l.declaration_id \
+             WHERE d.production_id = $1 ORDER BY l.declaration_id, l.performer",
+        )
+        .bind(pid.clone())
+        .fetch_all(&mut *conn)
+        .await?
+        {
+            let id = get_s(&r, "consent_id")?;
+            let c = consents
+                .get(&id)
+                .cloned()
+                .ok_or_else(|| StoreError::NotFound(format!("consent {id}")))?;
+            links
+                .entry(get_s(&r, "declaration_id")?)
+                .or_default()
+                .push(c);
+        }
+
+        let mut obligations: HashMap<String, Vec<Obligation>> = HashMap::new();
+        for r in sqlx::query(
+            "SELECT o.* FROM obligations o \
+             JOIN declarations d ON d.id = o.declaration_id AND o.revision = d.revision \
+             WHERE d.production_id = $1 ORDER BY o.declaration_id, o.pack, o.rule, o.kind",
+        )
+        .bind(pid)
+        .fetch_all(&mut *conn)
+        .await?
+        {
+            let o = obligation_from(&r)?;
+            obligations
+                .entry(o.declaration_id.0.clone())
+                .or_default()
+                .push(o);
+        }
+        drop(conn);
+
+        let uses = summaries
+            .into_iter()
+            .map(|s| {
+                let id = &s.id.0;
+                let all = obligations.remove(id).unwrap_or_default();
+                let open = all.iter().any(|o| o.status == ObligationStatus::Open);
+                DisclosureRow {
+                    declaration_id: s.id.clone(),
+                    reference: s.reference,
+                    summary: s.summary,
+                    organisation: s.org_id,
+                    state: s.state,
+                    outcome: s.outcome,
+                    revision: s.revision,
+                    decision: decisions.remove(id),
+                    tools: tools_of(effective.get(id).unwrap_or(&serde_json::Value::Null)),
+                    consents: links.remove(id).unwrap_or_default(),
+                    obligations: all
+                        .into_iter()
+                        .filter(|o| o.status != ObligationStatus::Void)
+                        .collect(),
+                    approved_with_open_obligations: s.state == State::Approved && open,
+                }
+            })
+            .collect();
+        Ok(Disclosure {
+            production: p,
+            generated_at: chrono::Utc::now(),
+            uses,
+        })
+    }
+
+    /// The uses a disclosure report lists: the production's declarations the caller may
+    /// see, oldest first, without the withdrawn ones.
+    async fn disclosed_uses(
+        &self,
+        actor: &Principal,
+        production: &ProductionId,
+    ) -> Result<Vec<DeclarationSummary>> {
+        let mut out = Vec::new();
+        let mut offset = 0;
+        loop {
+            let filter = DeclarationFilter {
+                production_id: Some(production.clone()),
+                oldest_first: true,
+                ..Default::default()
+            };
+            let page = self
+                .declarations(
+                    actor,
+                    &filter,
+                    PageRequest {
+                        offset,
+                        limit: PageRequest::MAX_LIMIT,
+                    },
+                )
+                .await?;
+            let n = page.items.len() as i64;
+            out.extend(
+                page.items
+                    .into_iter()
+                    .filter(|s| s.state != State::Withdrawn),
+            );
+            offset += n;
+            if n < PageRequest::MAX_LIMIT {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// [`Store::disclosure`] the slow way, loading each use's full record one at a time.
+    /// Kept to check the batched report against (tests, benchmarks); not for callers.
+    #[doc(hidden)]
+    pub async fn disclosure_one_by_one(
         &self,
         actor: &Principal,
         production: &ProductionId,
@@ -164,20 +339,7 @@ impl Store {
                     .last()
                     .map(|t| t.effective.clone())
                     .unwrap_or_default();
-                let tools = effective
-                    .get("tools")
-                    .and_then(|t| t.as_array())
-                    .map(|ts| {
-                        ts.iter()
-                            .map(|t| {
-                                let name = t.get("name").and_then(|v| v.as_str()).unwrap_or("?");
-                                let data =
-                                    t.get("data_use").and_then(|v| v.as_str()).unwrap_or("?");
-                                format!("{name} (data use: {data})")
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let tools = tools_of(&effective);
                 let open = d
                     .obligations
                     .iter()
@@ -212,4 +374,21 @@ impl Store {
             uses,
         })
     }
+}
+
+/// The tools of an effective declaration, as the report lists them.
+fn tools_of(effective: &serde_json::Value) -> Vec<String> {
+    effective
+        .get("tools")
+        .and_then(|t| t.as_array())
+        .map(|ts| {
+            ts.iter()
+                .map(|t| {
+                    let name = t.get("name").and_then(|v| v.as_str()).unwrap_or("?");
+                    let data = t.get("data_use").and_then(|v| v.as_str()).unwrap_or("?");
+                    format!("{name} (data use: {data})")
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -4,6 +4,7 @@
 mod audit_log;
 mod declarations;
 mod disclosure;
+mod disclosure_text;
 mod productions;
 mod registry;
 mod tenancy;

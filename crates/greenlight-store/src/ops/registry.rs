@@ -12,10 +12,10 @@ use crate::input::{NewConsent, NewTool};
 use crate::model::*;
 use crate::{Result, Store, StoreError};
 
-const CONSENT_COLS: &str = "id, studio_id, production_id, performer, given_by, treatment, scope, signed, expires, revoked_at, revoked_reason, \
+pub(crate) const CONSENT_COLS: &str = "id, studio_id, production_id, performer, given_by, treatment, scope, signed, expires, revoked_at, revoked_reason, \
      document_name, document_sha256, recorded_by, salt, created_at";
 
-fn consent_from(r: &sqlx::any::AnyRow) -> Result<(Consent, String)> {
+pub(crate) fn consent_from(r: &sqlx::any::AnyRow) -> Result<(Consent, String)> {
     Ok((
         Consent {
             id: ConsentId(get_s(r, "id")?),
