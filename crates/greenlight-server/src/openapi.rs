@@ -15,6 +15,7 @@ use crate::api;
         api::tenancy::create_token, api::tenancy::list_tokens, api::tenancy::revoke_token,
         api::productions::list, api::productions::create, api::productions::get_one, api::productions::update, api::productions::link,
         api::productions::disclosure,
+        api::disclosure_actions::actions,
         api::declarations::triage, api::declarations::submit, api::declarations::list, api::declarations::list_for_production,
         api::declarations::queue, api::declarations::get_one, api::declarations::revisions, api::declarations::revise,
         api::declarations::decide, api::declarations::withdraw, api::declarations::link_consent, api::declarations::confirm,

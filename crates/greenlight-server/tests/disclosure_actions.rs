@@ -278,6 +278,16 @@ async fn actions_as_json_and_csv_and_refused_to_a_foreign_studio() {
             assert!(!r.text().contains("LK-004"));
         }
     }
+    let doc = t
+        .call(
+            Request::builder()
+                .method(Method::GET)
+                .uri("/api/openapi.json"),
+            Body::empty(),
+        )
+        .await
+        .json();
+    assert!(doc["paths"]["/api/v1/productions/{id}/disclosure/actions"]["get"].is_object());
     let r = t
         .call(
             Request::builder().method(Method::GET).uri(actions_uri(&t)),

@@ -10,7 +10,7 @@ use greenlight_store::{Principal, ProductionId, Store};
 
 use super::productions::FormatParam;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 
 /// The drafted actions of a production, with what the caller may see (the disclosure
@@ -101,6 +101,9 @@ fn wants_csv(f: &FormatParam, headers: &HeaderMap) -> Result<bool, ApiError> {
 /// labels to place per use and media, the markings to keep; each with its earliest due
 /// date, the obligations it covers and whether all are done (JSON, or CSV with
 /// `?format=csv` or `Accept: text/csv`).
+#[utoipa::path(get, path = "/api/v1/productions/{id}/disclosure/actions", tag = "productions", params(("id" = String, Path), FormatParam),
+    responses((status = 200, description = "`{title, items: [{kind, text, uses, media, due, covers, done}], open}`; CSV (text/csv) with ?format=csv", content_type = "application/json"),
+        (status = 404, body = Problem)))]
 pub async fn actions(
     State(s): State<AppState>,
     Caller(p): Caller,
