@@ -17,6 +17,10 @@ pub struct ActionView {
     /// Its position in the list (names the form's fields).
     pub n: usize,
     pub what: &'static str,
+    /// The label of the evidence field.
+    pub evidence_label: &'static str,
+    /// Whether the form is shown open (the credit line) or folded.
+    pub open_form: bool,
     pub text: String,
     pub uses: String,
     pub media: String,
@@ -52,6 +56,15 @@ fn what(kind: ActionKind) -> &'static str {
     }
 }
 
+fn evidence_label(kind: ActionKind) -> &'static str {
+    match kind {
+        ActionKind::Credit => "Credit line as delivered",
+        ActionKind::Label | ActionKind::LabelText => "Label as placed",
+        ActionKind::KeepMarking => "How the marking was kept",
+        ActionKind::Other => "What was done",
+    }
+}
+
 /// The section from a drafted list.
 pub fn section(list: &ActionList, production: &str, can_mark: bool) -> BeforeRelease {
     let items = list
@@ -61,6 +74,8 @@ pub fn section(list: &ActionList, production: &str, can_mark: bool) -> BeforeRel
         .map(|(n, i)| ActionView {
             n,
             what: what(i.kind),
+            evidence_label: evidence_label(i.kind),
+            open_form: i.kind == ActionKind::Credit,
             text: i.text.clone(),
             uses: i.uses.join(", "),
             media: i.media.join(", "),
