@@ -5,6 +5,9 @@
 //! measured in the same run, is `serde_json` writing the same rows: the cost of the API's
 //! JSON answer for the same data. Target: under 50 ms per page.
 //!
+//! The end-to-end group also times the store's disclosure report, batched against the
+//! one-use-at-a-time read it replaced, on the same database.
+//!
 //! Knobs: `GREENLIGHT_BENCH_USES` (default 10000).
 
 use askama::Template;
@@ -175,7 +178,7 @@ fn bench_end_to_end(c: &mut Criterion) {
         .build()
         .expect("a runtime");
     let dir = tempfile::tempdir().expect("a temp dir");
-    let (router, cookie, production) = rt.block_on(async {
+    let (router, cookie, production, store, reviewer) = rt.block_on(async {
         let mut config = StoreConfig::new(format!(
             "sqlite://{}?mode=rwc",
             dir.path().join("bench.db").display()
@@ -198,7 +201,7 @@ fn bench_end_to_end(c: &mut Criterion) {
             }
         };
         let (_, producer) = by_email("producer@harbourfilms.example").await;
-        let (reviewer_id, _) = by_email("reviewer@northlight.example").await;
+        let (reviewer_id, reviewer) = by_email("reviewer@northlight.example").await;
         let production = store.productions(&producer).await.expect("productions")[0]
             .id
             .clone();
@@ -220,8 +223,14 @@ fn bench_end_to_end(c: &mut Criterion) {
             .create_session(&reviewer_id, std::time::Duration::from_secs(3600))
             .await
             .expect("a session");
-        let router = app(AppState::new(store, ServerConfig::default()));
-        (router, format!("gl_session={secret}"), production)
+        let router = app(AppState::new(store.clone(), ServerConfig::default()));
+        (
+            router,
+            format!("gl_session={secret}"),
+            production,
+            store,
+            reviewer,
+        )
     });
     let get = |path: String| {
         let router = router.clone();
@@ -250,6 +259,20 @@ fn bench_end_to_end(c: &mut Criterion) {
     // Baseline: the API's JSON disclosure of the same production (same store read).
     g.bench_function("baseline_api_disclosure_json", |b| {
         b.iter(|| rt.block_on(get(format!("/api/v1/productions/{production}/disclosure"))))
+    });
+    // The store's disclosure report alone: batched (what the pages and the API use) against
+    // loading each use's record one at a time (how it was read before).
+    g.bench_function("store_disclosure_batched", |b| {
+        b.iter(|| {
+            rt.block_on(store.disclosure(&reviewer, &production))
+                .expect("a report")
+        })
+    });
+    g.bench_function("store_disclosure_one_by_one", |b| {
+        b.iter(|| {
+            rt.block_on(store.disclosure_one_by_one(&reviewer, &production))
+                .expect("a report")
+        })
     });
     g.finish();
 }

@@ -1262,17 +1262,34 @@ impl Store {
         page: PageRequest,
     ) -> Result<Page<DeclarationSummary>> {
         let states: Vec<State> = filter.state.into_iter().collect();
-        self.list_declarations(actor, filter, &states, page).await
+        self.list_declarations(actor, filter, &states, Some(page))
+            .await
     }
 
+    /// Every declaration the caller may see that `filter` keeps, unpaged (one query).
+    pub(crate) async fn all_declarations(
+        &self,
+        actor: &Principal,
+        filter: &DeclarationFilter,
+    ) -> Result<Vec<DeclarationSummary>> {
+        let states: Vec<State> = filter.state.into_iter().collect();
+        Ok(self
+            .list_declarations(actor, filter, &states, None)
+            .await?
+            .items)
+    }
+
+    /// Declarations the caller may see, one page of them, or all of them (and no count)
+    /// when `page` is `None`.
     async fn list_declarations(
         &self,
         actor: &Principal,
         filter: &DeclarationFilter,
         states: &[State],
-        page: PageRequest,
+        page: Option<PageRequest>,
     ) -> Result<Page<DeclarationSummary>> {
-        let page = page.clamped();
+        let unpaged = page.is_none();
+        let page = page.unwrap_or_default().clamped();
         // Visibility: declarations of productions of the caller's studios, plus those of
         // their own organisations on linked productions.
         let mut studios = Vec::new();
@@ -1338,15 +1355,23 @@ impl Store {
         let count_sql = format!(
             "SELECT COUNT(*) AS n FROM declarations d JOIN productions p ON p.id = d.production_id WHERE {wher}"
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(count_sql));
-        for a in &args {
-            q = q.bind(a.clone());
-        }
-        let total = get_i(&q.fetch_one(self.pool()).await?, "n")?;
-        let list_sql = format!(
-            "{SELECT_DECL} WHERE {wher} ORDER BY {order} LIMIT {} OFFSET {}",
-            page.limit, page.offset
-        );
+        let total = if unpaged {
+            0
+        } else {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(count_sql));
+            for a in &args {
+                q = q.bind(a.clone());
+            }
+            get_i(&q.fetch_one(self.pool()).await?, "n")?
+        };
+        let list_sql = if unpaged {
+            format!("{SELECT_DECL} WHERE {wher} ORDER BY {order}")
+        } else {
+            format!(
+                "{SELECT_DECL} WHERE {wher} ORDER BY {order} LIMIT {} OFFSET {}",
+                page.limit, page.offset
+            )
+        };
         let mut q = sqlx::query(sqlx::AssertSqlSafe(list_sql));
         for a in &args {
             q = q.bind(a.clone());
@@ -1380,7 +1405,7 @@ impl Store {
             org_id: None,
             oldest_first: true,
         };
-        self.list_declarations(actor, &f, &[State::InReview, State::Suspended], page)
+        self.list_declarations(actor, &f, &[State::InReview, State::Suspended], Some(page))
             .await
     }
 

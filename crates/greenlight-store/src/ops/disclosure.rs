@@ -145,8 +145,9 @@ impl Store {
             }
         }
 
-        // The effective declaration of the last triage of each current revision.
-        let mut effective: HashMap<String, serde_json::Value> = HashMap::new();
+        // The tools of the effective declaration of the last triage of each current
+        // revision (only the tools are parsed: the rest of the document is skipped).
+        let mut tools: HashMap<String, Vec<String>> = HashMap::new();
         for r in sqlx::query(
             "SELECT t.declaration_id, t.effective FROM triages t \
              JOIN declarations d ON d.id = t.declaration_id AND t.revision = d.revision \
@@ -157,10 +158,12 @@ impl Store {
         .fetch_all(&mut *conn)
         .await?
         {
-            effective.insert(
-                get_s(&r, "declaration_id")?,
-                parse_json(&get_s(&r, "effective")?)?,
-            );
+            let text = get_s(&r, "effective")?;
+            let listed = match serde_json::from_str::<EffectiveTools>(&text) {
+                Ok(e) => tools_list(e.tools.as_ref()),
+                Err(_) => tools_of(&parse_json(&text)?),
+            };
+            tools.insert(get_s(&r, "declaration_id")?, listed);
         }
 
         let mut consents: HashMap<String, Consent> = HashMap::new();
@@ -230,7 +233,7 @@ impl Store {
                     outcome: s.outcome,
                     revision: s.revision,
                     decision: decisions.remove(id),
-                    tools: tools_of(effective.get(id).unwrap_or(&serde_json::Value::Null)),
+                    tools: tools.remove(id).unwrap_or_default(),
                     consents: links.remove(id).unwrap_or_default(),
                     obligations: all
                         .into_iter()
@@ -254,36 +257,14 @@ impl Store {
         actor: &Principal,
         production: &ProductionId,
     ) -> Result<Vec<DeclarationSummary>> {
-        let mut out = Vec::new();
-        let mut offset = 0;
-        loop {
-            let filter = DeclarationFilter {
-                production_id: Some(production.clone()),
-                oldest_first: true,
-                ..Default::default()
-            };
-            let page = self
-                .declarations(
-                    actor,
-                    &filter,
-                    PageRequest {
-                        offset,
-                        limit: PageRequest::MAX_LIMIT,
-                    },
-                )
-                .await?;
-            let n = page.items.len() as i64;
-            out.extend(
-                page.items
-                    .into_iter()
-                    .filter(|s| s.state != State::Withdrawn),
-            );
-            offset += n;
-            if n < PageRequest::MAX_LIMIT {
-                break;
-            }
-        }
-        Ok(out)
+        let filter = DeclarationFilter {
+            production_id: Some(production.clone()),
+            oldest_first: true,
+            ..Default::default()
+        };
+        let mut all = self.all_declarations(actor, &filter).await?;
+        all.retain(|s| s.state != State::Withdrawn);
+        Ok(all)
     }
 
     /// [`Store::disclosure`] the slow way, loading each use's full record one at a time.
@@ -376,10 +357,21 @@ impl Store {
     }
 }
 
+/// Just the `tools` of an effective declaration.
+#[derive(serde::Deserialize)]
+struct EffectiveTools {
+    #[serde(default)]
+    tools: Option<serde_json::Value>,
+}
+
 /// The tools of an effective declaration, as the report lists them.
 fn tools_of(effective: &serde_json::Value) -> Vec<String> {
-    effective
-        .get("tools")
+    tools_list(effective.get("tools"))
+}
+
+/// The report's tool lines from an effective declaration's `tools` value.
+fn tools_list(tools: Option<&serde_json::Value>) -> Vec<String> {
+    tools
         .and_then(|t| t.as_array())
         .map(|ts| {
             ts.iter()
