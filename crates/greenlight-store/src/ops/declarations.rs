@@ -96,6 +96,28 @@ fn row_from(r: &sqlx::any::AnyRow) -> Result<Row> {
     })
 }
 
+/// Reads a declaration back after a change to it and appends the audit entry: who, the
+/// action, and the digests (keyed with the record's salt) of its state before and after.
+async fn audit_change(
+    w: &mut WriteCtx,
+    actor: Option<&str>,
+    before: &Row,
+    action: impl Into<String>,
+) -> Result<Row> {
+    let id = &before.summary.id;
+    let after = load_row(&mut w.conn, id).await?;
+    w.audit(
+        actor,
+        Some(&before.studio_id.0),
+        action,
+        "declaration",
+        &id.0,
+        Some(digest(&before.salt, &decl_state(before))),
+        Some(digest(&before.salt, &decl_state(&after))),
+    );
+    Ok(after)
+}
+
 async fn load_row(conn: &mut AnyConnection, id: &DeclarationId) -> Result<Row> {
     let sql = format!("{SELECT_DECL} WHERE d.id = $1");
     let r = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -526,16 +548,7 @@ pub(crate) async fn retriage(
         format!("{reason}: result unchanged")
     };
     push_history(w, id, actor, "retriage", Some(s.state), Some(to), &detail).await?;
-    let after = load_row(&mut w.conn, id).await?;
-    w.audit(
-        actor,
-        Some(&row.studio_id.0),
-        "declaration.retriage",
-        "declaration",
-        &id.0,
-        Some(digest(&row.salt, &decl_state(&row))),
-        Some(digest(&row.salt, &decl_state(&after))),
-    );
+    audit_change(w, actor, &row, "declaration.retriage").await?;
     Ok(changed)
 }
 
@@ -833,16 +846,7 @@ impl Store {
                     detail.push_str("; the earlier approval is void");
                 }
                 push_history(w, &id, Some(&actor_id.0), "revise", Some(s.state), Some(state), &detail).await?;
-                let after = load_row(&mut w.conn, &id).await?;
-                w.audit(
-                    Some(&actor_id.0),
-                    Some(&row.studio_id.0),
-                    "declaration.revise",
-                    "declaration",
-                    &id.0,
-                    Some(digest(&row.salt, &decl_state(&row))),
-                    Some(digest(&row.salt, &decl_state(&after))),
-                );
+                let after = audit_change(w, Some(&actor_id.0), &row, "declaration.revise").await?;
                 Ok(after.summary)
             })
         })
@@ -946,16 +950,7 @@ impl Store {
                     detail = format!("{detail} expires {e}").trim().to_owned();
                 }
                 push_history(w, &id, Some(&actor_id.0), input.action.as_str(), Some(s.state), Some(to), &detail).await?;
-                let after = load_row(&mut w.conn, &id).await?;
-                w.audit(
-                    Some(&actor_id.0),
-                    Some(&row.studio_id.0),
-                    format!("declaration.{}", input.action.as_str()),
-                    "declaration",
-                    &id.0,
-                    Some(digest(&row.salt, &decl_state(&row))),
-                    Some(digest(&row.salt, &decl_state(&after))),
-                );
+                let after = audit_change(w, Some(&actor_id.0), &row, format!("declaration.{}", input.action.as_str())).await?;
                 Ok(after.summary)
             })
         })
@@ -994,16 +989,7 @@ impl Store {
                     .execute(&mut w.conn)
                     .await?;
                 push_history(w, &id, Some(&actor_id.0), "withdraw", Some(row.summary.state), Some(State::Withdrawn), reason.as_deref().unwrap_or("")).await?;
-                let after = load_row(&mut w.conn, &id).await?;
-                w.audit(
-                    Some(&actor_id.0),
-                    Some(&row.studio_id.0),
-                    "declaration.withdraw",
-                    "declaration",
-                    &id.0,
-                    Some(digest(&row.salt, &decl_state(&row))),
-                    Some(digest(&row.salt, &decl_state(&after))),
-                );
+                let after = audit_change(w, Some(&actor_id.0), &row, "declaration.withdraw").await?;
                 Ok(after.summary)
             })
         })
