@@ -132,6 +132,23 @@ fn check_studio(actor: &Principal, studio: &OrgId, role: Role, what: &str) -> Re
     }
 }
 
+/// The studio a registry write acts for: the one named (where the actor must hold `role`),
+/// or else the actor's own studio in which they hold it.
+fn acting_studio(
+    actor: &Principal,
+    studio: Option<&OrgId>,
+    role: Role,
+    what: &str,
+) -> Result<OrgId> {
+    match studio {
+        Some(s) => {
+            check_studio(actor, s, role, what)?;
+            Ok(s.clone())
+        }
+        None => studio_with(actor, role, what),
+    }
+}
+
 impl Store {
     /// Legal records a consent with its signed document (stored with its SHA-256).
     pub async fn record_consent(
@@ -140,13 +157,7 @@ impl Store {
         studio: Option<&OrgId>,
         new: NewConsent,
     ) -> Result<Consent> {
-        let studio = match studio {
-            Some(s) => {
-                check_studio(actor, s, Role::Legal, "records consents")?;
-                s.clone()
-            }
-            None => studio_with(actor, Role::Legal, "records consents")?,
-        };
+        let studio = acting_studio(actor, studio, Role::Legal, "records consents")?;
         let performer = required("performer", &new.performer)?;
         let scope = required("scope", &new.scope)?;
         let doc_name = required("document", &new.document.name)?;
@@ -370,13 +381,7 @@ impl Store {
         studio: Option<&OrgId>,
         new: NewTool,
     ) -> Result<Tool> {
-        let studio = match studio {
-            Some(s) => {
-                check_studio(actor, s, Role::Legal, "registers tools")?;
-                s.clone()
-            }
-            None => studio_with(actor, Role::Legal, "registers tools")?,
-        };
+        let studio = acting_studio(actor, studio, Role::Legal, "registers tools")?;
         let name = required("name", &new.name)?;
         let actor_id = actor.user.id.clone();
         self.write(move |w| {
