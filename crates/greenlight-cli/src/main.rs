@@ -9,6 +9,8 @@ mod cmd;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod packs;
+#[cfg(feature = "scan")]
+mod server_ledger;
 
 use std::process::ExitCode;
 

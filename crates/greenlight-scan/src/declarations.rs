@@ -9,7 +9,9 @@
 //! conditions: ["credit the tool"]
 //! ```
 //!
-//! Ledger entries name a declaration by its `use.ref`.
+//! Ledger entries name a declaration by its `use.ref`. A scan against a server
+//! (`greenlight scan --server URL`) gets the same from the server's records instead:
+//! [`Declarations::recorded`].
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -50,17 +52,82 @@ pub struct Decision {
 /// A declaration with what the scan needs to know about it.
 #[derive(Debug, Clone)]
 pub struct DeclarationInfo {
-    /// The declaration file.
+    /// Where it was read: the declaration file, or for a declaration on a server a name such
+    /// as `declaration 0193… (revision 2)` (one path component, so messages can quote it).
     pub file: PathBuf,
-    /// The parsed declaration.
-    pub declaration: Declaration,
+    /// The parsed declaration, when read from a file (a server sends only what the scan
+    /// decides with).
+    pub declaration: Option<Declaration>,
+    /// `outputs.final`: part of the final deliverables (on a server, of the effective
+    /// declaration).
+    pub final_use: bool,
     /// Its decision, when one is recorded.
     pub decision: Option<Decision>,
-    /// Whether the `eu-ai-act-art50` pack gives it a `keep-marking` obligation on the scan date.
+    /// Whether the `eu-ai-act-art50` pack gives it a `keep-marking` obligation on the scan date
+    /// (on a server: whether its current triage carries one).
+    pub keep_marking: bool,
+    /// The state as a server names it (`suspended`, `withdrawn`, …), when it came from one.
+    pub recorded_state: Option<String>,
+}
+
+/// What a server records about one declaration, as [`DeclarationInfo::recorded`] takes it.
+#[derive(Debug, Clone)]
+pub struct RecordedDeclaration {
+    /// The server's id of the declaration.
+    pub id: String,
+    /// Its current revision.
+    pub revision: i64,
+    /// Its workflow state (`approved`, `suspended`, `in_review`, `withdrawn`, …).
+    pub state: String,
+    /// Whether the current revision is approved.
+    pub approved: bool,
+    /// `outputs.final` of the effective declaration.
+    pub final_use: bool,
+    /// Who decided and when, and the conditions, when a decision is recorded.
+    pub decided: Option<(String, String, Vec<String>)>,
+    /// Whether the current triage carries a `keep-marking` obligation.
     pub keep_marking: bool,
 }
 
 impl DeclarationInfo {
+    /// A declaration read from a server rather than from a file. Only an approved current
+    /// revision counts as approved: a suspended, rejected, withdrawn or in-review one does not.
+    pub fn recorded(r: RecordedDeclaration) -> Self {
+        let state = if r.approved {
+            DecisionState::Approved
+        } else if r.state == "rejected" {
+            DecisionState::Rejected
+        } else {
+            DecisionState::InReview
+        };
+        let decision = match r.decided {
+            Some((by, at, conditions)) => Some(Decision {
+                state,
+                by,
+                at,
+                conditions,
+            }),
+            // An approval always has a decision; keep `approved()` true to the record anyway.
+            None if r.approved => Some(Decision {
+                state,
+                by: String::new(),
+                at: String::new(),
+                conditions: vec![],
+            }),
+            None => None,
+        };
+        // Messages quote the last path component: keep the name in one.
+        let name = format!("declaration {} (revision {})", r.id, r.revision).replace('/', "_");
+        DeclarationInfo {
+            file: PathBuf::from(name),
+            declaration: None,
+            final_use: r.final_use,
+            decision,
+            keep_marking: r.keep_marking,
+            recorded_state: Some(r.state),
+        }
+    }
+
     /// Whether the declaration is approved.
     pub fn approved(&self) -> bool {
         self.decision
@@ -70,11 +137,15 @@ impl DeclarationInfo {
 
     /// Whether the declared output is part of the final deliverables.
     pub fn is_final(&self) -> bool {
-        self.declaration.outputs.is_final
+        self.final_use
     }
 
-    /// `approved`, `rejected`, `in_review` or `undecided`.
-    pub fn state_name(&self) -> &'static str {
+    /// `approved`, `rejected`, `in_review` or `undecided`; for a declaration on a server, its
+    /// recorded state (`suspended`, `withdrawn`, …).
+    pub fn state_name(&self) -> &str {
+        if let Some(s) = &self.recorded_state {
+            return s;
+        }
         match self.decision.as_ref().map(|d| d.state) {
             Some(DecisionState::Approved) => "approved",
             Some(DecisionState::Rejected) => "rejected",
@@ -123,6 +194,17 @@ pub enum DeclarationsError {
 }
 
 impl Declarations {
+    /// Declarations recorded on a server, each under its `use.ref` (a server keeps one
+    /// declaration per `use.ref` and production; a repeated one replaces the earlier).
+    pub fn recorded(uses: impl IntoIterator<Item = (String, RecordedDeclaration)>) -> Self {
+        Declarations {
+            by_ref: uses
+                .into_iter()
+                .map(|(reference, r)| (reference, DeclarationInfo::recorded(r)))
+                .collect(),
+        }
+    }
+
     /// Reads every declaration in `dir` (not recursive) and its decision; evaluates each with
     /// the `eu-ai-act-art50` pack as of `as_of` to learn whether its AI marking must be kept.
     pub fn load(dir: &Path, as_of: NaiveDate) -> Result<Self, DeclarationsError> {
@@ -205,9 +287,11 @@ impl Declarations {
                 reference,
                 DeclarationInfo {
                     file: path,
-                    declaration,
+                    final_use: declaration.outputs.is_final,
+                    declaration: Some(declaration),
                     decision,
                     keep_marking,
+                    recorded_state: None,
                 },
             );
         }

@@ -16,6 +16,7 @@ use crate::api;
         api::productions::list, api::productions::create, api::productions::get_one, api::productions::update, api::productions::link,
         api::productions::disclosure,
         api::disclosure_actions::actions,
+        api::ledger::ledger,
         api::declarations::triage, api::declarations::submit, api::declarations::list, api::declarations::list_for_production,
         api::declarations::queue, api::declarations::get_one, api::declarations::revisions, api::declarations::revise,
         api::declarations::decide, api::declarations::withdraw, api::declarations::link_consent, api::declarations::confirm,

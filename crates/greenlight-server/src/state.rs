@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use greenlight_scan::bank::BankStore;
 use greenlight_store::Store;
 
 use crate::metrics::Metrics;
@@ -24,6 +25,8 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<ServerConfig>,
     pub metrics: Arc<Metrics>,
+    /// The scan's bank tables (`bank_*`) in the same database, opened on first use.
+    pub banks: Arc<tokio::sync::OnceCell<BankStore>>,
 }
 
 impl AppState {
@@ -33,6 +36,7 @@ impl AppState {
             store,
             config: Arc::new(config),
             metrics: Arc::new(Metrics::default()),
+            banks: Arc::new(tokio::sync::OnceCell::new()),
         }
     }
 }

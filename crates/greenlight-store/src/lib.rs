@@ -31,7 +31,9 @@ use std::sync::Arc;
 pub use audit::{AuditEntry, Checkpoint, SigningKey, VerifyReport};
 pub use error::{FieldProblem, Result, StoreError};
 pub use model::*;
-pub use ops::{Bootstrap, Disclosure, DisclosureRow, NewMember, TriagePreview};
+pub use ops::{
+    Bootstrap, Disclosure, DisclosureRow, KEEP_MARKING, NewMember, ScanUse, TriagePreview,
+};
 
 /// How to open a store.
 #[derive(Clone)]

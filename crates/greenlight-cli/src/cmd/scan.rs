@@ -14,6 +14,7 @@ use greenlight_scan::verdict::{Policy, Verdict};
 use greenlight_scan::waiver::Waivers;
 
 use crate::cmd::UsageError;
+use crate::server_ledger;
 
 /// Exit code: the delivery passes.
 pub const EXIT_PASS: u8 = 0;
@@ -33,19 +34,25 @@ pub enum Format {
 
 /// Arguments of `greenlight scan`.
 ///
-/// Exit codes: 0 pass, 1 fail, 2 usage error, 4 could not scan (the path, the bank store,
-/// `ffmpeg` for a delivery with video, a malformed waivers, declaration or decision file).
+/// Exit codes: 0 pass, 1 fail, 2 usage error (a refused token or an unknown production of
+/// `--server` included), 4 could not scan (the path, the bank store, the server, `ffmpeg` for
+/// a delivery with video, a malformed waivers, declaration or decision file).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The delivery: a folder (walked recursively, honouring `.greenlightignore`) or one file.
     pub path: PathBuf,
     /// Folder of declaration files, each with an optional `STEM.decision.yaml` beside it.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "server")]
     pub declarations: Option<PathBuf>,
     /// Bank store (`sqlite://FILE` or `postgres://...`); a server's database works too.
-    #[arg(long, value_name = "URL", env = "GREENLIGHT_BANKS_URL", default_value = DEFAULT_DATABASE_URL)]
+    #[arg(long, value_name = "URL", env = "GREENLIGHT_BANKS_URL", default_value = DEFAULT_DATABASE_URL, conflicts_with = "server")]
     pub database_url: String,
-    /// The production whose asset ledger applies (may be left out when the store has one).
+    /// Take the ledger, the reference banks and the declarations with their decisions from
+    /// this Greenlight server (`https://HOST`), with the API token in `GREENLIGHT_TOKEN`.
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    /// The production whose asset ledger applies: its id on the server with `--server` (may be
+    /// left out when the store has one, or the token sees one).
     #[arg(long, value_name = "P")]
     pub production: Option<String>,
     /// Waivers file [default: greenlight-waivers.yaml at the delivery root, when present].
@@ -104,15 +111,30 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         Some(p) => Waivers::load(p, &policy).context("waivers")?,
         None => Waivers::default(),
     };
-    let declarations = match &args.declarations {
-        Some(dir) => Some(Declarations::load(dir, as_of).context("declarations")?),
-        None => None,
-    };
     let credentials = match &args.trust_anchors {
         Some(p) => CredentialReader::with_anchors_file(p)?,
         None => CredentialReader::new(None).map_err(|e| anyhow::anyhow!("C2PA reader: {e}"))?,
     };
-    let banks = load_banks(&args.database_url, args.production.as_deref())?;
+    let (banks, declarations) = match &args.server {
+        Some(server) => {
+            let token = server_ledger::token_from_env()?;
+            let inputs = server_ledger::fetch(
+                server,
+                &token,
+                args.production.as_deref(),
+                args.report.is_some(),
+            )?;
+            (inputs.banks, Some(inputs.declarations))
+        }
+        None => {
+            let declarations = match &args.declarations {
+                Some(dir) => Some(Declarations::load(dir, as_of).context("declarations")?),
+                None => None,
+            };
+            let banks = load_banks(&args.database_url, args.production.as_deref())?;
+            (banks, declarations)
+        }
+    };
 
     let options = ScanOptions {
         sha256: args.sha256,

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod declarations;
 pub mod disclosure_actions;
+pub mod ledger;
 pub mod productions;
 pub mod registry;
 pub mod tenancy;
@@ -62,6 +63,7 @@ pub fn router() -> Router<AppState> {
             "/api/v1/productions/{id}/disclosure",
             get(productions::disclosure),
         )
+        .route("/api/v1/productions/{id}/ledger", get(ledger::ledger))
         .route(
             "/api/v1/productions/{id}/disclosure/actions",
             get(disclosure_actions::actions),

@@ -7,10 +7,12 @@ mod disclosure;
 mod disclosure_text;
 mod productions;
 mod registry;
+mod scan_uses;
 mod tenancy;
 
 pub use declarations::TriagePreview;
 pub use disclosure::{Disclosure, DisclosureRow};
+pub use scan_uses::{KEEP_MARKING, ScanUse};
 pub use tenancy::{Bootstrap, NewMember};
 
 use sqlx::Row;

@@ -1,0 +1,129 @@
+//! What a delivery scan needs from the server for one production, in one document
+//! (`GET /api/v1/productions/{id}/ledger`): the production's asset ledger and the reference
+//! banks from the `bank_*` tables of the server's database, and the production's
+//! declarations reduced to what decides a verdict. `greenlight scan --server URL` reads it.
+//!
+//! The bank tables belong to `greenlight_scan::bank`; they are read through its
+//! [`BankStore`], which runs their migrations on first use, so a server whose database never
+//! held a ledger answers with an empty one. Ledger entries and reference entries are that
+//! module's records as it serializes them (plus the thumbnail, base64), so a new field there
+//! reaches scanners without a change here.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use base64::Engine as _;
+use greenlight_scan::bank::{Asset, BankStore, Reference};
+use greenlight_store::{Production, ProductionId, ScanUse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::state::AppState;
+
+/// One entry of the production's asset ledger: the bank's record (`id`, `production`,
+/// `use_ref`, `tool`, `added_at`, `file_name`, `blake3`, `media_type`, `pdq`, `pdq_quality`,
+/// `frames`) and its JPEG thumbnail, base64.
+#[derive(Debug, Clone, Serialize)]
+pub struct LedgerEntry {
+    #[serde(flatten)]
+    pub asset: Asset,
+    /// A small JPEG of the production's own file, base64 (standard alphabet, padded).
+    pub thumbnail: Option<String>,
+}
+
+/// Everything a delivery scan takes from the server for one production.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ScanLedger {
+    pub production: Production,
+    pub generated_at: chrono::DateTime<chrono::Utc>,
+    /// The production's asset ledger (bank entries whose `production` is this production's
+    /// id), in registration order. Each entry: `id`, `production`, `use_ref`, `tool`,
+    /// `added_at`, `file_name`, `blake3`, `media_type`, `pdq`, `pdq_quality`, `frames`
+    /// (`[{second, pdq, quality}]` for a video) and `thumbnail` (base64 JPEG or null).
+    #[schema(value_type = Vec<Object>)]
+    pub ledger: Vec<LedgerEntry>,
+    /// Every reference-bank entry (hashes and metadata of protected works, never images):
+    /// `id`, `bank`, `work_id`, `title`, `hash_type` (`pdq` or `blake3`), `hash`,
+    /// `quality`, `added_at`.
+    #[schema(value_type = Vec<Object>)]
+    pub references: Vec<Reference>,
+    /// The production's declarations the caller may see, by `use.ref`.
+    pub declarations: Vec<ScanUse>,
+}
+
+/// `?thumbnails=false` leaves the thumbnails out (a scan without an HTML report needs none).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LedgerParams {
+    #[serde(default)]
+    pub thumbnails: Option<bool>,
+}
+
+/// The bank store on the server's own database, opened (and migrated) on first use.
+async fn banks(s: &AppState) -> ApiResult<&BankStore> {
+    let url = s.store.config().database_url.clone();
+    s.banks
+        .get_or_try_init(|| async move { BankStore::connect(&url).await })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "the bank tables cannot be opened");
+            ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal error",
+                "internal error",
+            )
+        })
+}
+
+fn bank_error(e: greenlight_scan::bank::BankError) -> ApiError {
+    tracing::error!(error = %e, "reading the bank tables failed");
+    ApiError::new(
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        "Internal error",
+        "internal error",
+    )
+}
+
+/// What `greenlight scan --server` needs for one production: its asset ledger, the
+/// reference banks, and per `use.ref` whether the effective declaration's output is final,
+/// whether the current revision is approved, the decision, and whether a `keep-marking`
+/// obligation applies. Readable by anyone who may read the production (404 otherwise).
+#[utoipa::path(get, path = "/api/v1/productions/{id}/ledger", tag = "productions", params(("id" = String, Path), LedgerParams),
+    responses((status = 200, body = ScanLedger), (status = 404, body = Problem)))]
+pub async fn ledger(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    Query(q): Query<LedgerParams>,
+) -> ApiResult<Json<ScanLedger>> {
+    // The access check comes first: a production the caller does not see is 404 before any
+    // bank is read.
+    let (production, declarations) = s.store.scan_uses(&p, &ProductionId(id)).await?;
+    let banks = banks(&s).await?;
+    let assets = banks
+        .assets(Some(production.id.as_str()))
+        .await
+        .map_err(bank_error)?;
+    let references = banks.references(None).await.map_err(bank_error)?;
+    let with_thumbnails = q.thumbnails.unwrap_or(true);
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let ledger = assets
+        .into_iter()
+        .map(|asset| LedgerEntry {
+            thumbnail: asset
+                .thumbnail
+                .as_deref()
+                .filter(|_| with_thumbnails)
+                .map(|t| b64.encode(t)),
+            asset,
+        })
+        .collect();
+    Ok(Json(ScanLedger {
+        production,
+        generated_at: chrono::Utc::now(),
+        ledger,
+        references,
+        declarations,
+    }))
+}
