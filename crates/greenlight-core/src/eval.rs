@@ -5,13 +5,12 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use cel::common::types::{
-    CelBool, CelDouble, CelInt, CelList, CelMap, CelMapKey, CelNull, CelString,
-};
-use cel::common::value::Val;
+use cel::common::types::{CelBool, CelInt, CelList, CelMap, CelMapKey, CelString};
+use cel::common::value::{Builtin, BuiltinRef, Val};
 use cel::{Context, Value};
 use chrono::NaiveDate;
 
+use crate::celval::{Shared, Variables};
 use crate::declaration::{Answer, Declaration};
 use crate::outcome::Outcome;
 use crate::pack::{Condition, Expr, Pack, PackError, PrincipleRef, Text};
@@ -263,22 +262,23 @@ impl PrincipleView {
         );
         map.insert(CelMapKey::from("reason"), string(self.reason));
         map.insert(CelMapKey::from("fields"), Box::new(CelList::from(fields)));
-        Box::new(CelMap::from(map))
+        Box::new(Shared::new(CelMap::from(map)))
     }
 }
 
-/// The declaration as the expressions see it: its JSON form, built once per evaluation.
+/// The declaration as the expressions see it, built once per evaluation: its top-level fields
+/// as CEL values (as its JSON form has them), and `today`.
 struct Facts {
-    fields: serde_json::Map<String, serde_json::Value>,
+    fields: Vec<(String, Box<dyn Val + 'static>)>,
     today: String,
 }
 
 impl Facts {
     fn new(decl: &Declaration, as_of: NaiveDate) -> Facts {
-        let fields = match serde_json::to_value(decl) {
-            Ok(serde_json::Value::Object(map)) => map,
-            // A declaration is a struct of plain data: it always serializes to an object.
-            _ => unreachable!("a declaration serializes to a JSON object"),
+        let fields = match crate::celval::fields_of(decl) {
+            Ok(fields) => fields,
+            // A declaration is a struct of plain data with string keys: it always converts.
+            Err(e) => unreachable!("a declaration converts to CEL values: {e}"),
         };
         Facts {
             fields,
@@ -286,38 +286,36 @@ impl Facts {
         }
     }
 
-    /// Binds the declaration's top-level fields and `today` as variables. The CEL values borrow
-    /// their strings from `self`: converting through `cel::Value` instead cost two deep copies
-    /// per evaluation and was most of the evaluation time (measured in `benches/check.rs`).
-    fn context(&self) -> Context<'_, '_> {
-        let mut ctx = Context::with_env(Arc::clone(crate::pack::env()));
+    /// The declaration's top-level fields and `today`, as variables. Lists and maps are shared
+    /// with `self`, not copied.
+    fn variables(&self) -> Variables<'_> {
+        let mut vars = Variables::default();
         for (name, value) in &self.fields {
-            ctx.add_variable_as_val(name.as_str(), json_to_val(value));
+            vars.insert(name, value.clone());
         }
-        ctx.add_variable_as_val("today", Box::new(CelString::from(self.today.as_str())));
-        ctx
+        vars.insert("today", Box::new(CelString::from(self.today.as_str())));
+        vars
     }
 }
 
-/// Builds a CEL value that borrows the strings of a JSON value.
-fn json_to_val(value: &serde_json::Value) -> Box<dyn Val + '_> {
-    use serde_json::Value as J;
-    match value {
-        J::Null => Box::new(CelNull),
-        J::Bool(b) => Box::new(CelBool::from(*b)),
-        J::Number(n) => match n.as_i64() {
-            Some(i) => Box::new(CelInt::from(i)),
-            None => Box::new(CelDouble::from(n.as_f64().unwrap_or(f64::NAN))),
-        },
-        J::String(s) => Box::new(CelString::from(s.as_str())),
-        J::Array(items) => Box::new(CelList::from(
-            items.iter().map(json_to_val).collect::<Vec<_>>(),
-        )),
-        J::Object(map) => Box::new(CelMap::from(
-            map.iter()
-                .map(|(k, v)| (CelMapKey::from(k.as_str()), json_to_val(v)))
-                .collect::<HashMap<_, _>>(),
-        )),
+/// A root context whose variables are `vars`.
+fn root_context<'r>(vars: &'r Variables<'_>) -> Context<'r, 'r> {
+    let mut ctx = Context::with_env(Arc::clone(crate::pack::env()));
+    ctx.set_variable_resolver(vars);
+    ctx
+}
+
+/// `value`, with a built-in list or map moved behind a [`Shared`] so that binding it again
+/// does not copy it.
+fn share<'v>(value: Box<dyn Val + 'v>) -> Box<dyn Val + 'v> {
+    if !matches!(value.as_builtin(), BuiltinRef::List(_) | BuiltinRef::Map(_)) {
+        return value;
+    }
+    match value.into_builtin() {
+        Some(Builtin::List(list)) => Box::new(Shared::new(list)),
+        Some(Builtin::Map(map)) => Box::new(Shared::new(map)),
+        // `as_builtin` answered a list or a map, so `into_builtin` returns it.
+        _ => unreachable!("a built-in container converts to itself"),
     }
 }
 
@@ -350,7 +348,7 @@ pub fn evaluate(
     as_of: NaiveDate,
 ) -> Result<CheckResult, EvalError> {
     let facts = Facts::new(decl, as_of);
-    let root = facts.context();
+    let base = facts.variables();
     let mut seen = HashSet::new();
     let mut results = Results::default();
     let mut policies = Vec::new();
@@ -362,7 +360,7 @@ pub fn evaluate(
             id: pack.id().to_owned(),
             version: pack.version().to_owned(),
         });
-        evaluate_pack(pack, &root, &mut results)?;
+        evaluate_pack(pack, &base, &mut results)?;
     }
     let outcome = results
         .findings
@@ -385,65 +383,75 @@ pub fn evaluate(
     })
 }
 
-fn evaluate_pack(pack: &Pack, root: &Context, out: &mut Results) -> Result<(), EvalError> {
+fn evaluate_pack(pack: &Pack, base: &Variables, out: &mut Results) -> Result<(), EvalError> {
     let pack_id = pack.id();
-    let mut scope = root.new_inner_scope();
-
-    for term in &pack.terms {
-        let at = At {
-            pack: pack_id,
-            place: "term",
-            id: &term.name,
-        };
-        let value: Box<dyn Val> = match &term.for_each {
-            None => at.run_val(&term.value, &scope)?,
-            Some(_) => {
-                let values = at
-                    .each(term.for_each.as_ref(), &scope)?
-                    .iter()
-                    .map(|ctx| at.run_val(&term.value, ctx))
-                    .collect::<Result<Vec<_>, _>>()?;
-                Box::new(CelList::from(values))
-            }
-        };
-        scope.add_variable_as_val(term.name.as_str(), value);
+    // Each term sees the declaration and the terms before it. Once they are all known, they
+    // join the declaration's fields in one table, and the principles after them, so that the
+    // rules resolve every name with one lookup.
+    let mut vars = base.clone();
+    {
+        let root = root_context(base);
+        let mut scope = root.new_inner_scope();
+        for term in &pack.terms {
+            let at = At {
+                pack: pack_id,
+                place: "term",
+                id: &term.name,
+            };
+            let value: Box<dyn Val> = match &term.for_each {
+                None => share(at.run_val(&term.value, &scope)?),
+                Some(_) => {
+                    let values = at
+                        .each(term.for_each.as_ref(), &scope)?
+                        .iter()
+                        .map(|ctx| at.run_val(&term.value, ctx))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    Box::new(Shared::new(CelList::from(values)))
+                }
+            };
+            scope.add_variable_as_val(term.name.as_str(), value.clone());
+            vars.insert(&term.name, value);
+        }
     }
 
     if pack.defines_principles() {
         let mut views = Vec::with_capacity(pack.principles.len());
-        let mut cache = ScopeCache::new(&scope);
-        for p in &pack.principles {
-            let at = At {
-                pack: pack_id,
-                place: "principle",
-                id: &p.id,
-            };
-            let (answer, matched) = match matching(&at, &p.not_met, &mut cache)? {
-                Some(m) => (Answer::NotMet, Some(m)),
-                None => match matching(&at, &p.unsure, &mut cache)? {
-                    Some(m) => (Answer::Unsure, Some(m)),
-                    None => (Answer::Met, None),
-                },
-            };
-            let (reason, fields) = matched.unwrap_or_default();
-            views.push(PrincipleView {
-                id: p.id.clone(),
-                title: p.title.clone(),
-                answer,
-                reason,
-                fields,
-            });
+        {
+            let root = root_context(&vars);
+            let mut cache = ScopeCache::new(&root);
+            for p in &pack.principles {
+                let at = At {
+                    pack: pack_id,
+                    place: "principle",
+                    id: &p.id,
+                };
+                let (answer, matched) = match matching(&at, &p.not_met, &mut cache)? {
+                    Some(m) => (Answer::NotMet, Some(m)),
+                    None => match matching(&at, &p.unsure, &mut cache)? {
+                        Some(m) => (Answer::Unsure, Some(m)),
+                        None => (Answer::Met, None),
+                    },
+                };
+                let (reason, fields) = matched.unwrap_or_default();
+                views.push(PrincipleView {
+                    id: p.id.clone(),
+                    title: p.title.clone(),
+                    answer,
+                    reason,
+                    fields,
+                });
+            }
         }
-        drop(cache);
         let answers = out.principles.get_or_insert_with(BTreeMap::new);
         for v in &views {
             answers.entry(v.id.clone()).or_insert(v.answer);
         }
         let list: Vec<Box<dyn Val>> = views.into_iter().map(PrincipleView::into_val).collect();
-        scope.add_variable_as_val("principles", Box::new(CelList::from(list)));
+        vars.insert("principles", Box::new(Shared::new(CelList::from(list))));
     }
 
-    let mut cache = ScopeCache::new(&scope);
+    let root = root_context(&vars);
+    let mut cache = ScopeCache::new(&root);
     for rule in &pack.rules {
         let at = At {
             pack: pack_id,
@@ -550,8 +558,7 @@ pub(crate) fn dry_run(pack: &Pack) -> Result<(), PackError> {
             .expect("dry-run samples are valid declarations");
         for date in dates.iter().flatten() {
             let facts = Facts::new(&parsed.declaration, *date);
-            let root = facts.context();
-            evaluate_pack(pack, &root, &mut Results::default())?;
+            evaluate_pack(pack, &facts.variables(), &mut Results::default())?;
         }
     }
     Ok(())

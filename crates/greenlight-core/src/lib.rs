@@ -18,6 +18,7 @@
 //! assert_eq!(result.outcome, Outcome::Escalate);
 //! ```
 
+mod celval;
 pub mod declaration;
 pub mod disclosure;
 pub mod eval;
