@@ -298,3 +298,42 @@ impl Declarations {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recorded(state: &str, approved: bool) -> DeclarationInfo {
+        DeclarationInfo::recorded(RecordedDeclaration {
+            id: "0193-a".into(),
+            revision: 2,
+            state: state.into(),
+            approved,
+            final_use: true,
+            decided: Some((
+                "reviewer@studio.example".into(),
+                "2026-11-02T10:00:00Z".into(),
+                vec![],
+            )),
+            keep_marking: true,
+        })
+    }
+
+    #[test]
+    fn only_an_approved_current_revision_of_a_server_counts_as_approved() {
+        assert!(recorded("approved", true).approved());
+        for state in ["suspended", "rejected", "withdrawn", "in_review", "revoked"] {
+            let d = recorded(state, false);
+            assert!(!d.approved(), "{state}");
+            assert_eq!(d.state_name(), state, "messages name the server's state");
+        }
+    }
+
+    #[test]
+    fn a_server_declaration_is_named_in_one_path_component() {
+        let d = recorded("approved", true);
+        assert_eq!(d.file.components().count(), 1, "{}", d.file.display());
+        assert!(d.file.to_string_lossy().contains("0193-a"));
+        assert!(d.is_final() && d.keep_marking && d.declaration.is_none());
+    }
+}

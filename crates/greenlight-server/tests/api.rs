@@ -515,6 +515,7 @@ async fn a_foreign_studio_gets_nothing_from_any_endpoint() {
         format!("/api/v1/productions/{p}"),
         format!("/api/v1/productions/{p}/declarations"),
         format!("/api/v1/productions/{p}/disclosure"),
+        format!("/api/v1/productions/{p}/ledger"),
         format!("/api/v1/declarations/{decl}"),
         format!("/api/v1/declarations/{decl}/revisions"),
         format!("/api/v1/consents/{cid}"),

@@ -12,6 +12,8 @@ mod check;
 mod hash;
 #[cfg(feature = "scan")]
 mod scan;
+#[cfg(all(feature = "scan", feature = "server"))]
+mod scan_server;
 #[cfg(feature = "server")]
 mod serve;
 mod util;

@@ -39,8 +39,9 @@ pub struct ScanLedger {
     pub generated_at: chrono::DateTime<chrono::Utc>,
     /// The production's asset ledger (bank entries whose `production` is this production's
     /// id), in registration order. Each entry: `id`, `production`, `use_ref`, `tool`,
-    /// `added_at`, `file_name`, `blake3`, `media_type`, `pdq`, `pdq_quality`, `frames`
-    /// (`[{second, pdq, quality}]` for a video) and `thumbnail` (base64 JPEG or null).
+    /// `added_at`, `file_name`, `blake3`, `media_type`, `pdq`, `pdq_quality`, `frames` (a
+    /// video's PDQ hash per frame, with its time, as the bank records it) and `thumbnail`
+    /// (base64 JPEG or null).
     #[schema(value_type = Vec<Object>)]
     pub ledger: Vec<LedgerEntry>,
     /// Every reference-bank entry (hashes and metadata of protected works, never images):

@@ -1,0 +1,230 @@
+//! `greenlight scan --server URL` end to end: the real `greenlight serve` on a random port
+//! with its SQLite database, an asset registered into that database with `greenlight assets
+//! add`, a declaration submitted, revised and decided through the API, and scans whose
+//! verdict follows the server's records; then a refused token, a missing one, an unknown
+//! production and a server that is not there.
+
+use serde_json::{Value, json};
+
+use crate::scan::picture;
+use crate::serve::{Server, get, post_json, production_with_partner, request};
+use crate::util::Dir;
+
+fn declaration(is_final: bool) -> String {
+    format!(
+        "greenlight: declaration/v1\nproduction:\n  title: Load Test\nuse:\n  ref: BB-002\n  summary: Generated sky plate\n  purpose: vfx\n\
+         tools:\n  - name: Acme Imagine Enterprise\n    enterprise_agreement: true\n    data_use: none\ninputs:\n  - kind: prompt\n\
+         outputs:\n  final: {is_final}\n  prominence: incidental\n  media: [image]\n"
+    )
+}
+
+/// Runs `greenlight scan delivery --server BASE ARGS --format json` with `token` in the
+/// environment; returns the exit code, stdout parsed as JSON (null when it is not) and stderr.
+fn scan(dir: &Dir, base: &str, token: Option<&str>, args: &[&str]) -> (i32, Value, String) {
+    let mut cmd = dir.command();
+    cmd.args(["scan", "delivery", "--server", base, "--format", "json"])
+        .args(args)
+        .env_remove("GREENLIGHT_TOKEN")
+        .env_remove("GREENLIGHT_BANKS_URL");
+    if let Some(t) = token {
+        cmd.env("GREENLIGHT_TOKEN", t);
+    }
+    let out = cmd.output().expect("the greenlight binary runs");
+    (
+        out.status.code().expect("exit code"),
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn codes(report: &Value) -> Vec<String> {
+    report["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .flat_map(|f| f["findings"].as_array().cloned().unwrap_or_default())
+        .filter_map(|x| x["code"].as_str().map(str::to_owned))
+        .collect()
+}
+
+fn etag(addr: &str, id: &str, token: &str) -> String {
+    get(addr, &format!("/api/v1/declarations/{id}"), token)
+        .header("etag")
+        .expect("an ETag")
+        .to_owned()
+}
+
+#[test]
+fn a_scan_against_a_server_follows_its_decisions() {
+    let dir = Dir::new();
+    let out = dir.run(&[
+        "admin",
+        "create",
+        "--email",
+        "admin@studio.example",
+        "--org",
+        "Studio",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let admin = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find(|l| l.starts_with("glt_"))
+        .expect("a token line")
+        .trim()
+        .to_owned();
+    let server = Server::start(&dir, &[]);
+    let addr = server.addr();
+    let base = server.base.clone();
+    let (partner, production) = production_with_partner(&addr, &admin);
+    let studio = get(&addr, "/api/v1/me", &admin).json()["memberships"][0]["org_id"]
+        .as_str()
+        .expect("studio")
+        .to_owned();
+    let m = post_json(
+        &addr,
+        &format!("/api/v1/orgs/{studio}/members"),
+        &admin,
+        json!({"email": "reviewer@studio.example", "roles": ["reviewer"]}),
+        None,
+    );
+    assert_eq!(m.status, 201, "{}", m.body);
+    let uid = m.json()["id"].as_str().expect("user id").to_owned();
+    let reviewer = post_json(
+        &addr,
+        &format!("/api/v1/users/{uid}/tokens"),
+        &admin,
+        json!({"label": "scan"}),
+        None,
+    )
+    .json()["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+
+    // The asset goes into the server's own database; the delivery holds the same picture.
+    let sky = picture(160, 120, 3);
+    dir.write("assets/sky.png", &sky);
+    dir.write("delivery/shots/sky.png", &sky);
+    let db = format!("sqlite://{}", dir.path().join("greenlight.db").display());
+    let out = dir.run(&[
+        "assets",
+        "add",
+        "--database-url",
+        &db,
+        "--production",
+        &production,
+        "--use",
+        "BB-002",
+        "assets/sky.png",
+    ]);
+    assert!(
+        out.status.success(),
+        "assets add: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Registered but not declared: nothing on the server says what it is.
+    let (code, report, stderr) = scan(&dir, &base, Some(&reviewer), &["--production", &production]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(codes(&report), ["UNAPPROVED-AI"], "{report}");
+    assert_eq!(report["summary"]["ledger_entries"], 1, "{report}");
+
+    // Declared temporary. The partner's token sees one production: --production may go.
+    let r = request(
+        &addr,
+        "POST",
+        &format!("/api/v1/productions/{production}/declarations"),
+        Some(&partner),
+        &[("Content-Type", "application/yaml")],
+        declaration(false).as_bytes(),
+    )
+    .expect("POST answers");
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.json()["id"].as_str().expect("id").to_owned();
+    let (code, report, stderr) = scan(&dir, &base, Some(&partner), &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(codes(&report), ["TEMP-ASSET"], "{report}");
+
+    // Revised to final use, not yet approved.
+    let r = request(
+        &addr,
+        "POST",
+        &format!("/api/v1/declarations/{id}/revisions"),
+        Some(&partner),
+        &[
+            ("Content-Type", "application/yaml"),
+            ("If-Match", &etag(&addr, &id, &partner)),
+        ],
+        declaration(true).as_bytes(),
+    )
+    .expect("POST answers");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (code, report, stderr) = scan(&dir, &base, Some(&reviewer), &["--production", &production]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(codes(&report), ["UNAPPROVED-AI"], "{report}");
+
+    // Approved: the same delivery passes with a note.
+    let r = post_json(
+        &addr,
+        &format!("/api/v1/declarations/{id}/decision"),
+        &reviewer,
+        json!({"action": "approve", "conditions": ["credit the tool"]}),
+        Some(&etag(&addr, &id, &reviewer)),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (code, report, stderr) = scan(&dir, &base, Some(&reviewer), &["--production", &production]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(codes(&report), ["APPROVED-AI"], "{report}");
+
+    // The approval revoked: it no longer counts.
+    let r = post_json(
+        &addr,
+        &format!("/api/v1/declarations/{id}/decision"),
+        &reviewer,
+        json!({"action": "revoke", "reason": "the plate was replaced"}),
+        Some(&etag(&addr, &id, &reviewer)),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (code, report, stderr) = scan(&dir, &base, Some(&reviewer), &["--production", &production]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(codes(&report), ["UNAPPROVED-AI"], "{report}");
+
+    // Tokens and productions the server refuses are the caller's to fix: exit 2.
+    let (code, _, stderr) = scan(&dir, &base, Some("glt_not-a-real-token"), &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("refused the token"), "{stderr}");
+    let (code, _, stderr) = scan(&dir, &base, None, &["--production", &production]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("GREENLIGHT_TOKEN"), "{stderr}");
+    let (code, _, stderr) = scan(
+        &dir,
+        &base,
+        Some(&reviewer),
+        &["--production", "no-such-production"],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("no-such-production"), "{stderr}");
+    let (code, _, stderr) = scan(&dir, &base, Some(&reviewer), &["--declarations", "decls"]);
+    assert_eq!(
+        code, 2,
+        "--server and --declarations exclude each other: {stderr}"
+    );
+}
+
+#[test]
+fn a_server_that_is_not_there_cannot_be_scanned_against() {
+    let dir = Dir::new();
+    dir.write("delivery/a.txt", "hello");
+    // A port that was free a moment ago: nothing listens on it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let (code, _, stderr) = scan(&dir, &base, Some("glt_any"), &["--production", "p"]);
+    assert_eq!(code, 4, "{stderr}");
+    assert!(
+        stderr.contains(&base),
+        "the message names the server: {stderr}"
+    );
+}

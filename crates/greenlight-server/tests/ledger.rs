@@ -1,0 +1,422 @@
+//! `GET /api/v1/productions/{id}/ledger` in-process, on a fresh SQLite file and, when
+//! `GREENLIGHT_TEST_POSTGRES_URL` is set, on a freshly created PostgreSQL database: the
+//! production's ledger from the bank tables beside the server's, the reference banks, and
+//! each use's final/approved/keep-marking as the scan needs them, following the workflow
+//! (approval, suspension by a changed fact); a foreign studio gets 404.
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use greenlight_scan::bank::{BankStore, HashType, NewAsset, NewReference};
+use greenlight_server::{AppState, ServerConfig, app};
+use greenlight_store::input::NewProduction;
+use greenlight_store::{NewMember, OrgKind, ProductionFacts, Role, SigningKey, Store, StoreConfig};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use sqlx::Connection;
+use tower::ServiceExt;
+
+const TEMPORARY: &str = "greenlight: declaration/v1
+production:
+  title: The Lighthouse Keeper
+use:
+  ref: BB-001
+  summary: Mood boards for the harbour set
+  purpose: ideation
+tools:
+  - name: Acme Imagine Enterprise
+    enterprise_agreement: true
+    data_use: none
+inputs:
+  - kind: prompt
+outputs:
+  final: false
+";
+
+const FINAL: &str = "greenlight: declaration/v1
+production:
+  title: The Lighthouse Keeper
+use:
+  ref: BB-002
+  summary: Generated sky plate for the storm sequence
+  purpose: vfx
+tools:
+  - name: Acme Imagine Enterprise
+    enterprise_agreement: true
+    data_use: none
+inputs:
+  - kind: prompt
+outputs:
+  final: true
+  prominence: incidental
+  media: [image]
+";
+
+struct Res {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Res {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+    fn etag(&self) -> String {
+        self.headers
+            .get(header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .expect("an ETag")
+            .to_owned()
+    }
+}
+
+async fn call(
+    state: &AppState,
+    method: Method,
+    uri: &str,
+    token: &str,
+    content_type: &str,
+    if_match: Option<&str>,
+    body: Vec<u8>,
+) -> Res {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, content_type);
+    if let Some(m) = if_match {
+        req = req.header(header::IF_MATCH, m);
+    }
+    let res = app(state.clone())
+        .oneshot(req.body(Body::from(body)).expect("request builds"))
+        .await
+        .expect("infallible");
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = res
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes()
+        .to_vec();
+    Res {
+        status,
+        headers,
+        body,
+    }
+}
+
+async fn get(state: &AppState, uri: &str, token: &str) -> Res {
+    call(state, Method::GET, uri, token, "text/plain", None, vec![]).await
+}
+
+/// The use of `reference` in a ledger document.
+fn use_of<'a>(doc: &'a Value, reference: &str) -> &'a Value {
+    doc["declarations"]
+        .as_array()
+        .expect("declarations")
+        .iter()
+        .find(|u| u["reference"] == reference)
+        .unwrap_or_else(|| panic!("{reference} is listed: {doc}"))
+}
+
+async fn story(url: &str, dir: &std::path::Path) {
+    let mut config = StoreConfig::new(url);
+    config.signing_key = Some(SigningKey::generate());
+    config.checkpoint_log = Some(dir.join("checkpoints.jsonl"));
+    let store = Store::open(config).await.expect("store opens");
+    let b = store
+        .bootstrap_admin("Northlight Studios", "admin@northlight.example", "")
+        .await
+        .expect("bootstrap");
+    let admin = store
+        .principal_by_secret(&b.token)
+        .await
+        .expect("lookup")
+        .expect("token works");
+    let company = store
+        .create_org(&admin, "Harbour Films", OrgKind::ProductionCompany)
+        .await
+        .expect("org");
+    let production = store
+        .create_production(
+            &admin,
+            &b.org.id,
+            NewProduction {
+                facts: ProductionFacts {
+                    title: "The Lighthouse Keeper".into(),
+                    kind: "scripted".into(),
+                    eu_release: false,
+                    release_date: None,
+                },
+                packs: None,
+            },
+        )
+        .await
+        .expect("production");
+    store
+        .link_org(&admin, &production.id, &company.id)
+        .await
+        .expect("link");
+    let mut tokens = Vec::new();
+    for (org, email, role) in [
+        (&company.id, "producer@harbour.example", Role::Partner),
+        (&b.org.id, "reviewer@northlight.example", Role::Reviewer),
+    ] {
+        let u = store
+            .add_member(
+                &admin,
+                org,
+                NewMember {
+                    email: email.into(),
+                    name: String::new(),
+                    roles: vec![role],
+                    password: None,
+                },
+            )
+            .await
+            .expect("member");
+        tokens.push(
+            store
+                .system_create_token(&u.id, "test")
+                .await
+                .expect("token"),
+        );
+    }
+    let (partner, reviewer) = (tokens[0].clone(), tokens[1].clone());
+    let rival = store
+        .bootstrap_admin("Rival Pictures", "admin@rival.example", "")
+        .await
+        .expect("bootstrap");
+    let state = AppState::new(store, ServerConfig::default());
+    let p = production.id.0.clone();
+    let uri = format!("/api/v1/productions/{p}/ledger");
+
+    // No bank tables yet: the first read creates them and answers an empty ledger.
+    let r = get(&state, &uri, &reviewer).await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let doc = r.json();
+    assert_eq!(doc["production"]["id"], p.as_str());
+    assert_eq!(doc["ledger"], json!([]), "{doc}");
+    assert_eq!(doc["declarations"], json!([]), "{doc}");
+
+    // Assets registered into the server's database (as `greenlight assets add --database-url`
+    // does), one of another production, and a protected work.
+    let banks = BankStore::connect(url).await.expect("bank tables open");
+    let h = |c: &str| c.repeat(64);
+    for (production, use_ref, name, blake3) in [
+        (p.as_str(), "BB-001", "moodboard.png", h("a")),
+        (p.as_str(), "BB-002", "sky.png", h("b")),
+        ("another-production", "X-1", "other.png", h("c")),
+    ] {
+        banks
+            .add_asset(&NewAsset {
+                production: production.into(),
+                use_ref: use_ref.into(),
+                tool: Some("Acme Imagine Enterprise".into()),
+                file_name: name.into(),
+                blake3,
+                media_type: "image/png".into(),
+                pdq: Some((h("d"), 90)),
+                frames: vec![],
+                thumbnail: Some(vec![0xff, 0xd8, 0xff, 0xe0]),
+            })
+            .await
+            .expect("asset added");
+    }
+    banks
+        .add_references(&[NewReference {
+            bank: "studio-library".into(),
+            work_id: "SL-0042".into(),
+            title: "The Lighthouse Keeper (1962)".into(),
+            hash_type: HashType::Pdq,
+            hash: h("e"),
+            quality: Some(100),
+        }])
+        .await
+        .expect("reference added");
+    banks.close().await;
+
+    let submits = format!("/api/v1/productions/{p}/declarations");
+    for text in [TEMPORARY, FINAL] {
+        let r = call(
+            &state,
+            Method::POST,
+            &submits,
+            &partner,
+            "application/yaml",
+            None,
+            text.as_bytes().to_vec(),
+        )
+        .await;
+        assert_eq!(
+            r.status,
+            StatusCode::CREATED,
+            "{}",
+            String::from_utf8_lossy(&r.body)
+        );
+    }
+
+    let doc = get(&state, &uri, &partner).await.json();
+    let ledger = doc["ledger"].as_array().expect("ledger");
+    let names: Vec<&str> = ledger
+        .iter()
+        .filter_map(|a| a["file_name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["moodboard.png", "sky.png"],
+        "only this production's entries: {doc}"
+    );
+    assert_eq!(ledger[0]["use_ref"], "BB-001");
+    assert_eq!(ledger[0]["blake3"], h("a"));
+    assert_eq!(ledger[0]["pdq"], h("d"));
+    assert_eq!(ledger[0]["pdq_quality"], 90);
+    assert_eq!(ledger[0]["thumbnail"], "/9j/4A==", "the JPEG bytes, base64");
+    assert_eq!(doc["references"][0]["work_id"], "SL-0042");
+    assert_eq!(doc["references"][0]["hash_type"], "pdq");
+    let temp = use_of(&doc, "BB-001");
+    assert_eq!(temp["final"], false);
+    assert_eq!(temp["approved"], false);
+    let fin = use_of(&doc, "BB-002");
+    assert_eq!(fin["final"], true, "{fin}");
+    assert_eq!(fin["approved"], false, "not decided yet: {fin}");
+    assert_eq!(fin["keep_marking"], false, "no EU release: {fin}");
+    let id = fin["declaration_id"].as_str().expect("id").to_owned();
+
+    let none = get(&state, &format!("{uri}?thumbnails=false"), &partner)
+        .await
+        .json();
+    assert_eq!(none["ledger"][0]["thumbnail"], Value::Null);
+
+    // The reviewer approves with a condition.
+    let r = get(&state, &format!("/api/v1/declarations/{id}"), &reviewer).await;
+    let r = call(
+        &state,
+        Method::POST,
+        &format!("/api/v1/declarations/{id}/decision"),
+        &reviewer,
+        "application/json",
+        Some(&r.etag()),
+        json!({"action": "approve", "conditions": ["credit the tool"]})
+            .to_string()
+            .into_bytes(),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let doc = get(&state, &uri, &partner).await.json();
+    let fin = use_of(&doc, "BB-002");
+    assert_eq!(fin["approved"], true, "{fin}");
+    assert_eq!(fin["state"], "approved");
+    assert_eq!(fin["decided_by_email"], "reviewer@northlight.example");
+    assert_eq!(fin["decision"]["conditions"], json!(["credit the tool"]));
+
+    // An EU release changes the triage: the approval is suspended (no longer counts), and the
+    // new triage obliges the marking to be kept.
+    let r = call(
+        &state,
+        Method::PATCH,
+        &format!("/api/v1/productions/{p}"),
+        &b.token,
+        "application/json",
+        None,
+        json!({"eu_release": true}).to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let doc = get(&state, &uri, &reviewer).await.json();
+    let fin = use_of(&doc, "BB-002");
+    assert_eq!(fin["state"], "suspended", "{fin}");
+    assert_eq!(
+        fin["approved"], false,
+        "a suspended approval does not count: {fin}"
+    );
+    assert_eq!(fin["keep_marking"], true, "{fin}");
+    assert_eq!(
+        use_of(&doc, "BB-001")["keep_marking"],
+        false,
+        "temporary: not public"
+    );
+
+    // A foreign studio is told the production does not exist; no token at all is 401.
+    let r = get(&state, &uri, &rival.token).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let text = String::from_utf8_lossy(&r.body);
+    assert!(
+        !text.contains("moodboard") && !text.contains("SL-0042"),
+        "{text}"
+    );
+    let r = get(&state, &uri, "glt_not-a-real-token").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = get(
+        &state,
+        "/api/v1/productions/no-such-production/ledger",
+        &reviewer,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // The OpenAPI document describes the endpoint.
+    let doc = get(&state, "/api/openapi.json", &reviewer).await.json();
+    assert!(doc["paths"]["/api/v1/productions/{id}/ledger"]["get"].is_object());
+    state.store.close().await;
+    if let Some(b) = state.banks.get() {
+        b.close().await;
+    }
+}
+
+#[tokio::test]
+async fn sqlite_ledger_follows_the_workflow() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+    story(&url, dir.path()).await;
+}
+
+#[tokio::test]
+async fn postgres_ledger_follows_the_workflow() {
+    let Ok(admin) = std::env::var("GREENLIGHT_TEST_POSTGRES_URL") else {
+        eprintln!(
+            "skipped: GREENLIGHT_TEST_POSTGRES_URL is not set, so the ledger endpoint is not tested on PostgreSQL"
+        );
+        return;
+    };
+    let name = format!("gl_ledger_test_{}", uuid::Uuid::new_v4().simple());
+    let mut c = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("GREENLIGHT_TEST_POSTGRES_URL is reachable");
+    sqlx::Executor::execute(
+        &mut c,
+        sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")),
+    )
+    .await
+    .expect("create the test database");
+    let base = match admin.rfind('/') {
+        Some(i) if i > admin.find("://").map_or(0, |s| s + 2) => &admin[..i],
+        _ => admin.as_str(),
+    };
+    let url = format!("{base}/{name}");
+    let dir = tempfile::tempdir().expect("temp dir");
+    story(&url, dir.path()).await;
+    sqlx::Executor::execute(
+        &mut c,
+        sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")),
+    )
+    .await
+    .expect("drop the test database");
+}
