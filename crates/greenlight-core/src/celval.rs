@@ -11,8 +11,11 @@
 //! The crate has no such type of its own (its values are owned trees), hence this one; it
 //! implements only the `Val` trait the crate provides for applications' own values.
 
-use std::sync::Arc;
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
+use cel::ExecutionError;
 use cel::common::traits::{
     Adder, Comparer, Container, Divider, Indexer, Iterable, Modder, Multiplier, Negator, Sizer,
     Subtractor, Zeroer,
@@ -169,33 +172,248 @@ impl<T: Val> Val for Shared<T> {
     }
 }
 
+/// A CEL map with string keys, as a declaration's records are (an input, a tool, the
+/// production): its fields in a short list, found by comparing names.
+///
+/// The crate's own map hashes every key with SipHash when it is built and on every lookup; for
+/// records of a dozen fields, comparing names is several times cheaper. Reading a field by its
+/// name is all most rules do. Anything else (equality, a key that is not a string, iterating the
+/// keys, a downcast to the crate's map, conversion to `cel::Value`) goes to the crate's map,
+/// built from the fields the first time it is needed, so a `Record` behaves exactly as that map.
+#[derive(Debug)]
+pub(crate) struct Record<'v> {
+    fields: Vec<(Cow<'v, str>, Box<dyn Val + 'v>)>,
+    map: OnceLock<CelMap<'v>>,
+}
+
+impl<'v> Record<'v> {
+    /// A record of `fields`, whose names are distinct.
+    pub(crate) fn new(fields: Vec<(Cow<'v, str>, Box<dyn Val + 'v>)>) -> Self {
+        Record {
+            fields,
+            map: OnceLock::new(),
+        }
+    }
+
+    fn field(&self, name: &str) -> Option<&(dyn Val + 'v)> {
+        self.fields
+            .iter()
+            .find(|(n, _)| n.as_ref() == name)
+            .map(|(_, v)| v.as_ref())
+    }
+
+    /// The same fields as the crate's map.
+    fn map(&self) -> &CelMap<'v> {
+        self.map.get_or_init(|| {
+            let entries = self.fields.iter().map(|(name, value)| {
+                let key = match name {
+                    Cow::Borrowed(s) => CelMapKey::from(*s),
+                    Cow::Owned(s) => CelMapKey::from(s.clone()),
+                };
+                (key, value.clone())
+            });
+            CelMap::from(entries.collect::<HashMap<_, _>>())
+        })
+    }
+}
+
+impl Clone for Record<'_> {
+    fn clone(&self) -> Self {
+        Record::new(self.fields.clone())
+    }
+}
+
+impl<'v> Val for Record<'v> {
+    fn get_type(&self) -> &Type {
+        CelMap::cel_type()
+    }
+
+    fn cel_type() -> &'static Type
+    where
+        Self: Sized,
+    {
+        CelMap::cel_type()
+    }
+
+    fn as_container(&self) -> Option<&dyn Container> {
+        Some(self)
+    }
+
+    fn as_indexer<'b, 'w>(&'b self) -> Option<&'b (dyn Indexer + 'w)>
+    where
+        Self: 'w,
+    {
+        Some(self)
+    }
+
+    fn into_indexer<'w>(self: Box<Self>) -> Option<Box<dyn Indexer + 'w>>
+    where
+        Self: 'w,
+    {
+        Some(self)
+    }
+
+    fn as_iterable<'b, 'w>(&'b self) -> Option<&'b (dyn Iterable + 'w)>
+    where
+        Self: 'w,
+    {
+        self.map().as_iterable()
+    }
+
+    fn as_sizer(&self) -> Option<&dyn Sizer> {
+        self.map().as_sizer()
+    }
+
+    fn as_zeroer(&self) -> Option<&dyn Zeroer> {
+        self.map().as_zeroer()
+    }
+
+    fn equals(&self, other: &dyn Val) -> bool {
+        self.map().equals(other)
+    }
+
+    fn clone_as_boxed<'w>(&self) -> Box<dyn Val + 'w>
+    where
+        Self: 'w,
+    {
+        Box::new(self.clone())
+    }
+
+    fn as_builtin<'b, 'w>(&'b self) -> BuiltinRef<'b, 'w>
+    where
+        Self: 'w,
+    {
+        BuiltinRef::Map(self.map())
+    }
+
+    fn into_builtin<'w>(self: Box<Self>) -> Option<Builtin<'w>>
+    where
+        Self: 'w,
+    {
+        self.map();
+        self.map.into_inner().map(Builtin::Map)
+    }
+}
+
+impl Container for Record<'_> {
+    fn contains(&self, key: &dyn Val) -> Result<bool, ExecutionError> {
+        match key.downcast_ref::<CelString>() {
+            Some(name) => Ok(self.field(name.inner()).is_some()),
+            None => self.map().contains(key),
+        }
+    }
+}
+
+impl<'v> Indexer for Record<'v> {
+    fn get<'b, 'w>(&'b self, key: &dyn Val) -> Result<CowVal<'b, 'w>, ExecutionError>
+    where
+        Self: 'w,
+    {
+        match key.downcast_ref::<CelString>() {
+            Some(name) => match self.field(name.inner()) {
+                Some(value) => Ok(CowVal::Borrowed(value)),
+                // What the crate's map answers for a missing string key.
+                None => Err(ExecutionError::NoSuchKey(Arc::new(name.inner().to_owned()))),
+            },
+            None => self.map().get(key),
+        }
+    }
+
+    fn steal<'w>(self: Box<Self>, key: &dyn Val) -> Result<Box<dyn Val + 'w>, ExecutionError>
+    where
+        Self: 'w,
+    {
+        self.get(key).map(CowVal::into_owned)
+    }
+}
+
 /// The variables every expression of an evaluation sees (the declaration's fields, `today`,
-/// the pack's terms, `principles`), looked up by name in a sorted table.
+/// the pack's terms, `principles`), in one table.
 ///
 /// Bound as the root context's resolver, they replace a chain of scopes (declaration, terms,
-/// principles), each of which the interpreter searched in turn for every name.
+/// principles), each of which the interpreter searched in turn for every name. The table hashes
+/// with foldhash: its keys are the pack's own names, and SipHash (the standard library's
+/// default, proof against hash flooding by untrusted keys) cost more than the lookup itself.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Variables<'v> {
-    sorted: Vec<(String, Box<dyn Val + 'v>)>,
+    by_name: HashMap<&'v str, Box<dyn Val + 'v>, foldhash::fast::FixedState>,
 }
 
 impl<'v> Variables<'v> {
     /// Binds `name`, replacing an earlier value of that name.
-    pub(crate) fn insert(&mut self, name: &str, value: Box<dyn Val + 'v>) {
-        match self.sorted.binary_search_by(|(n, _)| n.as_str().cmp(name)) {
-            Ok(i) => self.sorted[i].1 = value,
-            Err(i) => self.sorted.insert(i, (name.to_owned(), value)),
-        }
+    pub(crate) fn insert(&mut self, name: &'v str, value: Box<dyn Val + 'v>) {
+        self.by_name.insert(name, value);
     }
 }
 
 impl VariableResolver for Variables<'_> {
     fn resolve<'b>(&'b self, variable: &str) -> Option<CowVal<'b, 'b>> {
-        let i = self
-            .sorted
-            .binary_search_by(|(n, _)| n.as_str().cmp(variable))
-            .ok()?;
-        Some(CowVal::Borrowed(self.sorted[i].1.as_ref()))
+        let (name, path) = split_path(variable);
+        select(self.by_name.get(name)?.as_ref(), path)
+    }
+}
+
+/// `outputs.final` as `outputs` and `final`; `outputs` as itself and nothing.
+fn split_path(variable: &str) -> (&str, &str) {
+    match variable.bytes().position(|b| b == b'.') {
+        Some(dot) => (&variable[..dot], &variable[dot + 1..]),
+        None => (variable, ""),
+    }
+}
+
+/// The value at `path` (`a.b`, or nothing) under `value`, when every step finds a field.
+///
+/// The interpreter first asks for a dotted name as a whole (`item.kind`, in case a variable is
+/// named so) and only then for its head, selecting the rest itself, scope after scope. Answering
+/// the whole name at once, with the value that selecting gives, spares those second rounds; a
+/// missing field answers nothing, so that the interpreter's own resolution reports it.
+fn select<'b>(value: &'b (dyn Val + 'b), path: &str) -> Option<CowVal<'b, 'b>> {
+    let mut current = value;
+    if path.is_empty() {
+        return Some(CowVal::Borrowed(current));
+    }
+    let mut rest = path;
+    loop {
+        let (segment, more) = split_path(rest);
+        let found = current.as_indexer()?.get(&CelString::from(segment)).ok()?;
+        match found {
+            CowVal::Borrowed(next) => current = next,
+            // A computed field (none of ours are) is returned only at the end of the path.
+            owned @ CowVal::Owned(_) => return more.is_empty().then_some(owned),
+        }
+        if more.is_empty() {
+            return Some(CowVal::Borrowed(current));
+        }
+        rest = more;
+    }
+}
+
+/// `item` and `index`: the element a `for_each` scope is about, and its position.
+///
+/// Bound as the scope's resolver, they cost the scope no map of its own; the interpreter asks
+/// the resolver before the scope's (then empty) variables.
+#[derive(Debug)]
+pub(crate) struct Item<'v> {
+    item: Box<dyn Val + 'v>,
+    index: CelInt,
+}
+
+impl<'v> Item<'v> {
+    pub(crate) fn new(item: Box<dyn Val + 'v>, index: i64) -> Self {
+        Item {
+            item,
+            index: CelInt::from(index),
+        }
+    }
+}
+
+impl VariableResolver for Item<'_> {
+    fn resolve<'b>(&'b self, variable: &str) -> Option<CowVal<'b, 'b>> {
+        match split_path(variable) {
+            ("item", path) => select(self.item.as_ref(), path),
+            ("index", "") => Some(CowVal::Borrowed(&self.index)),
+            _ => None,
+        }
     }
 }
 
@@ -232,8 +450,8 @@ struct Seq(Vec<Owned>);
 
 /// A map being serialized: its entries and the key waiting for its value.
 struct Map {
-    entries: std::collections::HashMap<CelMapKey<'static>, Owned>,
-    key: Option<CelMapKey<'static>>,
+    entries: Vec<(Cow<'static, str>, Owned)>,
+    key: Option<String>,
 }
 
 fn string(s: String) -> Owned {
@@ -336,9 +554,8 @@ impl serde::Serializer for CelSerializer {
         variant: &'static str,
         value: &T,
     ) -> Result<Owned, ToCelError> {
-        let mut entries = std::collections::HashMap::with_capacity(1);
-        entries.insert(CelMapKey::from(variant), value.serialize(self)?);
-        Ok(Box::new(Shared::new(CelMap::from(entries))))
+        let entries = vec![(Cow::Borrowed(variant), value.serialize(self)?)];
+        Ok(Box::new(Shared::new(Record::new(entries))))
     }
     fn serialize_seq(self, len: Option<usize>) -> Result<Seq, ToCelError> {
         Ok(Seq(Vec::with_capacity(len.unwrap_or(0))))
@@ -362,7 +579,7 @@ impl serde::Serializer for CelSerializer {
     }
     fn serialize_map(self, len: Option<usize>) -> Result<Map, ToCelError> {
         Ok(Map {
-            entries: std::collections::HashMap::with_capacity(len.unwrap_or(0)),
+            entries: Vec::with_capacity(len.unwrap_or(0)),
             key: None,
         })
     }
@@ -438,7 +655,7 @@ impl serde::ser::SerializeTupleVariant for Seq {
 
 impl Map {
     fn finish(self) -> Result<Owned, ToCelError> {
-        Ok(Box::new(Shared::new(CelMap::from(self.entries))))
+        Ok(Box::new(Shared::new(Record::new(self.entries))))
     }
 }
 
@@ -449,7 +666,7 @@ impl serde::ser::SerializeMap for Map {
         let key = key.serialize(CelSerializer)?;
         match key.downcast_ref::<CelString>() {
             Some(s) => {
-                self.key = Some(CelMapKey::from(s.inner().to_owned()));
+                self.key = Some(s.inner().to_owned());
                 Ok(())
             }
             None => Err(ToCelError(format!(
@@ -466,7 +683,9 @@ impl serde::ser::SerializeMap for Map {
             .key
             .take()
             .ok_or_else(|| ToCelError("a map value without its key".into()))?;
-        self.entries.insert(key, value.serialize(CelSerializer)?);
+        // A map serialized by serde has distinct keys, as a record's must be.
+        self.entries
+            .push((Cow::Owned(key), value.serialize(CelSerializer)?));
         Ok(())
     }
     fn end(self) -> Result<Owned, ToCelError> {
@@ -483,7 +702,7 @@ impl serde::ser::SerializeStruct for Map {
         value: &T,
     ) -> Result<(), ToCelError> {
         self.entries
-            .insert(CelMapKey::from(key), value.serialize(CelSerializer)?);
+            .push((Cow::Borrowed(key), value.serialize(CelSerializer)?));
         Ok(())
     }
     fn end(self) -> Result<Owned, ToCelError> {
@@ -500,7 +719,7 @@ impl serde::ser::SerializeStructVariant for Map {
         value: &T,
     ) -> Result<(), ToCelError> {
         self.entries
-            .insert(CelMapKey::from(key), value.serialize(CelSerializer)?);
+            .push((Cow::Borrowed(key), value.serialize(CelSerializer)?));
         Ok(())
     }
     fn end(self) -> Result<Owned, ToCelError> {
@@ -512,16 +731,191 @@ impl serde::ser::SerializeStructVariant for Map {
 pub(crate) fn fields_of<T: serde::Serialize>(
     value: &T,
 ) -> Result<Vec<(String, Owned)>, ToCelError> {
-    let not_a_struct = || ToCelError("expected a struct".into());
-    match to_cel(value)?.into_builtin() {
-        Some(Builtin::Map(map)) => map
-            .into_inner()
-            .into_iter()
+    let value = to_cel(value)?;
+    match value.as_builtin() {
+        BuiltinRef::Map(map) => map
+            .inner()
+            .iter()
             .map(|(key, value)| match key {
-                CelMapKey::String(name) => Ok((name.inner().to_owned(), value)),
-                _ => Err(not_a_struct()),
+                CelMapKey::String(name) => Ok((name.inner().to_owned(), value.clone())),
+                _ => Err(ToCelError("a field name must be a string".into())),
             })
             .collect(),
-        _ => Err(not_a_struct()),
+        _ => Err(ToCelError("expected a struct".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Every expression gives the same result (value or error) over the evaluator's values
+    //! ([`Record`], [`Shared`], the [`Variables`] and [`Item`] resolvers) as over the same data
+    //! bound the crate's own way (`cel::to_value`, `Context::add_variable_from_value`).
+
+    use super::*;
+    use cel::{Context, Value};
+
+    #[derive(serde::Serialize)]
+    struct Inner {
+        flag: bool,
+        n: i64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    }
+
+    #[derive(serde::Serialize)]
+    struct Fixture {
+        name: String,
+        tags: Vec<String>,
+        inner: Inner,
+        people: Vec<Inner>,
+        scores: std::collections::BTreeMap<String, i64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        missing: Option<String>,
+    }
+
+    #[derive(serde::Serialize)]
+    struct Root {
+        x: Fixture,
+    }
+
+    fn fixture() -> Root {
+        let inner = |flag, n, note: Option<&str>| Inner {
+            flag,
+            n,
+            note: note.map(str::to_owned),
+        };
+        Root {
+            x: Fixture {
+                name: "Harbour".into(),
+                tags: vec!["a".into(), "b".into()],
+                inner: inner(true, 3, None),
+                people: vec![inner(false, 1, Some("n")), inner(true, 3, None)],
+                scores: [("p1".to_owned(), 2), ("p2".to_owned(), 5)]
+                    .into_iter()
+                    .collect(),
+                missing: None,
+            },
+        }
+    }
+
+    const EXPRESSIONS: &[&str] = &[
+        "x.name",
+        "x.inner.flag",
+        "x.inner.n + 1",
+        "x.inner.note",
+        "x.inner.nope.deeper",
+        "has(x.missing)",
+        "has(x.inner.note)",
+        "has(x.people[0].note)",
+        "x.missing",
+        "'flag' in x.inner",
+        "'nope' in x.inner",
+        "1 in x.inner",
+        "size(x.inner)",
+        "x.inner.size()",
+        "x.inner == {'flag': true, 'n': 3}",
+        "{'flag': true, 'n': 3} == x.inner",
+        "x.inner != {'flag': false, 'n': 3}",
+        "x.people.exists(p, p.flag && p.n == 3)",
+        "x.people.map(p, p.n)",
+        "x.people[1] == x.inner",
+        "x.inner in x.people",
+        "x.people.filter(p, p.n > 1).size()",
+        "x.inner.all(k, k in ['flag', 'n'])",
+        "x.inner[1]",
+        "x.inner['n']",
+        "x['name']",
+        "type(x.inner) == map",
+        "type(x.people) == list",
+        "x.tags + ['z']",
+        "x.tags[1]",
+        "'b' in x.tags",
+        "dyn(x.inner).n",
+        "[x.inner, x.inner][1].n",
+        "{'k': x.inner}.k.n",
+        "x == x",
+        "x.people[5]",
+        "x.scores.p2",
+        "x.scores['p1'] + x.scores.p2",
+        "'p1' in x.scores && !('p3' in x.scores)",
+        "x.scores.all(k, x.scores[k] > 1)",
+        "string(x.inner.n) + x.name",
+        "x.inner",
+        "x.people",
+    ];
+
+    fn reference(expr: &str) -> String {
+        let env = Arc::clone(crate::pack::env());
+        let program = env.compile(expr).expect("compiles");
+        let mut ctx = Context::with_env(env);
+        let value = cel::to_value(&fixture().x).expect("converts");
+        ctx.add_variable_from_value("x", value.clone());
+        ctx.add_variable_from_value("item", value);
+        ctx.add_variable_from_value("index", Value::Int(4));
+        canonical(program.execute(&ctx))
+    }
+
+    /// Maps iterate in no fixed order: compare them sorted.
+    fn canonical(result: Result<Value, cel::ExecutionError>) -> String {
+        match result {
+            Ok(Value::Map(m)) => {
+                let mut entries: Vec<String> =
+                    m.map.iter().map(|(k, v)| format!("{k:?}: {v:?}")).collect();
+                entries.sort();
+                format!("map {entries:?}")
+            }
+            Ok(Value::List(items)) => {
+                let items: Vec<String> = items.iter().map(|v| canonical(Ok(v.clone()))).collect();
+                format!("list {items:?}")
+            }
+            other => format!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_evaluator_values_behave_as_the_crate_values() {
+        let fields = fields_of(&fixture()).expect("converts");
+        let mut vars = Variables::default();
+        for (name, value) in &fields {
+            vars.insert(name, value.clone());
+        }
+        let root = {
+            let mut ctx = Context::with_env(Arc::clone(crate::pack::env()));
+            ctx.set_variable_resolver(&vars);
+            ctx
+        };
+        let x = vars.by_name.get("x").expect("bound").clone();
+        let item = Item::new(x, 4);
+        let mut scope = root.new_inner_scope();
+        scope.set_variable_resolver(&item);
+        for expr in EXPRESSIONS {
+            let program = crate::pack::env().compile(expr).expect("compiles");
+            let ours = canonical(program.execute(&root));
+            assert_eq!(ours, reference(expr), "{expr}");
+            // The same through `item` and `index` of a `for_each` scope.
+            let as_item = expr.replace('x', "item");
+            let program = crate::pack::env().compile(&as_item).expect("compiles");
+            assert_eq!(
+                canonical(program.execute(&scope)),
+                reference(&as_item),
+                "{as_item}"
+            );
+        }
+        let index = crate::pack::env().compile("index * 2").expect("compiles");
+        assert_eq!(index.execute(&scope), Ok(Value::Int(8)));
+    }
+
+    #[test]
+    fn a_dotted_name_resolves_to_what_selecting_gives() {
+        let fields = fields_of(&fixture()).expect("converts");
+        let mut vars = Variables::default();
+        for (name, value) in &fields {
+            vars.insert(name, value.clone());
+        }
+        let n = vars.resolve("x.inner.n").expect("found");
+        assert_eq!(n.downcast_ref::<CelInt>().map(|i| *i.inner()), Some(3));
+        assert!(vars.resolve("x.inner.nope").is_none());
+        assert!(vars.resolve("x.name.length").is_none());
+        assert!(vars.resolve("y").is_none());
     }
 }

@@ -2,15 +2,18 @@
 //!
 //! Pure: today's date comes in as an argument, nothing is read from the environment.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use cel::common::types::{CelBool, CelInt, CelList, CelMap, CelMapKey, CelString};
+use cel::common::types::{CelBool, CelInt, CelList, CelString};
 use cel::common::value::{Builtin, BuiltinRef, Val};
 use cel::{Context, Value};
 use chrono::NaiveDate;
 
-use crate::celval::{Shared, Variables};
+use typed_arena::Arena;
+
+use crate::celval::{Item, Record, Shared, Variables};
 use crate::declaration::{Answer, Declaration};
 use crate::outcome::Outcome;
 use crate::pack::{Condition, Expr, Pack, PackError, PrincipleRef, Text};
@@ -83,12 +86,6 @@ impl At<'_> {
         }))
     }
 
-    fn run(&self, expr: &Expr, ctx: &Context) -> Result<Value, EvalError> {
-        expr.program
-            .execute(ctx)
-            .map_err(|e| self.error(expr, e.to_string()))
-    }
-
     /// Evaluates to a CEL value kept in CEL's own representation, ready to bind as a variable
     /// (converting through `cel::Value` would copy it twice).
     fn run_val<'v>(
@@ -113,37 +110,40 @@ impl At<'_> {
         }
     }
 
-    fn list(&self, expr: &Expr, ctx: &Context) -> Result<Arc<Vec<Value>>, EvalError> {
-        match self.run(expr, ctx)? {
-            Value::List(items) => Ok(items),
-            other => Err(self.error(expr, format!("expected a list, got {}", type_name(&other)))),
-        }
-    }
-
     fn string(&self, expr: &Expr, ctx: &Context) -> Result<String, EvalError> {
-        match self.run(expr, ctx)? {
-            Value::String(s) => Ok(s.as_ref().clone()),
-            other => Err(self.error(
+        let value = Value::resolve_val(expr.program.expression(), ctx)
+            .map_err(|e| self.error(expr, e.to_string()))?;
+        match value.downcast_ref::<CelString>() {
+            Some(s) => Ok(s.inner().to_owned()),
+            None => Err(self.error(
                 expr,
-                format!("expected a string, got {}", type_name(&other)),
+                format!("expected a string, got {}", value_type_name(&*value)),
             )),
         }
     }
 
+    /// A list of field paths, read where the interpreter left it (rather than converted to a
+    /// `cel::Value` first).
     fn strings(&self, expr: Option<&Expr>, ctx: &Context) -> Result<Vec<String>, EvalError> {
         let Some(expr) = expr else {
             return Ok(Vec::new());
         };
-        let items = self.list(expr, ctx)?;
-        items
-            .iter()
-            .map(|v| match v {
-                Value::String(s) => Ok(s.as_ref().clone()),
-                other => Err(self.error(
+        let value = Value::resolve_val(expr.program.expression(), ctx)
+            .map_err(|e| self.error(expr, e.to_string()))?;
+        let Some(list) = value.downcast_ref::<CelList>() else {
+            return Err(self.error(
+                expr,
+                format!("expected a list, got {}", value_type_name(&*value)),
+            ));
+        };
+        list.iter()
+            .map(|v| match v.downcast_ref::<CelString>() {
+                Some(s) => Ok(s.inner().to_owned()),
+                None => Err(self.error(
                     expr,
                     format!(
                         "expected a list of field paths (strings), found {}",
-                        type_name(other)
+                        value_type_name(v.as_ref())
                     ),
                 )),
             })
@@ -158,111 +158,153 @@ impl At<'_> {
     }
 
     /// The contexts to evaluate in: one per element of `for_each`, or the context itself.
-    fn each<'p, 'v>(
+    /// Each element's `item` and `index` are kept in `items`, which outlives the contexts.
+    fn each<'y, 'c: 'y, 'v: 'c, 'a: 'y>(
+        &self,
+        for_each: Option<&Expr>,
+        ctx: &'c Context<'c, 'v>,
+        items: &'a Arena<Item<'v>>,
+    ) -> Result<Vec<Context<'y, 'y>>, EvalError> {
+        let parent: &'y Context<'y, 'y> = ctx;
+        let Some(expr) = for_each else {
+            return Ok(vec![parent.new_inner_scope()]);
+        };
+        // Iterate the list where it lives; cloning an element is cheap, as the declaration's
+        // records are `Shared`.
+        let list = Value::resolve_val(expr.program.expression(), ctx)
+            .map_err(|e| self.error(expr, e.to_string()))?;
+        let Some(iterable) = list.as_iterable() else {
+            return Err(self.error(
+                expr,
+                format!("expected a list, got {}", list.get_type().name()),
+            ));
+        };
+        let mut scopes = Vec::new();
+        let mut elements = iterable.iter();
+        let mut index = 0i64;
+        while let Some(element) = elements.next() {
+            let item: &'a Item<'v> = items.alloc(Item::new(element.clone_as_boxed(), index));
+            let mut scope = parent.new_inner_scope();
+            scope.set_variable_resolver(item);
+            scopes.push(scope);
+            index += 1;
+        }
+        Ok(scopes)
+    }
+
+    /// As [`At::each`], with the elements bound as the scopes' own variables: for a term's
+    /// `for_each` (its values must not borrow from an arena of the terms' phase) and a
+    /// blocker's (met only when its rule fires).
+    fn each_in<'p, 'v>(
         &self,
         for_each: Option<&Expr>,
         ctx: &'p Context<'p, 'v>,
     ) -> Result<Vec<Context<'p, 'v>>, EvalError> {
-        match for_each {
-            None => Ok(vec![ctx.new_inner_scope()]),
-            Some(expr) => {
-                // Iterate the list where it lives and clone each element once into its scope,
-                // rather than converting the whole list to `cel::Value` and back.
-                let list = Value::resolve_val(expr.program.expression(), ctx)
-                    .map_err(|e| self.error(expr, e.to_string()))?;
-                let Some(iterable) = list.as_iterable() else {
-                    return Err(self.error(
-                        expr,
-                        format!("expected a list, got {}", list.get_type().name()),
-                    ));
-                };
-                let mut scopes = Vec::new();
-                let mut items = iterable.iter();
-                let mut index = 0i64;
-                while let Some(item) = items.next() {
-                    let mut scope = ctx.new_inner_scope();
-                    scope.add_variable_as_val("item", item.clone_as_boxed());
-                    scope.add_variable_as_val("index", Box::new(CelInt::from(index)));
-                    scopes.push(scope);
-                    index += 1;
-                }
-                Ok(scopes)
-            }
+        let Some(expr) = for_each else {
+            return Ok(vec![ctx.new_inner_scope()]);
+        };
+        let list = Value::resolve_val(expr.program.expression(), ctx)
+            .map_err(|e| self.error(expr, e.to_string()))?;
+        let Some(iterable) = list.as_iterable() else {
+            return Err(self.error(
+                expr,
+                format!("expected a list, got {}", list.get_type().name()),
+            ));
+        };
+        let mut scopes = Vec::new();
+        let mut elements = iterable.iter();
+        let mut index = 0i64;
+        while let Some(element) = elements.next() {
+            let mut scope = ctx.new_inner_scope();
+            scope.add_variable_as_val("item", element.clone_as_boxed());
+            scope.add_variable_as_val("index", Box::new(CelInt::from(index)));
+            scopes.push(scope);
+            index += 1;
         }
+        Ok(scopes)
     }
 }
 
 /// The per-element scopes of the `for_each` lists met in one phase of a pack's evaluation, so
-/// that several rules iterating the same list (`inputs`, `tools`, `talent`) clone its elements
+/// that several rules iterating the same list (`inputs`, `tools`, `talent`) build its scopes
 /// once. Keyed by the expression's text; valid while the parent scope does not change.
-struct ScopeCache<'p, 'v> {
-    parent: &'p Context<'p, 'v>,
-    lists: HashMap<String, Vec<Context<'p, 'v>>>,
-    single: Vec<Context<'p, 'v>>,
+struct ScopeCache<'p, 'y, 'v, 'a> {
+    parent: &'y Context<'y, 'v>,
+    items: &'a Arena<Item<'v>>,
+    lists: HashMap<&'p str, Vec<Context<'y, 'y>>, foldhash::fast::FixedState>,
+    single: Vec<Context<'y, 'y>>,
 }
 
-impl<'p, 'v> ScopeCache<'p, 'v> {
-    fn new(parent: &'p Context<'p, 'v>) -> Self {
+impl<'p, 'y, 'v: 'y, 'a: 'y> ScopeCache<'p, 'y, 'v, 'a> {
+    fn new(parent: &'y Context<'y, 'v>, items: &'a Arena<Item<'v>>) -> Self {
+        let single: &'y Context<'y, 'y> = parent;
         ScopeCache {
             parent,
-            lists: HashMap::new(),
-            single: vec![parent.new_inner_scope()],
+            items,
+            lists: HashMap::default(),
+            single: vec![single.new_inner_scope()],
         }
     }
 
-    fn get(&mut self, at: &At, for_each: Option<&Expr>) -> Result<&[Context<'p, 'v>], EvalError> {
+    fn get(
+        &mut self,
+        at: &At,
+        for_each: Option<&'p Expr>,
+    ) -> Result<&[Context<'y, 'y>], EvalError> {
         let Some(expr) = for_each else {
             return Ok(&self.single);
         };
-        if !self.lists.contains_key(&expr.text) {
-            let scopes = at.each(Some(expr), self.parent)?;
-            self.lists.insert(expr.text.clone(), scopes);
+        let key = expr.text.as_str();
+        if !self.lists.contains_key(key) {
+            let scopes = at.each(Some(expr), self.parent, self.items)?;
+            self.lists.insert(key, scopes);
         }
-        Ok(self
-            .lists
-            .get(&expr.text)
-            .map(Vec::as_slice)
-            .unwrap_or_default())
+        Ok(self.lists.get(key).map(Vec::as_slice).unwrap_or_default())
     }
 }
 
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::List(_) => "a list",
-        Value::Map(_) => "a map",
-        Value::Int(_) | Value::UInt(_) | Value::Float(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Bool(_) => "a boolean",
-        Value::Null => "null",
+/// How an error message names the type of a value.
+fn value_type_name(value: &dyn Val) -> &'static str {
+    match value.get_type().name() {
+        "list" => "a list",
+        "map" => "a map",
+        "int" | "uint" | "double" => "a number",
+        "string" => "a string",
+        "bool" => "a boolean",
+        "null_type" => "null",
         _ => "another type",
     }
 }
 
 /// The engine's answer to one principle, as rules see it in `principles`.
 #[derive(Debug, Clone)]
-struct PrincipleView {
-    id: String,
-    title: String,
+struct PrincipleView<'p> {
+    id: &'p str,
+    title: &'p str,
     answer: Answer,
-    reason: String,
+    reason: &'p str,
     fields: Vec<String>,
 }
 
-impl PrincipleView {
-    /// `{id, title, answer, reason, fields}` as a CEL map.
-    fn into_val(self) -> Box<dyn Val + 'static> {
-        let string = |s: String| -> Box<dyn Val> { Box::new(CelString::from(s)) };
-        let fields: Vec<Box<dyn Val>> = self.fields.into_iter().map(string).collect();
-        let mut map: HashMap<CelMapKey, Box<dyn Val>> = HashMap::with_capacity(5);
-        map.insert(CelMapKey::from("id"), string(self.id));
-        map.insert(CelMapKey::from("title"), string(self.title));
-        map.insert(
-            CelMapKey::from("answer"),
-            string(self.answer.as_str().to_owned()),
-        );
-        map.insert(CelMapKey::from("reason"), string(self.reason));
-        map.insert(CelMapKey::from("fields"), Box::new(CelList::from(fields)));
-        Box::new(Shared::new(CelMap::from(map)))
+impl<'p> PrincipleView<'p> {
+    /// `{id, title, answer, reason, fields}` as a CEL map, borrowing the pack's text.
+    fn into_val(self) -> Box<dyn Val + 'p> {
+        let fields: Vec<Box<dyn Val>> = self
+            .fields
+            .into_iter()
+            .map(|f| Box::new(CelString::from(f)) as Box<dyn Val>)
+            .collect();
+        let text = |s: &'p str| -> Box<dyn Val + 'p> { Box::new(CelString::from(s)) };
+        Box::new(Shared::new(Record::new(vec![
+            (Cow::Borrowed("id"), text(self.id)),
+            (Cow::Borrowed("title"), text(self.title)),
+            (Cow::Borrowed("answer"), text(self.answer.as_str())),
+            (Cow::Borrowed("reason"), text(self.reason)),
+            (
+                Cow::Borrowed("fields"),
+                Box::new(Shared::new(CelList::from(fields))),
+            ),
+        ])))
     }
 }
 
@@ -383,7 +425,11 @@ pub fn evaluate(
     })
 }
 
-fn evaluate_pack(pack: &Pack, base: &Variables, out: &mut Results) -> Result<(), EvalError> {
+fn evaluate_pack<'v>(
+    pack: &'v Pack,
+    base: &Variables<'v>,
+    out: &mut Results,
+) -> Result<(), EvalError> {
     let pack_id = pack.id();
     // Each term sees the declaration and the terms before it. Once they are all known, they
     // join the declaration's fields in one table, and the principles after them, so that the
@@ -402,7 +448,7 @@ fn evaluate_pack(pack: &Pack, base: &Variables, out: &mut Results) -> Result<(),
                 None => share(at.run_val(&term.value, &scope)?),
                 Some(_) => {
                     let values = at
-                        .each(term.for_each.as_ref(), &scope)?
+                        .each_in(term.for_each.as_ref(), &scope)?
                         .iter()
                         .map(|ctx| at.run_val(&term.value, ctx))
                         .collect::<Result<Vec<_>, _>>()?;
@@ -417,8 +463,9 @@ fn evaluate_pack(pack: &Pack, base: &Variables, out: &mut Results) -> Result<(),
     if pack.defines_principles() {
         let mut views = Vec::with_capacity(pack.principles.len());
         {
+            let items = Arena::new();
             let root = root_context(&vars);
-            let mut cache = ScopeCache::new(&root);
+            let mut cache = ScopeCache::new(&root, &items);
             for p in &pack.principles {
                 let at = At {
                     pack: pack_id,
@@ -434,8 +481,8 @@ fn evaluate_pack(pack: &Pack, base: &Variables, out: &mut Results) -> Result<(),
                 };
                 let (reason, fields) = matched.unwrap_or_default();
                 views.push(PrincipleView {
-                    id: p.id.clone(),
-                    title: p.title.clone(),
+                    id: &p.id,
+                    title: &p.title,
                     answer,
                     reason,
                     fields,
@@ -444,14 +491,15 @@ fn evaluate_pack(pack: &Pack, base: &Variables, out: &mut Results) -> Result<(),
         }
         let answers = out.principles.get_or_insert_with(BTreeMap::new);
         for v in &views {
-            answers.entry(v.id.clone()).or_insert(v.answer);
+            answers.entry(v.id.to_owned()).or_insert(v.answer);
         }
         let list: Vec<Box<dyn Val>> = views.into_iter().map(PrincipleView::into_val).collect();
         vars.insert("principles", Box::new(Shared::new(CelList::from(list))));
     }
 
+    let items = Arena::new();
     let root = root_context(&vars);
-    let mut cache = ScopeCache::new(&root);
+    let mut cache = ScopeCache::new(&root, &items);
     for rule in &pack.rules {
         let at = At {
             pack: pack_id,
@@ -478,7 +526,7 @@ fn evaluate_pack(pack: &Pack, base: &Variables, out: &mut Results) -> Result<(),
                 fields: fields.clone(),
             });
             if let Some(b) = &rule.blocker {
-                for bctx in at.each(b.for_each.as_ref(), ctx)? {
+                for bctx in at.each_in(b.for_each.as_ref(), ctx)? {
                     let open = match &b.when {
                         None => true,
                         Some(expr) => at.boolean(expr, &bctx)?,
@@ -516,17 +564,17 @@ fn evaluate_pack(pack: &Pack, base: &Variables, out: &mut Results) -> Result<(),
 }
 
 /// The reason and the fields of every matching condition, or `None` when none matches.
-fn matching(
+fn matching<'p, 'y, 'v: 'y, 'a: 'y>(
     at: &At,
-    conditions: &[Condition],
-    cache: &mut ScopeCache,
-) -> Result<Option<(String, Vec<String>)>, EvalError> {
-    let mut reason: Option<String> = None;
+    conditions: &'p [Condition],
+    cache: &mut ScopeCache<'p, 'y, 'v, 'a>,
+) -> Result<Option<(&'p str, Vec<String>)>, EvalError> {
+    let mut reason: Option<&'p str> = None;
     let mut fields = Vec::new();
     for c in conditions {
         for ctx in cache.get(at, c.for_each.as_ref())? {
             if at.boolean(&c.when, ctx)? {
-                reason.get_or_insert_with(|| c.reason.clone());
+                reason.get_or_insert(c.reason.as_str());
                 for f in at.strings(c.fields.as_ref(), ctx)? {
                     if !fields.contains(&f) {
                         fields.push(f);
