@@ -8,8 +8,9 @@
 //! server's migrations it does not know (both share `_sqlx_migrations`). SQLite runs in WAL
 //! mode with `synchronous=FULL`: an acknowledged `assets add` survives a power cut.
 //!
-//! Import and export use the ThreatExchange hash CSV shape: `signal_type,signal,id,title`
-//! (see `docs/decisions/0252-bank-csv.md`).
+//! Import and export use the hash files of ThreatExchange tools: their CSV columns
+//! (`signal_type,signal_str,collab,category,tags`) with Greenlight's `id,title` after them, or
+//! their `TYPE SIGNAL` lines (see `docs/decisions/0256-threatexchange-hash-files.md`).
 
 use std::str::FromStr;
 
@@ -90,11 +91,12 @@ impl FromStr for HashType {
     }
 }
 
-/// A PDQ hash of one video frame, taken at `second`.
+/// A PDQ hash of one video frame, taken at `millis`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Frame {
-    /// Seconds from the start.
-    pub second: u32,
+    /// Milliseconds from the start (ledger videos are hashed four times a second; entries
+    /// registered before that, once a second, have whole seconds here).
+    pub millis: u32,
     /// PDQ hash, 64 hex digits.
     pub pdq: String,
     /// PDQ quality, 0-100.
@@ -312,9 +314,9 @@ impl BankStore {
             .await?
             .try_get("id")?;
             for f in &asset.frames {
-                sqlx::query("INSERT INTO bank_asset_frames (asset_id, second, pdq, quality) VALUES ($1, $2, $3, $4)")
+                sqlx::query("INSERT INTO bank_asset_frames (asset_id, at_ms, pdq, quality) VALUES ($1, $2, $3, $4)")
                     .bind(id)
-                    .bind(i64::from(f.second))
+                    .bind(i64::from(f.millis))
                     .bind(f.pdq.to_ascii_lowercase())
                     .bind(i64::from(f.quality))
                     .execute(&mut *tx)
@@ -339,9 +341,9 @@ impl BankStore {
     pub async fn assets(&self, production: Option<&str>) -> Result<Vec<Asset>, BankError> {
         let sql = "SELECT id, production, use_ref, tool, added_at, file_name, blake3, media_type, pdq, pdq_quality, thumbnail \
                    FROM bank_assets WHERE ($1 IS NULL OR production = $2) ORDER BY id";
-        let frames_sql = "SELECT f.asset_id, f.second, f.pdq, f.quality FROM bank_asset_frames f \
+        let frames_sql = "SELECT f.asset_id, f.at_ms, f.pdq, f.quality FROM bank_asset_frames f \
                           JOIN bank_assets a ON a.id = f.asset_id WHERE ($1 IS NULL OR a.production = $2) \
-                          ORDER BY f.asset_id, f.second";
+                          ORDER BY f.asset_id, f.at_ms";
         let production = production.map(str::to_string);
         let (mut assets, frames) = with_pool!(&self.pool, p => {
             let rows = sqlx::query(sql).bind(&production).bind(&production).fetch_all(p).await?;
@@ -366,9 +368,9 @@ impl BankStore {
             let mut frames = Vec::with_capacity(frows.len());
             for r in &frows {
                 let id: i64 = r.try_get("asset_id")?;
-                let second: i64 = r.try_get("second")?;
+                let millis: i64 = r.try_get("at_ms")?;
                 let quality: i64 = r.try_get("quality")?;
-                frames.push((id, Frame { second: second.clamp(0, i64::from(u32::MAX)) as u32, pdq: r.try_get("pdq")?, quality: clamp_quality(quality) }));
+                frames.push((id, Frame { millis: millis.clamp(0, i64::from(u32::MAX)) as u32, pdq: r.try_get("pdq")?, quality: clamp_quality(quality) }));
             }
             (assets, frames)
         });
@@ -457,103 +459,429 @@ fn clamp_quality(q: i64) -> u8 {
     q.clamp(0, 100) as u8
 }
 
-/// One row of the ThreatExchange hash CSV: `signal_type,signal,id,title`.
+/// The `#t=` of a video frame's title, as in media fragment URIs.
+const FRAME_MARK: &str = "#t=";
+
+/// The title of a video frame in an exchange file: `NAME#t=SECONDS`, as in media fragment
+/// URIs, with up to three decimals when the frame is not on a whole second
+/// (`clip.mp4#t=12`, `clip.mp4#t=2.25`).
+pub fn frame_title(name: &str, millis: u32) -> String {
+    let (s, ms) = (millis / 1000, millis % 1000);
+    if ms == 0 {
+        format!("{name}{FRAME_MARK}{s}")
+    } else {
+        let frac = format!("{ms:03}");
+        format!("{name}{FRAME_MARK}{s}.{}", frac.trim_end_matches('0'))
+    }
+}
+
+/// Splits a title written by [`frame_title`] into the file name and the frame's time in
+/// milliseconds; `Ok(None)` when the title names no frame. Seconds may carry any number of
+/// decimals (rounded to the millisecond); anything else after `#t=` is an error.
+pub fn parse_frame_title(title: &str) -> Result<Option<(&str, u32)>, String> {
+    let Some((name, t)) = title.rsplit_once(FRAME_MARK) else {
+        return Ok(None);
+    };
+    let bad = || format!("{title:?}: the time after #t= must be seconds, e.g. 12 or 2.25");
+    let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
+    if whole.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+        || (t.contains('.') && frac.is_empty())
+    {
+        return Err(bad());
+    }
+    let seconds: u64 = whole.parse().map_err(|_| bad())?;
+    // Milliseconds from the first four decimals, rounded half up.
+    let digits: String = frac.chars().chain("0000".chars()).take(4).collect();
+    let tenth_ms: u64 = digits.parse().map_err(|_| bad())?;
+    let millis = seconds
+        .checked_mul(1000)
+        .and_then(|ms| ms.checked_add((tenth_ms + 5) / 10))
+        .and_then(|ms| u32::try_from(ms).ok())
+        .ok_or_else(bad)?;
+    Ok(Some((name, millis)))
+}
+
+/// Signal type names that ThreatExchange tools use and Greenlight does not match: rows of these
+/// types are skipped (and counted), never read as PDQ. The names of python-threatexchange's
+/// signal types and extensions (`get_name()`), and the indicator types of the ThreatExchange
+/// API.
+const FOREIGN_SIGNAL_TYPES: &[&str] = &[
+    "video_md5",
+    "video_sha256",
+    "url",
+    "url_md5",
+    "raw_text",
+    "trend_query",
+    "vpdq",
+    "pdq_ocr",
+    "text_tlsh",
+    "hash_md5",
+    "hash_video_md5",
+    "hash_sha256",
+    "hash_video_sha256",
+    "hash_url_md5",
+    "hash_pdq_ocr",
+    "hash_text_tlsh",
+    "hash_tmk",
+    "uri",
+    "raw_uri",
+    "text_string",
+];
+
+/// What a file's signal type name means here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum SignalKind {
+    /// A type Greenlight matches.
+    Ours(HashType),
+    /// A ThreatExchange type Greenlight does not match: skipped with a count.
+    Foreign(String),
+}
+
+fn signal_kind(name: &str) -> Result<SignalKind, String> {
+    let lower = name.trim().to_ascii_lowercase();
+    match lower.as_str() {
+        // `HASH_PDQ` is the ThreatExchange API's indicator type for the same hash.
+        "pdq" | "hash_pdq" => Ok(SignalKind::Ours(HashType::Pdq)),
+        "blake3" => Ok(SignalKind::Ours(HashType::Blake3)),
+        other if FOREIGN_SIGNAL_TYPES.contains(&other) => Ok(SignalKind::Foreign(other.into())),
+        _ => Err(format!(
+            "unknown signal type {:?}: Greenlight reads pdq and blake3, and skips ThreatExchange types such as video_md5",
+            name.trim()
+        )),
+    }
+}
+
+/// Formats of the hash files exchanged with ThreatExchange tools (see `docs/scan.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SignalFormat {
+    /// CSV with a header: `signal_type,signal_str,collab,category,tags`, the columns of
+    /// python-threatexchange's `threatexchange dataset -P --csv`, then Greenlight's `id,title`.
+    #[default]
+    Csv,
+    /// `TYPE SIGNAL` lines (`pdq 64HEX`): what `threatexchange hash` and `dataset -P -S` print
+    /// and what its `local_file` collaboration reads. PDQ rows only (ThreatExchange tools have
+    /// no BLAKE3 type); no ids or titles.
+    Lines,
+}
+
+/// One hash to write to an exchange file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CsvRow {
     /// `pdq` or `blake3`.
     pub signal_type: HashType,
     /// The hash.
     pub signal: String,
+    /// Where it comes from, ThreatExchange's `collab`: the bank's name, or the production of a
+    /// ledger.
+    pub collab: String,
     /// The id: a work id for a reference bank, a `use.ref` for a ledger.
     pub id: String,
-    /// The title: a work title, or a ledger file name (`clip.mov#t=12` for a video frame).
+    /// The title: a work title, or a ledger file name (`clip.mov#t=12.25` for a video frame).
     pub title: String,
 }
 
-/// The CSV header written on export and skipped on import.
-pub const CSV_HEADER: [&str; 4] = ["signal_type", "signal", "id", "title"];
+/// The CSV header written on export: ThreatExchange's `dataset --csv` columns, then ours.
+pub const CSV_HEADER: [&str; 7] = [
+    "signal_type",
+    "signal_str",
+    "collab",
+    "category",
+    "tags",
+    "id",
+    "title",
+];
 
-/// Writes rows as CSV with a header.
-pub fn write_csv<W: std::io::Write>(rows: &[CsvRow], out: W) -> Result<(), BankError> {
-    let mut w = csv::Writer::from_writer(out);
-    let err = |e: csv::Error| BankError::Backend(e.to_string());
-    w.write_record(CSV_HEADER).map_err(err)?;
-    for r in rows {
-        w.write_record([r.signal_type.as_str(), &r.signal, &r.id, &r.title])
-            .map_err(err)?;
+/// ThreatExchange's opinion category of a signal we export: every bank entry is a positive of
+/// its bank.
+const POSITIVE_CLASS: &str = "POSITIVE_CLASS";
+
+/// Writes rows in `format`; returns how many rows that format cannot hold were left out (BLAKE3
+/// rows in [`SignalFormat::Lines`]).
+pub fn write_signals<W: std::io::Write>(
+    rows: &[CsvRow],
+    format: SignalFormat,
+    mut out: W,
+) -> Result<usize, BankError> {
+    let io = |e: std::io::Error| BankError::Backend(e.to_string());
+    match format {
+        SignalFormat::Csv => {
+            let mut w = csv::Writer::from_writer(out);
+            let err = |e: csv::Error| BankError::Backend(e.to_string());
+            w.write_record(CSV_HEADER).map_err(err)?;
+            for r in rows {
+                w.write_record([
+                    r.signal_type.as_str(),
+                    &r.signal,
+                    &r.collab,
+                    POSITIVE_CLASS,
+                    "",
+                    &r.id,
+                    &r.title,
+                ])
+                .map_err(err)?;
+            }
+            w.flush().map_err(io)?;
+            Ok(0)
+        }
+        SignalFormat::Lines => {
+            let mut seen = std::collections::HashSet::new();
+            let mut left_out = 0;
+            for r in rows {
+                if r.signal_type != HashType::Pdq {
+                    left_out += 1;
+                } else if seen.insert(r.signal.as_str()) {
+                    writeln!(out, "pdq {}", r.signal).map_err(io)?;
+                }
+            }
+            out.flush().map_err(io)?;
+            Ok(left_out)
+        }
     }
-    w.flush().map_err(|e| BankError::Backend(e.to_string()))
 }
 
-/// Reads CSV rows (header optional, `#` comment lines skipped); every bad line is reported.
-pub fn read_csv(text: &str) -> Result<Vec<CsvRow>, Vec<BankError>> {
+/// Writes rows as CSV ([`SignalFormat::Csv`]).
+pub fn write_csv<W: std::io::Write>(rows: &[CsvRow], out: W) -> Result<(), BankError> {
+    write_signals(rows, SignalFormat::Csv, out).map(|_| ())
+}
+
+/// One hash read from an exchange file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignalRow {
+    /// 1-based line number in the file.
+    pub line: usize,
+    /// `pdq` or `blake3`.
+    pub signal_type: HashType,
+    /// The hash, lower-case hex.
+    pub signal: String,
+    /// The `id` column, when the file has one and it is not empty.
+    pub id: Option<String>,
+    /// The `title` column, when the file has one and it is not empty.
+    pub title: Option<String>,
+    /// ThreatExchange's `collab` column, when present and not empty.
+    pub collab: Option<String>,
+}
+
+/// What an exchange file held.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SignalFile {
+    /// The hashes Greenlight matches.
+    pub rows: Vec<SignalRow>,
+    /// Rows left out, by reason (`signal type video_md5`, `category NEGATIVE_CLASS`): how many.
+    pub skipped: std::collections::BTreeMap<String, usize>,
+}
+
+impl SignalFile {
+    /// `3 row(s) skipped: signal type video_md5 (2), category NEGATIVE_CLASS (1)`, or `None`.
+    pub fn skipped_summary(&self) -> Option<String> {
+        let n: usize = self.skipped.values().sum();
+        (n > 0).then(|| {
+            let parts: Vec<String> = self
+                .skipped
+                .iter()
+                .map(|(why, k)| format!("{why} ({k})"))
+                .collect();
+            format!("{n} row(s) skipped: {}", parts.join(", "))
+        })
+    }
+}
+
+/// Column positions of a CSV file.
+struct Columns {
+    signal_type: usize,
+    signal: usize,
+    id: Option<usize>,
+    title: Option<usize>,
+    collab: Option<usize>,
+    category: Option<usize>,
+}
+
+impl Columns {
+    /// Greenlight's first layout, without a header: `signal_type,signal,id[,title]`.
+    const OLD: Columns = Columns {
+        signal_type: 0,
+        signal: 1,
+        id: Some(2),
+        title: Some(3),
+        collab: None,
+        category: None,
+    };
+
+    fn from_header(header: &csv::StringRecord) -> Result<Columns, String> {
+        let find = |names: &[&str]| {
+            header
+                .iter()
+                .position(|h| names.iter().any(|n| h.trim().eq_ignore_ascii_case(n)))
+        };
+        Ok(Columns {
+            signal_type: find(&["signal_type"]).ok_or("the header has no signal_type column")?,
+            signal: find(&["signal_str", "signal"])
+                .ok_or("the header has no signal_str (or signal) column")?,
+            id: find(&["id"]),
+            title: find(&["title"]),
+            collab: find(&["collab"]),
+            category: find(&["category"]),
+        })
+    }
+}
+
+/// Reads an exchange file, in any of the forms ThreatExchange tools or Greenlight write:
+///
+/// - CSV with a header naming its columns: `signal_type` and `signal_str` (or `signal`), and
+///   any of `collab`, `category`, `tags`, `id`, `title` (python-threatexchange's
+///   `dataset --csv`, Greenlight's export, Greenlight's first layout with its header);
+/// - CSV without a header in Greenlight's first layout, `signal_type,signal,id[,title]`;
+/// - `TYPE SIGNAL` lines, as `threatexchange hash` prints and its `local_file` reads.
+///
+/// `#` lines are comments. Rows of ThreatExchange types Greenlight does not match, and rows of
+/// category `NEGATIVE_CLASS` (known not to be what the list is about), are skipped and
+/// counted. Every bad line is reported, with its number.
+pub fn read_signals(text: &str) -> Result<SignalFile, Vec<BankError>> {
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'));
+    match first {
+        Some(l) if !l.contains(',') => read_lines(text),
+        _ => read_csv_text(text),
+    }
+}
+
+/// Checks a signal and files it: a row, a skipped count, or a problem.
+fn accept(
+    out: &mut SignalFile,
+    problems: &mut Vec<BankError>,
+    line: usize,
+    type_name: &str,
+    signal: &str,
+    meta: (Option<String>, Option<String>, Option<String>),
+) {
+    let signal_type = match signal_kind(type_name) {
+        Ok(SignalKind::Ours(t)) => t,
+        Ok(SignalKind::Foreign(name)) => {
+            *out.skipped
+                .entry(format!("signal type {name}"))
+                .or_default() += 1;
+            return;
+        }
+        Err(message) => {
+            problems.push(BankError::Csv { line, message });
+            return;
+        }
+    };
+    let signal = signal.trim().to_ascii_lowercase();
+    if !valid_hex64(&signal) {
+        problems.push(BankError::Csv {
+            line,
+            message: format!(
+                "{signal:?} is not a {} hash (64 hex digits)",
+                signal_type.as_str()
+            ),
+        });
+        return;
+    }
+    let (id, title, collab) = meta;
+    out.rows.push(SignalRow {
+        line,
+        signal_type,
+        signal,
+        id,
+        title,
+        collab,
+    });
+}
+
+fn read_lines(text: &str) -> Result<SignalFile, Vec<BankError>> {
+    let mut out = SignalFile::default();
+    let mut problems = Vec::new();
+    for (i, l) in text.lines().enumerate() {
+        let l = l.trim();
+        if l.is_empty() || l.starts_with('#') {
+            continue;
+        }
+        let line = i + 1;
+        let words: Vec<&str> = l.split_whitespace().collect();
+        match words[..] {
+            [t, signal] => accept(&mut out, &mut problems, line, t, signal, (None, None, None)),
+            _ => problems.push(BankError::Csv {
+                line,
+                message: "expected `TYPE SIGNAL`, e.g. `pdq` and 64 hex digits".into(),
+            }),
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems)
+    }
+}
+
+fn read_csv_text(text: &str) -> Result<SignalFile, Vec<BankError>> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .comment(Some(b'#'))
         .from_reader(text.as_bytes());
-    let mut rows = Vec::new();
+    let mut out = SignalFile::default();
     let mut problems = Vec::new();
+    let mut columns: Option<Columns> = None;
     for (i, record) in reader.records().enumerate() {
-        let line = i + 1;
         let record = match record {
             Ok(r) => r,
             Err(e) => {
                 problems.push(BankError::Csv {
-                    line: e.position().map_or(line, |p| p.line() as usize),
+                    line: e.position().map_or(i + 1, |p| p.line() as usize),
                     message: e.to_string(),
                 });
                 continue;
             }
         };
-        let line = record.position().map_or(line, |p| p.line() as usize);
-        let field = |k: usize| record.get(k).map(str::trim).unwrap_or_default();
-        if i == 0 && field(0).eq_ignore_ascii_case("signal_type") {
-            continue;
-        }
-        if record.len() < 3 {
-            problems.push(BankError::Csv {
-                line,
-                message: "expected signal_type,signal,id[,title]".into(),
-            });
-            continue;
-        }
-        let signal_type = match field(0).parse::<HashType>() {
-            Ok(t) => t,
-            Err(message) => {
-                problems.push(BankError::Csv { line, message });
+        let line = record.position().map_or(i + 1, |p| p.line() as usize);
+        if columns.is_none() {
+            let is_header = record
+                .get(0)
+                .is_some_and(|f| f.trim().eq_ignore_ascii_case("signal_type"));
+            if is_header {
+                match Columns::from_header(&record) {
+                    Ok(c) => columns = Some(c),
+                    Err(message) => {
+                        problems.push(BankError::Csv { line, message });
+                        break;
+                    }
+                }
                 continue;
             }
+        }
+        // No header: Greenlight's first layout.
+        let cols = &*columns.get_or_insert(Columns::OLD);
+        let field = |k: Option<usize>| {
+            k.and_then(|k| record.get(k))
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
         };
-        let signal = field(1).to_ascii_lowercase();
-        if !valid_hex64(&signal) {
+        let (Some(t), Some(signal)) = (field(Some(cols.signal_type)), field(Some(cols.signal)))
+        else {
             problems.push(BankError::Csv {
                 line,
-                message: format!("{signal:?} is not 64 hex digits"),
+                message: "a row needs a signal type and a signal".into(),
             });
             continue;
-        }
-        if field(2).is_empty() {
-            problems.push(BankError::Csv {
-                line,
-                message: "the id is empty".into(),
-            });
-            continue;
-        }
-        let title = if field(3).is_empty() {
-            field(2)
-        } else {
-            field(3)
         };
-        rows.push(CsvRow {
-            signal_type,
-            signal,
-            id: field(2).to_string(),
-            title: title.to_string(),
-        });
+        if let Some(c) = field(cols.category)
+            && c.eq_ignore_ascii_case("NEGATIVE_CLASS")
+        {
+            *out.skipped
+                .entry("category NEGATIVE_CLASS".into())
+                .or_default() += 1;
+            continue;
+        }
+        let meta = (field(cols.id), field(cols.title), field(cols.collab));
+        accept(&mut out, &mut problems, line, &t, &signal, meta);
     }
     if problems.is_empty() {
-        Ok(rows)
+        Ok(out)
     } else {
         Err(problems)
     }
@@ -563,27 +891,72 @@ pub fn read_csv(text: &str) -> Result<Vec<CsvRow>, Vec<BankError>> {
 mod tests {
     use super::*;
 
+    fn row(t: HashType, signal: String, id: &str, title: &str) -> CsvRow {
+        CsvRow {
+            signal_type: t,
+            signal,
+            collab: "library".into(),
+            id: id.into(),
+            title: title.into(),
+        }
+    }
+
+    /// What reading gives back for a written row.
+    fn as_written(
+        r: &CsvRow,
+    ) -> (
+        HashType,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    ) {
+        (
+            r.signal_type,
+            r.signal.clone(),
+            Some(r.collab.clone()),
+            Some(r.id.clone()),
+            Some(r.title.clone()),
+        )
+    }
+
+    fn as_read(
+        r: &SignalRow,
+    ) -> (
+        HashType,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    ) {
+        (
+            r.signal_type,
+            r.signal.clone(),
+            r.collab.clone(),
+            r.id.clone(),
+            r.title.clone(),
+        )
+    }
+
     #[test]
     fn csv_round_trips_with_quoting() {
         let rows = vec![
-            CsvRow {
-                signal_type: HashType::Pdq,
-                signal: "ab".repeat(32),
-                id: "W-1".into(),
-                title: "Dawn, \"the\" film".into(),
-            },
-            CsvRow {
-                signal_type: HashType::Blake3,
-                signal: "01".repeat(32),
-                id: "W-2".into(),
-                title: "Poster".into(),
-            },
+            row(HashType::Pdq, "ab".repeat(32), "W-1", "Dawn, \"the\" film"),
+            row(HashType::Blake3, "01".repeat(32), "W-2", "Poster"),
         ];
         let mut out = Vec::new();
         write_csv(&rows, &mut out).expect("writes");
         let text = String::from_utf8(out).expect("utf-8");
-        assert!(text.starts_with("signal_type,signal,id,title\n"));
-        assert_eq!(read_csv(&text).expect("reads"), rows);
+        assert!(
+            text.starts_with("signal_type,signal_str,collab,category,tags,id,title\n"),
+            "{text}"
+        );
+        let read = read_signals(&text).expect("reads");
+        assert_eq!(
+            read.rows.iter().map(as_read).collect::<Vec<_>>(),
+            rows.iter().map(as_written).collect::<Vec<_>>()
+        );
+        assert_eq!(read.rows[1].line, 3);
     }
 
     proptest::proptest! {
@@ -593,30 +966,147 @@ mod tests {
             let rows: Vec<CsvRow> = rows
                 .into_iter()
                 .filter(|(_, _, _, title)| !title.trim().is_empty() && title.trim() == title)
-                .map(|(pdq, signal, id, title)| CsvRow {
-                    signal_type: if pdq { HashType::Pdq } else { HashType::Blake3 },
-                    signal,
-                    id,
-                    title,
+                .map(|(pdq, signal, id, title)| {
+                    row(if pdq { HashType::Pdq } else { HashType::Blake3 }, signal, &id, &title)
                 })
                 .collect();
             let mut out = Vec::new();
             write_csv(&rows, &mut out).expect("writes");
             let text = String::from_utf8(out).expect("utf-8");
-            proptest::prop_assert_eq!(read_csv(&text).expect("reads"), rows);
+            let read = read_signals(&text).expect("reads");
+            proptest::prop_assert_eq!(
+                read.rows.iter().map(as_read).collect::<Vec<_>>(),
+                rows.iter().map(as_written).collect::<Vec<_>>()
+            );
+        }
+
+        #[test]
+        fn frame_titles_round_trip_to_the_millisecond(ms in 0u32..200_000_000, name in "[a-z_. ]{1,20}") {
+            let title = frame_title(&name, ms);
+            proptest::prop_assert_eq!(parse_frame_title(&title), Ok(Some((name.as_str(), ms))));
+        }
+    }
+
+    #[test]
+    fn frame_titles_read_whole_and_decimal_seconds() {
+        assert_eq!(frame_title("clip.mp4", 12_000), "clip.mp4#t=12");
+        assert_eq!(frame_title("clip.mp4", 2_250), "clip.mp4#t=2.25");
+        assert_eq!(frame_title("clip.mp4", 500), "clip.mp4#t=0.5");
+        // Titles written before frames were finer than a second.
+        assert_eq!(
+            parse_frame_title("clip.mp4#t=12"),
+            Ok(Some(("clip.mp4", 12_000)))
+        );
+        assert_eq!(
+            parse_frame_title("a#t=1#t=0.3333"),
+            Ok(Some(("a#t=1", 333)))
+        );
+        assert_eq!(parse_frame_title("still.png"), Ok(None));
+        for bad in [
+            "c#t=",
+            "c#t=x",
+            "c#t=1.",
+            "c#t=-1",
+            "c#t=1,2",
+            "c#t=99999999",
+        ] {
+            assert!(parse_frame_title(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn every_bad_csv_line_is_reported() {
         let text = format!(
-            "# a comment\npdq,{h},W-1,ok\nmd5,{h},W-2,x\npdq,nothex,W-3,x\npdq,{h}\n",
+            "# a comment\npdq,{h},W-1,ok\nmd5,{h},W-2,x\npdq,nothex,W-3,x\npdq\n",
             h = "cd".repeat(32)
         );
-        let errs = read_csv(&text).expect_err("three bad lines");
+        let errs = read_signals(&text).expect_err("three bad lines");
         let lines: Vec<_> = errs.iter().map(|e| e.to_string()).collect();
         assert_eq!(lines.len(), 3, "{lines:?}");
         assert!(lines[0].starts_with("line 3:"), "{lines:?}");
+        assert!(lines[0].contains("\"md5\""), "{lines:?}");
+    }
+
+    #[test]
+    fn greenlights_first_layout_still_reads() {
+        let h = "ab".repeat(32);
+        for text in [
+            format!("signal_type,signal,id,title\npdq,{h},W-1,Dawn\nblake3,{h},W-1,\n"),
+            format!("pdq,{h},W-1,Dawn\nblake3,{h},W-1\n"),
+        ] {
+            let read = read_signals(&text).expect("reads");
+            assert_eq!(read.rows.len(), 2, "{text}");
+            assert_eq!(read.rows[0].id.as_deref(), Some("W-1"));
+            assert_eq!(read.rows[0].title.as_deref(), Some("Dawn"));
+            assert_eq!(read.rows[1].signal_type, HashType::Blake3);
+            assert_eq!(read.rows[1].title, None);
+            assert_eq!(read.rows[0].collab, None);
+        }
+    }
+
+    #[test]
+    fn lines_format_holds_pdq_only_and_reads_back() {
+        let rows = vec![
+            row(HashType::Pdq, "ab".repeat(32), "W-1", "a"),
+            row(HashType::Blake3, "01".repeat(32), "W-1", "a"),
+            row(HashType::Pdq, "ab".repeat(32), "W-2", "b"),
+            row(HashType::Pdq, "cd".repeat(32), "W-2", "b"),
+        ];
+        let mut out = Vec::new();
+        let left_out = write_signals(&rows, SignalFormat::Lines, &mut out).expect("writes");
+        let text = String::from_utf8(out).expect("utf-8");
+        assert_eq!(left_out, 1, "the BLAKE3 row");
+        assert_eq!(
+            text,
+            format!("pdq {}\npdq {}\n", "ab".repeat(32), "cd".repeat(32))
+        );
+        let read = read_signals(&text).expect("reads");
+        assert_eq!(read.rows.len(), 2);
+        assert!(
+            read.rows
+                .iter()
+                .all(|r| r.id.is_none() && r.title.is_none())
+        );
+    }
+
+    #[test]
+    fn threatexchange_types_we_do_not_match_are_skipped_and_counted() {
+        let h = "ab".repeat(32);
+        let csv = format!(
+            "signal_type,signal_str,collab,category,tags\n\
+             pdq,{h},Studio Library,POSITIVE_CLASS,\n\
+             video_md5,d41d8cd98f00b204e9800998ecf8427e,Studio Library,INVESTIGATION_SEED,\n\
+             url,https://example.com/x,Studio Library,POSITIVE_CLASS,a b\n\
+             pdq,{c},Studio Library,NEGATIVE_CLASS,\n\
+             video_md5,0cc175b9c0f1b6a831c399e269772661,Studio Library,POSITIVE_CLASS,\n",
+            c = "cd".repeat(32)
+        );
+        let read = read_signals(&csv).expect("reads");
+        assert_eq!(read.rows.len(), 1);
+        assert_eq!(read.rows[0].signal_type, HashType::Pdq);
+        assert_eq!(read.rows[0].collab.as_deref(), Some("Studio Library"));
+        assert_eq!(read.rows[0].line, 2);
+        assert_eq!(
+            read.skipped_summary().as_deref(),
+            Some(
+                "4 row(s) skipped: category NEGATIVE_CLASS (1), signal type url (1), signal type video_md5 (2)"
+            )
+        );
+        let lines = format!("pdq {h}\nvideo_md5 d41d8cd98f00b204e9800998ecf8427e\n\nPDQ {h}\n");
+        let read = read_signals(&lines).expect("reads");
+        assert_eq!(read.rows.len(), 2, "the type name is case-insensitive");
+        assert_eq!(read.skipped["signal type video_md5"], 1);
+        let bad = format!("pdq {h} extra\nmd5 {h}\npdq {}\n", "AB".repeat(31));
+        let errs: Vec<String> = read_signals(&bad)
+            .expect_err("three bad lines")
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(errs.len(), 3, "{errs:?}");
+        assert!(
+            errs[0].starts_with("line 1:") && errs[2].starts_with("line 3:"),
+            "{errs:?}"
+        );
     }
 
     #[test]

@@ -61,7 +61,7 @@ pub struct FileFacts {
     /// PDQ of an image: eight dihedral hashes and quality, and the decode path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pdq: Option<(PdqDihedral, PdqPath)>,
-    /// PDQ per second of a video.
+    /// PDQ per second of a video (frame times in milliseconds, whole seconds).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub frames: Vec<FrameHash>,
     /// The content credential.
@@ -296,8 +296,10 @@ const CHANGED: &str = "changed while being scanned";
 const READ_FAILED: &str = "could not be read";
 
 fn cache_config(options: &ScanOptions) -> String {
+    // `frames=...@Nfps,ms`: the frame sampling, and frame times kept in milliseconds (older
+    // entries kept whole seconds in another field, and must not be read as this shape).
     format!(
-        "{};{};pdq=exact;frames={}x{}",
+        "{};{};pdq=exact;frames={}x{}@{}fps,ms",
         env!("CARGO_PKG_VERSION"),
         if options.sha256 {
             "blake3+sha256"
@@ -305,7 +307,8 @@ fn cache_config(options: &ScanOptions) -> String {
             "blake3"
         },
         video::FRAME_SIDE,
-        video::FRAME_SIDE
+        video::FRAME_SIDE,
+        video::DELIVERY_FRAMES_PER_SECOND
     )
 }
 
@@ -369,7 +372,7 @@ pub fn analyse(
                 }
             }
         }
-        MediaKind::Video => match video::frame_hashes(path) {
+        MediaKind::Video => match video::frame_hashes(path, video::DELIVERY_FRAMES_PER_SECOND) {
             Ok(frames) => facts.frames = frames,
             Err(e) => facts.problems.push(e.to_string()),
         },
@@ -413,7 +416,7 @@ pub struct Matcher<'a> {
     max_distance: u32,
     exact: HashMap<String, Vec<Target>>,
     index: PdqIndex,
-    // index id -> (target, ledger frame second)
+    // index id -> (target, ledger frame time in milliseconds)
     ids: Vec<(Target, Option<u32>)>,
 }
 
@@ -422,6 +425,7 @@ struct Hit {
     exact: bool,
     distance: Option<u32>,
     delivered_seconds: Vec<u32>,
+    // Whole seconds of the bank entry's matched frames (its frames are finer than a second).
     bank_seconds: Vec<u32>,
 }
 
@@ -431,10 +435,10 @@ impl<'a> Matcher<'a> {
         let mut exact: HashMap<String, Vec<Target>> = HashMap::new();
         let mut index = PdqIndex::new(max_distance);
         let mut ids = Vec::new();
-        let mut add = |hash: &str, target: Target, second: Option<u32>, index: &mut PdqIndex| {
+        let mut add = |hash: &str, target: Target, millis: Option<u32>, index: &mut PdqIndex| {
             if let Ok(h) = PdqHash::from_hex(hash) {
                 index.insert(ids.len() as u64, h);
-                ids.push((target, second));
+                ids.push((target, millis));
             }
         };
         for (i, a) in banks.ledger.iter().enumerate() {
@@ -452,7 +456,7 @@ impl<'a> Matcher<'a> {
                 .iter()
                 .filter(|f| f.quality >= LOW_QUALITY_THRESHOLD)
             {
-                add(&f.pdq, Target::Ledger(i), Some(f.second), &mut index);
+                add(&f.pdq, Target::Ledger(i), Some(f.millis), &mut index);
             }
         }
         for (i, r) in banks.references.iter().enumerate() {
@@ -490,10 +494,10 @@ impl<'a> Matcher<'a> {
             && d.quality >= LOW_QUALITY_THRESHOLD
         {
             for (id, dist) in self.index.query_dihedral(d, self.max_distance) {
-                let (t, sec) = self.ids[id as usize];
+                let (t, millis) = self.ids[id as usize];
                 let h = hits.entry(t).or_default();
                 h.distance = Some(h.distance.map_or(dist, |x| x.min(dist)));
-                h.bank_seconds.extend(sec);
+                h.bank_seconds.extend(millis.map(|ms| ms / 1000));
             }
         }
         for f in facts
@@ -502,11 +506,13 @@ impl<'a> Matcher<'a> {
             .filter(|f| f.quality >= LOW_QUALITY_THRESHOLD)
         {
             for (id, dist) in self.index.query(&f.hash, self.max_distance) {
-                let (t, sec) = self.ids[id as usize];
+                let (t, millis) = self.ids[id as usize];
                 let h = hits.entry(t).or_default();
                 h.distance = Some(h.distance.map_or(dist, |x| x.min(dist)));
-                h.delivered_seconds.push(f.second);
-                h.bank_seconds.extend(sec);
+                // Several bank frames (a quarter second apart) may match one delivered frame:
+                // the delivered second is counted once when the hit is reported.
+                h.delivered_seconds.push(f.second());
+                h.bank_seconds.extend(millis.map(|ms| ms / 1000));
             }
         }
         hits
@@ -928,7 +934,7 @@ pub struct Fingerprint {
     pub media: MediaType,
     /// PDQ of an image (original orientation).
     pub pdq: Option<(PdqHash, u8)>,
-    /// PDQ per second of a video.
+    /// PDQ of a video's frames, [`video::BANK_FRAMES_PER_SECOND`] per second.
     pub frames: Vec<FrameHash>,
     /// A JPEG thumbnail (image, or the first frame of a video).
     pub thumbnail: Option<Vec<u8>>,
@@ -962,7 +968,8 @@ pub fn fingerprint(path: &Path, with_thumbnail: bool) -> Result<Fingerprint, Str
             }
         }
         MediaKind::Video => {
-            fp.frames = video::frame_hashes(path).map_err(|e| e.to_string())?;
+            fp.frames = video::frame_hashes(path, video::BANK_FRAMES_PER_SECOND)
+                .map_err(|e| e.to_string())?;
             if with_thumbnail {
                 fp.thumbnail = video::thumbnail_at(path, 0, THUMBNAIL_SIDE);
             }

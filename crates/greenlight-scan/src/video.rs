@@ -1,7 +1,12 @@
-//! Video: one frame per second from the system `ffmpeg`, each scaled to a fixed
+//! Video: frames at a fixed rate from the system `ffmpeg`, each scaled to a fixed
 //! [`FRAME_SIDE`]² RGB frame (so memory per frame is bounded whatever the source resolution)
 //! and PDQ-hashed. The scaling mirrors the image path, which resizes images larger than 512 px
 //! to 512×512 before hashing, so a still registered as an image matches the frame that uses it.
+//!
+//! A delivery is sampled at [`DELIVERY_FRAMES_PER_SECOND`] (one per second, as the spec says);
+//! a file registered in a bank at [`BANK_FRAMES_PER_SECOND`], so that a clip cut into a delivery
+//! at any offset, whole seconds or not, has a bank frame within 1/8 s of every delivered sample.
+//! Frame times are kept in milliseconds.
 //!
 //! `ffmpeg` is run with `std::process::Command`, never through a shell; its standard error is
 //! kept (bounded) to explain a failure.
@@ -17,15 +22,28 @@ use crate::pdq::{self, PdqHash};
 /// Side of the square frames handed to PDQ.
 pub const FRAME_SIDE: u32 = 512;
 
-/// Longest video hashed, in frames (seconds): 6 hours. Longer videos are hashed up to here and
-/// reported as truncated.
-pub const MAX_FRAMES: u32 = 6 * 3600;
+/// Longest stretch of video hashed, in seconds: 6 hours. Longer videos are hashed up to here.
+pub const MAX_SECONDS: u32 = 6 * 3600;
 
-/// The PDQ hash of the frame at `second`.
+/// Most frames read from one video: [`MAX_SECONDS`] at the bank rate (86 400 hashes, about
+/// 4 MiB), whatever the rate asked for.
+pub const MAX_FRAMES: u32 = MAX_SECONDS * BANK_FRAMES_PER_SECOND;
+
+/// Frames per second sampled from a delivered video.
+pub const DELIVERY_FRAMES_PER_SECOND: u32 = 1;
+
+/// Frames per second hashed from a video registered in a bank (ledger or reference bank).
+///
+/// Four: a delivered sample of a clip that starts at any offset is then at most 1/8 s from a
+/// bank frame. At one per second it could be 1/2 s away, and with motion that is far more than
+/// the match threshold (a `testsrc2` clip cut in at 2.5 s matched none of its frames).
+pub const BANK_FRAMES_PER_SECOND: u32 = 4;
+
+/// The PDQ hash of the frame at `millis`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FrameHash {
-    /// Seconds from the start.
-    pub second: u32,
+    /// Milliseconds from the start.
+    pub millis: u32,
     /// Its hash.
     pub hash: PdqHash,
     /// Its quality, 0-100.
@@ -64,16 +82,28 @@ pub fn ffmpeg_available() -> Result<(), VideoError> {
     }
 }
 
-/// PDQ hashes of one frame per second of the video at `path`.
-pub fn frame_hashes(path: &Path) -> Result<Vec<FrameHash>, VideoError> {
+impl FrameHash {
+    /// The whole second the frame falls in.
+    pub fn second(&self) -> u32 {
+        self.millis / 1000
+    }
+}
+
+/// PDQ hashes of `per_second` frames per second (1 to 1000) of the video at `path`, for at
+/// most [`MAX_SECONDS`].
+pub fn frame_hashes(path: &Path, per_second: u32) -> Result<Vec<FrameHash>, VideoError> {
+    let per_second = per_second.clamp(1, 1000);
+    let max_frames = MAX_SECONDS.saturating_mul(per_second).min(MAX_FRAMES);
     let mut child = Command::new("ffmpeg")
         .args(["-nostdin", "-v", "error", "-i"])
         .arg(path)
         .args(["-map", "0:v:0", "-an", "-sn", "-dn", "-vf"])
-        .arg(format!("fps=1,scale={FRAME_SIDE}:{FRAME_SIDE}:flags=area"))
+        .arg(format!(
+            "fps={per_second},scale={FRAME_SIDE}:{FRAME_SIDE}:flags=area"
+        ))
         .args([
             "-frames:v",
-            &MAX_FRAMES.to_string(),
+            &max_frames.to_string(),
             "-f",
             "rawvideo",
             "-pix_fmt",
@@ -97,7 +127,7 @@ pub fn frame_hashes(path: &Path) -> Result<Vec<FrameHash>, VideoError> {
     let frame_len = (FRAME_SIDE * FRAME_SIDE * 3) as usize;
     let mut frame = vec![0u8; frame_len];
     let mut out = Vec::new();
-    let mut second = 0u32;
+    let mut index = 0u32;
     loop {
         match read_full(&mut stdout, &mut frame)? {
             0 => break,
@@ -105,12 +135,14 @@ pub fn frame_hashes(path: &Path) -> Result<Vec<FrameHash>, VideoError> {
             _ => {}
         }
         let r = pdq::hash_rgb(FRAME_SIDE, FRAME_SIDE, &frame);
+        // Frame i of the `fps` filter stands for time i / per_second (rounded to the millisecond).
+        let millis = (u64::from(index) * 1000 + u64::from(per_second) / 2) / u64::from(per_second);
         out.push(FrameHash {
-            second,
+            millis: u32::try_from(millis).unwrap_or(u32::MAX),
             hash: r.hash,
             quality: r.quality,
         });
-        second += 1;
+        index += 1;
     }
     drop(stdout);
     let status = child.wait()?;

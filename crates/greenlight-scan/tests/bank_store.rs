@@ -35,12 +35,12 @@ async fn story(url: &str) {
             media_type: "video/mp4".into(),
             frames: vec![
                 Frame {
-                    second: 0,
+                    millis: 0,
                     pdq: h("d"),
                     quality: 90,
                 },
                 Frame {
-                    second: 1,
+                    millis: 250,
                     pdq: h("e"),
                     quality: 12,
                 },

@@ -52,7 +52,7 @@ fn ledger_asset(id: i64, path: &Path, use_ref: &str) -> Asset {
             .frames
             .iter()
             .map(|f| Frame {
-                second: f.second,
+                millis: f.millis,
                 pdq: f.hash.to_hex(),
                 quality: f.quality,
             })

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use greenlight_scan::bank::{
-    self, BankStore, CsvRow, DEFAULT_DATABASE_URL, Frame, HashType, NewAsset,
+    self, BankStore, CsvRow, DEFAULT_DATABASE_URL, Frame, HashType, NewAsset, SignalFormat,
 };
 use greenlight_scan::scan::fingerprint;
 
@@ -19,6 +19,70 @@ pub enum ListFormat {
     Human,
     /// One JSON object per line.
     Json,
+}
+
+/// Formats of `export` (both read back by `import`, which tells them apart by content).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// CSV: `signal_type,signal_str,collab,category,tags` as python-threatexchange's
+    /// `dataset --csv` writes, then `id,title`.
+    Csv,
+    /// `pdq HASH` lines, which python-threatexchange's `local_file` collaboration reads (PDQ
+    /// only, no ids or titles).
+    Lines,
+}
+
+impl From<ExportFormat> for SignalFormat {
+    fn from(f: ExportFormat) -> Self {
+        match f {
+            ExportFormat::Csv => SignalFormat::Csv,
+            ExportFormat::Lines => SignalFormat::Lines,
+        }
+    }
+}
+
+/// Writes `rows` to `out` (stdout when `None`) and says on stderr what the format left out.
+pub fn write_export(
+    rows: &[CsvRow],
+    format: ExportFormat,
+    out: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let left_out = match out {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("writing {}", path.display()))?;
+            bank::write_signals(rows, format.into(), std::io::BufWriter::new(file))
+                .with_context(|| format!("writing {}", path.display()))?
+        }
+        None => bank::write_signals(rows, format.into(), std::io::stdout().lock())?,
+    };
+    if left_out > 0 {
+        eprintln!(
+            "note: {left_out} BLAKE3 hash(es) left out: ThreatExchange tools have no such signal type (use --format csv to keep them)"
+        );
+    }
+    Ok(())
+}
+
+/// Reads an exchange file (any form `bank::read_signals` knows) and says on stderr what was
+/// skipped.
+pub fn read_exchange_file(file: &std::path::Path) -> anyhow::Result<bank::SignalFile> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let read = bank::read_signals(&text).map_err(|errs| {
+        anyhow::anyhow!(
+            "{}:\n{}",
+            file.display(),
+            errs.iter()
+                .map(|e| format!("  {e}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    })?;
+    if let Some(s) = read.skipped_summary() {
+        eprintln!("note: {}: {s}", file.display());
+    }
+    Ok(read)
 }
 
 /// The bank store flag shared by the subcommands.
@@ -61,7 +125,7 @@ pub enum Command {
         #[command(flatten)]
         store: Store,
     },
-    /// Export the ledger's hashes as ThreatExchange signal CSV (`signal_type,signal,id,title`).
+    /// Export the ledger's hashes in a ThreatExchange hash file (see `--format`).
     Export {
         /// Only this production.
         #[arg(long, value_name = "P")]
@@ -69,14 +133,22 @@ pub enum Command {
         /// Write here instead of stdout.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// File format.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+        format: ExportFormat,
         #[command(flatten)]
         store: Store,
     },
-    /// Import ledger hashes from ThreatExchange signal CSV (the id column is the `use.ref`).
+    /// Import ledger hashes from a ThreatExchange hash file: CSV (the id column is the
+    /// `use.ref`) or `TYPE SIGNAL` lines. Signal types other than pdq and blake3 are skipped
+    /// and counted.
     Import {
         /// The production to import into.
         #[arg(long, value_name = "P")]
         production: String,
+        /// The `use.ref` of rows that carry no id (e.g. `TYPE SIGNAL` lines).
+        #[arg(long = "use", value_name = "REF")]
+        use_ref: Option<String>,
         /// The generating tool, if the same for every row.
         #[arg(long, value_name = "T")]
         tool: Option<String>,
@@ -106,14 +178,16 @@ pub fn run(command: Command) -> anyhow::Result<u8> {
             Command::Export {
                 production,
                 out,
+                format,
                 store,
-            } => export(&store.database_url, production, out).await,
+            } => export(&store.database_url, production, out, format).await,
             Command::Import {
                 production,
+                use_ref,
                 tool,
                 file,
                 store,
-            } => import(&store.database_url, production, tool, file).await,
+            } => import(&store.database_url, production, use_ref, tool, file).await,
         }
     })
 }
@@ -150,7 +224,7 @@ async fn add(
                     .frames
                     .iter()
                     .map(|f| Frame {
-                        second: f.second,
+                        millis: f.millis,
                         pdq: f.hash.to_hex(),
                         quality: f.quality,
                     })
@@ -226,13 +300,14 @@ async fn list(url: &str, production: Option<String>, format: ListFormat) -> anyh
 }
 
 /// The ledger as CSV rows: BLAKE3 of every asset, PDQ of images, PDQ per frame of videos
-/// (title `NAME#t=SECONDS`, as in media fragment URIs).
+/// (title `NAME#t=SECONDS`, as in media fragment URIs, e.g. `clip.mp4#t=2.25`).
 fn ledger_rows(assets: &[bank::Asset]) -> Vec<CsvRow> {
     let mut rows = Vec::new();
     for a in assets {
         rows.push(CsvRow {
             signal_type: HashType::Blake3,
             signal: a.blake3.clone(),
+            collab: a.production.clone(),
             id: a.use_ref.clone(),
             title: a.file_name.clone(),
         });
@@ -240,6 +315,7 @@ fn ledger_rows(assets: &[bank::Asset]) -> Vec<CsvRow> {
             rows.push(CsvRow {
                 signal_type: HashType::Pdq,
                 signal: h.clone(),
+                collab: a.production.clone(),
                 id: a.use_ref.clone(),
                 title: a.file_name.clone(),
             });
@@ -248,15 +324,21 @@ fn ledger_rows(assets: &[bank::Asset]) -> Vec<CsvRow> {
             rows.push(CsvRow {
                 signal_type: HashType::Pdq,
                 signal: f.pdq.clone(),
+                collab: a.production.clone(),
                 id: a.use_ref.clone(),
-                title: format!("{}#t={}", a.file_name, f.second),
+                title: bank::frame_title(&a.file_name, f.millis),
             });
         }
     }
     rows
 }
 
-async fn export(url: &str, production: Option<String>, out: Option<PathBuf>) -> anyhow::Result<u8> {
+async fn export(
+    url: &str,
+    production: Option<String>,
+    out: Option<PathBuf>,
+    format: ExportFormat,
+) -> anyhow::Result<u8> {
     let store = BankStore::connect(url).await?;
     let production = resolve_production(&store, production.as_deref()).await?;
     let assets = match &production {
@@ -264,59 +346,75 @@ async fn export(url: &str, production: Option<String>, out: Option<PathBuf>) -> 
         None => vec![],
     };
     store.close().await;
-    let rows = ledger_rows(&assets);
-    match out {
-        Some(path) => {
-            let file = std::fs::File::create(&path)
-                .with_context(|| format!("writing {}", path.display()))?;
-            bank::write_csv(&rows, file)?;
-        }
-        None => bank::write_csv(&rows, std::io::stdout().lock())?,
-    }
+    write_export(&ledger_rows(&assets), format, out.as_deref())?;
     Ok(0)
 }
 
 async fn import(
     url: &str,
     production: String,
+    use_ref: Option<String>,
     tool: Option<String>,
     file: PathBuf,
 ) -> anyhow::Result<u8> {
-    let text =
-        std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-    let rows = bank::read_csv(&text).map_err(|errs| {
-        anyhow::anyhow!(
-            "{}:\n{}",
-            file.display(),
-            errs.iter()
-                .map(|e| format!("  {e}"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        )
-    })?;
-    // Rows of one asset share (use.ref, file name); `NAME#t=S` rows are frames of NAME.
+    let read = read_exchange_file(&file)?;
+    let source = file.file_name().map_or_else(
+        || file.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    // Rows of one asset share (use.ref, file name); `NAME#t=S` rows are frames of NAME. A row
+    // without a title (a ThreatExchange list) is an asset of its own, named after the file
+    // and line it came from.
+    if use_ref.is_none() {
+        let missing: Vec<String> = read
+            .rows
+            .iter()
+            .filter(|r| r.id.is_none())
+            .map(|r| r.line.to_string())
+            .collect();
+        if !missing.is_empty() {
+            return Err(UsageError(format!(
+                "{}: line(s) {} name no use.ref: give --use REF",
+                file.display(),
+                missing.join(", ")
+            ))
+            .into());
+        }
+    }
     let mut grouped: BTreeMap<(String, String), NewAsset> = BTreeMap::new();
-    for r in rows {
-        let (name, second) = match r.title.rsplit_once("#t=") {
-            Some((n, s)) => (n.to_string(), s.parse::<u32>().ok()),
-            None => (r.title.clone(), None),
+    let mut problems = Vec::new();
+    for r in read.rows {
+        let Some(id) = r.id.clone().or_else(|| use_ref.clone()) else {
+            continue; // refused above
+        };
+        let title = r
+            .title
+            .clone()
+            .unwrap_or_else(|| format!("{source}:{}", r.line));
+        let (name, millis) = match bank::parse_frame_title(&title) {
+            Ok(Some((n, ms))) => (n.to_string(), Some(ms)),
+            Ok(None) => (title.clone(), None),
+            Err(e) => {
+                problems.push(format!("  line {}: {e}", r.line));
+                continue;
+            }
         };
         let a = grouped
-            .entry((r.id.clone(), name.clone()))
+            .entry((id.clone(), name.clone()))
             .or_insert_with(|| NewAsset {
                 production: production.clone(),
-                use_ref: r.id.clone(),
+                use_ref: id.clone(),
                 tool: tool.clone(),
                 file_name: name.clone(),
                 media_type: "application/octet-stream".into(),
                 ..Default::default()
             });
-        match (r.signal_type, second) {
+        match (r.signal_type, millis) {
             (HashType::Blake3, _) => a.blake3 = r.signal,
-            (HashType::Pdq, Some(s)) => {
+            (HashType::Pdq, Some(ms)) => {
                 a.media_type = "video/*".into();
                 a.frames.push(Frame {
-                    second: s,
+                    millis: ms,
                     pdq: r.signal,
                     quality: 100,
                 });
@@ -326,6 +424,9 @@ async fn import(
                 a.pdq = Some((r.signal, 100));
             }
         }
+    }
+    if !problems.is_empty() {
+        anyhow::bail!("{}:\n{}", file.display(), problems.join("\n"));
     }
     let store = BankStore::connect(url).await?;
     let mut n = 0;

@@ -3,20 +3,19 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
-use greenlight_scan::bank::{self, BankStore, CsvRow, HashType, NewReference};
+use greenlight_scan::bank::{BankStore, CsvRow, HashType, NewReference};
 use greenlight_scan::scan::fingerprint;
 
 use crate::cmd::UsageError;
-use crate::cmd::assets::{ListFormat, Store};
+use crate::cmd::assets::{ExportFormat, ListFormat, Store, read_exchange_file, write_export};
 use crate::cmd::scan::runtime;
 
 /// Subcommands of `greenlight bank` (exit codes: 0 done, 2 usage error, 4 a file or the store
 /// could not be read).
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// Hash files of a protected work into a bank: BLAKE3 always, PDQ for images, PDQ per
-    /// second for video. The files themselves are not kept.
+    /// Hash files of a protected work into a bank: BLAKE3 always, PDQ for images, PDQ four
+    /// times a second for video. The files themselves are not kept.
     Add {
         /// The bank's name.
         #[arg(long, value_name = "NAME")]
@@ -33,17 +32,26 @@ pub enum Command {
         #[command(flatten)]
         store: Store,
     },
-    /// Import hashes from ThreatExchange signal CSV (`signal_type,signal,id,title`).
+    /// Import hashes from a ThreatExchange hash file: CSV (python-threatexchange's
+    /// `dataset --csv`, or an export of this command) or `TYPE SIGNAL` lines (`threatexchange
+    /// hash`, `dataset -P -S`). Signal types other than pdq and blake3, and rows of category
+    /// NEGATIVE_CLASS, are skipped and counted.
     Import {
         /// The bank's name.
         #[arg(long, value_name = "NAME")]
         bank: String,
+        /// The work id of rows that carry none (default: the row's collab).
+        #[arg(long, value_name = "ID")]
+        id: Option<String>,
+        /// The work title of rows that carry none (default: the row's collab).
+        #[arg(long)]
+        title: Option<String>,
         /// The CSV file.
         file: PathBuf,
         #[command(flatten)]
         store: Store,
     },
-    /// Export a bank (or all) as ThreatExchange signal CSV.
+    /// Export a bank (or all) in a ThreatExchange hash file (see `--format`).
     Export {
         /// Only this bank.
         #[arg(long, value_name = "NAME")]
@@ -51,6 +59,9 @@ pub enum Command {
         /// Write here instead of stdout.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// File format.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+        format: ExportFormat,
         #[command(flatten)]
         store: Store,
     },
@@ -78,8 +89,19 @@ pub fn run(command: Command) -> anyhow::Result<u8> {
                 files,
                 store,
             } => add(&store.database_url, bank, id, title, files).await,
-            Command::Import { bank, file, store } => import(&store.database_url, bank, file).await,
-            Command::Export { bank, out, store } => export(&store.database_url, bank, out).await,
+            Command::Import {
+                bank,
+                id,
+                title,
+                file,
+                store,
+            } => import(&store.database_url, bank, id, title, file).await,
+            Command::Export {
+                bank,
+                out,
+                format,
+                store,
+            } => export(&store.database_url, bank, out, format).await,
             Command::List {
                 bank,
                 format,
@@ -134,30 +156,41 @@ async fn add(
     Ok(0)
 }
 
-async fn import(url: &str, bank: String, file: PathBuf) -> anyhow::Result<u8> {
-    let text =
-        std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-    let rows = bank::read_csv(&text).map_err(|errs| {
-        anyhow::anyhow!(
-            "{}:\n{}",
+async fn import(
+    url: &str,
+    bank: String,
+    id: Option<String>,
+    title: Option<String>,
+    file: PathBuf,
+) -> anyhow::Result<u8> {
+    let read = read_exchange_file(&file)?;
+    let mut refs = Vec::with_capacity(read.rows.len());
+    let mut missing = Vec::new();
+    for r in read.rows {
+        // The row's own id and title, else the flags, else ThreatExchange's collab (the list
+        // it came from): a ThreatExchange list names no works.
+        let work_id = r.id.or_else(|| id.clone()).or_else(|| r.collab.clone());
+        let work_title = r.title.or_else(|| title.clone()).or(r.collab);
+        match (work_id, work_title) {
+            (Some(work_id), Some(title)) => refs.push(NewReference {
+                bank: bank.clone(),
+                work_id,
+                title,
+                hash_type: r.signal_type,
+                hash: r.signal,
+                quality: None,
+            }),
+            _ => missing.push(r.line.to_string()),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(UsageError(format!(
+            "{}: line(s) {} name no work: give --id and --title",
             file.display(),
-            errs.iter()
-                .map(|e| format!("  {e}"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        )
-    })?;
-    let refs: Vec<NewReference> = rows
-        .into_iter()
-        .map(|r| NewReference {
-            bank: bank.clone(),
-            work_id: r.id,
-            title: r.title,
-            hash_type: r.signal_type,
-            hash: r.signal,
-            quality: None,
-        })
-        .collect();
+            missing.join(", ")
+        ))
+        .into());
+    }
     let store = BankStore::connect(url).await?;
     let added = store.add_references(&refs).await?;
     store.close().await;
@@ -168,7 +201,12 @@ async fn import(url: &str, bank: String, file: PathBuf) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-async fn export(url: &str, bank: Option<String>, out: Option<PathBuf>) -> anyhow::Result<u8> {
+async fn export(
+    url: &str,
+    bank: Option<String>,
+    out: Option<PathBuf>,
+    format: ExportFormat,
+) -> anyhow::Result<u8> {
     let store = BankStore::connect(url).await?;
     let refs = store.references(bank.as_deref()).await?;
     store.close().await;
@@ -177,18 +215,12 @@ async fn export(url: &str, bank: Option<String>, out: Option<PathBuf>) -> anyhow
         .map(|r| CsvRow {
             signal_type: r.hash_type,
             signal: r.hash,
+            collab: r.bank,
             id: r.work_id,
             title: r.title,
         })
         .collect();
-    match out {
-        Some(path) => {
-            let file = std::fs::File::create(&path)
-                .with_context(|| format!("writing {}", path.display()))?;
-            bank::write_csv(&rows, file)?;
-        }
-        None => bank::write_csv(&rows, std::io::stdout().lock())?,
-    }
+    write_export(&rows, format, out.as_deref())?;
     Ok(0)
 }
 

@@ -52,7 +52,14 @@ fn assets_round_trip_through_threatexchange_csv() {
     ]);
     assert!(export.status.success());
     let csv = std::fs::read_to_string(dir.path().join("ledger.csv")).expect("csv");
-    assert!(csv.starts_with("signal_type,signal,id,title\n"), "{csv}");
+    assert!(
+        csv.starts_with("signal_type,signal_str,collab,category,tags,id,title\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(",ep101,POSITIVE_CLASS,,BB-001,a.png\n"),
+        "{csv}"
+    );
     assert_eq!(
         csv.lines().count(),
         1 + 3,
@@ -78,7 +85,180 @@ fn assets_round_trip_through_threatexchange_csv() {
         String::from_utf8_lossy(&import.stderr)
     );
     let again = dir.run(&["assets", "export", "--database-url", &other]);
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout),
+        csv.replace(",ep101,", ",ep102,")
+    );
+}
+
+fn ffmpeg() -> bool {
+    std::process::Command::new("ffmpeg")
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn video_frames_round_trip_at_quarter_seconds() {
+    if !ffmpeg() {
+        eprintln!("skipped: ffmpeg is not installed, so video registration cannot be tested");
+        return;
+    }
+    let dir = Dir::new();
+    let made = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg("mandelbrot=size=320x240:rate=25")
+        .args(["-t", "2", "-pix_fmt", "yuv420p"])
+        .arg(dir.path().join("previs.mp4"))
+        .status()
+        .expect("ffmpeg runs");
+    assert!(made.success());
+    let url = db_url(&dir);
+    let add = dir.run(&[
+        "assets",
+        "add",
+        "--database-url",
+        &url,
+        "--production",
+        "ep101",
+        "--use",
+        "PREVIS-1",
+        "previs.mp4",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&add.stdout).contains("(8 frame hashes)"),
+        "four a second: {}",
+        String::from_utf8_lossy(&add.stdout)
+    );
+    let export = dir.run(&["assets", "export", "--database-url", &url]);
+    let csv = String::from_utf8_lossy(&export.stdout).into_owned();
+    let titles: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.rsplit(',').next())
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            "previs.mp4",
+            "previs.mp4#t=0",
+            "previs.mp4#t=0.25",
+            "previs.mp4#t=0.5",
+            "previs.mp4#t=0.75",
+            "previs.mp4#t=1",
+            "previs.mp4#t=1.25",
+            "previs.mp4#t=1.5",
+            "previs.mp4#t=1.75"
+        ],
+        "{csv}"
+    );
+    dir.write("ledger.csv", &csv);
+    let other = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("other.db").display()
+    );
+    let import = dir.run(&[
+        "assets",
+        "import",
+        "--database-url",
+        &other,
+        "--production",
+        "ep101",
+        "ledger.csv",
+    ]);
+    assert!(
+        import.status.success(),
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+    let list = dir.run(&[
+        "assets",
+        "list",
+        "--database-url",
+        &other,
+        "--format",
+        "json",
+    ]);
+    let entry: serde_json::Value = serde_json::from_slice(&list.stdout).expect("one JSON line");
+    assert_eq!(entry["frames"][2]["millis"], 500);
+    let again = dir.run(&["assets", "export", "--database-url", &other]);
     assert_eq!(String::from_utf8_lossy(&again.stdout), csv);
+}
+
+#[test]
+fn a_threatexchange_list_needs_a_use_ref_and_a_bad_frame_time_is_named() {
+    let dir = Dir::new();
+    let url = db_url(&dir);
+    // `TYPE SIGNAL` lines, as `threatexchange hash` prints them: no ids, no titles.
+    dir.write(
+        "hashes.txt",
+        format!(
+            "pdq {}\nvideo_md5 d41d8cd98f00b204e9800998ecf8427e\npdq {}\n",
+            "ab".repeat(32),
+            "cd".repeat(32)
+        ),
+    );
+    let args = |extra: &[&'static str]| {
+        let mut a = vec!["assets", "import", "--production", "p", "hashes.txt"];
+        a.extend_from_slice(extra);
+        a
+    };
+    let mut no_ref = args(&[]);
+    no_ref.extend(["--database-url", url.as_str()]);
+    let out = dir.run(&no_ref);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("line(s) 1, 3") && stderr.contains("--use"),
+        "{stderr}"
+    );
+    let mut with_ref = args(&["--use", "BB-9"]);
+    with_ref.extend(["--database-url", url.as_str()]);
+    let out = dir.run(&with_ref);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("1 row(s) skipped: signal type video_md5 (1)"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list = dir.run(&["assets", "list", "--database-url", &url, "--format", "json"]);
+    let names: Vec<String> = String::from_utf8_lossy(&list.stdout)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("json");
+            assert_eq!(v["use_ref"], "BB-9");
+            v["file_name"].as_str().expect("name").to_string()
+        })
+        .collect();
+    assert_eq!(names, ["hashes.txt:1", "hashes.txt:3"], "an asset per hash");
+
+    dir.write(
+        "bad.csv",
+        format!(
+            "signal_type,signal_str,collab,category,tags,id,title\npdq,{},p,POSITIVE_CLASS,,R,clip.mp4#t=1.x\n",
+            "ab".repeat(32)
+        ),
+    );
+    let out = dir.run(&[
+        "assets",
+        "import",
+        "--database-url",
+        &url,
+        "--production",
+        "p",
+        "bad.csv",
+    ]);
+    assert_eq!(out.status.code(), Some(4));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("line 2") && stderr.contains("#t="),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -1,0 +1,336 @@
+//! Ledger video frames finer than a second: a registered clip cut into a delivery at an offset
+//! that is not a whole second is still found, and frames stored in whole seconds by earlier
+//! versions keep working after the migration to milliseconds.
+
+mod common;
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+use greenlight_scan::bank::{BankStore, Frame, NewAsset};
+use greenlight_scan::credentials::CredentialReader;
+use greenlight_scan::declarations::Declarations;
+use greenlight_scan::scan::{self, Banks, NoProgress, ScanInputs, ScanOptions, fingerprint};
+use greenlight_scan::verdict::{Code, Policy, Verdict};
+use greenlight_scan::video::BANK_FRAMES_PER_SECOND;
+use greenlight_scan::waiver::Waivers;
+
+fn as_of() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 23).expect("date")
+}
+
+fn sqlite_url(dir: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", dir.join("banks.db").display())
+}
+
+/// Runs ffmpeg with `args`; panics with its message when it fails.
+fn ffmpeg(args: &[&str]) {
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y"])
+        .args(args)
+        .output()
+        .expect("ffmpeg runs");
+    assert!(
+        out.status.success(),
+        "ffmpeg {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Registers `clip` in a fresh SQLite ledger (as `assets add` does) and reads the ledger back.
+async fn ledger_of(dir: &Path, clip: &Path) -> Vec<greenlight_scan::bank::Asset> {
+    let fp = fingerprint(clip, false).expect("fingerprint");
+    let store = BankStore::connect(&sqlite_url(dir))
+        .await
+        .expect("store opens");
+    store
+        .add_asset(&NewAsset {
+            production: "ep101".into(),
+            use_ref: "PREVIS-1".into(),
+            tool: Some("Gen".into()),
+            file_name: "previs.mp4".into(),
+            blake3: fp.digests.blake3,
+            media_type: fp.media.mime,
+            pdq: None,
+            frames: fp
+                .frames
+                .iter()
+                .map(|f| Frame {
+                    millis: f.millis,
+                    pdq: f.hash.to_hex(),
+                    quality: f.quality,
+                })
+                .collect(),
+            thumbnail: None,
+        })
+        .await
+        .expect("asset added");
+    let ledger = store.assets(Some("ep101")).await.expect("ledger");
+    store.close().await;
+    ledger
+}
+
+// Before ledger videos were hashed four times a second, a delivered 1 fps sample of a clip
+// cut in at 1.6 s or 2.4 s fell about half a second from every ledger frame; with motion that
+// is beyond the match threshold (`mandelbrot` zooms steadily: PDQ distances 40-60 at half a
+// second, 2-10 at the nearest quarter-second frame), and the temporary asset passed. Setting
+// `BANK_FRAMES_PER_SECOND` back to 1 makes this test fail. (`testsrc2` is no use here: its
+// consecutive frames, 40 ms apart, already differ by about 40 bits.)
+#[tokio::test]
+async fn a_clip_cut_in_at_a_fractional_second_is_found() {
+    if !common::ffmpeg() {
+        eprintln!("skipped: ffmpeg is not installed, so video matching cannot be tested");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let clip = dir.path().join("previs.mp4");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "mandelbrot=size=320x240:rate=25",
+        "-t",
+        "4",
+        "-pix_fmt",
+        "yuv420p",
+        clip.to_str().expect("utf-8 path"),
+    ]);
+    let ledger = ledger_of(dir.path(), &clip).await;
+    assert_eq!(ledger.len(), 1);
+    let frames = &ledger[0].frames;
+    assert_eq!(
+        frames.len(),
+        4 * BANK_FRAMES_PER_SECOND as usize,
+        "frames of a 4 s clip"
+    );
+    assert_eq!(
+        frames[1].millis,
+        1000 / BANK_FRAMES_PER_SECOND,
+        "times are kept below the second"
+    );
+
+    let decls = dir.path().join("decls");
+    std::fs::create_dir_all(&decls).expect("mkdir");
+    std::fs::write(
+        decls.join("previs.yaml"),
+        "greenlight: declaration/v1\nproduction:\n  title: Harbour Lights\n  eu_release: false\n  release_date: 2026-12-01\n\
+         use:\n  ref: PREVIS-1\n  summary: Generated previs\ntools:\n  - name: Gen\noutputs:\n  final: false\n  media: [video]\n",
+    )
+    .expect("write");
+    let declarations = Declarations::load(&decls, as_of()).expect("declarations load");
+    let banks = Banks {
+        ledger,
+        references: vec![],
+    };
+    let credentials = CredentialReader::new(None).expect("reader");
+    let inputs = ScanInputs {
+        banks: &banks,
+        declarations: Some(&declarations),
+        waivers: &Waivers::default(),
+        credentials: &credentials,
+    };
+    let options = ScanOptions {
+        sha256: false,
+        max_distance: 31,
+        use_cache: false,
+        cache_path: None,
+        policy: Policy::default(),
+        as_of: as_of(),
+    };
+
+    // (offset of the clip in the cut, the delivered seconds that show the clip)
+    // The delivery is sampled once a second; the clip shows in seconds 2 to 5 of both cuts.
+    for (offset, seconds) in [("1.6", (2, 5)), ("2.4", (2, 5))] {
+        let root = dir.path().join(format!("delivery-{offset}"));
+        std::fs::create_dir_all(&root).expect("mkdir");
+        let cut = root.join("cut.mp4");
+        // Other footage (colour bars) for `offset` seconds, then the clip, re-encoded at
+        // another size.
+        ffmpeg(&[
+            "-f",
+            "lavfi",
+            "-i",
+            &format!("smptebars=duration={offset}:size=320x240:rate=25"),
+            "-i",
+            clip.to_str().expect("utf-8 path"),
+            "-filter_complex",
+            "[0:v][1:v]concat=n=2:v=1:a=0,scale=640:480[v]",
+            "-map",
+            "[v]",
+            "-pix_fmt",
+            "yuv420p",
+            cut.to_str().expect("utf-8 path"),
+        ]);
+        let report = scan::scan(&root, &options, &inputs, &NoProgress).expect("scan runs");
+        let f = report
+            .files
+            .iter()
+            .find(|f| f.path == "cut.mp4")
+            .expect("cut.mp4 in the report");
+        let finding = f
+            .findings
+            .iter()
+            .find(|x| x.code == Code::TempAsset)
+            .unwrap_or_else(|| {
+                panic!(
+                    "clip at {offset} s: no TEMP-ASSET finding: {:?}",
+                    f.findings
+                )
+            });
+        let m = finding.r#match.as_ref().expect("a match");
+        eprintln!(
+            "clip at {offset} s: ranges {:?}, {:?} of {:?} frames, ledger seconds {:?}",
+            m.time_ranges, m.frames_matched, m.frames_total, m.bank_seconds
+        );
+        assert_eq!(f.verdict, Verdict::Fail);
+        assert_eq!(
+            m.time_ranges,
+            [seconds],
+            "clip at {offset} s: the delivered seconds that show it"
+        );
+        assert_eq!(
+            m.bank_seconds,
+            [0, 1, 2, 3],
+            "clip at {offset} s: every second of the clip is found"
+        );
+    }
+}
+
+/// The bank tables as the first version created them, and a video frame stored in whole
+/// seconds; then the store opens (migrating) and reads it in milliseconds.
+async fn old_frames_story(url: &str) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let backend = if url.starts_with("sqlite:") {
+        "sqlite"
+    } else {
+        "postgres"
+    };
+    // Only the first migration, byte for byte, so the store's migrator accepts it as applied.
+    let first = match backend {
+        "sqlite" => include_str!("../migrations/sqlite/5000_bank_tables.sql"),
+        _ => include_str!("../migrations/postgres/5000_bank_tables.sql"),
+    };
+    std::fs::write(dir.path().join("5000_bank_tables.sql"), first).expect("write");
+    let migrator = sqlx::migrate::Migrator::new(dir.path())
+        .await
+        .expect("migrator");
+    let insert_asset = "INSERT INTO bank_assets (production, use_ref, added_at, file_name, blake3, media_type) \
+                        VALUES ('ep1', 'R-1', '2026-01-01T00:00:00Z', 'old.mp4', $1, 'video/mp4') RETURNING id";
+    let h = "ab".repeat(32);
+    // Seconds 1 and 1000: converted one row at a time in place, 1 s would become 1000 and
+    // collide with the row not yet converted.
+    let frames = [(1i64, "cd"), (1000, "ef")];
+    match backend {
+        "sqlite" => {
+            let pool = sqlx::SqlitePool::connect(url).await.expect("connect");
+            migrator.run(&pool).await.expect("first migration");
+            let id: i64 = sqlx::query_scalar(insert_asset)
+                .bind(&h)
+                .fetch_one(&pool)
+                .await
+                .expect("asset");
+            for (second, c) in frames {
+                sqlx::query("INSERT INTO bank_asset_frames (asset_id, second, pdq, quality) VALUES ($1, $2, $3, 90)")
+                    .bind(id)
+                    .bind(second)
+                    .bind(c.repeat(32))
+                    .execute(&pool)
+                    .await
+                    .expect("frame");
+            }
+            pool.close().await;
+        }
+        _ => {
+            let pool = sqlx::PgPool::connect(url).await.expect("connect");
+            migrator.run(&pool).await.expect("first migration");
+            let id: i64 = sqlx::query_scalar(insert_asset)
+                .bind(&h)
+                .fetch_one(&pool)
+                .await
+                .expect("asset");
+            for (second, c) in frames {
+                sqlx::query("INSERT INTO bank_asset_frames (asset_id, second, pdq, quality) VALUES ($1, $2, $3, 90)")
+                    .bind(id)
+                    .bind(second)
+                    .bind(c.repeat(32))
+                    .execute(&pool)
+                    .await
+                    .expect("frame");
+            }
+            pool.close().await;
+        }
+    }
+    let store = BankStore::connect(url).await.expect("store migrates");
+    let ledger = store.assets(None).await.expect("ledger");
+    let old = &ledger[0];
+    assert_eq!(
+        old.frames
+            .iter()
+            .map(|f| (f.millis, f.pdq.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            (1000, "cd".repeat(32).as_str()),
+            (1_000_000, "ef".repeat(32).as_str())
+        ]
+    );
+    // New frames at a quarter second go beside them.
+    store
+        .add_asset(&NewAsset {
+            production: "ep1".into(),
+            use_ref: "R-2".into(),
+            file_name: "new.mp4".into(),
+            blake3: h.clone(),
+            media_type: "video/mp4".into(),
+            frames: vec![Frame {
+                millis: 250,
+                pdq: h.clone(),
+                quality: 90,
+            }],
+            ..Default::default()
+        })
+        .await
+        .expect("new asset");
+    let ledger = store.assets(None).await.expect("ledger");
+    assert_eq!(ledger[1].frames[0].millis, 250);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn sqlite_frames_stored_in_whole_seconds_read_back_in_milliseconds() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    old_frames_story(&sqlite_url(dir.path())).await;
+}
+
+#[tokio::test]
+async fn postgres_frames_stored_in_whole_seconds_read_back_in_milliseconds() {
+    let Ok(base) = std::env::var("GREENLIGHT_TEST_POSTGRES_URL") else {
+        eprintln!(
+            "skipped: GREENLIGHT_TEST_POSTGRES_URL is not set, so the PostgreSQL migration is not tested"
+        );
+        return;
+    };
+    use sqlx::Connection;
+    let name = format!(
+        "gl_frames_test_{}_{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
+    );
+    let mut admin = sqlx::PgConnection::connect(&base)
+        .await
+        .expect("admin connection");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .expect("create database");
+    let url = match base.rfind('/') {
+        Some(i) if base[..i].ends_with(|c: char| c != '/') => format!("{}/{name}", &base[..i]),
+        _ => format!("{base}/{name}"),
+    };
+    old_frames_story(&url).await;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {name} WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await
+    .expect("drop database");
+}
