@@ -428,21 +428,15 @@ impl serde::ser::Error for ToCelError {
     }
 }
 
-/// Serializes `value` straight into CEL values, lists and maps [`Shared`], as `serde_json`
+type Owned = Box<dyn Val + 'static>;
+
+/// Serializes a value straight into CEL values, lists and maps [`Shared`], as `serde_json`
 /// would write it (unit variants as their names, `None` as null, fields skipped as the type's
 /// serde attributes say).
 ///
 /// The `cel` crate's own serializer builds `cel::Value` trees, which must then be copied into
 /// `Val`s; going through `serde_json::Value` costs the same copy. Writing the values directly
 /// halves the cost of preparing a declaration for evaluation.
-pub(crate) fn to_cel<T: serde::Serialize + ?Sized>(
-    value: &T,
-) -> Result<Box<dyn Val + 'static>, ToCelError> {
-    value.serialize(CelSerializer)
-}
-
-type Owned = Box<dyn Val + 'static>;
-
 struct CelSerializer;
 
 /// A list or struct-like value being serialized.
@@ -727,21 +721,114 @@ impl serde::ser::SerializeStructVariant for Map {
     }
 }
 
-/// The fields of a struct serialized by [`to_cel`], by name.
+/// The fields of a struct, by name, each serialized by [`CelSerializer`].
 pub(crate) fn fields_of<T: serde::Serialize>(
     value: &T,
-) -> Result<Vec<(String, Owned)>, ToCelError> {
-    let value = to_cel(value)?;
-    match value.as_builtin() {
-        BuiltinRef::Map(map) => map
-            .inner()
-            .iter()
-            .map(|(key, value)| match key {
-                CelMapKey::String(name) => Ok((name.inner().to_owned(), value.clone())),
-                _ => Err(ToCelError("a field name must be a string".into())),
-            })
-            .collect(),
-        _ => Err(ToCelError("expected a struct".into())),
+) -> Result<Vec<(&'static str, Owned)>, ToCelError> {
+    value.serialize(StructFields)
+}
+
+/// Serializes a struct into its fields, each with [`CelSerializer`]: the top level of a
+/// declaration, whose fields are bound as variables one by one (so no map of them is built).
+struct StructFields;
+
+/// The fields collected so far.
+struct FieldList(Vec<(&'static str, Owned)>);
+
+fn expected_struct() -> ToCelError {
+    ToCelError("expected a struct".into())
+}
+
+/// `fn serialize_x(self, _: T) -> Err(expected_struct())` for every serializer method of a
+/// value that is not a struct.
+macro_rules! not_a_struct {
+    ($($method:ident($($arg:ty),*) -> $ok:ty;)*) => {
+        $(fn $method(self, $(_: $arg),*) -> Result<$ok, ToCelError> {
+            Err(expected_struct())
+        })*
+    };
+}
+
+type Never = serde::ser::Impossible<Vec<(&'static str, Owned)>, ToCelError>;
+
+impl serde::Serializer for StructFields {
+    type Ok = Vec<(&'static str, Owned)>;
+    type Error = ToCelError;
+    type SerializeSeq = Never;
+    type SerializeTuple = Never;
+    type SerializeTupleStruct = Never;
+    type SerializeTupleVariant = Never;
+    type SerializeMap = Never;
+    type SerializeStruct = FieldList;
+    type SerializeStructVariant = Never;
+
+    not_a_struct! {
+        serialize_bool(bool) -> Self::Ok;
+        serialize_i8(i8) -> Self::Ok;
+        serialize_i16(i16) -> Self::Ok;
+        serialize_i32(i32) -> Self::Ok;
+        serialize_i64(i64) -> Self::Ok;
+        serialize_u8(u8) -> Self::Ok;
+        serialize_u16(u16) -> Self::Ok;
+        serialize_u32(u32) -> Self::Ok;
+        serialize_u64(u64) -> Self::Ok;
+        serialize_f32(f32) -> Self::Ok;
+        serialize_f64(f64) -> Self::Ok;
+        serialize_char(char) -> Self::Ok;
+        serialize_str(&str) -> Self::Ok;
+        serialize_bytes(&[u8]) -> Self::Ok;
+        serialize_none() -> Self::Ok;
+        serialize_unit() -> Self::Ok;
+        serialize_unit_struct(&'static str) -> Self::Ok;
+        serialize_unit_variant(&'static str, u32, &'static str) -> Self::Ok;
+        serialize_seq(Option<usize>) -> Never;
+        serialize_tuple(usize) -> Never;
+        serialize_tuple_struct(&'static str, usize) -> Never;
+        serialize_tuple_variant(&'static str, u32, &'static str, usize) -> Never;
+        serialize_map(Option<usize>) -> Never;
+        serialize_struct_variant(&'static str, u32, &'static str, usize) -> Never;
+    }
+
+    fn serialize_some<V: serde::Serialize + ?Sized>(self, _: &V) -> Result<Self::Ok, ToCelError> {
+        Err(expected_struct())
+    }
+
+    fn serialize_newtype_struct<V: serde::Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &V,
+    ) -> Result<Self::Ok, ToCelError> {
+        value.serialize(self)
+    }
+
+    fn serialize_newtype_variant<V: serde::Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &V,
+    ) -> Result<Self::Ok, ToCelError> {
+        Err(expected_struct())
+    }
+
+    fn serialize_struct(self, _: &'static str, len: usize) -> Result<FieldList, ToCelError> {
+        Ok(FieldList(Vec::with_capacity(len)))
+    }
+}
+
+impl serde::ser::SerializeStruct for FieldList {
+    type Ok = Vec<(&'static str, Owned)>;
+    type Error = ToCelError;
+    fn serialize_field<V: serde::Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &V,
+    ) -> Result<(), ToCelError> {
+        self.0.push((key, value.serialize(CelSerializer)?));
+        Ok(())
+    }
+    fn end(self) -> Result<Self::Ok, ToCelError> {
+        Ok(self.0)
     }
 }
 

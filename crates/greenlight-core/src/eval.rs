@@ -159,13 +159,16 @@ impl At<'_> {
 
     /// The contexts to evaluate in: one per element of `for_each`, or the context itself.
     /// Each element's `item` and `index` are kept in `items`, which outlives the contexts.
-    fn each<'y, 'c: 'y, 'v: 'c, 'a: 'y>(
+    ///
+    /// The contexts' values may borrow for `'d`, as long as both the data (`'v`) and `items`
+    /// live; not for as long as `ctx` is borrowed, so what is computed in them can outlive it.
+    fn each<'p, 'd: 'p, 'v: 'd, 'a: 'd>(
         &self,
         for_each: Option<&Expr>,
-        ctx: &'c Context<'c, 'v>,
+        ctx: &'p Context<'p, 'v>,
         items: &'a Arena<Item<'v>>,
-    ) -> Result<Vec<Context<'y, 'y>>, EvalError> {
-        let parent: &'y Context<'y, 'y> = ctx;
+    ) -> Result<Vec<Context<'p, 'd>>, EvalError> {
+        let parent: &'p Context<'p, 'd> = ctx;
         let Some(expr) = for_each else {
             return Ok(vec![parent.new_inner_scope()]);
         };
@@ -193,8 +196,8 @@ impl At<'_> {
     }
 
     /// As [`At::each`], with the elements bound as the scopes' own variables: for a term's
-    /// `for_each` (its values must not borrow from an arena of the terms' phase) and a
-    /// blocker's (met only when its rule fires).
+    /// `for_each` (a term's values are bound for the rest of the pack, so they must not borrow
+    /// from the scopes' resolvers) and a blocker's (met only when its rule fires).
     fn each_in<'p, 'v>(
         &self,
         for_each: Option<&Expr>,
@@ -228,16 +231,16 @@ impl At<'_> {
 /// The per-element scopes of the `for_each` lists met in one phase of a pack's evaluation, so
 /// that several rules iterating the same list (`inputs`, `tools`, `talent`) build its scopes
 /// once. Keyed by the expression's text; valid while the parent scope does not change.
-struct ScopeCache<'p, 'y, 'v, 'a> {
+struct ScopeCache<'p, 'y, 'd, 'v, 'a> {
     parent: &'y Context<'y, 'v>,
     items: &'a Arena<Item<'v>>,
-    lists: HashMap<&'p str, Vec<Context<'y, 'y>>, foldhash::fast::FixedState>,
-    single: Vec<Context<'y, 'y>>,
+    lists: HashMap<&'p str, Vec<Context<'y, 'd>>, foldhash::fast::FixedState>,
+    single: Vec<Context<'y, 'd>>,
 }
 
-impl<'p, 'y, 'v: 'y, 'a: 'y> ScopeCache<'p, 'y, 'v, 'a> {
+impl<'p, 'y, 'd: 'y, 'v: 'd, 'a: 'd> ScopeCache<'p, 'y, 'd, 'v, 'a> {
     fn new(parent: &'y Context<'y, 'v>, items: &'a Arena<Item<'v>>) -> Self {
-        let single: &'y Context<'y, 'y> = parent;
+        let single: &'y Context<'y, 'd> = parent;
         ScopeCache {
             parent,
             items,
@@ -250,7 +253,7 @@ impl<'p, 'y, 'v: 'y, 'a: 'y> ScopeCache<'p, 'y, 'v, 'a> {
         &mut self,
         at: &At,
         for_each: Option<&'p Expr>,
-    ) -> Result<&[Context<'y, 'y>], EvalError> {
+    ) -> Result<&[Context<'y, 'd>], EvalError> {
         let Some(expr) = for_each else {
             return Ok(&self.single);
         };
@@ -311,7 +314,7 @@ impl<'p> PrincipleView<'p> {
 /// The declaration as the expressions see it, built once per evaluation: its top-level fields
 /// as CEL values (as its JSON form has them), and `today`.
 struct Facts {
-    fields: Vec<(String, Box<dyn Val + 'static>)>,
+    fields: Vec<(&'static str, Box<dyn Val + 'static>)>,
     today: String,
 }
 
@@ -564,10 +567,10 @@ fn evaluate_pack<'v>(
 }
 
 /// The reason and the fields of every matching condition, or `None` when none matches.
-fn matching<'p, 'y, 'v: 'y, 'a: 'y>(
+fn matching<'p, 'y, 'd: 'y, 'v: 'd, 'a: 'd>(
     at: &At,
     conditions: &'p [Condition],
-    cache: &mut ScopeCache<'p, 'y, 'v, 'a>,
+    cache: &mut ScopeCache<'p, 'y, 'd, 'v, 'a>,
 ) -> Result<Option<(&'p str, Vec<String>)>, EvalError> {
     let mut reason: Option<&'p str> = None;
     let mut fields = Vec::new();
