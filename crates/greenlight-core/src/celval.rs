@@ -327,6 +327,32 @@ impl<'v> Indexer for Record<'v> {
     }
 }
 
+/// A copy of `value` that borrows nothing, when it is a scalar, a string or a list of them.
+pub(crate) fn detach(value: &dyn Val) -> Option<Box<dyn Val + 'static>> {
+    if let Some(b) = value.downcast_ref::<CelBool>() {
+        return Some(Box::new(*b));
+    }
+    if let Some(i) = value.downcast_ref::<CelInt>() {
+        return Some(Box::new(*i));
+    }
+    if let Some(s) = value.downcast_ref::<CelString>() {
+        return Some(Box::new(CelString::from(s.inner().to_owned())));
+    }
+    if let Some(d) = value.downcast_ref::<CelDouble>() {
+        return Some(Box::new(*d));
+    }
+    if value.downcast_ref::<CelNull>().is_some() {
+        return Some(Box::new(CelNull));
+    }
+    if let Some(list) = value.downcast_ref::<CelList>() {
+        let items = list.inner().iter().map(|v| detach(v.as_ref()));
+        return Some(Box::new(Shared::new(CelList::from(
+            items.collect::<Option<Vec<_>>>()?,
+        ))));
+    }
+    None
+}
+
 /// The variables every expression of an evaluation sees (the declaration's fields, `today`,
 /// the pack's terms, `principles`), in one table.
 ///

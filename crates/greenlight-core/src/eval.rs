@@ -195,6 +195,29 @@ impl At<'_> {
         Ok(scopes)
     }
 
+    /// `expr` in each scope of `for_each`, when every value is a scalar, a string or a list of
+    /// them (as a term's per-element flags and indexes are): such values are copied out of the
+    /// scopes, which then need no variables of their own. `None` when a value is of another
+    /// type; the caller evaluates again with [`At::each_in`].
+    fn detached_each(
+        &self,
+        expr: &Expr,
+        for_each: Option<&Expr>,
+        ctx: &Context,
+    ) -> Result<Option<Vec<Box<dyn Val + 'static>>>, EvalError> {
+        let items = Arena::new();
+        let mut values = Vec::new();
+        for scope in self.each(for_each, ctx, &items)? {
+            let value = Value::resolve_val(expr.program.expression(), &scope)
+                .map_err(|e| self.error(expr, e.to_string()))?;
+            match crate::celval::detach(&*value) {
+                Some(v) => values.push(v),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(values))
+    }
+
     /// As [`At::each`], with the elements bound as the scopes' own variables: for a term's
     /// `for_each` (a term's values are bound for the rest of the pack, so they must not borrow
     /// from the scopes' resolvers) and a blocker's (met only when its rule fires).
@@ -449,14 +472,17 @@ fn evaluate_pack<'v>(
             };
             let value: Box<dyn Val> = match &term.for_each {
                 None => share(at.run_val(&term.value, &scope)?),
-                Some(_) => {
-                    let values = at
-                        .each_in(term.for_each.as_ref(), &scope)?
-                        .iter()
-                        .map(|ctx| at.run_val(&term.value, ctx))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    Box::new(Shared::new(CelList::from(values)))
-                }
+                Some(_) => match at.detached_each(&term.value, term.for_each.as_ref(), &scope)? {
+                    Some(values) => Box::new(Shared::new(CelList::from(values))),
+                    None => {
+                        let values = at
+                            .each_in(term.for_each.as_ref(), &scope)?
+                            .iter()
+                            .map(|ctx| at.run_val(&term.value, ctx))
+                            .collect::<Result<Vec<_>, _>>()?;
+                        Box::new(Shared::new(CelList::from(values)))
+                    }
+                },
             };
             scope.add_variable_as_val(term.name.as_str(), value.clone());
             vars.insert(&term.name, value);
