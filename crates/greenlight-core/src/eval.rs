@@ -470,19 +470,22 @@ fn evaluate_pack<'v>(
                 place: "term",
                 id: &term.name,
             };
-            let value: Box<dyn Val> = match &term.for_each {
-                None => share(at.run_val(&term.value, &scope)?),
-                Some(_) => match at.detached_each(&term.value, term.for_each.as_ref(), &scope)? {
-                    Some(values) => Box::new(Shared::new(CelList::from(values))),
-                    None => {
-                        let values = at
-                            .each_in(term.for_each.as_ref(), &scope)?
-                            .iter()
-                            .map(|ctx| at.run_val(&term.value, ctx))
-                            .collect::<Result<Vec<_>, _>>()?;
-                        Box::new(Shared::new(CelList::from(values)))
+            let value: Box<dyn Val> = match (&term.constant, &term.for_each) {
+                (Some(constant), _) => constant.clone(),
+                (None, None) => share(at.run_val(&term.value, &scope)?),
+                (None, Some(_)) => {
+                    match at.detached_each(&term.value, term.for_each.as_ref(), &scope)? {
+                        Some(values) => Box::new(Shared::new(CelList::from(values))),
+                        None => {
+                            let values = at
+                                .each_in(term.for_each.as_ref(), &scope)?
+                                .iter()
+                                .map(|ctx| at.run_val(&term.value, ctx))
+                                .collect::<Result<Vec<_>, _>>()?;
+                            Box::new(Shared::new(CelList::from(values)))
+                        }
                     }
-                },
+                }
             };
             scope.add_variable_as_val(term.name.as_str(), value.clone());
             vars.insert(&term.name, value);
@@ -615,6 +618,31 @@ fn matching<'p, 'y, 'd: 'y, 'v: 'd, 'a: 'd>(
     Ok(reason.map(|r| (r, fields)))
 }
 
+/// Computes the terms that depend on no declaration (`["third-party", "unknown"]`): those
+/// without `for_each` that evaluate with only the constant terms before them in scope, to a
+/// value that borrows nothing. A term that names anything else fails to resolve here, and is
+/// left to each evaluation.
+pub(crate) fn constant_terms(terms: &mut [crate::pack::Term]) {
+    let mut known: Vec<(String, Box<dyn Val>)> = Vec::new();
+    for term in terms.iter_mut().filter(|t| t.for_each.is_none()) {
+        let mut vars = Variables::default();
+        for (name, value) in &known {
+            vars.insert(name, value.clone());
+        }
+        let constant = {
+            let ctx = root_context(&vars);
+            Value::resolve_val(term.value.program.expression(), &ctx)
+                .ok()
+                .and_then(|v| crate::celval::detach(&*v))
+        };
+        drop(vars);
+        if let Some(value) = constant {
+            known.push((term.name.clone(), value.clone()));
+            term.constant = Some(value);
+        }
+    }
+}
+
 /// Sample declarations every pack is run against when it is loaded, so that a misspelt field,
 /// a wrong type or a runtime error is reported at load time, naming the rule.
 const DRY_RUN_SAMPLES: &[&str] = &[
@@ -644,6 +672,29 @@ pub(crate) fn dry_run(pack: &Pack) -> Result<(), PackError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_terms_that_depend_on_no_declaration_are_constant() {
+        let pack = Pack::builtin("netflix-genai").expect("built in");
+        let constant = |name: &str| {
+            pack.terms
+                .iter()
+                .find(|t| t.name == name)
+                .map(|t| t.constant.is_some())
+        };
+        assert_eq!(constant("unowned"), Some(true));
+        assert_eq!(constant("mention_types"), Some(true));
+        assert_eq!(constant("input_kinds"), Some(false), "reads `inputs`");
+        assert_eq!(constant("consent_valid"), Some(false), "has `for_each`");
+        let eu = Pack::builtin("eu-ai-act-art50").expect("built in");
+        assert!(
+            eu.terms
+                .iter()
+                .filter(|t| t.constant.is_some())
+                .all(|t| t.name != "in_force"),
+            "`in_force` reads the production's release date"
+        );
+    }
 
     #[test]
     fn dry_run_samples_are_valid() {

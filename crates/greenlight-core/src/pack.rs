@@ -239,6 +239,9 @@ pub(crate) struct Term {
     pub(crate) name: String,
     pub(crate) for_each: Option<Expr>,
     pub(crate) value: Expr,
+    /// The value, when it depends on no declaration (a list of kinds, say): computed once,
+    /// when the pack is loaded, by [`crate::eval::constant_terms`].
+    pub(crate) constant: Option<Box<dyn cel::common::value::Val>>,
 }
 
 #[derive(Debug)]
@@ -359,7 +362,8 @@ impl Pack {
     pub fn from_yaml(text: &str) -> Result<Pack, PackError> {
         let file: PackFile =
             serde_saphyr::from_str(text).map_err(|e| PackError::Syntax(e.to_string()))?;
-        let pack = Pack::compile(file)?;
+        let mut pack = Pack::compile(file)?;
+        crate::eval::constant_terms(&mut pack.terms);
         crate::eval::dry_run(&pack)?;
         Ok(pack)
     }
@@ -487,6 +491,7 @@ impl Pack {
                 name: t.name.clone(),
                 for_each: c.opt("for_each", t.for_each.as_ref())?,
                 value: c.expr("value", &t.value)?,
+                constant: None,
             });
         }
 
