@@ -1,0 +1,80 @@
+//! Runs one step of a check over the public scenarios, ROUNDS times, for an instruction
+//! profiler: `valgrind --tool=callgrind --toggle-collect='greenlight_core::eval::evaluate'
+//! target/release/examples/corpus evaluate 20` counts the instructions of evaluation alone
+//! (`--toggle-collect='greenlight_core::format::parse'` with `parse` for the baseline). Divide
+//! by ROUNDS × the number of declarations it prints. See docs/performance.md.
+//!
+//! Usage: `corpus parse|evaluate|evaluate-both [ROUNDS]`.
+
+#![allow(clippy::disallowed_methods)] // reads its corpus from disk; the library does not
+
+use std::hint::black_box;
+use std::path::Path;
+
+use greenlight_core::format::{SourceKind, parse};
+use greenlight_core::pack::Pack;
+
+// The same allocator as the `greenlight` binary, so the figures are the product's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() -> Result<(), String> {
+    let mut args = std::env::args().skip(1);
+    let step = args.next().unwrap_or_else(|| "evaluate".to_owned());
+    let rounds: usize = match args.next() {
+        Some(r) => r
+            .parse()
+            .map_err(|_| format!("ROUNDS: not a number: {r}"))?,
+        None => 20,
+    };
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/scenarios");
+    let mut texts = Vec::new();
+    for folder in ["public", "eu-public"] {
+        if let Ok(entries) = std::fs::read_dir(shared.join(folder)) {
+            let mut paths: Vec<_> = entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+                .collect();
+            paths.sort();
+            texts.extend(paths.iter().filter_map(|p| std::fs::read_to_string(p).ok()));
+        }
+    }
+    if texts.is_empty() {
+        eprintln!("../shared/scenarios not found: using the crate's sample declarations");
+        for sample in [
+            include_str!("../packs/samples/minimal.yaml"),
+            include_str!("../packs/samples/everything-false.yaml"),
+            include_str!("../packs/samples/everything-true.yaml"),
+        ] {
+            texts.push(sample.to_owned());
+        }
+    }
+    let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).ok_or("date")?;
+    let decls = texts
+        .iter()
+        .map(|t| parse(t.as_bytes(), SourceKind::Yaml).map(|p| p.declaration))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.summary)?;
+    let builtin = |id| Pack::builtin(id).ok_or(format!("no built-in pack {id}"));
+    let netflix = vec![builtin("netflix-genai")?];
+    let both = vec![builtin("netflix-genai")?, builtin("eu-ai-act-art50")?];
+    let started = std::time::Instant::now();
+    for _ in 0..rounds {
+        for (text, decl) in texts.iter().zip(&decls) {
+            match step.as_str() {
+                "parse" => drop(black_box(parse(text.as_bytes(), SourceKind::Yaml))),
+                "evaluate" => drop(black_box(greenlight_core::evaluate(decl, &netflix, as_of))),
+                "evaluate-both" => drop(black_box(greenlight_core::evaluate(decl, &both, as_of))),
+                other => return Err(format!("unknown step {other:?}")),
+            }
+        }
+    }
+    let n = rounds * texts.len();
+    eprintln!(
+        "{step}: {n} declarations ({} × {rounds}), {:.1} µs each",
+        texts.len(),
+        started.elapsed().as_secs_f64() * 1e6 / n.max(1) as f64
+    );
+    Ok(())
+}
