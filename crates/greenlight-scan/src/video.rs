@@ -135,7 +135,8 @@ pub fn frame_hashes(path: &Path, per_second: u32) -> Result<Vec<FrameHash>, Vide
             _ => {}
         }
         let r = pdq::hash_rgb(FRAME_SIDE, FRAME_SIDE, &frame);
-        // Frame i of the `fps` filter stands for time i / per_second (rounded to the millisecond).
+        // Frame i of the `fps` filter is taken from the interval that starts at i / per_second;
+        // it keeps that start (to the millisecond), as a delivered frame keeps its second.
         let millis = (u64::from(index) * 1000 + u64::from(per_second) / 2) / u64::from(per_second);
         out.push(FrameHash {
             millis: u32::try_from(millis).unwrap_or(u32::MAX),
