@@ -258,17 +258,14 @@ struct ScopeCache<'p, 'y, 'd, 'v, 'a> {
     parent: &'y Context<'y, 'v>,
     items: &'a Arena<Item<'v>>,
     lists: HashMap<&'p str, Vec<Context<'y, 'd>>, foldhash::fast::FixedState>,
-    single: Vec<Context<'y, 'd>>,
 }
 
 impl<'p, 'y, 'd: 'y, 'v: 'd, 'a: 'd> ScopeCache<'p, 'y, 'd, 'v, 'a> {
     fn new(parent: &'y Context<'y, 'v>, items: &'a Arena<Item<'v>>) -> Self {
-        let single: &'y Context<'y, 'd> = parent;
         ScopeCache {
             parent,
             items,
             lists: HashMap::default(),
-            single: vec![single.new_inner_scope()],
         }
     }
 
@@ -278,7 +275,10 @@ impl<'p, 'y, 'd: 'y, 'v: 'd, 'a: 'd> ScopeCache<'p, 'y, 'd, 'v, 'a> {
         for_each: Option<&'p Expr>,
     ) -> Result<&[Context<'y, 'd>], EvalError> {
         let Some(expr) = for_each else {
-            return Ok(&self.single);
+            // A rule without `for_each` runs in the root scope itself: one scope fewer for the
+            // interpreter to search for every name.
+            let root: &'y Context<'y, 'd> = self.parent;
+            return Ok(std::slice::from_ref(root));
         };
         let key = expr.text.as_str();
         if !self.lists.contains_key(key) {
@@ -461,35 +461,9 @@ fn evaluate_pack<'v>(
     // join the declaration's fields in one table, and the principles after them, so that the
     // rules resolve every name with one lookup.
     let mut vars = base.clone();
-    {
-        let root = root_context(base);
-        let mut scope = root.new_inner_scope();
-        for term in &pack.terms {
-            let at = At {
-                pack: pack_id,
-                place: "term",
-                id: &term.name,
-            };
-            let value: Box<dyn Val> = match (&term.constant, &term.for_each) {
-                (Some(constant), _) => constant.clone(),
-                (None, None) => share(at.run_val(&term.value, &scope)?),
-                (None, Some(_)) => {
-                    match at.detached_each(&term.value, term.for_each.as_ref(), &scope)? {
-                        Some(values) => Box::new(Shared::new(CelList::from(values))),
-                        None => {
-                            let values = at
-                                .each_in(term.for_each.as_ref(), &scope)?
-                                .iter()
-                                .map(|ctx| at.run_val(&term.value, ctx))
-                                .collect::<Result<Vec<_>, _>>()?;
-                            Box::new(Shared::new(CelList::from(values)))
-                        }
-                    }
-                }
-            };
-            scope.add_variable_as_val(term.name.as_str(), value.clone());
-            vars.insert(&term.name, value);
-        }
+    if !flat_terms(pack, &mut vars)? {
+        vars = base.clone();
+        scoped_terms(pack, base, &mut vars)?;
     }
 
     if pack.defines_principles() {
@@ -595,6 +569,74 @@ fn evaluate_pack<'v>(
     Ok(())
 }
 
+/// Computes the pack's terms into `vars`, each in a root scope whose resolver is `vars` itself,
+/// so that a term costs later expressions one lookup. Each value is copied out of the scope it
+/// was computed in ([`crate::celval::detach`]); `false` when one cannot be (a value of a type
+/// that cannot be copied), for [`scoped_terms`] to do instead.
+fn flat_terms<'v>(pack: &'v Pack, vars: &mut Variables<'v>) -> Result<bool, EvalError> {
+    for term in &pack.terms {
+        let at = At {
+            pack: pack.id(),
+            place: "term",
+            id: &term.name,
+        };
+        let value: Option<Box<dyn Val + 'static>> = {
+            let root = root_context(vars);
+            match (&term.constant, &term.for_each) {
+                (Some(constant), _) => Some(constant.clone()),
+                (None, None) => {
+                    let value = Value::resolve_val(term.value.program.expression(), &root)
+                        .map_err(|e| at.error(&term.value, e.to_string()))?;
+                    crate::celval::detach(&*value)
+                }
+                (None, Some(_)) => at
+                    .detached_each(&term.value, term.for_each.as_ref(), &root)?
+                    .map(|values| {
+                        Box::new(Shared::new(CelList::from(values))) as Box<dyn Val + 'static>
+                    }),
+            }
+        };
+        match value {
+            Some(value) => vars.insert(&term.name, value),
+            None => return Ok(false),
+        }
+    }
+    Ok(true)
+}
+
+/// Computes the pack's terms into `vars` in a scope of their own, which later terms search
+/// before the declaration's fields: for terms whose values [`flat_terms`] cannot copy.
+fn scoped_terms<'v>(
+    pack: &'v Pack,
+    base: &'v Variables<'v>,
+    vars: &mut Variables<'v>,
+) -> Result<(), EvalError> {
+    let root = root_context(base);
+    let mut scope = root.new_inner_scope();
+    for term in &pack.terms {
+        let at = At {
+            pack: pack.id(),
+            place: "term",
+            id: &term.name,
+        };
+        let value: Box<dyn Val> = match (&term.constant, &term.for_each) {
+            (Some(constant), _) => constant.clone(),
+            (None, None) => share(at.run_val(&term.value, &scope)?),
+            (None, Some(_)) => {
+                let values = at
+                    .each_in(term.for_each.as_ref(), &scope)?
+                    .iter()
+                    .map(|ctx| at.run_val(&term.value, ctx))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Box::new(Shared::new(CelList::from(values)))
+            }
+        };
+        scope.add_variable_as_val(term.name.as_str(), value.clone());
+        vars.insert(&term.name, value);
+    }
+    Ok(())
+}
+
 /// The reason and the fields of every matching condition, or `None` when none matches.
 fn matching<'p, 'y, 'd: 'y, 'v: 'd, 'a: 'd>(
     at: &At,
@@ -672,6 +714,58 @@ pub(crate) fn dry_run(pack: &Pack) -> Result<(), PackError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Terms whose values are maps cannot be copied out of their scope: the pack is evaluated
+    /// with its terms in a scope of their own, with the same answers.
+    #[test]
+    fn terms_that_cannot_be_copied_are_evaluated_in_a_scope() {
+        let pack = Pack::from_yaml(
+            r#"
+pack: maps
+version: "1"
+terms:
+  - name: owners
+    value: '{"studio": "ours", "third-party": "theirs"}'
+  - name: first_tool
+    for_each: tools
+    value: item
+  - name: named
+    value: first_tool.map(t, t.name)
+rules:
+  - id: OURS
+    outcome: review
+    source: test
+    for_each: inputs
+    when: item.owner in owners && owners[item.owner] == "ours"
+    message_expr: '"input of " + owners[item.owner] + " with " + named[0]'
+"#,
+        )
+        .expect("pack loads");
+        let parsed = crate::format::parse(
+            b"greenlight: declaration/v1
+production: {title: T}
+use: {ref: R-1, summary: S, purpose: ideation}
+tools: [{name: Studio model, enterprise_agreement: true, data_use: none}]
+inputs:
+  - {kind: footage, description: dailies, owner: studio}
+  - {kind: reference-image, description: board, owner: third-party}
+",
+            crate::format::SourceKind::Yaml,
+        )
+        .expect("valid");
+        let date = NaiveDate::from_ymd_opt(2026, 1, 1).expect("date");
+        let facts = Facts::new(&parsed.declaration, date);
+        let pack = Arc::new(pack);
+        let mut vars = facts.variables();
+        assert!(
+            !flat_terms(&pack, &mut vars).expect("evaluates"),
+            "a map is not copied out"
+        );
+        drop(vars);
+        let result = evaluate(&parsed.declaration, &[pack], date).expect("evaluates");
+        let messages: Vec<_> = result.findings.iter().map(|f| f.message.as_str()).collect();
+        assert_eq!(messages, ["input of ours with Studio model"]);
+    }
 
     #[test]
     fn only_terms_that_depend_on_no_declaration_are_constant() {
