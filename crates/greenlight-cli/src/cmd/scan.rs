@@ -16,6 +16,9 @@ use greenlight_scan::waiver::Waivers;
 use crate::cmd::UsageError;
 use crate::server_ledger;
 
+/// The environment variable naming the bank store when `--database-url` is not given.
+pub const BANKS_URL_ENV: &str = "GREENLIGHT_BANKS_URL";
+
 /// Exit code: the delivery passes.
 pub const EXIT_PASS: u8 = 0;
 /// Exit code: at least one file fails.
@@ -44,9 +47,13 @@ pub struct Args {
     /// Folder of declaration files, each with an optional `STEM.decision.yaml` beside it.
     #[arg(long, value_name = "DIR", conflicts_with = "server")]
     pub declarations: Option<PathBuf>,
-    /// Bank store (`sqlite://FILE` or `postgres://...`); a server's database works too.
-    #[arg(long, value_name = "URL", env = "GREENLIGHT_BANKS_URL", default_value = DEFAULT_DATABASE_URL, conflicts_with = "server")]
-    pub database_url: String,
+    /// Bank store (`sqlite://FILE` or `postgres://...`); a server's database works too
+    /// [default: `GREENLIGHT_BANKS_URL` when set, else sqlite://greenlight-banks.db?mode=rwc].
+    // Read from the environment here rather than by clap's `env`: clap counts a value from
+    // the environment as given, so a `GREENLIGHT_BANKS_URL` exported for `assets` would make
+    // every `scan --server` a usage error.
+    #[arg(long, value_name = "URL", conflicts_with = "server")]
+    pub database_url: Option<String>,
     /// Take the ledger, the reference banks and the declarations with their decisions from
     /// this Greenlight server (`https://HOST`), with the API token in `GREENLIGHT_TOKEN`.
     #[arg(long, value_name = "URL")]
@@ -131,7 +138,12 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 Some(dir) => Some(Declarations::load(dir, as_of).context("declarations")?),
                 None => None,
             };
-            let banks = load_banks(&args.database_url, args.production.as_deref())?;
+            let url = args
+                .database_url
+                .clone()
+                .or_else(|| std::env::var(BANKS_URL_ENV).ok().filter(|u| !u.is_empty()))
+                .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+            let banks = load_banks(&url, args.production.as_deref())?;
             (banks, declarations)
         }
     };

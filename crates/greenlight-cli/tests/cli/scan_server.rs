@@ -228,3 +228,34 @@ fn a_server_that_is_not_there_cannot_be_scanned_against() {
         "the message names the server: {stderr}"
     );
 }
+
+/// A bank store named in the environment (for `assets`) does not clash with `--server`; one
+/// named on the command line does.
+#[test]
+fn a_bank_store_in_the_environment_does_not_clash_with_a_server() {
+    let dir = Dir::new();
+    dir.write("delivery/a.txt", "hello");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let run = |extra: &[&str]| {
+        let out = dir
+            .command()
+            .args(["scan", "delivery", "--server", &base, "--production", "p"])
+            .args(extra)
+            .env("GREENLIGHT_TOKEN", "glt_any")
+            .env("GREENLIGHT_BANKS_URL", "sqlite://banks.db?mode=rwc")
+            .output()
+            .expect("the greenlight binary runs");
+        (
+            out.status.code().expect("exit code"),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = run(&[]);
+    assert_eq!(code, 4, "the server is tried (and is not there): {stderr}");
+    let (code, stderr) = run(&["--database-url", "sqlite://banks.db?mode=rwc"]);
+    assert_eq!(code, 2, "both on the command line: {stderr}");
+}
