@@ -93,14 +93,14 @@ impl At<'_> {
         expr: &Expr,
         ctx: &Context<'_, 'v>,
     ) -> Result<Box<dyn Val + 'v>, EvalError> {
-        Value::resolve_val(expr.program.expression(), ctx)
+        Value::resolve_val(&expr.tree, ctx)
             .map(|v| v.into_owned())
             .map_err(|e| self.error(expr, e.to_string()))
     }
 
     fn boolean(&self, expr: &Expr, ctx: &Context) -> Result<bool, EvalError> {
-        let value = Value::resolve_val(expr.program.expression(), ctx)
-            .map_err(|e| self.error(expr, e.to_string()))?;
+        let value =
+            Value::resolve_val(&expr.tree, ctx).map_err(|e| self.error(expr, e.to_string()))?;
         match value.downcast_ref::<CelBool>() {
             Some(b) => Ok(*b.inner()),
             None => Err(self.error(
@@ -111,8 +111,8 @@ impl At<'_> {
     }
 
     fn string(&self, expr: &Expr, ctx: &Context) -> Result<String, EvalError> {
-        let value = Value::resolve_val(expr.program.expression(), ctx)
-            .map_err(|e| self.error(expr, e.to_string()))?;
+        let value =
+            Value::resolve_val(&expr.tree, ctx).map_err(|e| self.error(expr, e.to_string()))?;
         match value.downcast_ref::<CelString>() {
             Some(s) => Ok(s.inner().to_owned()),
             None => Err(self.error(
@@ -128,8 +128,8 @@ impl At<'_> {
         let Some(expr) = expr else {
             return Ok(Vec::new());
         };
-        let value = Value::resolve_val(expr.program.expression(), ctx)
-            .map_err(|e| self.error(expr, e.to_string()))?;
+        let value =
+            Value::resolve_val(&expr.tree, ctx).map_err(|e| self.error(expr, e.to_string()))?;
         let Some(list) = value.downcast_ref::<CelList>() else {
             return Err(self.error(
                 expr,
@@ -174,8 +174,8 @@ impl At<'_> {
         };
         // Iterate the list where it lives; cloning an element is cheap, as the declaration's
         // records are `Shared`.
-        let list = Value::resolve_val(expr.program.expression(), ctx)
-            .map_err(|e| self.error(expr, e.to_string()))?;
+        let list =
+            Value::resolve_val(&expr.tree, ctx).map_err(|e| self.error(expr, e.to_string()))?;
         let Some(iterable) = list.as_iterable() else {
             return Err(self.error(
                 expr,
@@ -208,7 +208,7 @@ impl At<'_> {
         let items = Arena::new();
         let mut values = Vec::new();
         for scope in self.each(for_each, ctx, &items)? {
-            let value = Value::resolve_val(expr.program.expression(), &scope)
+            let value = Value::resolve_val(&expr.tree, &scope)
                 .map_err(|e| self.error(expr, e.to_string()))?;
             match crate::celval::detach(&*value) {
                 Some(v) => values.push(v),
@@ -229,8 +229,8 @@ impl At<'_> {
         let Some(expr) = for_each else {
             return Ok(vec![ctx.new_inner_scope()]);
         };
-        let list = Value::resolve_val(expr.program.expression(), ctx)
-            .map_err(|e| self.error(expr, e.to_string()))?;
+        let list =
+            Value::resolve_val(&expr.tree, ctx).map_err(|e| self.error(expr, e.to_string()))?;
         let Some(iterable) = list.as_iterable() else {
             return Err(self.error(
                 expr,
@@ -585,7 +585,7 @@ fn flat_terms<'v>(pack: &'v Pack, vars: &mut Variables<'v>) -> Result<bool, Eval
             match (&term.constant, &term.for_each) {
                 (Some(constant), _) => Some(constant.clone()),
                 (None, None) => {
-                    let value = Value::resolve_val(term.value.program.expression(), &root)
+                    let value = Value::resolve_val(&term.value.tree, &root)
                         .map_err(|e| at.error(&term.value, e.to_string()))?;
                     crate::celval::detach(&*value)
                 }
@@ -673,7 +673,7 @@ pub(crate) fn constant_terms(terms: &mut [crate::pack::Term]) {
         }
         let constant = {
             let ctx = root_context(&vars);
-            Value::resolve_val(term.value.program.expression(), &ctx)
+            Value::resolve_val(&term.value.tree, &ctx)
                 .ok()
                 .and_then(|v| crate::celval::detach(&*v))
         };
