@@ -12,7 +12,7 @@
 
 #![allow(clippy::disallowed_methods)] // a benchmark reads its corpus from disk; the library does not
 
-use std::path::Path;
+mod common;
 
 // The same allocator as the `greenlight` binary, so the figures are the product's.
 #[global_allocator]
@@ -24,37 +24,8 @@ use greenlight_core::format::{SourceKind, parse};
 use greenlight_core::pack::Pack;
 use greenlight_core::{Declaration, evaluate};
 
-fn corpus() -> Vec<String> {
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/scenarios");
-    let mut texts = Vec::new();
-    for folder in ["public", "eu-public"] {
-        if let Ok(entries) = std::fs::read_dir(shared.join(folder)) {
-            let mut paths: Vec<_> = entries
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-                .collect();
-            paths.sort();
-            texts.extend(paths.iter().filter_map(|p| std::fs::read_to_string(p).ok()));
-        }
-    }
-    if texts.is_empty() {
-        eprintln!(
-            "../shared/scenarios not found: benchmarking the crate's sample declarations instead"
-        );
-        for sample in [
-            include_str!("../packs/samples/minimal.yaml"),
-            include_str!("../packs/samples/everything-false.yaml"),
-            include_str!("../packs/samples/everything-true.yaml"),
-        ] {
-            texts.push(sample.to_owned());
-        }
-    }
-    texts
-}
-
 fn bench(c: &mut Criterion) {
-    let texts = corpus();
+    let texts = common::corpus();
     let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).expect("valid date");
     let decls: Vec<Declaration> = texts
         .iter()

@@ -9,10 +9,12 @@
 #![allow(clippy::disallowed_methods)] // reads its corpus from disk; the library does not
 
 use std::hint::black_box;
-use std::path::Path;
 
 use greenlight_core::format::{SourceKind, parse};
 use greenlight_core::pack::Pack;
+
+#[path = "../benches/common/mod.rs"]
+mod common;
 
 // The same allocator as the `greenlight` binary, so the figures are the product's.
 #[global_allocator]
@@ -27,29 +29,7 @@ fn main() -> Result<(), String> {
             .map_err(|_| format!("ROUNDS: not a number: {r}"))?,
         None => 20,
     };
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/scenarios");
-    let mut texts = Vec::new();
-    for folder in ["public", "eu-public"] {
-        if let Ok(entries) = std::fs::read_dir(shared.join(folder)) {
-            let mut paths: Vec<_> = entries
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-                .collect();
-            paths.sort();
-            texts.extend(paths.iter().filter_map(|p| std::fs::read_to_string(p).ok()));
-        }
-    }
-    if texts.is_empty() {
-        eprintln!("../shared/scenarios not found: using the crate's sample declarations");
-        for sample in [
-            include_str!("../packs/samples/minimal.yaml"),
-            include_str!("../packs/samples/everything-false.yaml"),
-            include_str!("../packs/samples/everything-true.yaml"),
-        ] {
-            texts.push(sample.to_owned());
-        }
-    }
+    let texts = common::corpus();
     let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).ok_or("date")?;
     let decls = texts
         .iter()

@@ -484,10 +484,10 @@ impl serde::Serializer for CelSerializer {
     type SerializeSeq = Seq;
     type SerializeTuple = Seq;
     type SerializeTupleStruct = Seq;
-    type SerializeTupleVariant = Seq;
+    type SerializeTupleVariant = serde::ser::Impossible<Owned, ToCelError>;
     type SerializeMap = Map;
     type SerializeStruct = Map;
-    type SerializeStructVariant = Map;
+    type SerializeStructVariant = serde::ser::Impossible<Owned, ToCelError>;
 
     fn serialize_bool(self, v: bool) -> Result<Owned, ToCelError> {
         Ok(Box::new(CelBool::from(v)))
@@ -592,7 +592,7 @@ impl serde::Serializer for CelSerializer {
         _index: u32,
         variant: &'static str,
         _len: usize,
-    ) -> Result<Seq, ToCelError> {
+    ) -> Result<Self::SerializeTupleVariant, ToCelError> {
         Err(ToCelError(format!(
             "variant {variant}: tuple variants have no CEL form"
         )))
@@ -612,7 +612,7 @@ impl serde::Serializer for CelSerializer {
         _index: u32,
         variant: &'static str,
         _len: usize,
-    ) -> Result<Map, ToCelError> {
+    ) -> Result<Self::SerializeStructVariant, ToCelError> {
         Err(ToCelError(format!(
             "variant {variant}: struct variants have no CEL form"
         )))
@@ -629,49 +629,28 @@ impl Seq {
     }
 }
 
-impl serde::ser::SerializeSeq for Seq {
-    type Ok = Owned;
-    type Error = ToCelError;
-    fn serialize_element<T: serde::Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ToCelError> {
-        self.push(v)
-    }
-    fn end(self) -> Result<Owned, ToCelError> {
-        self.finish()
-    }
+/// `SerializeSeq`, `SerializeTuple` and `SerializeTupleStruct` for [`Seq`]: each element is
+/// pushed, and the list finished, the same way.
+macro_rules! seq_impl {
+    ($($trait:ident::$method:ident),*) => {
+        $(impl serde::ser::$trait for Seq {
+            type Ok = Owned;
+            type Error = ToCelError;
+            fn $method<T: serde::Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ToCelError> {
+                self.push(v)
+            }
+            fn end(self) -> Result<Owned, ToCelError> {
+                self.finish()
+            }
+        })*
+    };
 }
 
-impl serde::ser::SerializeTuple for Seq {
-    type Ok = Owned;
-    type Error = ToCelError;
-    fn serialize_element<T: serde::Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ToCelError> {
-        self.push(v)
-    }
-    fn end(self) -> Result<Owned, ToCelError> {
-        self.finish()
-    }
-}
-
-impl serde::ser::SerializeTupleStruct for Seq {
-    type Ok = Owned;
-    type Error = ToCelError;
-    fn serialize_field<T: serde::Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ToCelError> {
-        self.push(v)
-    }
-    fn end(self) -> Result<Owned, ToCelError> {
-        self.finish()
-    }
-}
-
-impl serde::ser::SerializeTupleVariant for Seq {
-    type Ok = Owned;
-    type Error = ToCelError;
-    fn serialize_field<T: serde::Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ToCelError> {
-        self.push(v)
-    }
-    fn end(self) -> Result<Owned, ToCelError> {
-        self.finish()
-    }
-}
+seq_impl!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field
+);
 
 impl Map {
     fn finish(self) -> Result<Owned, ToCelError> {
@@ -714,23 +693,6 @@ impl serde::ser::SerializeMap for Map {
 }
 
 impl serde::ser::SerializeStruct for Map {
-    type Ok = Owned;
-    type Error = ToCelError;
-    fn serialize_field<T: serde::Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), ToCelError> {
-        self.entries
-            .push((Cow::Borrowed(key), value.serialize(CelSerializer)?));
-        Ok(())
-    }
-    fn end(self) -> Result<Owned, ToCelError> {
-        self.finish()
-    }
-}
-
-impl serde::ser::SerializeStructVariant for Map {
     type Ok = Owned;
     type Error = ToCelError;
     fn serialize_field<T: serde::Serialize + ?Sized>(

@@ -172,8 +172,25 @@ impl At<'_> {
         let Some(expr) = for_each else {
             return Ok(vec![parent.new_inner_scope()]);
         };
-        // Iterate the list where it lives; cloning an element is cheap, as the declaration's
-        // records are `Shared`.
+        let mut scopes = Vec::new();
+        self.elements(expr, ctx, |element, index| {
+            let item: &'a Item<'v> = items.alloc(Item::new(element, index));
+            let mut scope = parent.new_inner_scope();
+            scope.set_variable_resolver(item);
+            scopes.push(scope);
+        })?;
+        Ok(scopes)
+    }
+
+    /// Calls `f` with a copy of each element of the list `expr` gives in `ctx`, and its index.
+    /// The list is iterated where it lives; copying an element is cheap, as the declaration's
+    /// lists and records are `Shared`.
+    fn elements<'v>(
+        &self,
+        expr: &Expr,
+        ctx: &Context<'_, 'v>,
+        mut f: impl FnMut(Box<dyn Val + 'v>, i64),
+    ) -> Result<(), EvalError> {
         let list =
             Value::resolve_val(&expr.tree, ctx).map_err(|e| self.error(expr, e.to_string()))?;
         let Some(iterable) = list.as_iterable() else {
@@ -182,17 +199,13 @@ impl At<'_> {
                 format!("expected a list, got {}", list.get_type().name()),
             ));
         };
-        let mut scopes = Vec::new();
         let mut elements = iterable.iter();
         let mut index = 0i64;
         while let Some(element) = elements.next() {
-            let item: &'a Item<'v> = items.alloc(Item::new(element.clone_as_boxed(), index));
-            let mut scope = parent.new_inner_scope();
-            scope.set_variable_resolver(item);
-            scopes.push(scope);
+            f(element.clone_as_boxed(), index);
             index += 1;
         }
-        Ok(scopes)
+        Ok(())
     }
 
     /// `expr` in each scope of `for_each`, when every value is a scalar, a string or a list of
@@ -229,24 +242,13 @@ impl At<'_> {
         let Some(expr) = for_each else {
             return Ok(vec![ctx.new_inner_scope()]);
         };
-        let list =
-            Value::resolve_val(&expr.tree, ctx).map_err(|e| self.error(expr, e.to_string()))?;
-        let Some(iterable) = list.as_iterable() else {
-            return Err(self.error(
-                expr,
-                format!("expected a list, got {}", list.get_type().name()),
-            ));
-        };
         let mut scopes = Vec::new();
-        let mut elements = iterable.iter();
-        let mut index = 0i64;
-        while let Some(element) = elements.next() {
+        self.elements(expr, ctx, |element, index| {
             let mut scope = ctx.new_inner_scope();
-            scope.add_variable_as_val("item", element.clone_as_boxed());
+            scope.add_variable_as_val("item", element);
             scope.add_variable_as_val("index", Box::new(CelInt::from(index)));
             scopes.push(scope);
-            index += 1;
-        }
+        })?;
         Ok(scopes)
     }
 }
