@@ -2,14 +2,13 @@
 //! problem+json errors with field paths, ETag preconditions, blockers, OpenAPI, health,
 //! metrics, and a foreign organisation trying every endpoint.
 
+mod common;
+
 use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
-use greenlight_server::{AppState, ServerConfig, app};
-use greenlight_store::input::NewProduction;
-use greenlight_store::{NewMember, OrgKind, ProductionFacts, Role, SigningKey, Store, StoreConfig};
-use http_body_util::BodyExt;
+use axum::http::{Method, StatusCode, header};
+use common::{Studio, lighthouse_keeper};
+use greenlight_store::{SigningKey, Store, StoreConfig};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 const DE_AGEING: &str = "greenlight: declaration/v1
 production:
@@ -30,183 +29,14 @@ talent:
     treatment: re-ageing
 ";
 
-struct T {
-    state: AppState,
-    _dir: tempfile::TempDir,
-    admin: String,
-    partner: String,
-    reviewer: String,
-    legal: String,
-    auditor: String,
-    production: String,
-}
-
-struct Res {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Res {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
-    }
-    fn content_type(&self) -> &str {
-        self.headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    }
-}
-
-impl T {
-    async fn new() -> T {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut config = StoreConfig::new(format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("t.db").display()
-        ));
-        config.signing_key = Some(SigningKey::generate());
-        config.checkpoint_log = Some(dir.path().join("checkpoints.jsonl"));
-        let store = Store::open(config).await.expect("store opens");
-        let b = store
-            .bootstrap_admin("Northlight Studios", "admin@northlight.example", "")
-            .await
-            .expect("bootstrap");
-        let admin = store
-            .principal_by_secret(&b.token)
-            .await
-            .expect("lookup")
-            .expect("token works");
-        let company = store
-            .create_org(&admin, "Harbour Films", OrgKind::ProductionCompany)
-            .await
-            .expect("org");
-        let facts = ProductionFacts {
-            title: "The Lighthouse Keeper".into(),
-            kind: "scripted".into(),
-            eu_release: false,
-            release_date: None,
-        };
-        let production = store
-            .create_production(&admin, &b.org.id, NewProduction { facts, packs: None })
-            .await
-            .expect("production");
-        store
-            .link_org(&admin, &production.id, &company.id)
-            .await
-            .expect("link");
-        let mut tokens = Vec::new();
-        for (org, email, role) in [
-            (&company.id, "producer@harbour.example", Role::Partner),
-            (&b.org.id, "reviewer@northlight.example", Role::Reviewer),
-            (&b.org.id, "legal@northlight.example", Role::Legal),
-            (&b.org.id, "auditor@northlight.example", Role::Auditor),
-        ] {
-            let u = store
-                .add_member(
-                    &admin,
-                    org,
-                    NewMember {
-                        email: email.into(),
-                        name: String::new(),
-                        roles: vec![role],
-                        password: None,
-                    },
-                )
-                .await
-                .expect("member");
-            tokens.push(
-                store
-                    .system_create_token(&u.id, "test")
-                    .await
-                    .expect("token"),
-            );
-        }
-        let state = AppState::new(store, ServerConfig::default());
-        T {
-            state,
-            _dir: dir,
-            admin: b.token,
-            partner: tokens[0].clone(),
-            reviewer: tokens[1].clone(),
-            legal: tokens[2].clone(),
-            auditor: tokens[3].clone(),
-            production: production.id.0,
-        }
-    }
-
-    async fn call(
-        &self,
-        method: Method,
-        uri: &str,
-        token: Option<&str>,
-        headers: &[(&str, &str)],
-        body: impl Into<Body>,
-    ) -> Res {
-        let mut req = Request::builder().method(method).uri(uri);
-        if let Some(t) = token {
-            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
-        }
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        let res = app(self.state.clone())
-            .oneshot(req.body(body.into()).expect("request builds"))
-            .await
-            .expect("infallible");
-        let status = res.status();
-        let headers = res.headers().clone();
-        let body = res
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes()
-            .to_vec();
-        Res {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    async fn get(&self, uri: &str, token: &str) -> Res {
-        self.call(Method::GET, uri, Some(token), &[], Body::empty())
-            .await
-    }
-
-    async fn post_json(&self, uri: &str, token: &str, body: Value, if_match: Option<&str>) -> Res {
-        let mut h = vec![("content-type", "application/json")];
-        if let Some(m) = if_match {
-            h.push(("if-match", m));
-        }
-        self.call(
-            Method::POST,
-            uri,
-            Some(token),
-            &h,
-            serde_json::to_vec(&body).expect("json"),
-        )
-        .await
-    }
-
-    async fn submit(&self, token: &str, text: &str) -> Res {
-        let uri = format!("/api/v1/productions/{}/declarations", self.production);
-        self.call(
-            Method::POST,
-            &uri,
-            Some(token),
-            &[("content-type", "application/yaml")],
-            text.to_owned(),
-        )
-        .await
-    }
+/// The studio of these tests, on a fresh SQLite file.
+async fn northlight() -> Studio {
+    Studio::sqlite(lighthouse_keeper()).await
 }
 
 #[tokio::test]
 async fn openapi_health_readiness_and_metrics_answer() {
-    let t = T::new().await;
+    let t = northlight().await;
     let r = t
         .call(Method::GET, "/api/openapi.json", None, &[], Body::empty())
         .await;
@@ -233,7 +63,7 @@ async fn openapi_health_readiness_and_metrics_answer() {
 
 #[tokio::test]
 async fn requests_without_a_token_get_401_problem_json() {
-    let t = T::new().await;
+    let t = northlight().await;
     let r = t
         .call(
             Method::GET,
@@ -251,17 +81,12 @@ async fn requests_without_a_token_get_401_problem_json() {
 
 #[tokio::test]
 async fn invalid_declarations_get_4xx_with_field_paths_and_nothing_is_stored() {
-    let t = T::new().await;
+    let t = northlight().await;
     let bad = DE_AGEING
         .replace("data_use: none", "data_use: sometimes")
         .replace("treatment: re-ageing", "treatment: deepfake");
     let r = t.submit(&t.partner, &bad).await;
-    assert_eq!(
-        r.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        String::from_utf8_lossy(&r.body)
-    );
+    r.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.content_type(), "application/problem+json");
     let p = r.json();
     let errors = p["errors"].as_array().expect("errors");
@@ -315,20 +140,10 @@ async fn invalid_declarations_get_4xx_with_field_paths_and_nothing_is_stored() {
 
 #[tokio::test]
 async fn decisions_need_the_etag_and_clear_blockers() {
-    let t = T::new().await;
+    let t = northlight().await;
     let r = t.submit(&t.partner, DE_AGEING).await;
-    assert_eq!(
-        r.status,
-        StatusCode::CREATED,
-        "{}",
-        String::from_utf8_lossy(&r.body)
-    );
-    let etag = r
-        .headers
-        .get(header::ETAG)
-        .and_then(|v| v.to_str().ok())
-        .expect("an ETag")
-        .to_owned();
+    r.assert_status(StatusCode::CREATED);
+    let etag = r.etag();
     let id = r.json()["id"].as_str().expect("id").to_owned();
     let uri = format!("/api/v1/declarations/{id}/decision");
     let approve = json!({"action": "approve", "conditions": ["Credit the vendor"]});
@@ -368,12 +183,7 @@ async fn decisions_need_the_etag_and_clear_blockers() {
     let r = t
         .post_json("/api/v1/consents", &t.legal, consent, None)
         .await;
-    assert_eq!(
-        r.status,
-        StatusCode::CREATED,
-        "{}",
-        String::from_utf8_lossy(&r.body)
-    );
+    r.assert_status(StatusCode::CREATED);
     let cid = r.json()["id"].as_str().expect("id").to_owned();
     let r = t
         .post_json(
@@ -383,27 +193,12 @@ async fn decisions_need_the_etag_and_clear_blockers() {
             None,
         )
         .await;
-    assert_eq!(
-        r.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&r.body)
-    );
-    let etag = r
-        .headers
-        .get(header::ETAG)
-        .and_then(|v| v.to_str().ok())
-        .expect("ETag")
-        .to_owned();
+    r.assert_status(StatusCode::OK);
+    let etag = r.etag();
     let r = t
         .post_json(&uri, &t.reviewer, approve.clone(), Some(&etag))
         .await;
-    assert_eq!(
-        r.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&r.body)
-    );
+    r.assert_status(StatusCode::OK);
     assert_eq!(r.json()["state"], "approved");
     // Two reviewers with the same ETag: the second is told it is stale.
     let r = t
@@ -433,7 +228,7 @@ async fn decisions_need_the_etag_and_clear_blockers() {
 /// studio's data, and no write succeeds.
 #[tokio::test]
 async fn a_foreign_studio_gets_nothing_from_any_endpoint() {
-    let t = T::new().await;
+    let t = northlight().await;
     let r = t.submit(&t.partner, DE_AGEING).await;
     let decl = r.json()["id"].as_str().expect("id").to_owned();
     assert!(r.headers.get(header::ETAG).is_some());
@@ -458,12 +253,7 @@ async fn a_foreign_studio_gets_nothing_from_any_endpoint() {
     let r = t
         .get(&format!("/api/v1/declarations/{decl}"), &t.reviewer)
         .await;
-    let etag = r
-        .headers
-        .get(header::ETAG)
-        .and_then(|v| v.to_str().ok())
-        .expect("etag")
-        .to_owned();
+    let etag = r.etag();
     let detail = r.json();
     let studio = t.get("/api/v1/me", &t.admin).await.json()["memberships"][0]["org_id"]
         .as_str()
@@ -480,36 +270,7 @@ async fn a_foreign_studio_gets_nothing_from_any_endpoint() {
         .to_owned();
 
     // The foreign studio with every role.
-    let store = &t.state.store;
-    let rival = store
-        .bootstrap_admin("Rival Pictures", "admin@rival.example", "")
-        .await
-        .expect("bootstrap");
-    let rival_admin = store
-        .principal_by_secret(&rival.token)
-        .await
-        .expect("lookup")
-        .expect("token");
-    let mut foreign = vec![rival.token.clone()];
-    for (i, role) in [Role::Partner, Role::Reviewer, Role::Legal, Role::Auditor]
-        .into_iter()
-        .enumerate()
-    {
-        let u = store
-            .add_member(
-                &rival_admin,
-                &rival.org.id,
-                NewMember {
-                    email: format!("r{i}@rival.example"),
-                    name: String::new(),
-                    roles: vec![role],
-                    password: None,
-                },
-            )
-            .await
-            .expect("member");
-        foreign.push(store.system_create_token(&u.id, "t").await.expect("token"));
-    }
+    let rival = t.rival().await;
     let p = &t.production;
     let reads = [
         format!("/api/v1/productions/{p}"),
@@ -579,7 +340,7 @@ async fn a_foreign_studio_gets_nothing_from_any_endpoint() {
         (
             Method::POST,
             format!("/api/v1/productions/{p}/links"),
-            json!({"org_id": rival.org.id}),
+            json!({"org_id": rival.org}),
         ),
         (
             Method::POST,
@@ -601,7 +362,7 @@ async fn a_foreign_studio_gets_nothing_from_any_endpoint() {
         "Lighthouse",
         "Harbour",
     ];
-    for token in &foreign {
+    for token in rival.tokens() {
         for uri in &reads {
             let r = t.get(uri, token).await;
             assert!(
@@ -630,15 +391,7 @@ async fn a_foreign_studio_gets_nothing_from_any_endpoint() {
             .await;
         assert!(r.status.is_client_error(), "triage: {}", r.status);
         for (m, uri, body) in &writes {
-            let r = t
-                .call(
-                    m.clone(),
-                    uri,
-                    Some(token),
-                    &[("content-type", "application/json"), ("if-match", &etag)],
-                    serde_json::to_vec(body).expect("json"),
-                )
-                .await;
+            let r = t.send_json(m.clone(), uri, token, body, Some(&etag)).await;
             assert!(
                 r.status.is_client_error(),
                 "{m} {uri}: {} {}",
@@ -651,18 +404,12 @@ async fn a_foreign_studio_gets_nothing_from_any_endpoint() {
     let after = t
         .get(&format!("/api/v1/declarations/{decl}"), &t.reviewer)
         .await;
-    assert_eq!(
-        after
-            .headers
-            .get(header::ETAG)
-            .and_then(|v| v.to_str().ok()),
-        Some(etag.as_str())
-    );
+    assert_eq!(after.etag(), etag);
 }
 
 #[tokio::test]
 async fn cookie_signed_mutations_need_the_request_header() {
-    let t = T::new().await;
+    let t = northlight().await;
     let uri = format!("/api/v1/productions/{}/triage", t.production);
     let cookie = format!("gl_session={}", t.partner);
     // What a cross-site form can send: the cookie rides along, a form-encoded or text body.
@@ -711,12 +458,7 @@ async fn cookie_signed_mutations_need_the_request_header() {
             DE_AGEING.to_owned(),
         )
         .await;
-    assert_eq!(
-        res.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&res.body)
-    );
+    res.assert_status(StatusCode::OK);
     // Reads by cookie and bearer-token writes are unaffected.
     let res = t
         .call(
@@ -737,24 +479,14 @@ async fn cookie_signed_mutations_need_the_request_header() {
             DE_AGEING.to_owned(),
         )
         .await;
-    assert_eq!(
-        res.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&res.body)
-    );
+    res.assert_status(StatusCode::OK);
 }
 
 #[tokio::test]
 async fn a_studio_auditor_exports_no_other_studios_entries() {
-    let t = T::new().await;
+    let t = northlight().await;
     let r = t.submit(&t.partner, DE_AGEING).await;
-    assert_eq!(
-        r.status,
-        StatusCode::CREATED,
-        "{}",
-        String::from_utf8_lossy(&r.body)
-    );
+    r.assert_status(StatusCode::CREATED);
     let decl = r.json()["id"].as_str().expect("id").to_owned();
     let me = t.get("/api/v1/me", &t.admin).await.json();
     let studio = me["memberships"][0]["org_id"]
@@ -767,40 +499,13 @@ async fn a_studio_auditor_exports_no_other_studios_entries() {
         .expect("user")
         .to_owned();
 
-    let store = &t.state.store;
-    let rival = store
-        .bootstrap_admin("Rival Pictures", "admin@rival.example", "")
-        .await
-        .expect("bootstrap");
-    let rival_admin = store
-        .principal_by_secret(&rival.token)
-        .await
-        .expect("lookup")
-        .expect("token");
-    let auditor = store
-        .add_member(
-            &rival_admin,
-            &rival.org.id,
-            NewMember {
-                email: "auditor@rival.example".into(),
-                name: String::new(),
-                roles: vec![Role::Auditor],
-                password: None,
-            },
-        )
-        .await
-        .expect("member");
-    let token = store
-        .system_create_token(&auditor.id, "t")
-        .await
-        .expect("token");
-
+    let rival = t.rival().await;
     let res = t
         .call(
             Method::GET,
             "/audit/export",
             None,
-            &[("cookie", &format!("gl_session={token}"))],
+            &[("cookie", &format!("gl_session={}", rival.auditor))],
             Body::empty(),
         )
         .await;
@@ -820,7 +525,7 @@ async fn a_studio_auditor_exports_no_other_studios_entries() {
     assert!(
         entries
             .iter()
-            .any(|e| !e.redacted && e.org_id.as_deref() == Some(rival.org.id.0.as_str()))
+            .any(|e| !e.redacted && e.org_id.as_deref() == Some(rival.org.0.as_str()))
     );
     for e in entries.iter().filter(|e| e.redacted) {
         assert!(e.actor.is_none() && e.org_id.is_none() && e.entity_id.is_empty());
@@ -828,7 +533,7 @@ async fn a_studio_auditor_exports_no_other_studios_entries() {
     // And the redacted bundle still verifies, against the whole chain's checkpoints.
     let report = greenlight_store::audit::verify(&entries, &checkpoints, None, None);
     assert!(report.valid, "{:?}", report.problems);
-    let (whole, _) = store.audit_chain().await.expect("chain");
+    let (whole, _) = t.state.store.audit_chain().await.expect("chain");
     assert_eq!(entries.len(), whole.len());
     // A redacted entry whose hash is altered breaks the chain.
     let mut forged = entries.clone();

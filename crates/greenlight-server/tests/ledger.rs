@@ -4,16 +4,13 @@
 //! each use's final/approved/keep-marking as the scan needs them, following the workflow
 //! (approval, suspension by a changed fact); a foreign studio gets 404.
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
+mod common;
+
+use axum::http::{Method, StatusCode};
+use common::{Studio, lighthouse_keeper};
 use greenlight_scan::bank::{BankStore, HashType, NewAsset, NewReference};
-use greenlight_server::{AppState, ServerConfig, app};
-use greenlight_store::input::NewProduction;
-use greenlight_store::{NewMember, OrgKind, ProductionFacts, Role, SigningKey, Store, StoreConfig};
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use sqlx::Connection;
-use tower::ServiceExt;
 
 const TEMPORARY: &str = "greenlight: declaration/v1
 production:
@@ -51,66 +48,6 @@ outputs:
   media: [image]
 ";
 
-struct Res {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Res {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
-    }
-    fn etag(&self) -> String {
-        self.headers
-            .get(header::ETAG)
-            .and_then(|v| v.to_str().ok())
-            .expect("an ETag")
-            .to_owned()
-    }
-}
-
-async fn call(
-    state: &AppState,
-    method: Method,
-    uri: &str,
-    token: &str,
-    content_type: &str,
-    if_match: Option<&str>,
-    body: Vec<u8>,
-) -> Res {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .header(header::CONTENT_TYPE, content_type);
-    if let Some(m) = if_match {
-        req = req.header(header::IF_MATCH, m);
-    }
-    let res = app(state.clone())
-        .oneshot(req.body(Body::from(body)).expect("request builds"))
-        .await
-        .expect("infallible");
-    let status = res.status();
-    let headers = res.headers().clone();
-    let body = res
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes()
-        .to_vec();
-    Res {
-        status,
-        headers,
-        body,
-    }
-}
-
-async fn get(state: &AppState, uri: &str, token: &str) -> Res {
-    call(state, Method::GET, uri, token, "text/plain", None, vec![]).await
-}
-
 /// The use of `reference` in a ledger document.
 fn use_of<'a>(doc: &'a Value, reference: &str) -> &'a Value {
     doc["declarations"]
@@ -121,86 +58,16 @@ fn use_of<'a>(doc: &'a Value, reference: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("{reference} is listed: {doc}"))
 }
 
-async fn story(url: &str, dir: &std::path::Path) {
-    let mut config = StoreConfig::new(url);
-    config.signing_key = Some(SigningKey::generate());
-    config.checkpoint_log = Some(dir.join("checkpoints.jsonl"));
-    let store = Store::open(config).await.expect("store opens");
-    let b = store
-        .bootstrap_admin("Northlight Studios", "admin@northlight.example", "")
-        .await
-        .expect("bootstrap");
-    let admin = store
-        .principal_by_secret(&b.token)
-        .await
-        .expect("lookup")
-        .expect("token works");
-    let company = store
-        .create_org(&admin, "Harbour Films", OrgKind::ProductionCompany)
-        .await
-        .expect("org");
-    let production = store
-        .create_production(
-            &admin,
-            &b.org.id,
-            NewProduction {
-                facts: ProductionFacts {
-                    title: "The Lighthouse Keeper".into(),
-                    kind: "scripted".into(),
-                    eu_release: false,
-                    release_date: None,
-                },
-                packs: None,
-            },
-        )
-        .await
-        .expect("production");
-    store
-        .link_org(&admin, &production.id, &company.id)
-        .await
-        .expect("link");
-    let mut tokens = Vec::new();
-    for (org, email, role) in [
-        (&company.id, "producer@harbour.example", Role::Partner),
-        (&b.org.id, "reviewer@northlight.example", Role::Reviewer),
-    ] {
-        let u = store
-            .add_member(
-                &admin,
-                org,
-                NewMember {
-                    email: email.into(),
-                    name: String::new(),
-                    roles: vec![role],
-                    password: None,
-                },
-            )
-            .await
-            .expect("member");
-        tokens.push(
-            store
-                .system_create_token(&u.id, "test")
-                .await
-                .expect("token"),
-        );
-    }
-    let (partner, reviewer) = (tokens[0].clone(), tokens[1].clone());
-    let rival = store
-        .bootstrap_admin("Rival Pictures", "admin@rival.example", "")
-        .await
-        .expect("bootstrap");
-    let state = AppState::new(store, ServerConfig::default());
-    let p = production.id.0.clone();
+/// The workflow on the empty database at `url`, with the checkpoint log in `dir`.
+async fn story(url: &str, dir: tempfile::TempDir) {
+    let t = Studio::open(url, dir, lighthouse_keeper()).await;
+    let (partner, reviewer) = (&t.partner, &t.reviewer);
+    let p = &t.production;
     let uri = format!("/api/v1/productions/{p}/ledger");
 
     // No bank tables yet: the first read creates them and answers an empty ledger.
-    let r = get(&state, &uri, &reviewer).await;
-    assert_eq!(
-        r.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&r.body)
-    );
+    let r = t.get(&uri, reviewer).await;
+    r.assert_status(StatusCode::OK);
     let doc = r.json();
     assert_eq!(doc["production"]["id"], p.as_str());
     assert_eq!(doc["ledger"], json!([]), "{doc}");
@@ -243,27 +110,12 @@ async fn story(url: &str, dir: &std::path::Path) {
         .expect("reference added");
     banks.close().await;
 
-    let submits = format!("/api/v1/productions/{p}/declarations");
     for text in [TEMPORARY, FINAL] {
-        let r = call(
-            &state,
-            Method::POST,
-            &submits,
-            &partner,
-            "application/yaml",
-            None,
-            text.as_bytes().to_vec(),
-        )
-        .await;
-        assert_eq!(
-            r.status,
-            StatusCode::CREATED,
-            "{}",
-            String::from_utf8_lossy(&r.body)
-        );
+        let r = t.submit(partner, text).await;
+        r.assert_status(StatusCode::CREATED);
     }
 
-    let doc = get(&state, &uri, &partner).await.json();
+    let doc = t.get(&uri, partner).await.json();
     let ledger = doc["ledger"].as_array().expect("ledger");
     let names: Vec<&str> = ledger
         .iter()
@@ -290,32 +142,24 @@ async fn story(url: &str, dir: &std::path::Path) {
     assert_eq!(fin["keep_marking"], false, "no EU release: {fin}");
     let id = fin["declaration_id"].as_str().expect("id").to_owned();
 
-    let none = get(&state, &format!("{uri}?thumbnails=false"), &partner)
+    let none = t
+        .get(&format!("{uri}?thumbnails=false"), partner)
         .await
         .json();
     assert_eq!(none["ledger"][0]["thumbnail"], Value::Null);
 
     // The reviewer approves with a condition.
-    let r = get(&state, &format!("/api/v1/declarations/{id}"), &reviewer).await;
-    let r = call(
-        &state,
-        Method::POST,
-        &format!("/api/v1/declarations/{id}/decision"),
-        &reviewer,
-        "application/json",
-        Some(&r.etag()),
-        json!({"action": "approve", "conditions": ["credit the tool"]})
-            .to_string()
-            .into_bytes(),
-    )
-    .await;
-    assert_eq!(
-        r.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&r.body)
-    );
-    let doc = get(&state, &uri, &partner).await.json();
+    let r = t.get(&format!("/api/v1/declarations/{id}"), reviewer).await;
+    let r = t
+        .post_json(
+            &format!("/api/v1/declarations/{id}/decision"),
+            reviewer,
+            json!({"action": "approve", "conditions": ["credit the tool"]}),
+            Some(&r.etag()),
+        )
+        .await;
+    r.assert_status(StatusCode::OK);
+    let doc = t.get(&uri, partner).await.json();
     let fin = use_of(&doc, "BB-002");
     assert_eq!(fin["approved"], true, "{fin}");
     assert_eq!(fin["state"], "approved");
@@ -324,23 +168,17 @@ async fn story(url: &str, dir: &std::path::Path) {
 
     // An EU release changes the triage: the approval is suspended (no longer counts), and the
     // new triage obliges the marking to be kept.
-    let r = call(
-        &state,
-        Method::PATCH,
-        &format!("/api/v1/productions/{p}"),
-        &b.token,
-        "application/json",
-        None,
-        json!({"eu_release": true}).to_string().into_bytes(),
-    )
-    .await;
-    assert_eq!(
-        r.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&r.body)
-    );
-    let doc = get(&state, &uri, &reviewer).await.json();
+    let r = t
+        .send_json(
+            Method::PATCH,
+            &format!("/api/v1/productions/{p}"),
+            &t.admin,
+            &json!({"eu_release": true}),
+            None,
+        )
+        .await;
+    r.assert_status(StatusCode::OK);
+    let doc = t.get(&uri, reviewer).await.json();
     let fin = use_of(&doc, "BB-002");
     assert_eq!(fin["state"], "suspended", "{fin}");
     assert_eq!(
@@ -355,28 +193,26 @@ async fn story(url: &str, dir: &std::path::Path) {
     );
 
     // A foreign studio is told the production does not exist; no token at all is 401.
-    let r = get(&state, &uri, &rival.token).await;
+    let rival = t.rival().await;
+    let r = t.get(&uri, &rival.admin).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     let text = String::from_utf8_lossy(&r.body);
     assert!(
         !text.contains("moodboard") && !text.contains("SL-0042"),
         "{text}"
     );
-    let r = get(&state, &uri, "glt_not-a-real-token").await;
+    let r = t.get(&uri, "glt_not-a-real-token").await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-    let r = get(
-        &state,
-        "/api/v1/productions/no-such-production/ledger",
-        &reviewer,
-    )
-    .await;
+    let r = t
+        .get("/api/v1/productions/no-such-production/ledger", reviewer)
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 
     // The OpenAPI document describes the endpoint.
-    let doc = get(&state, "/api/openapi.json", &reviewer).await.json();
+    let doc = t.get("/api/openapi.json", reviewer).await.json();
     assert!(doc["paths"]["/api/v1/productions/{id}/ledger"]["get"].is_object());
-    state.store.close().await;
-    if let Some(b) = state.banks.get() {
+    t.state.store.close().await;
+    if let Some(b) = t.state.banks.get() {
         b.close().await;
     }
 }
@@ -385,7 +221,7 @@ async fn story(url: &str, dir: &std::path::Path) {
 async fn sqlite_ledger_follows_the_workflow() {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-    story(&url, dir.path()).await;
+    story(&url, dir).await;
 }
 
 #[tokio::test]
@@ -412,7 +248,7 @@ async fn postgres_ledger_follows_the_workflow() {
     };
     let url = format!("{base}/{name}");
     let dir = tempfile::tempdir().expect("temp dir");
-    story(&url, dir.path()).await;
+    story(&url, dir).await;
     sqlx::Executor::execute(
         &mut c,
         sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")),
