@@ -12,7 +12,7 @@
 
 #![allow(clippy::disallowed_methods)] // a benchmark reads its corpus from disk; the library does not
 
-mod common;
+mod corpus;
 
 // The same allocator as the `greenlight` binary, so the figures are the product's.
 #[global_allocator]
@@ -25,7 +25,7 @@ use greenlight_core::pack::Pack;
 use greenlight_core::{Declaration, evaluate};
 
 fn bench(c: &mut Criterion) {
-    let texts = common::corpus();
+    let texts = corpus::corpus();
     let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).expect("valid date");
     let decls: Vec<Declaration> = texts
         .iter()

@@ -13,8 +13,8 @@ use std::hint::black_box;
 use greenlight_core::format::{SourceKind, parse};
 use greenlight_core::pack::Pack;
 
-#[path = "../benches/common/mod.rs"]
-mod common;
+#[path = "../benches/corpus/mod.rs"]
+mod corpus;
 
 // The same allocator as the `greenlight` binary, so the figures are the product's.
 #[global_allocator]
@@ -29,7 +29,7 @@ fn main() -> Result<(), String> {
             .map_err(|_| format!("ROUNDS: not a number: {r}"))?,
         None => 20,
     };
-    let texts = common::corpus();
+    let texts = corpus::corpus();
     let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).ok_or("date")?;
     let decls = texts
         .iter()

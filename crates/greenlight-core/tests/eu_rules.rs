@@ -1,9 +1,9 @@
 //! Every rule of `eu-ai-act-art50` firing and not firing, the worked examples of the spec, the
 //! boundary dates, and both packs on one declaration.
 
-mod common;
+mod builders;
 
-use common::*;
+use builders::*;
 use greenlight_core::declaration::*;
 use greenlight_core::{CheckResult, Outcome};
 

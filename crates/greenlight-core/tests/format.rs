@@ -1,6 +1,6 @@
 //! Format v1 read strictly: each error class names the field, its position and what was expected.
 
-mod common;
+mod builders;
 
 use greenlight_core::format::{FormatError, MAX_INPUT_BYTES, SourceKind, parse};
 
@@ -19,12 +19,12 @@ fn problem_at(err: &FormatError, path: &str) -> (usize, String) {
 }
 
 fn with(extra: &str) -> String {
-    format!("{}{extra}", common::SAFE)
+    format!("{}{extra}", builders::SAFE)
 }
 
 #[test]
 fn an_enum_error_names_the_field_the_line_and_the_allowed_values() {
-    let text = common::SAFE.replace("data_use: none", "data_use: sometimes");
+    let text = builders::SAFE.replace("data_use: none", "data_use: sometimes");
     let err = yaml_err(&text);
     let p = &err.problems[0];
     assert_eq!(p.path.as_deref(), Some("tools[0].data_use"));
@@ -56,7 +56,7 @@ fn every_problem_is_reported_in_one_run() {
 #[test]
 fn unknown_fields_are_errors_with_a_suggestion() {
     let err = yaml_err(
-        &common::SAFE.replace("  purpose: ideation", "  purpose: ideation\n  purpse: vfx"),
+        &builders::SAFE.replace("  purpose: ideation", "  purpose: ideation\n  purpse: vfx"),
     );
     let (line, message) = problem_at(&err, "use.purpse");
     assert_eq!(line, 8);
@@ -86,13 +86,13 @@ fn missing_required_fields_and_empty_strings_are_errors() {
             .1
             .contains("missing required field")
     );
-    let err = yaml_err(&common::SAFE.replace("declaration/v1", "declaration/v2"));
+    let err = yaml_err(&builders::SAFE.replace("declaration/v1", "declaration/v2"));
     assert!(problem_at(&err, "greenlight").1.contains("declaration/v1"));
 }
 
 #[test]
 fn scalars_in_string_fields_are_kept_as_written() {
-    let text = common::SAFE
+    let text = builders::SAFE
         .replace("title: Harbour Lights", "title: 1984")
         .replace("ref: HL-1", "ref: 007");
     let d = parse(text.as_bytes(), SourceKind::Yaml)
@@ -118,7 +118,7 @@ fn scalars_in_string_fields_are_kept_as_written() {
 fn null_is_a_type_error_except_for_the_union_agreement() {
     for null in ["~", "null", "", "Null"] {
         let err =
-            yaml_err(&common::SAFE.replace("title: Harbour Lights", &format!("title: {null}")));
+            yaml_err(&builders::SAFE.replace("title: Harbour Lights", &format!("title: {null}")));
         assert!(
             problem_at(&err, "production.title").1.contains("null"),
             "{null}"
@@ -177,7 +177,7 @@ fn dates_are_real_dates_quoted_or_not() {
         "01/02/2025",
         "2025-02-01T10:00:00Z",
     ] {
-        let err = yaml_err(&common::SAFE.replace(
+        let err = yaml_err(&builders::SAFE.replace(
             "title: Harbour Lights",
             &format!("title: Harbour Lights\n  release_date: {bad}"),
         ));
@@ -193,7 +193,7 @@ fn dates_are_real_dates_quoted_or_not() {
 #[test]
 fn duplicate_keys_and_repeated_media_are_errors() {
     let err = yaml_err(
-        &common::SAFE.replace("  purpose: ideation", "  purpose: ideation\n  purpose: vfx"),
+        &builders::SAFE.replace("  purpose: ideation", "  purpose: ideation\n  purpose: vfx"),
     );
     assert!(problem_at(&err, "use.purpose").1.contains("duplicate key"));
     let err = yaml_err(&with("outputs:\n  media: [video, image, video]\n"));
@@ -208,7 +208,7 @@ fn duplicate_keys_and_repeated_media_are_errors() {
 fn the_root_must_be_a_mapping_and_hold_one_document() {
     let err = yaml_err("- a\n- b\n");
     assert!(err.problems[0].message.contains("root"), "{err:?}");
-    let err = yaml_err(&format!("{}---\n{}", common::SAFE, common::SAFE));
+    let err = yaml_err(&format!("{}---\n{}", builders::SAFE, builders::SAFE));
     assert!(
         err.problems[0].message.contains("exactly one declaration"),
         "{err:?}"
@@ -224,7 +224,7 @@ fn the_root_must_be_a_mapping_and_hold_one_document() {
 
 #[test]
 fn invalid_utf8_is_reported_with_its_byte_offset() {
-    let mut bytes = common::SAFE.as_bytes().to_vec();
+    let mut bytes = builders::SAFE.as_bytes().to_vec();
     bytes.insert(40, 0xff);
     let err = parse(&bytes, SourceKind::Yaml).unwrap_err();
     assert_eq!(err.problems[0].offset, Some(40));
@@ -274,7 +274,7 @@ fn json_is_held_to_json_syntax_with_positions() {
 fn sniffing_tells_json_from_yaml() {
     let json = br#"  {"greenlight": "declaration/v1", "production": {"title": "T"}, "use": {"ref": "R", "summary": "S"}, "tools": [{"name": "A"}]}"#;
     assert!(parse(json, SourceKind::Sniff).is_ok());
-    assert!(parse(common::SAFE.as_bytes(), SourceKind::Sniff).is_ok());
+    assert!(parse(builders::SAFE.as_bytes(), SourceKind::Sniff).is_ok());
     assert_eq!(SourceKind::from_path("a/b.JSON".as_ref()), SourceKind::Json);
     assert_eq!(SourceKind::from_path("a/b.yml".as_ref()), SourceKind::Yaml);
     assert_eq!(SourceKind::from_path("a/b".as_ref()), SourceKind::Sniff);
@@ -290,7 +290,7 @@ fn yaml_tags_other_than_str_are_refused() {
         .is_err()
     );
     let d = parse(
-        common::SAFE
+        builders::SAFE
             .replace("ref: HL-1", "ref: !!str 12")
             .as_bytes(),
         SourceKind::Yaml,
@@ -340,7 +340,7 @@ fn defaults_are_those_of_the_spec() {
 
 #[test]
 fn the_source_map_gives_lines_of_fields_and_of_their_parents_for_defaults() {
-    let parsed = parse(common::SAFE.as_bytes(), SourceKind::Yaml).unwrap();
+    let parsed = parse(builders::SAFE.as_bytes(), SourceKind::Yaml).unwrap();
     assert_eq!(parsed.source_map.line("tools[0].data_use"), Some(11));
     assert_eq!(parsed.source_map.line("inputs[0].kind"), Some(13));
     assert_eq!(
@@ -357,7 +357,7 @@ fn the_source_map_gives_lines_of_fields_and_of_their_parents_for_defaults() {
 
 #[test]
 fn a_flood_of_problems_is_listed_up_to_a_limit() {
-    let mut text = common::SAFE.to_owned();
+    let mut text = builders::SAFE.to_owned();
     for i in 0..5000 {
         text.push_str(&format!("junk{i}: 1\n"));
     }

@@ -1,8 +1,8 @@
 //! Every rule of `netflix-genai` firing, and staying silent, where the spec says.
 
-mod common;
+mod builders;
 
-use common::*;
+use builders::*;
 use greenlight_core::Outcome;
 use greenlight_core::declaration::*;
 

@@ -1,8 +1,8 @@
 //! Properties of the evaluator and the parser over generated declarations.
 
-mod common;
+mod builders;
 
-use common::*;
+use builders::*;
 use greenlight_core::Outcome;
 use greenlight_core::declaration::*;
 use greenlight_core::format::{SourceKind, parse};
@@ -324,7 +324,7 @@ proptest! {
 
     #[test]
     fn mangled_declarations_never_panic(cut in 0usize..400, junk in "[\\[\\]{}:,&*!|>'\"#\n -]{0,8}") {
-        let mut text = common::SAFE.to_owned();
+        let mut text = builders::SAFE.to_owned();
         let at = cut.min(text.len());
         text.insert_str(at, &junk);
         let _ = parse(text.as_bytes(), SourceKind::Yaml);

@@ -1,18 +1,18 @@
 //! C2PA credentials of files signed in the test: AI source type, ingredients, trust anchors,
 //! sidecars, tampering.
 
-mod common;
+mod media;
 
 use greenlight_scan::credentials::{CredentialReader, CredentialSource, CredentialState};
 
 #[test]
 fn a_signed_ai_image_is_valid_and_declares_ai_through_its_ingredient() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (ingredient, _) = common::sign(&common::png(64, 64, 1), "image/png", common::AI, None);
-    let (signed, _) = common::sign(
-        &common::png(96, 64, 2),
+    let (ingredient, _) = media::sign(&media::png(64, 64, 1), "image/png", media::AI, None);
+    let (signed, _) = media::sign(
+        &media::png(96, 64, 2),
         "image/png",
-        common::CAPTURE,
+        media::CAPTURE,
         Some((&ingredient, "image/png")),
     );
     let path = dir.path().join("a.png");
@@ -32,12 +32,12 @@ fn a_signed_ai_image_is_valid_and_declares_ai_through_its_ingredient() {
     assert_eq!(c.claim_generator.as_deref(), Some("greenlight-test 1"));
     assert_eq!(
         c.actions[0].digital_source_type.as_deref(),
-        Some(common::CAPTURE)
+        Some(media::CAPTURE)
     );
     assert_eq!(c.ingredients.len(), 1);
     assert_eq!(
         c.ingredients[0].actions[0].digital_source_type.as_deref(),
-        Some(common::AI),
+        Some(media::AI),
         "{c:#?}"
     );
     assert!(c.declares_ai(), "the AI ingredient counts");
@@ -46,7 +46,7 @@ fn a_signed_ai_image_is_valid_and_declares_ai_through_its_ingredient() {
 #[test]
 fn a_capture_without_ai_does_not_declare_ai() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (signed, _) = common::sign(&common::png(64, 64, 3), "image/png", common::CAPTURE, None);
+    let (signed, _) = media::sign(&media::png(64, 64, 3), "image/png", media::CAPTURE, None);
     let path = dir.path().join("a.png");
     std::fs::write(&path, &signed).expect("write");
     let c = CredentialReader::new(None)
@@ -60,7 +60,7 @@ fn a_capture_without_ai_does_not_declare_ai() {
 #[test]
 fn the_signers_root_as_trust_anchor_makes_it_trusted() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (signed, ca) = common::sign(&common::png(64, 64, 4), "image/png", common::AI, None);
+    let (signed, ca) = media::sign(&media::png(64, 64, 4), "image/png", media::AI, None);
     let path = dir.path().join("a.png");
     std::fs::write(&path, &signed).expect("write");
     let anchors = dir.path().join("anchors.pem");
@@ -81,7 +81,7 @@ fn the_signers_root_as_trust_anchor_makes_it_trusted() {
 #[test]
 fn tampered_pixels_make_the_credential_invalid_with_its_failing_code() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (mut signed, _) = common::sign(&common::png(64, 64, 5), "image/png", common::AI, None);
+    let (mut signed, _) = media::sign(&media::png(64, 64, 5), "image/png", media::AI, None);
     // Flip a byte near the end, inside the image data (IDAT precedes IEND's 12 bytes).
     let at = signed.len() - 20;
     signed[at] ^= 0xff;
@@ -103,14 +103,14 @@ fn tampered_pixels_make_the_credential_invalid_with_its_failing_code() {
 #[test]
 fn a_sidecar_manifest_beside_the_file_is_read() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let original = common::png(64, 64, 6);
+    let original = media::png(64, 64, 6);
     let signer = c2pa::EphemeralSigner::new("greenlight-test.local").expect("signer");
     let definition = serde_json::json!({
         "claim_generator_info": [{"name": "greenlight-test"}],
         "assertions": [{"label": "c2pa.actions", "data": {"actions": [
-            {"action": "c2pa.created", "digitalSourceType": common::AI}]}}]
+            {"action": "c2pa.created", "digitalSourceType": media::AI}]}}]
     });
-    let mut builder = common::builder(&definition);
+    let mut builder = media::builder(&definition);
     builder.set_no_embed(true);
     let mut dest = std::io::Cursor::new(Vec::new());
     let manifest = builder
@@ -142,7 +142,7 @@ fn a_sidecar_manifest_beside_the_file_is_read() {
 fn a_file_without_a_manifest_has_no_credential() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("a.png");
-    std::fs::write(&path, common::png(32, 32, 7)).expect("write");
+    std::fs::write(&path, media::png(32, 32, 7)).expect("write");
     assert!(
         CredentialReader::new(None)
             .expect("reader")

@@ -2,7 +2,7 @@
 //! perceptual, after re-encoding, resizing, cropping and recolouring), credentials, XMP,
 //! declarations and decisions, waivers, hostile files, video.
 
-mod common;
+mod media;
 
 use std::path::Path;
 
@@ -120,10 +120,10 @@ fn ledger_matches_survive_reencoding_resizing_cropping_and_recolouring() {
     let root = dir.path().join("delivery");
     std::fs::create_dir_all(&bank_dir).expect("mkdir");
     std::fs::create_dir_all(&root).expect("mkdir");
-    let original = common::picture(800, 600, 11);
+    let original = media::picture(800, 600, 11);
     std::fs::write(
         bank_dir.join("concept.png"),
-        common::encode(&original, ImageFormat::Png),
+        media::encode(&original, ImageFormat::Png),
     )
     .expect("write");
     let banks = Banks {
@@ -133,25 +133,25 @@ fn ledger_matches_survive_reencoding_resizing_cropping_and_recolouring() {
 
     std::fs::write(
         root.join("same.png"),
-        common::encode(&original, ImageFormat::Png),
+        media::encode(&original, ImageFormat::Png),
     )
     .expect("write");
     std::fs::write(
         root.join("reencoded.jpg"),
-        common::encode(&original, ImageFormat::Jpeg),
+        media::encode(&original, ImageFormat::Jpeg),
     )
     .expect("write");
     let small = imageops::resize(&original, 400, 300, imageops::FilterType::Triangle);
     std::fs::write(
         root.join("resized.png"),
-        common::encode(&small, ImageFormat::Png),
+        media::encode(&small, ImageFormat::Png),
     )
     .expect("write");
     // PDQ is not built for crops: a border of 1.5% is what it tolerates well.
     let cropped = imageops::crop_imm(&original, 12, 9, 776, 582).to_image();
     std::fs::write(
         root.join("cropped.png"),
-        common::encode(&cropped, ImageFormat::Png),
+        media::encode(&cropped, ImageFormat::Png),
     )
     .expect("write");
     let mut warmer = original.clone();
@@ -160,10 +160,10 @@ fn ledger_matches_survive_reencoding_resizing_cropping_and_recolouring() {
     }
     std::fs::write(
         root.join("recoloured.png"),
-        common::encode(&warmer, ImageFormat::Png),
+        media::encode(&warmer, ImageFormat::Png),
     )
     .expect("write");
-    std::fs::write(root.join("unrelated.png"), common::png(800, 600, 99)).expect("write");
+    std::fs::write(root.join("unrelated.png"), media::png(800, 600, 99)).expect("write");
 
     let report = run(&root, &banks, None, &Waivers::default(), &options());
     let bank_hash =
@@ -231,7 +231,7 @@ fn declarations_and_decisions_decide_between_temp_unapproved_and_approved() {
         .enumerate()
     {
         let name = format!("{r}.png");
-        std::fs::write(bank_dir.join(&name), common::png(320, 240, 20 + i as u32)).expect("write");
+        std::fs::write(bank_dir.join(&name), media::png(320, 240, 20 + i as u32)).expect("write");
         std::fs::copy(bank_dir.join(&name), root.join(&name)).expect("copy");
         ledger.push(ledger_asset(i as i64 + 1, &bank_dir.join(&name), r));
     }
@@ -287,14 +287,14 @@ fn a_kept_marking_passes_and_a_stripped_one_can_be_waived() {
         std::fs::create_dir_all(d).expect("mkdir");
     }
     // The registered asset carries an AI credential; the delivered copy keeps it.
-    let (signed, _) = common::sign(&common::png(320, 240, 31), "image/png", common::AI, None);
+    let (signed, _) = media::sign(&media::png(320, 240, 31), "image/png", media::AI, None);
     std::fs::write(bank_dir.join("plate.png"), &signed).expect("write");
     std::fs::write(root.join("plate.png"), &signed).expect("write");
     // A second delivered copy, re-encoded: the credential is gone.
     let stripped = image::load_from_memory(&signed).expect("decodes").to_rgb8();
     std::fs::write(
         root.join("plate_regraded.jpg"),
-        common::encode(&stripped, ImageFormat::Jpeg),
+        media::encode(&stripped, ImageFormat::Jpeg),
     )
     .expect("write");
     declaration(&decls, "plate", "PLATE-1", true, Some("approved"), "image");
@@ -340,7 +340,7 @@ fn a_kept_marking_passes_and_a_stripped_one_can_be_waived() {
 fn credentials_and_xmp_say_ai_without_a_ledger_entry() {
     let dir = tempfile::tempdir().expect("temp dir");
     let root = dir.path();
-    let (signed, _) = common::sign(&common::png(128, 96, 41), "image/png", common::AI, None);
+    let (signed, _) = media::sign(&media::png(128, 96, 41), "image/png", media::AI, None);
     std::fs::write(root.join("c2pa_ai.png"), &signed).expect("write");
     let mut tampered = signed.clone();
     let at = tampered.len() - 20;
@@ -348,12 +348,12 @@ fn credentials_and_xmp_say_ai_without_a_ledger_entry() {
     std::fs::write(root.join("tampered.png"), &tampered).expect("write");
     std::fs::write(
         root.join("xmp_ai.png"),
-        common::png_with_xmp(128, 96, 42, common::AI),
+        media::png_with_xmp(128, 96, 42, media::AI),
     )
     .expect("write");
     std::fs::write(
         root.join("xmp_capture.png"),
-        common::png_with_xmp(128, 96, 43, common::CAPTURE),
+        media::png_with_xmp(128, 96, 43, media::CAPTURE),
     )
     .expect("write");
     let report = run(
@@ -393,23 +393,23 @@ fn credentials_and_xmp_say_ai_without_a_ledger_entry() {
 fn reference_bank_matches_name_the_work_and_low_quality_hashes_are_not_matched() {
     let dir = tempfile::tempdir().expect("temp dir");
     let root = dir.path();
-    let work = common::picture(640, 360, 51);
+    let work = media::picture(640, 360, 51);
     std::fs::write(
         root.join("lookalike.jpg"),
-        common::encode(&work, ImageFormat::Jpeg),
+        media::encode(&work, ImageFormat::Jpeg),
     )
     .expect("write");
     let flat = image::RgbImage::from_pixel(256, 256, image::Rgb([128, 128, 128]));
     std::fs::write(
         root.join("flat.png"),
-        common::encode(&flat, ImageFormat::Png),
+        media::encode(&flat, ImageFormat::Png),
     )
     .expect("write");
     let work_path = dir.path().join("work.png");
-    std::fs::write(&work_path, common::encode(&work, ImageFormat::Png)).expect("write");
+    std::fs::write(&work_path, media::encode(&work, ImageFormat::Png)).expect("write");
     let fp = fingerprint(&work_path, false).expect("fingerprint");
     std::fs::remove_file(&work_path).expect("rm");
-    let flat_fp = greenlight_scan::pdq::hash_image_bytes(&common::encode(&flat, ImageFormat::Png))
+    let flat_fp = greenlight_scan::pdq::hash_image_bytes(&media::encode(&flat, ImageFormat::Png))
         .expect("hash");
     let reference = |id, work_id: &str, hash: String, quality| Reference {
         id,
@@ -451,7 +451,7 @@ fn reference_bank_matches_name_the_work_and_low_quality_hashes_are_not_matched()
 fn hostile_files_are_unreadable_findings_and_the_scan_goes_on() {
     let dir = tempfile::tempdir().expect("temp dir");
     let root = dir.path();
-    let png = common::png(200, 200, 61);
+    let png = media::png(200, 200, 61);
     std::fs::write(root.join("truncated.png"), &png[..png.len() / 2]).expect("write");
     let mut corrupt = png.clone();
     for b in corrupt.iter_mut().skip(60).take(400) {
@@ -470,7 +470,7 @@ fn hostile_files_are_unreadable_findings_and_the_scan_goes_on() {
         b"\x00\x00\x00\x18ftypisomgarbage garbage garbage",
     )
     .expect("write");
-    if !common::ffmpeg() {
+    if !media::ffmpeg() {
         std::fs::remove_file(root.join("not_really.mp4")).expect("rm");
         eprintln!("ffmpeg missing: the corrupt-video case is skipped");
     }
@@ -488,7 +488,7 @@ fn hostile_files_are_unreadable_findings_and_the_scan_goes_on() {
         assert_eq!(codes(f), [Code::Unreadable], "{name}: {:?}", f.findings);
         assert_eq!(f.verdict, Verdict::Fail);
     }
-    if common::ffmpeg() {
+    if media::ffmpeg() {
         assert_eq!(codes(file(&report, "not_really.mp4")), [Code::Unreadable]);
     }
     assert!(codes(file(&report, "fine.png")).is_empty());
@@ -496,7 +496,7 @@ fn hostile_files_are_unreadable_findings_and_the_scan_goes_on() {
 
 #[test]
 fn video_matches_are_reported_as_time_ranges_and_shares() {
-    if !common::ffmpeg() {
+    if !media::ffmpeg() {
         eprintln!("skipped: ffmpeg is not installed, so video matching cannot be tested");
         return;
     }
@@ -505,9 +505,9 @@ fn video_matches_are_reported_as_time_ranges_and_shares() {
     let root = dir.path().join("delivery");
     std::fs::create_dir_all(&bank_dir).expect("mkdir");
     std::fs::create_dir_all(&root).expect("mkdir");
-    common::testsrc(&bank_dir.join("previs.mp4"), 4, "testsrc");
+    media::testsrc(&bank_dir.join("previs.mp4"), 4, "testsrc");
     // The delivered cut: 3 s of something else, then the previs (re-encoded), then more.
-    common::testsrc(&dir.path().join("other.mp4"), 3, "smptebars");
+    media::testsrc(&dir.path().join("other.mp4"), 3, "smptebars");
     let list = dir.path().join("list.txt");
     std::fs::write(
         &list,
@@ -560,7 +560,7 @@ fn a_rescan_comes_from_the_cache_and_a_changed_file_is_analysed_again() {
     let dir = tempfile::tempdir().expect("temp dir");
     let root = dir.path().join("d");
     std::fs::create_dir_all(&root).expect("mkdir");
-    std::fs::write(root.join("a.png"), common::png(64, 64, 71)).expect("write");
+    std::fs::write(root.join("a.png"), media::png(64, 64, 71)).expect("write");
     std::fs::write(root.join("b.txt"), "b").expect("write");
     let cached = ScanOptions {
         use_cache: true,

@@ -2,7 +2,7 @@
 //! that is not a whole second is still found, and frames stored in whole seconds by earlier
 //! versions keep working after the migration to milliseconds.
 
-mod common;
+mod media;
 
 use std::path::Path;
 
@@ -78,7 +78,7 @@ async fn ledger_of(dir: &Path, clip: &Path) -> Vec<greenlight_scan::bank::Asset>
 // consecutive frames, 40 ms apart, already differ by about 40 bits.)
 #[tokio::test]
 async fn a_clip_cut_in_at_a_fractional_second_is_found() {
-    if !common::ffmpeg() {
+    if !media::ffmpeg() {
         eprintln!("skipped: ffmpeg is not installed, so video matching cannot be tested");
         return;
     }

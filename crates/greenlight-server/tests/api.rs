@@ -2,13 +2,13 @@
 //! problem+json errors with field paths, ETag preconditions, blockers, OpenAPI, health,
 //! metrics, and a foreign organisation trying every endpoint.
 
-mod common;
+mod studio;
 
 use axum::body::Body;
 use axum::http::{Method, StatusCode, header};
-use common::{Studio, lighthouse_keeper};
 use greenlight_store::{SigningKey, Store, StoreConfig};
 use serde_json::{Value, json};
+use studio::{Studio, lighthouse_keeper};
 
 const DE_AGEING: &str = "greenlight: declaration/v1
 production:

@@ -2,12 +2,12 @@
 //! to a foreign studio, and the report page's form that marks an item's obligations done
 //! with the edited text as evidence.
 
-mod common;
+mod studio;
 
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
-use common::{Studio, lighthouse_keeper};
 use greenlight_store::ProductionFacts;
+use studio::{Studio, lighthouse_keeper};
 
 const DE_AGEING: &str = "greenlight: declaration/v1
 production:

@@ -4,13 +4,13 @@
 //! each use's final/approved/keep-marking as the scan needs them, following the workflow
 //! (approval, suspension by a changed fact); a foreign studio gets 404.
 
-mod common;
+mod studio;
 
 use axum::http::{Method, StatusCode};
-use common::{Studio, lighthouse_keeper};
 use greenlight_scan::bank::{BankStore, HashType, NewAsset, NewReference};
 use serde_json::{Value, json};
 use sqlx::Connection;
+use studio::{Studio, lighthouse_keeper};
 
 const TEMPORARY: &str = "greenlight: declaration/v1
 production:

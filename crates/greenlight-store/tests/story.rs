@@ -7,8 +7,8 @@ use greenlight_store::input::{
 };
 use greenlight_store::*;
 
-mod common;
-use common::{Db, with_each_backend};
+mod backends;
+use backends::{Db, with_each_backend};
 
 const NOTIFY: &str = "greenlight: declaration/v1
 production:

@@ -6,7 +6,7 @@ use greenlight_store::audit::{AuditEntry, GENESIS};
 use greenlight_store::{Store, StoreConfig};
 use sqlx::{Connection, Executor, SqliteConnection};
 
-mod common;
+mod backends;
 
 /// seq, at, actor, org_id, action, entity, entity_id, before_digest, after_digest
 type EntryRow = (
@@ -22,8 +22,8 @@ type EntryRow = (
 );
 
 /// A store with a few dozen audit entries, closed; returns the database and its config.
-async fn written() -> (common::Db, StoreConfig) {
-    let db = common::sqlite();
+async fn written() -> (backends::Db, StoreConfig) {
+    let db = backends::sqlite();
     let store = db.store().await;
     for i in 0..6 {
         store
@@ -40,7 +40,7 @@ async fn written() -> (common::Db, StoreConfig) {
     (db, config)
 }
 
-async fn raw(db: &common::Db) -> SqliteConnection {
+async fn raw(db: &backends::Db) -> SqliteConnection {
     SqliteConnection::connect(&db.url)
         .await
         .expect("the SQLite file opens")
