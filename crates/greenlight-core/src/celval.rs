@@ -1,15 +1,21 @@
-//! CEL values shaped for the evaluator: containers shared rather than copied, and the
-//! variables of an evaluation in one table.
+//! CEL values and variables shaped for the evaluator (`eval.rs`), so that the `cel` crate's
+//! interpreter copies, hashes and searches as little as possible:
 //!
-//! The `cel` crate copies a list's element whenever it binds it to a variable: each `for_each`
-//! element, and each element of a comprehension (`inputs.exists(i, ...)`). For a declaration's
-//! records (an input, a tool, a talent entry) that copy was a deep clone of a hash map, about a
-//! fifth of the evaluation. [`Shared`] puts a container behind an `Arc`, so that the copy is a
-//! reference count; it presents itself to the interpreter as the built-in container it wraps, so
-//! every operator, function and conversion treats it exactly as that container.
+//! - [`Shared`]: a list or map behind an `Arc`. The crate copies a list's element whenever it
+//!   binds it to a variable (each `for_each` element, each element of `inputs.exists(i, ...)`);
+//!   for a declaration's records that was a deep copy of a hash map. A `Shared` copies as a
+//!   reference count and presents itself as the container it wraps.
+//! - [`Record`]: a map with string keys read by comparing names, the crate's SipHash map built
+//!   only when something needs it (equality, key iteration, conversion).
+//! - [`Variables`] and [`Item`]: the variables of an evaluation as resolvers, one table for the
+//!   declaration, terms and principles, and `item`/`index` for a `for_each` element, instead of
+//!   nested scopes searched in turn; both answer dotted names (`item.kind`) whole.
+//! - [`fields_of`] and the serializer behind it: a declaration straight into these values.
+//! - [`detach`]: a copy of a computed value that borrows nothing, to keep it beyond its scope.
 //!
-//! The crate has no such type of its own (its values are owned trees), hence this one; it
-//! implements only the `Val` trait the crate provides for applications' own values.
+//! The crate has none of these of its own (its values are owned trees); they implement only the
+//! `Val` and `VariableResolver` traits it provides for applications. The tests at the end hold
+//! them to the crate's own values, expression by expression.
 
 use std::borrow::Cow;
 use std::collections::HashMap;

@@ -459,9 +459,9 @@ fn evaluate_pack<'v>(
     out: &mut Results,
 ) -> Result<(), EvalError> {
     let pack_id = pack.id();
-    // Each term sees the declaration and the terms before it. Once they are all known, they
-    // join the declaration's fields in one table, and the principles after them, so that the
-    // rules resolve every name with one lookup.
+    // Each term sees the declaration and the terms before it; the terms join the declaration's
+    // fields in one table, and the principles after them, so that the rules resolve every name
+    // with one lookup.
     let mut vars = base.clone();
     if !flat_terms(pack, &mut vars)? {
         vars = base.clone();
