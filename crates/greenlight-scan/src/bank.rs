@@ -171,6 +171,9 @@ pub struct NewReference {
     pub hash: String,
     /// PDQ quality, when known.
     pub quality: Option<u8>,
+    /// The studio the bank belongs to, in a server's database that hosts several (its org
+    /// id); `None` for a bank every studio's scans use.
+    pub studio: Option<String>,
 }
 
 /// A reference-bank entry.
@@ -192,6 +195,9 @@ pub struct Reference {
     pub quality: Option<u8>,
     /// When it was added.
     pub added_at: String,
+    /// The studio the bank belongs to; `None` for a bank every studio's scans use.
+    #[serde(default)]
+    pub studio: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -408,8 +414,8 @@ impl BankStore {
             let mut added = 0usize;
             for r in refs {
                 let done = sqlx::query(
-                    "INSERT INTO bank_references (bank, work_id, title, hash_type, hash, quality, added_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                    "INSERT INTO bank_references (bank, work_id, title, hash_type, hash, quality, added_at, studio) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
                 )
                 .bind(&r.bank)
                 .bind(&r.work_id)
@@ -418,6 +424,7 @@ impl BankStore {
                 .bind(r.hash.to_ascii_lowercase())
                 .bind(r.quality.map(i64::from))
                 .bind(&now)
+                .bind(&r.studio)
                 .execute(&mut *tx)
                 .await?;
                 added += done.rows_affected() as usize;
@@ -430,11 +437,32 @@ impl BankStore {
 
     /// Entries of reference bank `bank` (all banks when `None`), in id order.
     pub async fn references(&self, bank: Option<&str>) -> Result<Vec<Reference>, BankError> {
-        let sql = "SELECT id, bank, work_id, title, hash_type, hash, quality, added_at FROM bank_references \
-                   WHERE ($1 IS NULL OR bank = $2) ORDER BY id";
+        self.read_references(bank, None).await
+    }
+
+    /// The reference entries a scan for `studio` uses: the banks of that studio and the
+    /// banks that belong to no studio; never another studio's.
+    pub async fn references_for_studio(&self, studio: &str) -> Result<Vec<Reference>, BankError> {
+        self.read_references(None, Some(studio)).await
+    }
+
+    async fn read_references(
+        &self,
+        bank: Option<&str>,
+        studio: Option<&str>,
+    ) -> Result<Vec<Reference>, BankError> {
+        let sql = "SELECT id, bank, work_id, title, hash_type, hash, quality, added_at, studio FROM bank_references \
+                   WHERE ($1 IS NULL OR bank = $2) AND ($3 IS NULL OR studio IS NULL OR studio = $4) ORDER BY id";
         let bank = bank.map(str::to_string);
+        let studio = studio.map(str::to_string);
         let out = with_pool!(&self.pool, p => {
-            let rows = sqlx::query(sql).bind(&bank).bind(&bank).fetch_all(p).await?;
+            let rows = sqlx::query(sql)
+                .bind(&bank)
+                .bind(&bank)
+                .bind(&studio)
+                .bind(&studio)
+                .fetch_all(p)
+                .await?;
             let mut out = Vec::with_capacity(rows.len());
             for r in &rows {
                 let t: String = r.try_get("hash_type")?;
@@ -447,6 +475,7 @@ impl BankStore {
                     hash: r.try_get("hash")?,
                     quality: r.try_get::<Option<i64>, _>("quality")?.map(clamp_quality),
                     added_at: r.try_get("added_at")?,
+                    studio: r.try_get("studio")?,
                 });
             }
             out

@@ -70,6 +70,7 @@ async fn story(url: &str) {
             hash_type: HashType::Pdq,
             hash: h("1"),
             quality: Some(100),
+            studio: None,
         },
         NewReference {
             bank: "library".into(),
@@ -78,9 +79,19 @@ async fn story(url: &str) {
             hash_type: HashType::Blake3,
             hash: h("2"),
             quality: None,
+            studio: None,
+        },
+        NewReference {
+            bank: "northlight-catalogue".into(),
+            work_id: "N-7".into(),
+            title: "Harbour Lights".into(),
+            hash_type: HashType::Pdq,
+            hash: h("3"),
+            quality: Some(90),
+            studio: Some("org-northlight".into()),
         },
     ];
-    assert_eq!(store.add_references(&refs).await.expect("added"), 2);
+    assert_eq!(store.add_references(&refs).await.expect("added"), 3);
     assert_eq!(
         store
             .add_references(&refs)
@@ -90,6 +101,28 @@ async fn story(url: &str) {
     );
     let got = store.references(Some("library")).await.expect("references");
     assert_eq!(got.len(), 2);
+    // A studio's scans see its own banks and those of no studio; another studio's, never.
+    let works = |refs: Vec<greenlight_scan::bank::Reference>| {
+        refs.into_iter().map(|r| r.work_id).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        works(
+            store
+                .references_for_studio("org-northlight")
+                .await
+                .expect("references")
+        ),
+        ["W-1", "W-2", "N-7"]
+    );
+    assert_eq!(
+        works(
+            store
+                .references_for_studio("org-elsewhere")
+                .await
+                .expect("references")
+        ),
+        ["W-1", "W-2"]
+    );
     assert_eq!(
         (got[0].title.as_str(), got[0].hash_type),
         ("Dawn", HashType::Pdq)

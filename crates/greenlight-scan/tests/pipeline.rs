@@ -420,6 +420,7 @@ fn reference_bank_matches_name_the_work_and_low_quality_hashes_are_not_matched()
         hash,
         quality: Some(quality),
         added_at: "2026-01-01T00:00:00Z".into(),
+        studio: None,
     };
     let banks = Banks {
         ledger: vec![],

@@ -8,6 +8,7 @@ mod studio;
 
 use axum::http::{Method, StatusCode};
 use greenlight_scan::bank::{BankStore, HashType, NewAsset, NewReference};
+use greenlight_store::{NewMember, OrgKind, ProductionId, Role};
 use serde_json::{Value, json};
 use sqlx::Connection;
 use studio::{Studio, lighthouse_keeper};
@@ -72,6 +73,10 @@ async fn story(url: &str, dir: tempfile::TempDir) {
     assert_eq!(doc["production"]["id"], p.as_str());
     assert_eq!(doc["ledger"], json!([]), "{doc}");
     assert_eq!(doc["declarations"], json!([]), "{doc}");
+    let studio = doc["production"]["studio_id"]
+        .as_str()
+        .expect("the production's studio")
+        .to_owned();
 
     // Assets registered into the server's database (as `greenlight assets add --database-url`
     // does), one of another production, and a protected work.
@@ -97,15 +102,21 @@ async fn story(url: &str, dir: tempfile::TempDir) {
             .await
             .expect("asset added");
     }
+    let reference = |work: &str, owner: Option<&str>| NewReference {
+        bank: "library".into(),
+        work_id: work.into(),
+        title: format!("Work {work}"),
+        hash_type: HashType::Pdq,
+        hash: h("e"),
+        quality: Some(100),
+        studio: owner.map(str::to_owned),
+    };
     banks
-        .add_references(&[NewReference {
-            bank: "studio-library".into(),
-            work_id: "SL-0042".into(),
-            title: "The Lighthouse Keeper (1962)".into(),
-            hash_type: HashType::Pdq,
-            hash: h("e"),
-            quality: Some(100),
-        }])
+        .add_references(&[
+            reference("SL-0042", Some(&studio)),
+            reference("PUB-1", None),
+            reference("RIVAL-9", Some("another-studio")),
+        ])
         .await
         .expect("reference added");
     banks.close().await;
@@ -131,6 +142,17 @@ async fn story(url: &str, dir: tempfile::TempDir) {
     assert_eq!(ledger[0]["pdq"], h("d"));
     assert_eq!(ledger[0]["pdq_quality"], 90);
     assert_eq!(ledger[0]["thumbnail"], "/9j/4A==", "the JPEG bytes, base64");
+    let works: Vec<&str> = doc["references"]
+        .as_array()
+        .expect("references")
+        .iter()
+        .filter_map(|r| r["work_id"].as_str())
+        .collect();
+    assert_eq!(
+        works,
+        ["SL-0042", "PUB-1"],
+        "the studio's banks and the deployment's, not another studio's"
+    );
     assert_eq!(doc["references"][0]["work_id"], "SL-0042");
     assert_eq!(doc["references"][0]["hash_type"], "pdq");
     let temp = use_of(&doc, "BB-001");
@@ -163,8 +185,63 @@ async fn story(url: &str, dir: tempfile::TempDir) {
     let fin = use_of(&doc, "BB-002");
     assert_eq!(fin["approved"], true, "{fin}");
     assert_eq!(fin["state"], "approved");
-    assert_eq!(fin["decided_by_email"], "reviewer@northlight.example");
+    assert_eq!(
+        fin["decided_by_email"],
+        Value::Null,
+        "a partner is not told the reviewer's address: {fin}"
+    );
     assert_eq!(fin["decision"]["conditions"], json!(["credit the tool"]));
+    let doc = t.get(&uri, reviewer).await.json();
+    assert_eq!(
+        use_of(&doc, "BB-002")["decided_by_email"],
+        "reviewer@northlight.example"
+    );
+
+    // Another company on the production sees the ledger entries of its own declarations
+    // only: none here.
+    let store = &t.state.store;
+    let admin = store
+        .principal_by_secret(&t.admin)
+        .await
+        .expect("lookup")
+        .expect("the admin's token works");
+    let vendor = store
+        .create_org(&admin, "Quay VFX", OrgKind::Vendor)
+        .await
+        .expect("org");
+    store
+        .link_org(&admin, &ProductionId(p.clone()), &vendor.id)
+        .await
+        .expect("link");
+    let member = store
+        .add_member(
+            &admin,
+            &vendor.id,
+            NewMember {
+                email: "compositor@quay.example".into(),
+                name: String::new(),
+                roles: vec![Role::Partner],
+                password: None,
+            },
+        )
+        .await
+        .expect("member");
+    let vendor_token = store
+        .system_create_token(&member.id, "test")
+        .await
+        .expect("token");
+    let doc = t.get(&uri, &vendor_token).await.json();
+    assert_eq!(doc["declarations"], json!([]), "{doc}");
+    assert_eq!(
+        doc["ledger"],
+        json!([]),
+        "no other company's file names, tools or thumbnails: {doc}"
+    );
+    assert_eq!(
+        doc["references"].as_array().map(Vec::len),
+        Some(2),
+        "a vendor's scan still checks the protected works: {doc}"
+    );
 
     // An EU release changes the triage: the approval is suspended (no longer counts), and the
     // new triage obliges the marking to be kept.

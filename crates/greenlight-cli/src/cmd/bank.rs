@@ -26,6 +26,11 @@ pub enum Command {
         /// The work's title.
         #[arg(long)]
         title: String,
+        /// The studio (its org id on the server) the bank belongs to, when the store is a
+        /// server's database hosting several studios: only that studio's scans use it. Without
+        /// it, every studio's scans do.
+        #[arg(long, value_name = "ORG")]
+        studio: Option<String>,
         /// Files of the work (stills, clips).
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -46,6 +51,11 @@ pub enum Command {
         /// The work title of rows that carry none (default: the row's collab).
         #[arg(long)]
         title: Option<String>,
+        /// The studio (its org id on the server) the bank belongs to, when the store is a
+        /// server's database hosting several studios: only that studio's scans use it. Without
+        /// it, every studio's scans do.
+        #[arg(long, value_name = "ORG")]
+        studio: Option<String>,
         /// The CSV file.
         file: PathBuf,
         #[command(flatten)]
@@ -78,6 +88,14 @@ pub enum Command {
     },
 }
 
+/// The work `bank add` hashes files of, and the bank it goes into.
+struct Work {
+    bank: String,
+    id: String,
+    title: String,
+    studio: Option<String>,
+}
+
 /// Runs the command.
 pub fn run(command: Command) -> anyhow::Result<u8> {
     runtime()?.block_on(async move {
@@ -86,16 +104,26 @@ pub fn run(command: Command) -> anyhow::Result<u8> {
                 bank,
                 id,
                 title,
+                studio,
                 files,
                 store,
-            } => add(&store.database_url, bank, id, title, files).await,
+            } => {
+                let work = Work {
+                    bank,
+                    id,
+                    title,
+                    studio,
+                };
+                add(&store.database_url, work, files).await
+            }
             Command::Import {
                 bank,
                 id,
                 title,
+                studio,
                 file,
                 store,
-            } => import(&store.database_url, bank, id, title, file).await,
+            } => import(&store.database_url, bank, id, title, studio, file).await,
             Command::Export {
                 bank,
                 out,
@@ -111,13 +139,13 @@ pub fn run(command: Command) -> anyhow::Result<u8> {
     })
 }
 
-async fn add(
-    url: &str,
-    bank: String,
-    id: String,
-    title: String,
-    files: Vec<PathBuf>,
-) -> anyhow::Result<u8> {
+async fn add(url: &str, work: Work, files: Vec<PathBuf>) -> anyhow::Result<u8> {
+    let Work {
+        bank,
+        id,
+        title,
+        studio,
+    } = work;
     if bank.trim().is_empty() || id.trim().is_empty() || title.trim().is_empty() {
         return Err(UsageError("--bank, --id and --title must not be empty".into()).into());
     }
@@ -133,6 +161,7 @@ async fn add(
             hash_type,
             hash,
             quality,
+            studio: studio.clone(),
         };
         refs.push(r(HashType::Blake3, fp.digests.blake3.clone(), None));
         if let Some((h, q)) = fp.pdq {
@@ -161,6 +190,7 @@ async fn import(
     bank: String,
     id: Option<String>,
     title: Option<String>,
+    studio: Option<String>,
     file: PathBuf,
 ) -> anyhow::Result<u8> {
     let read = read_exchange_file(&file)?;
@@ -168,9 +198,14 @@ async fn import(
     let mut missing = Vec::new();
     for r in read.rows {
         // The row's own id and title, else the flags, else ThreatExchange's collab (the list
-        // it came from): a ThreatExchange list names no works.
+        // it came from): a ThreatExchange list names no works. A row with an id and no title
+        // (Greenlight's first layout allowed it) is titled by its id.
         let work_id = r.id.or_else(|| id.clone()).or_else(|| r.collab.clone());
-        let work_title = r.title.or_else(|| title.clone()).or(r.collab);
+        let work_title = r
+            .title
+            .or_else(|| title.clone())
+            .or(r.collab)
+            .or_else(|| work_id.clone());
         match (work_id, work_title) {
             (Some(work_id), Some(title)) => refs.push(NewReference {
                 bank: bank.clone(),
@@ -179,6 +214,7 @@ async fn import(
                 hash_type: r.signal_type,
                 hash: r.signal,
                 quality: None,
+                studio: studio.clone(),
             }),
             _ => missing.push(r.line.to_string()),
         }

@@ -299,3 +299,35 @@ fn greenlights_first_csv_layout_still_imports() {
         )
     );
 }
+
+/// Greenlight's first layout allowed a row with an id and no title: the id titles it. A bank
+/// imported for one studio of a shared server database says so.
+#[test]
+fn a_row_with_an_id_and_no_title_is_titled_by_its_id() {
+    let dir = Dir::new();
+    let h = "cd".repeat(32);
+    dir.write("untitled.csv", format!("pdq,{h},W-7\n"));
+    let url = db_url(&dir);
+    let out = dir.run(&[
+        "bank",
+        "import",
+        "--database-url",
+        &url,
+        "--bank",
+        "library",
+        "--studio",
+        "org-northlight",
+        "untitled.csv",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list = dir.run(&["bank", "list", "--database-url", &url, "--format", "json"]);
+    let row: serde_json::Value =
+        serde_json::from_slice(&list.stdout).expect("one JSON line per entry");
+    assert_eq!(row["work_id"], "W-7");
+    assert_eq!(row["title"], "W-7");
+    assert_eq!(row["studio"], "org-northlight");
+}

@@ -38,15 +38,16 @@ pub struct ScanLedger {
     pub production: Production,
     pub generated_at: chrono::DateTime<chrono::Utc>,
     /// The production's asset ledger (bank entries whose `production` is this production's
-    /// id), in registration order. Each entry: `id`, `production`, `use_ref`, `tool`,
+    /// id), in registration order; outside the studio, only the entries of declarations the
+    /// caller may see. Each entry: `id`, `production`, `use_ref`, `tool`,
     /// `added_at`, `file_name`, `blake3`, `media_type`, `pdq`, `pdq_quality`, `frames` (a
     /// video's PDQ hash per frame, with its time, as the bank records it) and `thumbnail`
     /// (base64 JPEG or null).
     #[schema(value_type = Vec<Object>)]
     pub ledger: Vec<LedgerEntry>,
-    /// Every reference-bank entry (hashes and metadata of protected works, never images):
-    /// `id`, `bank`, `work_id`, `title`, `hash_type` (`pdq` or `blake3`), `hash`,
-    /// `quality`, `added_at`.
+    /// The reference-bank entries of the production's studio and of the whole deployment
+    /// (hashes and metadata of protected works, never images): `id`, `bank`, `work_id`,
+    /// `title`, `hash_type` (`pdq` or `blake3`), `hash`, `quality`, `added_at`, `studio`.
     #[schema(value_type = Vec<Object>)]
     pub references: Vec<Reference>,
     /// The production's declarations the caller may see, by `use.ref`.
@@ -69,16 +70,16 @@ async fn banks(s: &AppState) -> ApiResult<&BankStore> {
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "the bank tables cannot be opened");
-            ApiError::new(
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                "Internal error",
-                "internal error",
-            )
+            internal_error()
         })
 }
 
 fn bank_error(e: greenlight_scan::bank::BankError) -> ApiError {
     tracing::error!(error = %e, "reading the bank tables failed");
+    internal_error()
+}
+
+fn internal_error() -> ApiError {
     ApiError::new(
         axum::http::StatusCode::INTERNAL_SERVER_ERROR,
         "Internal error",
@@ -102,11 +103,23 @@ pub async fn ledger(
     // bank is read.
     let (production, declarations) = s.store.scan_uses(&p, &ProductionId(id)).await?;
     let banks = banks(&s).await?;
-    let assets = banks
+    let mut assets = banks
         .assets(Some(production.id.as_str()))
         .await
         .map_err(bank_error)?;
-    let references = banks.references(None).await.map_err(bank_error)?;
+    // Outside the studio, a caller sees the declarations of its own organisation only, and so
+    // only their ledger entries: not another company's file names, tools or thumbnails.
+    if !p.is_member(&production.studio_id) {
+        let visible: std::collections::HashSet<&str> =
+            declarations.iter().map(|d| d.reference.as_str()).collect();
+        assets.retain(|a| visible.contains(a.use_ref.as_str()));
+    }
+    // The studio's own reference banks and those of the whole deployment; never another
+    // studio's.
+    let references = banks
+        .references_for_studio(&production.studio_id.0)
+        .await
+        .map_err(bank_error)?;
     let with_thumbnails = q.thumbnails.unwrap_or(true);
     let b64 = base64::engine::general_purpose::STANDARD;
     let ledger = assets

@@ -34,7 +34,8 @@ pub struct ScanUse {
     pub approved: bool,
     /// The latest decision, when there is one (it may be for an earlier revision).
     pub decision: Option<Decision>,
-    /// The e-mail address of who decided, when the user is still on record.
+    /// The e-mail address of who decided, when the user is still on record and the caller is
+    /// a member of the production's studio.
     pub decided_by_email: Option<String>,
     /// The current triage carries a `keep-marking` obligation (open or done).
     pub keep_marking: bool,
@@ -121,8 +122,10 @@ impl Store {
             keep.insert(get_s(&r, "declaration_id")?);
         }
 
+        // Who decided is named by e-mail to the studio's own members only.
+        let studio_member = actor.is_member(&p.studio_id);
         let mut emails: HashMap<String, Option<String>> = HashMap::new();
-        for d in decisions.values() {
+        for d in decisions.values().filter(|_| studio_member) {
             if emails.contains_key(&d.by.0) {
                 continue;
             }
