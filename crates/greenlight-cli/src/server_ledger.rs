@@ -4,9 +4,14 @@
 //! `GREENLIGHT_TOKEN`.
 //!
 //! Failures map to the scan's exit codes: a server that cannot be reached, answers 5xx or
-//! sends something unreadable stops the scan (4); a refused token and an unknown production
-//! are the caller's to fix (2).
+//! sends something unreadable stops the scan (4); a refused token, an unknown production, a
+//! token that cannot be sent, a plain `http://` URL to a host other than this machine and a
+//! server that redirects elsewhere are the caller's to fix (2).
+//!
+//! The token goes to the server as it is and to no one else: plain HTTP only on loopback,
+//! and redirects are never followed (a redirect would carry the token to another URL).
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -39,15 +44,33 @@ pub struct ServerInputs {
     pub declarations: Declarations,
 }
 
-/// The API token from the environment; a missing one is a usage error.
+/// The API token from the environment; a missing one, or one holding anything but visible
+/// ASCII (a control character, a space, a non-ASCII letter), is a usage error.
 pub fn token_from_env() -> anyhow::Result<String> {
-    match std::env::var(TOKEN_ENV) {
-        Ok(t) if !t.trim().is_empty() => Ok(t.trim().to_owned()),
-        _ => Err(UsageError(format!(
+    let unusable = || {
+        UsageError(format!(
+            "{TOKEN_ENV} holds a control character or a character other than visible ASCII; \
+             an API token is printable ASCII without spaces: set it again"
+        ))
+    };
+    let token = match std::env::var(TOKEN_ENV) {
+        Ok(t) => t,
+        Err(std::env::VarError::NotUnicode(_)) => return Err(unusable().into()),
+        Err(std::env::VarError::NotPresent) => String::new(),
+    };
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(UsageError(format!(
             "--server needs an API token in the environment variable {TOKEN_ENV}"
         ))
-        .into()),
+        .into());
     }
+    // An HTTP header value carries visible ASCII; anything else would fail (or be mangled)
+    // when the request is sent, and read as an unreachable server.
+    if !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(unusable().into());
+    }
+    Ok(token.to_owned())
 }
 
 /// Reads what a scan needs for `production` (or for the only production the token sees)
@@ -95,18 +118,67 @@ pub fn fetch(
     Ok(inputs)
 }
 
-/// The server's base URL without a trailing slash; only `http` and `https` are accepted.
+/// The server's base URL without a trailing slash. Only `https`, and `http` to a loopback
+/// host (127.0.0.0/8, ::1, localhost), are accepted: over plain HTTP the token would cross
+/// the network unencrypted.
 fn base_url(server: &str) -> anyhow::Result<String> {
     let s = server.trim().trim_end_matches('/');
-    let rest = s
-        .strip_prefix("https://")
-        .or_else(|| s.strip_prefix("http://"));
-    match rest {
-        Some(host) if !host.is_empty() => Ok(s.to_owned()),
-        _ => Err(UsageError(format!(
-            "--server {server:?}: give the server's URL, http://HOST[:PORT] or https://HOST[:PORT]"
+    let bad = || {
+        UsageError(format!(
+            "--server {server:?}: give the server's URL, https://HOST[:PORT] \
+             (or http://127.0.0.1[:PORT] for a server on this machine)"
+        ))
+    };
+    let uri: ureq::http::Uri = s.parse().map_err(|_| bad())?;
+    let host = match uri.host() {
+        Some(h) if !h.is_empty() => h,
+        _ => return Err(bad().into()),
+    };
+    match uri.scheme_str() {
+        Some("https") => Ok(s.to_owned()),
+        Some("http") if is_loopback(host) => Ok(s.to_owned()),
+        Some("http") => Err(UsageError(format!(
+            "--server {server:?}: over plain http the API token in {TOKEN_ENV} would cross the \
+             network unencrypted; use https://{}",
+            s.trim_start_matches("http://")
         ))
         .into()),
+        _ => Err(bad().into()),
+    }
+}
+
+/// Whether `host` (a URL's host, IPv6 in brackets) names this machine: `localhost`, an
+/// address in 127.0.0.0/8, or ::1 (also written as the IPv4-mapped ::ffff:127.x.y.z).
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_end_matches('.');
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    let ip = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    ip.parse::<IpAddr>()
+        .is_ok_and(|ip| ip.to_canonical().is_loopback())
+}
+
+/// Where a redirect for `path` points, as a `--server` value: the `Location` with `path`
+/// taken off its end when it ends so (`https://gl.example/api/v1/productions` becomes
+/// `https://gl.example`), a path-only `Location` joined to the origin of `base`.
+fn redirect_target(base: &str, path: &str, location: &str) -> String {
+    let absolute = if location.starts_with('/') && !location.starts_with("//") {
+        let origin = base
+            .parse::<ureq::http::Uri>()
+            .ok()
+            .and_then(|u| Some(format!("{}://{}", u.scheme_str()?, u.authority()?)))
+            .unwrap_or_else(|| base.to_owned());
+        format!("{origin}{location}")
+    } else {
+        location.to_owned()
+    };
+    match absolute.strip_suffix(path) {
+        Some(b) if b.contains("://") && !b.ends_with("://") => b.trim_end_matches('/').to_owned(),
+        _ => absolute,
     }
 }
 
@@ -128,6 +200,9 @@ impl<'a> Client<'a> {
             .timeout_connect(Some(CONNECT_TIMEOUT))
             .timeout_global(Some(REQUEST_TIMEOUT))
             .http_status_as_error(false)
+            // A redirect is reported, never followed: following it would send the token to
+            // a URL the caller did not name.
+            .max_redirects(0)
             .user_agent(concat!("greenlight/", env!("CARGO_PKG_VERSION")))
             .build()
             .into();
@@ -145,6 +220,22 @@ impl<'a> Client<'a> {
             .call()
             .map_err(|e| anyhow::anyhow!("cannot reach the server {}: {e}", self.base))?;
         let status = res.status().as_u16();
+        if (300..400).contains(&status)
+            && let Some(location) = res
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+        {
+            // The caller's to fix (2): the URL they gave is not the server's.
+            return Err(UsageError(format!(
+                "the server {} redirects to {}: use that URL",
+                self.base,
+                redirect_target(self.base, path, location)
+            ))
+            .into());
+        }
         let problem = res
             .headers()
             .get("content-type")
@@ -335,10 +426,57 @@ mod tests {
             base_url("http://127.0.0.1:8080").expect("valid"),
             "http://127.0.0.1:8080"
         );
-        for bad in ["gl.example", "ftp://gl.example", "http://", ""] {
+        for bad in ["gl.example", "ftp://gl.example", "http://", "https://", ""] {
             let e = base_url(bad).expect_err(bad);
             assert!(e.downcast_ref::<UsageError>().is_some(), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn plain_http_is_accepted_only_to_this_machine() {
+        for ok in [
+            "http://127.0.0.1:8080",
+            "http://127.1.2.3",
+            "http://localhost:8080/",
+            "http://LOCALHOST.",
+            "http://[::1]:8080",
+            "http://[::ffff:127.0.0.1]",
+        ] {
+            assert!(base_url(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://gl.example",
+            "http://10.0.0.5:8080",
+            "http://[::2]",
+            "http://localhost.gl.example",
+            "http://127.0.0.1@gl.example",
+        ] {
+            let e = base_url(bad).expect_err(bad);
+            assert!(e.downcast_ref::<UsageError>().is_some(), "{bad}: {e}");
+            assert!(e.to_string().contains("unencrypted"), "{bad}: {e}");
+        }
+        assert!(base_url("https://gl.example:8443").is_ok());
+    }
+
+    #[test]
+    fn a_redirect_names_the_url_to_give_instead() {
+        let path = "/api/v1/productions";
+        assert_eq!(
+            redirect_target(
+                "http://127.0.0.1:8080",
+                path,
+                "https://gl.example/api/v1/productions"
+            ),
+            "https://gl.example"
+        );
+        assert_eq!(
+            redirect_target("https://gl.example", path, "/greenlight/api/v1/productions"),
+            "https://gl.example/greenlight"
+        );
+        assert_eq!(
+            redirect_target("https://gl.example", path, "https://sso.example/login"),
+            "https://sso.example/login"
+        );
     }
 
     #[test]

@@ -363,8 +363,9 @@ async fn import(
         |n| n.to_string_lossy().into_owned(),
     );
     // Rows of one asset share (use.ref, file name); `NAME#t=S` rows are frames of NAME. A row
-    // without a title (a ThreatExchange list) is an asset of its own, named after the file
-    // and line it came from.
+    // with an id but no title (Greenlight's first layout, `blake3,H,W-1` and `pdq,H,W-1`) is
+    // named by its id, so the rows of one id stay one asset. A row with neither (a
+    // ThreatExchange list) is an asset of its own, named after the file and line it came from.
     if use_ref.is_none() {
         let missing: Vec<String> = read
             .rows
@@ -390,6 +391,7 @@ async fn import(
         let title = r
             .title
             .clone()
+            .or_else(|| r.id.clone())
             .unwrap_or_else(|| format!("{source}:{}", r.line));
         let (name, millis) = match bank::parse_frame_title(&title) {
             Ok(Some((n, ms))) => (n.to_string(), Some(ms)),

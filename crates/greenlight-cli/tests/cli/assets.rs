@@ -356,3 +356,44 @@ fn an_unreadable_file_adds_nothing() {
     let list = dir.run(&["assets", "list", "--database-url", &url, "--format", "json"]);
     assert!(list.stdout.is_empty());
 }
+
+/// Regression: rows of Greenlight's first layout with an id but no title (`blake3,H,W-1`,
+/// `pdq,H,W-1`) were each imported as an asset of their own named `FILE:LINE`, the PDQ one
+/// with an all-zero BLAKE3, so the exact hash and the perceptual hash of one asset parted.
+/// Such rows are grouped and named by their id, as before ThreatExchange lists were read.
+#[test]
+fn rows_with_an_id_and_no_title_are_one_asset_named_by_the_id() {
+    let dir = Dir::new();
+    let url = db_url(&dir);
+    let blake3 = "1f".repeat(32);
+    let pdq = "e3".repeat(32);
+    dir.write(
+        "first-layout.csv",
+        format!("blake3,{blake3},W-1\npdq,{pdq},W-1\n"),
+    );
+    let out = dir.run(&[
+        "assets",
+        "import",
+        "--database-url",
+        &url,
+        "--production",
+        "p",
+        "first-layout.csv",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list = dir.run(&["assets", "list", "--database-url", &url, "--format", "json"]);
+    let assets: Vec<serde_json::Value> = String::from_utf8_lossy(&list.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(assets.len(), 1, "one asset for one id: {assets:?}");
+    let a = &assets[0];
+    assert_eq!(a["use_ref"], "W-1", "{a}");
+    assert_eq!(a["file_name"], "W-1", "named by the id: {a}");
+    assert_eq!(a["blake3"], blake3, "{a}");
+    assert_eq!(a["pdq"], pdq, "{a}");
+}

@@ -259,3 +259,92 @@ fn a_bank_store_in_the_environment_does_not_clash_with_a_server() {
     let (code, stderr) = run(&["--database-url", "sqlite://banks.db?mode=rwc"]);
     assert_eq!(code, 2, "both on the command line: {stderr}");
 }
+
+/// A free loopback port with nothing listening on it, as a `--server` URL.
+fn nothing_listening() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    format!("http://127.0.0.1:{port}")
+}
+
+/// Plain http would carry the token across the network unencrypted: refused before any
+/// connection (`.invalid` never resolves, so a lookup would end in exit 4, not 2).
+#[test]
+fn plain_http_to_another_machine_is_refused() {
+    let dir = Dir::new();
+    dir.write("delivery/a.txt", "hello");
+    for base in ["http://example.invalid", "http://10.0.0.1:8080"] {
+        let (code, _, stderr) = scan(&dir, base, Some("glt_any"), &["--production", "p"]);
+        assert_eq!(code, 2, "{base}: {stderr}");
+        assert!(
+            stderr.contains("unencrypted") && stderr.contains("https://"),
+            "{base}: {stderr}"
+        );
+    }
+    // Loopback stays allowed: the server is tried (and is not there).
+    let base = nothing_listening().replace("127.0.0.1", "localhost");
+    let (code, _, stderr) = scan(&dir, &base, Some("glt_any"), &["--production", "p"]);
+    assert_eq!(code, 4, "{stderr}");
+}
+
+/// A token the request could not carry is the caller's to fix, named by its variable; it
+/// used to read as "cannot reach the server" (exit 4).
+#[test]
+fn a_token_with_unprintable_characters_is_a_usage_error() {
+    let dir = Dir::new();
+    dir.write("delivery/a.txt", "hello");
+    let base = nothing_listening();
+    for token in ["glt_ab\ncd", "glt_ab\u{7}cd", "glt_ab cd", "glt_abcé"] {
+        let (code, _, stderr) = scan(&dir, &base, Some(token), &["--production", "p"]);
+        assert_eq!(code, 2, "{token:?}: {stderr}");
+        assert!(stderr.contains("GREENLIGHT_TOKEN"), "{token:?}: {stderr}");
+        assert!(!stderr.contains("cannot reach"), "{token:?}: {stderr}");
+    }
+}
+
+/// A redirect is reported with the URL to use, and not followed: following it would send
+/// the token to a URL the caller did not name.
+#[test]
+fn a_redirecting_server_is_named_and_not_followed() {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = requests.clone();
+    let target = format!("{base}/moved");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone the stream"));
+            let mut request_line = String::new();
+            let _ = reader.read_line(&mut request_line);
+            let mut header = String::new();
+            while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                header.clear();
+            }
+            seen.lock()
+                .expect("lock")
+                .push(request_line.trim().to_owned());
+            let _ = write!(
+                stream,
+                "HTTP/1.1 308 Permanent Redirect\r\nLocation: {target}/api/v1/productions\r\n\
+                 Content-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+    });
+    let dir = Dir::new();
+    dir.write("delivery/a.txt", "hello");
+    let (code, _, stderr) = scan(&dir, &base, Some("glt_any"), &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!("redirects to {base}/moved: use that URL")),
+        "{stderr}"
+    );
+    assert_eq!(
+        *requests.lock().expect("lock"),
+        ["GET /api/v1/productions HTTP/1.1"],
+        "one request, the redirect not followed"
+    );
+}
