@@ -197,8 +197,8 @@ async fn story(url: &str, dir: tempfile::TempDir) {
         "reviewer@northlight.example"
     );
 
-    // Another company on the production sees the ledger entries of its own declarations
-    // only: none here.
+    // Another company on the production sees the hashes of other organisations' entries (so
+    // its scan still catches those files) but not their names, tools or thumbnails.
     let store = &t.state.store;
     let admin = store
         .principal_by_secret(&t.admin)
@@ -232,11 +232,17 @@ async fn story(url: &str, dir: tempfile::TempDir) {
         .expect("token");
     let doc = t.get(&uri, &vendor_token).await.json();
     assert_eq!(doc["declarations"], json!([]), "{doc}");
-    assert_eq!(
-        doc["ledger"],
-        json!([]),
-        "no other company's file names, tools or thumbnails: {doc}"
-    );
+    let ledger = doc["ledger"].as_array().expect("ledger");
+    assert_eq!(ledger.len(), 2, "{doc}");
+    for entry in ledger {
+        assert_eq!(
+            entry["file_name"], "(another organisation's file)",
+            "{entry}"
+        );
+        assert_eq!(entry["tool"], Value::Null, "{entry}");
+        assert_eq!(entry["thumbnail"], Value::Null, "{entry}");
+    }
+    assert_eq!(ledger[0]["blake3"], h("a"), "the hashes stay");
     assert_eq!(
         doc["references"].as_array().map(Vec::len),
         Some(2),

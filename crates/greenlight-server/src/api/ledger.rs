@@ -38,8 +38,8 @@ pub struct ScanLedger {
     pub production: Production,
     pub generated_at: chrono::DateTime<chrono::Utc>,
     /// The production's asset ledger (bank entries whose `production` is this production's
-    /// id), in registration order; outside the studio, only the entries of declarations the
-    /// caller may see. Each entry: `id`, `production`, `use_ref`, `tool`,
+    /// id), in registration order; outside the studio, the entries of declarations the caller
+    /// may not see carry their hashes only (no file name, tool or thumbnail). Each entry: `id`, `production`, `use_ref`, `tool`,
     /// `added_at`, `file_name`, `blake3`, `media_type`, `pdq`, `pdq_quality`, `frames` (a
     /// video's PDQ hash per frame, with its time, as the bank records it) and `thumbnail`
     /// (base64 JPEG or null).
@@ -53,6 +53,9 @@ pub struct ScanLedger {
     /// The production's declarations the caller may see, by `use.ref`.
     pub declarations: Vec<ScanUse>,
 }
+
+/// The file name a caller outside the studio sees for another organisation's ledger entry.
+pub const OTHER_ORGANISATION: &str = "(another organisation's file)";
 
 /// `?thumbnails=false` leaves the thumbnails out (a scan without an HTML report needs none).
 #[derive(Debug, Deserialize, IntoParams)]
@@ -107,12 +110,21 @@ pub async fn ledger(
         .assets(Some(production.id.as_str()))
         .await
         .map_err(bank_error)?;
-    // Outside the studio, a caller sees the declarations of its own organisation only, and so
-    // only their ledger entries: not another company's file names, tools or thumbnails.
+    // Outside the studio, a caller sees the declarations of its own organisation only. The
+    // ledger entries of other organisations' uses keep their hashes, so that a scan still
+    // catches those files (as undeclared to this caller), but not their file names, tools or
+    // thumbnails.
     if !p.is_member(&production.studio_id) {
         let visible: std::collections::HashSet<&str> =
             declarations.iter().map(|d| d.reference.as_str()).collect();
-        assets.retain(|a| visible.contains(a.use_ref.as_str()));
+        for a in assets
+            .iter_mut()
+            .filter(|a| !visible.contains(a.use_ref.as_str()))
+        {
+            a.file_name = OTHER_ORGANISATION.to_owned();
+            a.tool = None;
+            a.thumbnail = None;
+        }
     }
     // The studio's own reference banks and those of the whole deployment; never another
     // studio's.
