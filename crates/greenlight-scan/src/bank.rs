@@ -345,8 +345,30 @@ impl BankStore {
 
     /// The ledger of `production` (all productions when `None`), frames included, in id order.
     pub async fn assets(&self, production: Option<&str>) -> Result<Vec<Asset>, BankError> {
-        let sql = "SELECT id, production, use_ref, tool, added_at, file_name, blake3, media_type, pdq, pdq_quality, thumbnail \
-                   FROM bank_assets WHERE ($1 IS NULL OR production = $2) ORDER BY id";
+        self.read_assets(production, true).await
+    }
+
+    /// As [`BankStore::assets`], without reading the thumbnails (a scan without a report needs
+    /// none, and they are most of a ledger's bytes).
+    pub async fn assets_without_thumbnails(
+        &self,
+        production: Option<&str>,
+    ) -> Result<Vec<Asset>, BankError> {
+        self.read_assets(production, false).await
+    }
+
+    async fn read_assets(
+        &self,
+        production: Option<&str>,
+        thumbnails: bool,
+    ) -> Result<Vec<Asset>, BankError> {
+        let sql = if thumbnails {
+            "SELECT id, production, use_ref, tool, added_at, file_name, blake3, media_type, pdq, pdq_quality, thumbnail \
+             FROM bank_assets WHERE ($1 IS NULL OR production = $2) ORDER BY id"
+        } else {
+            "SELECT id, production, use_ref, tool, added_at, file_name, blake3, media_type, pdq, pdq_quality, NULL AS thumbnail \
+             FROM bank_assets WHERE ($1 IS NULL OR production = $2) ORDER BY id"
+        };
         let frames_sql = "SELECT f.asset_id, f.at_ms, f.pdq, f.quality FROM bank_asset_frames f \
                           JOIN bank_assets a ON a.id = f.asset_id WHERE ($1 IS NULL OR a.production = $2) \
                           ORDER BY f.asset_id, f.at_ms";
@@ -765,8 +787,10 @@ impl Columns {
 ///
 /// `#` lines are comments. Rows of ThreatExchange types Greenlight does not match, and rows of
 /// category `NEGATIVE_CLASS` (known not to be what the list is about), are skipped and
-/// counted. Every bad line is reported, with its number.
+/// counted. Every bad line is reported, with its number. A byte-order mark (as spreadsheet
+/// programs write) is ignored.
 pub fn read_signals(text: &str) -> Result<SignalFile, Vec<BankError>> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let first = text
         .lines()
         .map(str::trim)
@@ -965,6 +989,15 @@ mod tests {
             r.id.clone(),
             r.title.clone(),
         )
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_ignored() {
+        let h = "ab".repeat(32);
+        let text = format!("\u{feff}signal_type,signal_str,collab\npdq,{h},library\n");
+        let read = read_signals(&text).expect("reads");
+        assert_eq!(read.rows.len(), 1);
+        assert_eq!(read.rows[0].signal, h);
     }
 
     #[test]

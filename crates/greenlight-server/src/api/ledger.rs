@@ -106,10 +106,15 @@ pub async fn ledger(
     // bank is read.
     let (production, declarations) = s.store.scan_uses(&p, &ProductionId(id)).await?;
     let banks = banks(&s).await?;
-    let mut assets = banks
-        .assets(Some(production.id.as_str()))
-        .await
-        .map_err(bank_error)?;
+    let with_thumbnails = q.thumbnails.unwrap_or(true);
+    let mut assets = if with_thumbnails {
+        banks.assets(Some(production.id.as_str())).await
+    } else {
+        banks
+            .assets_without_thumbnails(Some(production.id.as_str()))
+            .await
+    }
+    .map_err(bank_error)?;
     // Outside the studio, a caller sees the declarations of its own organisation only. The
     // ledger entries of other organisations' uses keep their hashes, so that a scan still
     // catches those files (as undeclared to this caller), but not their file names, tools or
@@ -132,16 +137,11 @@ pub async fn ledger(
         .references_for_studio(&production.studio_id.0)
         .await
         .map_err(bank_error)?;
-    let with_thumbnails = q.thumbnails.unwrap_or(true);
     let b64 = base64::engine::general_purpose::STANDARD;
     let ledger = assets
         .into_iter()
         .map(|asset| LedgerEntry {
-            thumbnail: asset
-                .thumbnail
-                .as_deref()
-                .filter(|_| with_thumbnails)
-                .map(|t| b64.encode(t)),
+            thumbnail: asset.thumbnail.as_deref().map(|t| b64.encode(t)),
             asset,
         })
         .collect();
