@@ -1,6 +1,8 @@
 //! The bank store story, run against SQLite always and against a fresh PostgreSQL database
 //! when `GREENLIGHT_TEST_POSTGRES_URL` is set.
 
+mod postgres;
+
 use greenlight_scan::bank::{BankStore, Frame, HashType, NewAsset, NewReference};
 
 async fn story(url: &str) {
@@ -172,31 +174,13 @@ async fn sqlite_bank_store_story() {
 
 #[tokio::test]
 async fn postgres_bank_store_story() {
-    let Ok(base) = std::env::var("GREENLIGHT_TEST_POSTGRES_URL") else {
-        eprintln!(
-            "skipped: GREENLIGHT_TEST_POSTGRES_URL is not set, so the PostgreSQL bank store is not tested"
-        );
+    let Some(db) = postgres::FreshDb::create("bank_test", "the PostgreSQL bank store").await else {
         return;
     };
-    use sqlx::Connection;
-    let name = format!(
-        "gl_bank_test_{}_{}",
-        std::process::id(),
-        chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
-    );
-    let mut admin = sqlx::PgConnection::connect(&base)
-        .await
-        .expect("admin connection");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .expect("create database");
-    let url = match base.rfind('/') {
-        Some(i) if base[..i].ends_with(|c: char| c != '/') => format!("{}/{name}", &base[..i]),
-        _ => format!("{base}/{name}"),
-    };
+    let url = db.url.clone();
     // The server's migrator shares _sqlx_migrations: simulate one of its rows being there.
     {
+        use sqlx::Connection;
         let mut c = sqlx::PgConnection::connect(&url).await.expect("connect");
         sqlx::query("CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, installed_on TIMESTAMPTZ NOT NULL DEFAULT now(), success BOOLEAN NOT NULL, checksum BYTEA NOT NULL, execution_time BIGINT NOT NULL)")
             .execute(&mut c).await.expect("table");
@@ -205,10 +189,5 @@ async fn postgres_bank_store_story() {
         c.close().await.ok();
     }
     story(&url).await;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE {name} WITH (FORCE)"
-    )))
-    .execute(&mut admin)
-    .await
-    .expect("drop database");
+    db.drop_database().await;
 }

@@ -3,6 +3,7 @@
 //! versions keep working after the migration to milliseconds.
 
 mod media;
+mod postgres;
 
 use std::path::Path;
 
@@ -303,34 +304,11 @@ async fn sqlite_frames_stored_in_whole_seconds_read_back_in_milliseconds() {
 
 #[tokio::test]
 async fn postgres_frames_stored_in_whole_seconds_read_back_in_milliseconds() {
-    let Ok(base) = std::env::var("GREENLIGHT_TEST_POSTGRES_URL") else {
-        eprintln!(
-            "skipped: GREENLIGHT_TEST_POSTGRES_URL is not set, so the PostgreSQL migration is not tested"
-        );
+    let Some(db) = postgres::FreshDb::create("frames_test", "the PostgreSQL migration").await
+    else {
         return;
     };
-    use sqlx::Connection;
-    let name = format!(
-        "gl_frames_test_{}_{}",
-        std::process::id(),
-        chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
-    );
-    let mut admin = sqlx::PgConnection::connect(&base)
-        .await
-        .expect("admin connection");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .expect("create database");
-    let url = match base.rfind('/') {
-        Some(i) if base[..i].ends_with(|c: char| c != '/') => format!("{}/{name}", &base[..i]),
-        _ => format!("{base}/{name}"),
-    };
+    let url = db.url.clone();
     old_frames_story(&url).await;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE {name} WITH (FORCE)"
-    )))
-    .execute(&mut admin)
-    .await
-    .expect("drop database");
+    db.drop_database().await;
 }
