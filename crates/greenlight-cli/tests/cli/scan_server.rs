@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 
 use crate::scan::picture;
-use crate::serve::{Server, get, post_json, production_with_partner, request};
+use crate::serve::{Server, admin_token, get, post_json, production_with_partner, request};
 use crate::util::Dir;
 
 fn declaration(is_final: bool) -> String {
@@ -66,12 +66,7 @@ fn a_scan_against_a_server_follows_its_decisions() {
         "Studio",
     ]);
     assert_eq!(out.status.code(), Some(0));
-    let admin = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find(|l| l.starts_with("glt_"))
-        .expect("a token line")
-        .trim()
-        .to_owned();
+    let admin = admin_token(&out);
     let server = Server::start(&dir, &[]);
     let addr = server.addr();
     let base = server.base.clone();
@@ -215,12 +210,7 @@ fn a_scan_against_a_server_follows_its_decisions() {
 fn a_server_that_is_not_there_cannot_be_scanned_against() {
     let dir = Dir::new();
     dir.write("delivery/a.txt", "hello");
-    // A port that was free a moment ago: nothing listens on it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
+    let base = nothing_listening();
     let (code, _, stderr) = scan(&dir, &base, Some("glt_any"), &["--production", "p"]);
     assert_eq!(code, 4, "{stderr}");
     assert!(
@@ -235,11 +225,7 @@ fn a_server_that_is_not_there_cannot_be_scanned_against() {
 fn a_bank_store_in_the_environment_does_not_clash_with_a_server() {
     let dir = Dir::new();
     dir.write("delivery/a.txt", "hello");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
+    let base = nothing_listening();
     let run = |extra: &[&str]| {
         let out = dir
             .command()
@@ -260,7 +246,8 @@ fn a_bank_store_in_the_environment_does_not_clash_with_a_server() {
     assert_eq!(code, 2, "both on the command line: {stderr}");
 }
 
-/// A free loopback port with nothing listening on it, as a `--server` URL.
+/// A loopback port that was free a moment ago, with nothing listening on it, as a `--server`
+/// URL.
 fn nothing_listening() -> String {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())

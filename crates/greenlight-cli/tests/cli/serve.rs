@@ -327,7 +327,8 @@ pub fn production_with_partner(addr: &str, admin: &str) -> (String, String) {
     )
 }
 
-fn admin_token(out: &std::process::Output) -> String {
+/// The API token `greenlight admin create` prints.
+pub fn admin_token(out: &std::process::Output) -> String {
     let text = String::from_utf8_lossy(&out.stdout);
     text.lines()
         .find(|l| l.starts_with("glt_"))
