@@ -138,12 +138,7 @@ pub async fn seed(store: &Store) -> Result<(), StoreError> {
                 .any(|m| m.org_id == o.id && a.roles.contains(&m.role)),
             None => false,
         };
-        if !exists
-            || store
-                .check_password(a.email, DEMO_PASSWORD)
-                .await?
-                .is_none()
-        {
+        if !exists {
             let member = NewMember {
                 email: a.email.to_owned(),
                 name: String::new(),
@@ -156,6 +151,15 @@ pub async fn seed(store: &Store) -> Result<(), StoreError> {
             .user_by_email(a.email)
             .await?
             .ok_or_else(|| StoreError::NotFound(a.email.to_owned()))?;
+        // Adding never touches an existing person's password: the studio's first admin,
+        // created without one, gets the demo password here.
+        if store
+            .check_password(a.email, DEMO_PASSWORD)
+            .await?
+            .is_none()
+        {
+            store.system_set_password(&user.id, DEMO_PASSWORD).await?;
+        }
         store.system_ensure_token(&user.id, "demo", a.token).await?;
     }
     let admin = principal(store, ACCOUNTS[0].email).await?;

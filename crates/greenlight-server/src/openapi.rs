@@ -12,6 +12,8 @@ use crate::api;
     info(title = "Greenlight API", description = "Declarations of generative-AI use, their triage and review, consents, tools, obligations and the audit log. Errors are RFC 9457 problem+json."),
     paths(
         api::tenancy::me, api::tenancy::list_orgs, api::tenancy::create_org, api::tenancy::list_members, api::tenancy::add_member,
+        api::tenancy::org_invitations, api::tenancy::my_invitations, api::tenancy::accept_invitation,
+        api::tenancy::decline_invitation, api::tenancy::revoke_invitation,
         api::tenancy::create_token, api::tenancy::list_tokens, api::tenancy::revoke_token,
         api::productions::list, api::productions::create, api::productions::get_one, api::productions::update, api::productions::link,
         api::productions::disclosure,

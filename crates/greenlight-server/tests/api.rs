@@ -228,7 +228,20 @@ async fn decisions_need_the_etag_and_clear_blockers() {
 /// studio's data, and no write succeeds.
 #[tokio::test]
 async fn a_foreign_studio_gets_nothing_from_any_endpoint() {
-    let t = northlight().await;
+    foreign_probe(northlight().await).await;
+}
+
+#[tokio::test]
+async fn a_foreign_studio_gets_nothing_from_any_endpoint_on_postgres() {
+    let Some(pg) = studio::TestPostgres::create("the cross-tenant probe").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    foreign_probe(Studio::open(&pg.url, dir, lighthouse_keeper()).await).await;
+    pg.drop().await;
+}
+
+async fn foreign_probe(t: Studio) {
     let r = t.submit(&t.partner, DE_AGEING).await;
     let decl = r.json()["id"].as_str().expect("id").to_owned();
     assert!(r.headers.get(header::ETAG).is_some());
@@ -263,6 +276,28 @@ async fn a_foreign_studio_gets_nothing_from_any_endpoint() {
         .as_str()
         .expect("user")
         .to_owned();
+    // An invitation of the studio's legal into the production company, waiting.
+    let company = t
+        .get("/api/v1/orgs", &t.admin)
+        .await
+        .json()
+        .as_array()
+        .expect("orgs")
+        .iter()
+        .find(|o| o["kind"] == "production_company")
+        .and_then(|o| o["id"].as_str())
+        .expect("the company")
+        .to_owned();
+    let r = t
+        .post_json(
+            &format!("/api/v1/orgs/{company}/members"),
+            &t.admin,
+            json!({"email": "legal@northlight.example", "roles": ["partner"]}),
+            None,
+        )
+        .await;
+    r.assert_status(StatusCode::ACCEPTED);
+    let invitation = r.json()["id"].as_str().expect("id").to_owned();
     let oblig = detail["obligations"]
         .get(0)
         .and_then(|o| o["id"].as_str())
@@ -286,6 +321,9 @@ async fn a_foreign_studio_gets_nothing_from_any_endpoint() {
         format!("/api/v1/tools/{tid}/uses"),
         format!("/api/v1/orgs/{studio}/members"),
         format!("/api/v1/users/{admin_user}/tokens"),
+        format!("/api/v1/orgs/{studio}/invitations"),
+        format!("/api/v1/orgs/{company}/invitations"),
+        format!("/api/v1/orgs/{company}/members"),
     ];
     let lists = [
         "/api/v1/productions",
@@ -295,6 +333,7 @@ async fn a_foreign_studio_gets_nothing_from_any_endpoint() {
         "/api/v1/tools",
         "/api/v1/orgs",
         "/api/v1/audit",
+        "/api/v1/me/invitations",
     ];
     let writes: Vec<(Method, String, Value)> = vec![
         (
@@ -352,6 +391,26 @@ async fn a_foreign_studio_gets_nothing_from_any_endpoint() {
             format!("/api/v1/users/{admin_user}/tokens"),
             json!({"label": "spy"}),
         ),
+        (
+            Method::POST,
+            format!("/api/v1/orgs/{company}/members"),
+            json!({"email": "spy@rival.example", "roles": ["partner"]}),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/invitations/{invitation}/accept"),
+            json!({}),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/invitations/{invitation}/decline"),
+            json!({}),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/invitations/{invitation}"),
+            json!({}),
+        ),
     ];
     let secret_bits = [
         decl.as_str(),
@@ -405,6 +464,13 @@ async fn a_foreign_studio_gets_nothing_from_any_endpoint() {
         .get(&format!("/api/v1/declarations/{decl}"), &t.reviewer)
         .await;
     assert_eq!(after.etag(), etag);
+    let waiting = t.get("/api/v1/me/invitations", &t.legal).await.json();
+    assert_eq!(
+        waiting[0]["id"],
+        invitation.as_str(),
+        "the invitation still waits: {waiting}"
+    );
+    t.state.store.close().await;
 }
 
 #[tokio::test]

@@ -225,7 +225,9 @@ async fn story(url: &str, dir: tempfile::TempDir) {
             },
         )
         .await
-        .expect("member");
+        .expect("member")
+        .added()
+        .expect("a new person");
     let vendor_token = store
         .system_create_token(&member.id, "test")
         .await
@@ -241,6 +243,8 @@ async fn story(url: &str, dir: tempfile::TempDir) {
         );
         assert_eq!(entry["tool"], Value::Null, "{entry}");
         assert_eq!(entry["thumbnail"], Value::Null, "{entry}");
+        // Before, the other organisation's use reference came through.
+        assert_eq!(entry["use_ref"], "(another organisation's use)", "{entry}");
     }
     assert_eq!(ledger[0]["blake3"], h("a"), "the hashes stay");
     assert_eq!(

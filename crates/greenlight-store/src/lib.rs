@@ -32,7 +32,8 @@ pub use audit::{AuditEntry, Checkpoint, SigningKey, VerifyReport};
 pub use error::{FieldProblem, Result, StoreError};
 pub use model::*;
 pub use ops::{
-    Bootstrap, Disclosure, DisclosureRow, KEEP_MARKING, NewMember, ScanUse, TriagePreview,
+    Bootstrap, Disclosure, DisclosureRow, KEEP_MARKING, MAX_NAME_CHARS, MAX_SUMMARY_CHARS,
+    MAX_TEXT_CHARS, NewMember, ScanUse, TriagePreview,
 };
 
 /// How to open a store.
@@ -49,6 +50,9 @@ pub struct StoreConfig {
     pub max_batch: usize,
     /// Connections in the read pool.
     pub max_connections: u32,
+    /// Create a missing SQLite file (and its folder), whatever the URL's `mode` says: set by
+    /// the commands that write (`serve`, `admin create`); read-only ones never create one.
+    pub create_if_missing: bool,
 }
 
 impl StoreConfig {
@@ -60,6 +64,7 @@ impl StoreConfig {
             checkpoint_log: None,
             max_batch: 256,
             max_connections: 8,
+            create_if_missing: false,
         }
     }
 }
@@ -101,7 +106,12 @@ impl Store {
     /// Opens (creating an SQLite file when the URL says `mode=rwc`), applies migrations and
     /// starts the writer task.
     pub async fn open(config: StoreConfig) -> Result<Store> {
-        let db = db::Db::connect(&config.database_url, config.max_connections).await?;
+        let url = if config.create_if_missing {
+            db::creating(&config.database_url)?
+        } else {
+            config.database_url.clone()
+        };
+        let db = db::Db::connect(&url, config.max_connections).await?;
         db.migrate().await?;
         let writer = writer::spawn(db.clone(), config.clone());
         Ok(Store {

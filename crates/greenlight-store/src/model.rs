@@ -85,6 +85,10 @@ id_type!(
     /// An API token (the id, never the secret).
     TokenId
 );
+id_type!(
+    /// An invitation of a person into an organisation.
+    InvitationId
+);
 
 macro_rules! text_enum {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
@@ -149,6 +153,20 @@ text_enum!(
         Admin = "admin",
         /// Reads everything, verifies the audit log; changes nothing.
         Auditor = "auditor",
+    }
+);
+
+text_enum!(
+    /// Where an invitation stands.
+    InvitationState {
+        /// Sent; the person has not answered yet.
+        Pending = "pending",
+        /// The person accepted: they hold the roles now.
+        Accepted = "accepted",
+        /// The person declined.
+        Declined = "declined",
+        /// An admin withdrew it, or a newer invitation replaced it.
+        Revoked = "revoked",
     }
 );
 
@@ -318,6 +336,44 @@ pub struct TokenInfo {
     pub label: String,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// An invitation of a person into an organisation with roles. A person who already has an
+/// account is never enrolled by someone else: they accept while signed in as themselves.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Invitation {
+    pub id: InvitationId,
+    pub org_id: OrgId,
+    pub org_name: String,
+    /// The invited address.
+    pub email: String,
+    /// The roles the person holds once they accept.
+    pub roles: Vec<Role>,
+    /// Who sent it (their name, or their address when they have none).
+    pub invited_by: String,
+    pub state: InvitationState,
+    pub created_at: DateTime<Utc>,
+    /// A pending invitation can no longer be accepted after this time.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What adding a person to an organisation did.
+#[derive(Debug, Clone)]
+pub enum Enrolment {
+    /// A new person: created with the roles.
+    Added(User),
+    /// An existing person: invited; they hold the roles once they accept.
+    Invited(Invitation),
+}
+
+impl Enrolment {
+    /// The new person, when the address was new.
+    pub fn added(self) -> Option<User> {
+        match self {
+            Enrolment::Added(u) => Some(u),
+            Enrolment::Invited(_) => None,
+        }
+    }
 }
 
 /// The facts of record of a production: they replace a declaration's `production` section.

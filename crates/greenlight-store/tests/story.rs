@@ -91,7 +91,9 @@ async fn member(
     let u = store
         .add_member(admin, org, m)
         .await
-        .expect("admin adds a member");
+        .expect("admin adds a member")
+        .added()
+        .expect("a new person");
     store.principal(&u.id).await.expect("the member exists")
 }
 
@@ -601,22 +603,33 @@ async fn expiry_story(db: Db) {
         .submit(&w.partner, &w.production.id, CONSUMER_TOOL.as_bytes())
         .await
         .expect("submit");
-    let yesterday = chrono::Utc::now()
-        .date_naive()
-        .pred_opt()
-        .expect("a day before today");
+    // An approval is given for today at the latest (a date already past is refused), so the
+    // expiry run is asked to look from tomorrow.
+    let today = chrono::Utc::now().date_naive();
+    let tomorrow = today.succ_opt().expect("a day after today");
     let input = DecisionInput {
         action: DecisionAction::Approve,
         reason: None,
         conditions: vec![],
-        expires: Some(yesterday),
+        expires: Some(today),
     };
     let d = store
         .decide(&w.reviewer, &d.id, Some(&d.etag()), input)
         .await
         .expect("approve");
     assert_eq!(d.state, State::Approved);
-    assert!(store.expire_due().await.expect("expiry run") >= 1);
+    assert_eq!(
+        store.expire_due().await.expect("expiry run"),
+        0,
+        "valid through today"
+    );
+    assert!(
+        store
+            .expire_due_as_of(Some(tomorrow))
+            .await
+            .expect("expiry run")
+            >= 1
+    );
     assert_eq!(
         store
             .declaration(&w.reviewer, &d.id)

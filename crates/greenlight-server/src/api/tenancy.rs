@@ -3,8 +3,10 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use greenlight_store::{
-    NewMember, Org, OrgId, OrgKind, Principal, Role, TokenId, TokenInfo, User, UserId,
+    Enrolment, Invitation, InvitationId, NewMember, Org, OrgId, OrgKind, Principal, Role, TokenId,
+    TokenInfo, User, UserId,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -71,19 +73,81 @@ pub async fn list_members(
     ))
 }
 
-/// An admin adds a person (new or existing by email) with roles.
+/// An admin adds a person with roles: a new address becomes a member at once (201, the
+/// person); a person who already has an account is invited instead (202, the invitation)
+/// and holds the roles once they accept it, signed in as themselves.
 #[utoipa::path(post, path = "/api/v1/orgs/{id}/members", tag = "people", params(("id" = String, Path)), request_body = NewMember,
-    responses((status = 201, body = User), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = User), (status = 202, body = Invitation), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn add_member(
     State(s): State<AppState>,
     Caller(p): Caller,
     Path(id): Path<String>,
     ApiJson(m): ApiJson<NewMember>,
-) -> ApiResult<(StatusCode, Json<User>)> {
-    Ok((
-        StatusCode::CREATED,
-        Json(s.store.add_member(&p, &OrgId(id), m).await?),
+) -> ApiResult<Response> {
+    Ok(match s.store.add_member(&p, &OrgId(id), m).await? {
+        Enrolment::Added(user) => (StatusCode::CREATED, Json(user)).into_response(),
+        Enrolment::Invited(inv) => (StatusCode::ACCEPTED, Json(inv)).into_response(),
+    })
+}
+
+/// Pending invitations into an organisation (its admins).
+#[utoipa::path(get, path = "/api/v1/orgs/{id}/invitations", tag = "people", params(("id" = String, Path)), responses((status = 200, body = Vec<Invitation>)))]
+pub async fn org_invitations(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<Invitation>>> {
+    Ok(Json(s.store.org_invitations(&p, &OrgId(id)).await?))
+}
+
+/// Invitations waiting for the caller's answer.
+#[utoipa::path(get, path = "/api/v1/me/invitations", tag = "people", responses((status = 200, body = Vec<Invitation>)))]
+pub async fn my_invitations(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> ApiResult<Json<Vec<Invitation>>> {
+    Ok(Json(s.store.my_invitations(&p).await?))
+}
+
+/// The invited person accepts: they hold the invitation's roles from now on.
+#[utoipa::path(post, path = "/api/v1/invitations/{id}/accept", tag = "people", params(("id" = String, Path)),
+    responses((status = 200, body = Invitation), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn accept_invitation(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Invitation>> {
+    Ok(Json(
+        s.store
+            .answer_invitation(&p, &InvitationId(id), true)
+            .await?,
     ))
+}
+
+/// The invited person declines.
+#[utoipa::path(post, path = "/api/v1/invitations/{id}/decline", tag = "people", params(("id" = String, Path)),
+    responses((status = 200, body = Invitation), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn decline_invitation(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Invitation>> {
+    Ok(Json(
+        s.store
+            .answer_invitation(&p, &InvitationId(id), false)
+            .await?,
+    ))
+}
+
+/// An admin of the organisation withdraws a pending invitation.
+#[utoipa::path(delete, path = "/api/v1/invitations/{id}", tag = "people", params(("id" = String, Path)), responses((status = 204)))]
+pub async fn revoke_invitation(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    s.store.revoke_invitation(&p, &InvitationId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// A token request.

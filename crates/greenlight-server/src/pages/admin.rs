@@ -6,11 +6,14 @@ use axum::http::StatusCode;
 use chrono::NaiveDate;
 use greenlight_store::input::NewProduction;
 use greenlight_store::{
-    NewMember, OrgId, OrgKind, OrgKind::Studio, ProductionFacts, ProductionId, Role, TokenId,
+    Enrolment, InvitationId, NewMember, OrgId, OrgKind, OrgKind::Studio, ProductionFacts,
+    ProductionId, Role, TokenId,
 };
 use serde::Deserialize;
 
-use super::views::{AdminPage, FilterOption, OrgView, PersonView, ProductionView, TokenView};
+use super::views::{
+    AdminPage, FilterOption, OrgView, PendingInvitationView, PersonView, ProductionView, TokenView,
+};
 use super::{CsrfForm, Ctx, PageError, PageResult, flash_for, render, role_label, see_other, when};
 use crate::state::AppState;
 
@@ -55,6 +58,23 @@ async fn view(
         } else {
             Vec::new()
         };
+        let invitations = if administered {
+            state
+                .store
+                .org_invitations(&ctx.principal, &o.id)
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .map(|i| PendingInvitationView {
+                    id: i.id.0,
+                    email: i.email,
+                    roles: super::invitations::roles_label(&i.roles),
+                    expires: when(i.expires_at),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         if administered {
             org_options.push(FilterOption {
                 value: o.id.0.clone(),
@@ -67,6 +87,7 @@ async fn view(
             name: o.name.clone(),
             kind: o.kind.as_str().replace('_', " "),
             people,
+            invitations,
             administered,
         });
     }
@@ -187,21 +208,44 @@ pub async fn create_production(State(state): State<AppState>, form: CsrfForm) ->
     Ok(see_other("/admin?done=production"))
 }
 
-/// Invites a person: adds them to an organisation with a role and a first password.
+/// Adds a person to an organisation with a role. A new address becomes a member at once,
+/// with the first password given; someone who already has an account is sent an invitation
+/// instead and keeps their own password.
 pub async fn invite(State(state): State<AppState>, form: CsrfForm) -> PageResult {
     form.ctx.require(&[Role::Admin], "Inviting a person")?;
     let role: Role = form.get("role").parse().map_err(bad)?;
+    let email = form.get("email");
+    let existing = state.store.user_by_email(&email).await?.is_some();
     let member = NewMember {
-        email: form.get("email"),
+        email,
         name: form.get("name"),
         roles: vec![role],
-        password: Some(form.get("password")).filter(|p| !p.is_empty()),
+        password: Some(form.get("password")).filter(|p| !p.is_empty() && !existing),
     };
-    state
+    let done = match state
         .store
         .add_member(&form.ctx.principal, &OrgId(form.get("org")), member)
+        .await?
+    {
+        Enrolment::Added(_) => "person",
+        Enrolment::Invited(_) => "invited",
+    };
+    Ok(see_other(&format!("/admin?done={done}")))
+}
+
+/// Withdraws a pending invitation.
+pub async fn revoke_invitation(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: CsrfForm,
+) -> PageResult {
+    form.ctx
+        .require(&[Role::Admin], "Withdrawing an invitation")?;
+    state
+        .store
+        .revoke_invitation(&form.ctx.principal, &InvitationId(id))
         .await?;
-    Ok(see_other("/admin?done=person"))
+    Ok(see_other("/admin?done=invitation_revoked"))
 }
 
 /// Creates an API token for the signed-in admin; the secret is shown once.

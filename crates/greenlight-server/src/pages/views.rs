@@ -642,7 +642,18 @@ pub struct OrgView {
     pub name: String,
     pub kind: String,
     pub people: Vec<PersonView>,
+    /// Pending invitations into the organisation (shown to its admins).
+    pub invitations: Vec<PendingInvitationView>,
     pub administered: bool,
+}
+
+/// A pending invitation on the admin page.
+#[derive(Debug, Clone)]
+pub struct PendingInvitationView {
+    pub id: String,
+    pub email: String,
+    pub roles: String,
+    pub expires: String,
 }
 
 /// A person and their roles.

@@ -142,7 +142,9 @@ async fn add_members<const N: usize>(
                 },
             )
             .await
-            .expect("member");
+            .expect("member")
+            .added()
+            .expect("a new person");
         tokens.push(
             store
                 .system_create_token(&u.id, "test")
@@ -151,6 +153,63 @@ async fn add_members<const N: usize>(
         );
     }
     tokens.try_into().expect("one token per member")
+}
+
+/// A freshly created PostgreSQL database for one test, dropped by [`TestPostgres::drop`].
+pub struct TestPostgres {
+    pub url: String,
+    admin: String,
+    name: String,
+}
+
+impl TestPostgres {
+    /// A new database on the server of `GREENLIGHT_TEST_POSTGRES_URL`; `None` (with a line
+    /// saying what was skipped) when the variable is not set.
+    pub async fn create(what: &str) -> Option<TestPostgres> {
+        use sqlx::Connection;
+        let Ok(admin) = std::env::var("GREENLIGHT_TEST_POSTGRES_URL") else {
+            eprintln!(
+                "skipped: GREENLIGHT_TEST_POSTGRES_URL is not set, so {what} is not tested on PostgreSQL"
+            );
+            return None;
+        };
+        let name = format!("gl_server_test_{}", uuid::Uuid::new_v4().simple());
+        let mut c = sqlx::PgConnection::connect(&admin)
+            .await
+            .expect("GREENLIGHT_TEST_POSTGRES_URL is reachable");
+        sqlx::Executor::execute(
+            &mut c,
+            sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")),
+        )
+        .await
+        .expect("create the test database");
+        let base = match admin.rfind('/') {
+            Some(i) if i > admin.find("://").map_or(0, |s| s + 2) => &admin[..i],
+            _ => admin.as_str(),
+        };
+        Some(TestPostgres {
+            url: format!("{base}/{name}"),
+            admin,
+            name,
+        })
+    }
+
+    /// Drops the database (after the store using it is closed).
+    pub async fn drop(self) {
+        use sqlx::Connection;
+        let mut c = sqlx::PgConnection::connect(&self.admin)
+            .await
+            .expect("GREENLIGHT_TEST_POSTGRES_URL is reachable");
+        sqlx::Executor::execute(
+            &mut c,
+            sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.name
+            )),
+        )
+        .await
+        .expect("drop the test database");
+    }
 }
 
 impl Studio {

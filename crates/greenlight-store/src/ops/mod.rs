@@ -57,13 +57,40 @@ pub(crate) fn get_i(row: &AnyRow, col: &str) -> Result<i64> {
     Ok(row.try_get::<i64, _>(col)?)
 }
 
-/// A required, trimmed, non-empty text field of a request.
+/// Longest name (an organisation, a person, a title, a tool, a performer, a label), in
+/// characters. Free text has limits so that one request cannot make every page that shows
+/// it megabytes long.
+pub const MAX_NAME_CHARS: usize = 200;
+/// Longest summary or scope, in characters.
+pub const MAX_SUMMARY_CHARS: usize = 2_000;
+/// Longest reason, condition, evidence or other free text, in characters.
+pub const MAX_TEXT_CHARS: usize = 20_000;
+
+/// A required, trimmed, non-empty text field of a request, at most [`MAX_NAME_CHARS`].
 pub(crate) fn required(path: &str, value: &str) -> Result<String> {
+    required_within(path, value, MAX_NAME_CHARS)
+}
+
+/// A required, trimmed, non-empty text field of a request, at most `max` characters.
+pub(crate) fn required_within(path: &str, value: &str, max: usize) -> Result<String> {
     let v = value.trim();
     if v.is_empty() {
         return Err(StoreError::invalid(path, "must not be empty"));
     }
+    within(path, v, max)?;
     Ok(v.to_owned())
+}
+
+/// Refuses a text field longer than `max` characters, naming the field.
+pub(crate) fn within(path: &str, value: &str, max: usize) -> Result<()> {
+    let n = value.chars().count();
+    if n > max {
+        return Err(StoreError::invalid(
+            path,
+            format!("is {n} characters long; at most {max} are allowed"),
+        ));
+    }
+    Ok(())
 }
 
 /// Today in UTC (the clock lives here, not in the core).

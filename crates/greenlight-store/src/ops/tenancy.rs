@@ -5,12 +5,14 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use super::{get_i, get_os, get_s, required};
+use super::{MAX_NAME_CHARS, get_i, get_os, get_s, required, within};
 use crate::audit::{digest, new_salt};
-use crate::db::{parse_enum, parse_opt_ts, parse_ts, ts};
+use crate::db::{parse_enum, parse_json, parse_opt_ts, parse_ts, to_json, ts};
 use crate::model::{
-    Membership, Org, OrgId, OrgKind, Principal, Role, TokenId, TokenInfo, User, UserId,
+    Enrolment, Invitation, InvitationId, InvitationState, Membership, Org, OrgId, OrgKind,
+    Principal, Role, TokenId, TokenInfo, User, UserId,
 };
+use crate::writer::WriteCtx;
 use crate::{Result, Store, StoreError};
 
 /// What `greenlight admin create` gets back: the studio, its first admin, a one-time token.
@@ -135,7 +137,9 @@ pub(crate) async fn insert_org(
     Ok((org, salt))
 }
 
-/// Creates the user when the email is new, then adds the roles. Returns the user.
+/// Creates the user when the email is new (with `password_hash`), then adds the roles.
+/// An existing person's credentials are never touched. Returns the user, its salt and
+/// whether it was created.
 pub(crate) async fn upsert_member(
     conn: &mut sqlx::AnyConnection,
     org: &OrgId,
@@ -169,7 +173,7 @@ pub(crate) async fn upsert_member(
                 .bind(user.id.0.clone())
                 .bind(user.email.clone())
                 .bind(user.name.clone())
-                .bind(password_hash.clone())
+                .bind(password_hash)
                 .bind(salt.clone())
                 .bind(ts(now))
                 .execute(&mut *conn)
@@ -177,13 +181,6 @@ pub(crate) async fn upsert_member(
             (user, salt, true)
         }
     };
-    if !created && let Some(h) = password_hash {
-        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-            .bind(h)
-            .bind(user.id.0.clone())
-            .execute(&mut *conn)
-            .await?;
-    }
     for role in roles {
         sqlx::query(
             "INSERT INTO memberships (user_id, org_id, role) VALUES ($1, $2, $3) ON CONFLICT (user_id, org_id, role) DO NOTHING",
@@ -228,6 +225,350 @@ pub(crate) async fn insert_token(
         .execute(&mut *conn)
         .await?;
     Ok((info, secret))
+}
+
+/// Longest email address (RFC 5321's path limit).
+const MAX_EMAIL_CHARS: usize = 254;
+/// Shortest and longest password, in characters (argon2 takes any length; the upper bound
+/// keeps one request from costing seconds of hashing).
+const PASSWORD_CHARS: std::ops::RangeInclusive<usize> = 12..=1024;
+/// How long an invitation can be accepted.
+const INVITATION_DAYS: i64 = 7;
+
+/// Checks a new password's length and hashes it with argon2, off the async threads.
+async fn hash_new_password(password: &str) -> Result<String> {
+    let n = password.chars().count();
+    if !PASSWORD_CHARS.contains(&n) {
+        return Err(StoreError::invalid(
+            "password",
+            format!(
+                "must be {} to {} characters long",
+                PASSWORD_CHARS.start(),
+                PASSWORD_CHARS.end()
+            ),
+        ));
+    }
+    let p = password.to_owned();
+    tokio::task::spawn_blocking(move || hash_password(&p))
+        .await
+        .map_err(|e| StoreError::Backend(e.to_string()))?
+}
+
+const INVITATION_SELECT: &str = "SELECT i.id, i.org_id, o.name AS org_name, i.email, i.roles, \
+     COALESCE(NULLIF(u.name, ''), u.email) AS invited_by, i.state, i.created_at, i.expires_at \
+     FROM invitations i JOIN orgs o ON o.id = i.org_id JOIN users u ON u.id = i.invited_by";
+
+fn invitation_from_row(row: &sqlx::any::AnyRow) -> Result<Invitation> {
+    Ok(Invitation {
+        id: InvitationId(get_s(row, "id")?),
+        org_id: OrgId(get_s(row, "org_id")?),
+        org_name: get_s(row, "org_name")?,
+        email: get_s(row, "email")?,
+        roles: parse_json(&get_s(row, "roles")?)?,
+        invited_by: get_s(row, "invited_by")?,
+        state: parse_enum(&get_s(row, "state")?)?,
+        created_at: parse_ts(&get_s(row, "created_at")?)?,
+        expires_at: parse_ts(&get_s(row, "expires_at")?)?,
+    })
+}
+
+/// The studio that manages `org` (itself for a studio), on the batch's connection.
+async fn studio_of_org(conn: &mut sqlx::AnyConnection, org: &OrgId) -> Result<OrgId> {
+    let row = sqlx::query("SELECT COALESCE(parent_id, id) AS studio FROM orgs WHERE id = $1")
+        .bind(org.0.clone())
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("organisation {org}")))?;
+    Ok(OrgId(get_s(&row, "studio")?))
+}
+
+/// Every studio a person belongs to, directly or through a company or vendor it manages.
+async fn studios_of_user(conn: &mut sqlx::AnyConnection, user: &UserId) -> Result<Vec<OrgId>> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT COALESCE(o.parent_id, o.id) AS studio FROM memberships m \
+         JOIN orgs o ON o.id = m.org_id WHERE m.user_id = $1 ORDER BY studio",
+    )
+    .bind(user.0.clone())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok(OrgId(get_s(r, "studio")?)))
+        .collect()
+}
+
+/// A person's roles in every organisation, on the batch's connection (for their digest).
+async fn roles_of_user(
+    conn: &mut sqlx::AnyConnection,
+    user: &UserId,
+) -> Result<Vec<(String, Role)>> {
+    let rows = sqlx::query(
+        "SELECT org_id, role FROM memberships WHERE user_id = $1 ORDER BY org_id, role",
+    )
+    .bind(user.0.clone())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((get_s(r, "org_id")?, parse_enum(&get_s(r, "role")?)?)))
+        .collect()
+}
+
+/// The person's user row with its salt, on the batch's connection.
+async fn user_with_salt(conn: &mut sqlx::AnyConnection, user: &UserId) -> Result<(User, String)> {
+    let row = sqlx::query("SELECT id, email, name, created_at, salt FROM users WHERE id = $1")
+        .bind(user.0.clone())
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("user {user}")))?;
+    Ok((user_from_row(&row)?, get_s(&row, "salt")?))
+}
+
+/// Records `action` on a person's credentials in the audit log of every studio the person
+/// belongs to, so each studio sees what was done to its people.
+async fn audit_in_studios_of(
+    w: &mut WriteCtx,
+    actor: &str,
+    user: &UserId,
+    action: &str,
+    entity: &'static str,
+    entity_id: &str,
+) -> Result<()> {
+    for studio in studios_of_user(&mut w.conn, user).await? {
+        w.audit(
+            Some(actor),
+            Some(&studio.0),
+            action,
+            entity,
+            entity_id,
+            None,
+            None,
+        );
+    }
+    Ok(())
+}
+
+/// Records a change of a person's memberships in every studio in `studios` (those the person
+/// belonged to before and after), with the digest of their roles after the change.
+async fn audit_membership_change(
+    w: &mut WriteCtx,
+    actor: Option<&str>,
+    user: &UserId,
+    action: &str,
+    mut studios: Vec<OrgId>,
+) -> Result<()> {
+    let (person, salt) = user_with_salt(&mut w.conn, user).await?;
+    let roles = roles_of_user(&mut w.conn, user).await?;
+    let after = digest(&salt, &user_state(&person, &roles));
+    studios.extend(studios_of_user(&mut w.conn, user).await?);
+    studios.sort();
+    studios.dedup();
+    for studio in studios {
+        w.audit(
+            actor,
+            Some(&studio.0),
+            action,
+            "user",
+            &user.0,
+            None,
+            Some(after.clone()),
+        );
+    }
+    Ok(())
+}
+
+async fn insert_roles(
+    conn: &mut sqlx::AnyConnection,
+    user: &UserId,
+    org: &OrgId,
+    roles: &[Role],
+) -> Result<()> {
+    for role in roles {
+        sqlx::query(
+            "INSERT INTO memberships (user_id, org_id, role) VALUES ($1, $2, $3) ON CONFLICT (user_id, org_id, role) DO NOTHING",
+        )
+        .bind(user.0.clone())
+        .bind(org.0.clone())
+        .bind(role.as_str())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// A new person with roles in `org` (the email is known to be new when the request was
+/// checked; a concurrent enrolment of the same address loses to the unique index).
+async fn enrol_new_person(
+    w: &mut WriteCtx,
+    actor: UserId,
+    org: OrgId,
+    email: String,
+    member: NewMember,
+    password_hash: Option<String>,
+) -> Result<User> {
+    let (user, _salt, created) = upsert_member(
+        &mut w.conn,
+        &org,
+        &email,
+        &member.name,
+        &[],
+        password_hash,
+        w.now,
+    )
+    .await?;
+    if !created {
+        return Err(StoreError::conflict(format!(
+            "{email} was enrolled by someone else meanwhile; send the invitation again"
+        )));
+    }
+    insert_roles(&mut w.conn, &user.id, &org, &member.roles).await?;
+    audit_membership_change(w, Some(&actor.0), &user.id, "user.add", Vec::new()).await?;
+    Ok(user)
+}
+
+/// Gives an existing person roles in `org` (their own choice: an accepted invitation, or an
+/// admin adding themself).
+async fn grant_roles(
+    w: &mut WriteCtx,
+    actor: Option<UserId>,
+    user: UserId,
+    org: OrgId,
+    roles: Vec<Role>,
+) -> Result<()> {
+    let before = studios_of_user(&mut w.conn, &user).await?;
+    insert_roles(&mut w.conn, &user, &org, &roles).await?;
+    let actor = actor.map(|a| a.0);
+    audit_membership_change(w, actor.as_deref(), &user, "user.roles", before).await
+}
+
+async fn invite_person(
+    w: &mut WriteCtx,
+    actor: UserId,
+    inviter: String,
+    org: OrgId,
+    user: User,
+    roles: Vec<Role>,
+) -> Result<Invitation> {
+    let now = w.now;
+    // A newer invitation into the same organisation replaces a pending one.
+    sqlx::query(
+        "UPDATE invitations SET state = 'revoked', decided_at = $1 WHERE org_id = $2 AND user_id = $3 AND state = 'pending'",
+    )
+    .bind(ts(now))
+    .bind(org.0.clone())
+    .bind(user.id.0.clone())
+    .execute(&mut w.conn)
+    .await?;
+    let org_name = get_s(
+        &sqlx::query("SELECT name FROM orgs WHERE id = $1")
+            .bind(org.0.clone())
+            .fetch_one(&mut w.conn)
+            .await?,
+        "name",
+    )?;
+    let invitation = Invitation {
+        id: InvitationId::new(),
+        org_id: org.clone(),
+        org_name,
+        email: user.email.clone(),
+        roles,
+        invited_by: inviter,
+        state: InvitationState::Pending,
+        created_at: now,
+        expires_at: now + chrono::Duration::days(INVITATION_DAYS),
+    };
+    sqlx::query(
+        "INSERT INTO invitations (id, org_id, user_id, email, roles, invited_by, state, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8)",
+    )
+    .bind(invitation.id.0.clone())
+    .bind(org.0.clone())
+    .bind(user.id.0.clone())
+    .bind(invitation.email.clone())
+    .bind(to_json(&invitation.roles))
+    .bind(actor.0.clone())
+    .bind(ts(now))
+    .bind(ts(invitation.expires_at))
+    .execute(&mut w.conn)
+    .await?;
+    let mut studios = studios_of_user(&mut w.conn, &user.id).await?;
+    studios.push(studio_of_org(&mut w.conn, &org).await?);
+    studios.sort();
+    studios.dedup();
+    for studio in studios {
+        w.audit(
+            Some(&actor.0),
+            Some(&studio.0),
+            "invitation.create",
+            "invitation",
+            &invitation.id.0,
+            None,
+            None,
+        );
+    }
+    Ok(invitation)
+}
+
+async fn answer_invitation_tx(
+    w: &mut WriteCtx,
+    actor: UserId,
+    id: InvitationId,
+    accept: bool,
+) -> Result<Invitation> {
+    let sql = format!("{INVITATION_SELECT} WHERE i.id = $1 AND i.user_id = $2");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id.0.clone())
+        .bind(actor.0.clone())
+        .fetch_optional(&mut w.conn)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("invitation {id}")))?;
+    let mut invitation = invitation_from_row(&row)?;
+    if invitation.state != InvitationState::Pending {
+        return Err(StoreError::conflict(format!(
+            "this invitation was already {}",
+            invitation.state
+        )));
+    }
+    if invitation.expires_at <= w.now {
+        return Err(StoreError::conflict(
+            "this invitation has expired; ask the organisation's admin for a new one",
+        ));
+    }
+    invitation.state = if accept {
+        InvitationState::Accepted
+    } else {
+        InvitationState::Declined
+    };
+    sqlx::query("UPDATE invitations SET state = $1, decided_at = $2 WHERE id = $3")
+        .bind(invitation.state.as_str())
+        .bind(ts(w.now))
+        .bind(id.0.clone())
+        .execute(&mut w.conn)
+        .await?;
+    let studio = studio_of_org(&mut w.conn, &invitation.org_id).await?;
+    if accept {
+        let before = studios_of_user(&mut w.conn, &actor).await?;
+        insert_roles(&mut w.conn, &actor, &invitation.org_id, &invitation.roles).await?;
+        w.audit(
+            Some(&actor.0),
+            Some(&studio.0),
+            "invitation.accept",
+            "invitation",
+            &id.0,
+            None,
+            None,
+        );
+        audit_membership_change(w, Some(&actor.0), &actor, "user.roles", before).await?;
+    } else {
+        w.audit(
+            Some(&actor.0),
+            Some(&studio.0),
+            "invitation.decline",
+            "invitation",
+            &id.0,
+            None,
+            None,
+        );
+    }
+    Ok(invitation)
 }
 
 impl Store {
@@ -521,13 +862,18 @@ impl Store {
         .await
     }
 
-    /// Adds a person (new or existing, by email) to an organisation with roles.
+    /// Adds a person to an organisation with roles. A new address becomes a new person with
+    /// those roles (and the password, when one is given). A person who already has an
+    /// account is never enrolled by someone else and their credentials are never touched:
+    /// they get an invitation and hold the roles once they accept it, signed in as
+    /// themselves. Admins adding themselves to an organisation they administer get the roles
+    /// at once.
     pub async fn add_member(
         &self,
         actor: &Principal,
         org: &OrgId,
         member: NewMember,
-    ) -> Result<User> {
+    ) -> Result<Enrolment> {
         self.org(actor, org).await?;
         if !self.administers(actor, org).await? {
             return Err(StoreError::Forbidden(
@@ -535,63 +881,161 @@ impl Store {
             ));
         }
         let email = required("email", &member.email)?;
-        if !email.contains('@') {
+        if !email.contains('@') || email.chars().count() > MAX_EMAIL_CHARS {
             return Err(StoreError::invalid("email", "is not an email address"));
         }
+        within("name", member.name.trim(), MAX_NAME_CHARS)?;
         if member.roles.is_empty() {
             return Err(StoreError::invalid("roles", "give at least one role"));
         }
-        let password_hash = match &member.password {
-            Some(p) if p.chars().count() < 12 => {
-                return Err(StoreError::invalid(
-                    "password",
-                    "must be at least 12 characters",
-                ));
+        let existing = self.user_by_email(&email).await?;
+        let (org, actor_id) = (org.clone(), actor.user.id.clone());
+        match existing {
+            None => {
+                let password_hash = match &member.password {
+                    Some(p) => Some(hash_new_password(p).await?),
+                    None => None,
+                };
+                let user = self
+                    .write(move |w| {
+                        Box::pin(enrol_new_person(
+                            w,
+                            actor_id,
+                            org,
+                            email,
+                            member,
+                            password_hash,
+                        ))
+                    })
+                    .await?;
+                Ok(Enrolment::Added(user))
             }
-            Some(p) => {
-                let p = p.clone();
-                Some(
-                    tokio::task::spawn_blocking(move || hash_password(&p))
-                        .await
-                        .map_err(|e| StoreError::Backend(e.to_string()))??,
-                )
+            Some(user) => {
+                if member.password.is_some() {
+                    return Err(StoreError::invalid(
+                        "password",
+                        format!(
+                            "{email} already has an account and keeps their own password; \
+                             leave the password out to invite them"
+                        ),
+                    ));
+                }
+                if user.id == actor.user.id {
+                    let me = user.id.clone();
+                    self.write(move |w| {
+                        Box::pin(grant_roles(w, Some(actor_id), me, org, member.roles))
+                    })
+                    .await?;
+                    return Ok(Enrolment::Added(user));
+                }
+                let inviter = if actor.user.name.trim().is_empty() {
+                    actor.user.email.clone()
+                } else {
+                    actor.user.name.clone()
+                };
+                let invitation = self
+                    .write(move |w| {
+                        Box::pin(invite_person(w, actor_id, inviter, org, user, member.roles))
+                    })
+                    .await?;
+                Ok(Enrolment::Invited(invitation))
             }
-            None => None,
-        };
-        let (org, actor_id) = (org.clone(), actor.user.id.0.clone());
+        }
+    }
+
+    /// Invitations waiting for the caller's answer.
+    pub async fn my_invitations(&self, actor: &Principal) -> Result<Vec<Invitation>> {
+        let sql = format!(
+            "{INVITATION_SELECT} WHERE i.user_id = $1 AND i.state = 'pending' AND i.expires_at > $2 ORDER BY i.created_at"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(actor.user.id.0.clone())
+            .bind(ts(Utc::now()))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(invitation_from_row).collect()
+    }
+
+    /// Pending invitations into an organisation (its admins only).
+    pub async fn org_invitations(&self, actor: &Principal, org: &OrgId) -> Result<Vec<Invitation>> {
+        self.org(actor, org).await?;
+        if !self.administers(actor, org).await? {
+            return Err(StoreError::Forbidden(
+                "only an admin of the organisation sees its invitations".into(),
+            ));
+        }
+        let sql = format!(
+            "{INVITATION_SELECT} WHERE i.org_id = $1 AND i.state = 'pending' AND i.expires_at > $2 ORDER BY i.created_at"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(org.0.clone())
+            .bind(ts(Utc::now()))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(invitation_from_row).collect()
+    }
+
+    /// The invited person accepts (they hold the roles from now on) or declines.
+    pub async fn answer_invitation(
+        &self,
+        actor: &Principal,
+        id: &InvitationId,
+        accept: bool,
+    ) -> Result<Invitation> {
+        let (id, actor_id) = (id.clone(), actor.user.id.clone());
+        self.write(move |w| Box::pin(answer_invitation_tx(w, actor_id, id, accept)))
+            .await
+    }
+
+    /// An admin of the organisation withdraws a pending invitation.
+    pub async fn revoke_invitation(&self, actor: &Principal, id: &InvitationId) -> Result<()> {
+        let row = sqlx::query("SELECT org_id FROM invitations WHERE id = $1")
+            .bind(id.0.clone())
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("invitation {id}")))?;
+        let org = OrgId(get_s(&row, "org_id")?);
+        if self.org(actor, &org).await.is_err() || !self.administers(actor, &org).await? {
+            return Err(StoreError::NotFound(format!("invitation {id}")));
+        }
+        let (id, actor_id) = (id.clone(), actor.user.id.clone());
         self.write(move |w| {
             Box::pin(async move {
-                let (user, salt, created) = upsert_member(
-                    &mut w.conn,
-                    &org,
-                    &email,
-                    &member.name,
-                    &member.roles,
-                    password_hash,
-                    w.now,
+                let changed = sqlx::query(
+                    "UPDATE invitations SET state = 'revoked', decided_at = $1 WHERE id = $2 AND state = 'pending'",
                 )
-                .await?;
-                let roles: Vec<(String, Role)> =
-                    member.roles.iter().map(|r| (org.0.clone(), *r)).collect();
-                let action = if created { "user.add" } else { "user.roles" };
+                .bind(ts(w.now))
+                .bind(id.0.clone())
+                .execute(&mut w.conn)
+                .await?
+                .rows_affected();
+                if changed == 0 {
+                    return Err(StoreError::conflict("the invitation was already answered"));
+                }
+                let studio = studio_of_org(&mut w.conn, &org).await?;
                 w.audit(
-                    Some(&actor_id),
-                    Some(&org.0),
-                    action,
-                    "user",
-                    &user.id.0,
+                    Some(&actor_id.0),
+                    Some(&studio.0),
+                    "invitation.revoke",
+                    "invitation",
+                    &id.0,
                     None,
-                    Some(digest(&salt, &user_state(&user, &roles))),
+                    None,
                 );
-                Ok(user)
+                Ok(())
             })
         })
         .await
     }
 
-    /// People of an organisation with their roles in it.
+    /// People of an organisation with their roles in it (its admins only).
     pub async fn members(&self, actor: &Principal, org: &OrgId) -> Result<Vec<(User, Vec<Role>)>> {
         self.org(actor, org).await?;
+        if !self.administers(actor, org).await? {
+            return Err(StoreError::Forbidden(
+                "only an admin of the organisation lists its people".into(),
+            ));
+        }
         let rows = sqlx::query(
             "SELECT u.id, u.email, u.name, u.created_at, m.role FROM memberships m JOIN users u ON u.id = m.user_id \
              WHERE m.org_id = $1 ORDER BY u.email, m.role",
@@ -611,7 +1055,7 @@ impl Store {
         Ok(out)
     }
 
-    /// Issues an API token for `user` (the caller themself, or an admin of one of their
+    /// Issues an API token for `user` (the caller themself, or an admin of every one of their
     /// organisations). Returns the secret once.
     pub async fn create_token(
         &self,
@@ -620,24 +1064,15 @@ impl Store {
         label: &str,
     ) -> Result<(TokenInfo, String)> {
         self.may_manage_user(actor, user).await?;
-        let (user, label, actor_id) = (
-            user.clone(),
-            label.trim().to_owned(),
-            actor.user.id.0.clone(),
-        );
+        let label = label.trim().to_owned();
+        within("label", &label, MAX_NAME_CHARS)?;
+        let (user, actor_id) = (user.clone(), actor.user.id.0.clone());
         self.write(move |w| {
             Box::pin(async move {
                 let (info, secret) =
                     insert_token(&mut w.conn, &user, &label, "api", None, w.now).await?;
-                w.audit(
-                    Some(&actor_id),
-                    None,
-                    "token.create",
-                    "token",
-                    &info.id.0,
-                    None,
-                    None,
-                );
+                audit_in_studios_of(w, &actor_id, &user, "token.create", "token", &info.id.0)
+                    .await?;
                 Ok((info, secret))
             })
         })
@@ -672,7 +1107,9 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("token {token}")))?;
         let user = UserId(get_s(&row, "user_id")?);
-        self.may_manage_user(actor, &user).await?;
+        self.may_manage_user(actor, &user)
+            .await
+            .map_err(|_| StoreError::NotFound(format!("token {token}")))?;
         let (token, actor_id) = (token.clone(), actor.user.id.0.clone());
         self.write(move |w| {
             Box::pin(async move {
@@ -683,22 +1120,15 @@ impl Store {
                 .bind(token.0.clone())
                 .execute(&mut w.conn)
                 .await?;
-                w.audit(
-                    Some(&actor_id),
-                    None,
-                    "token.revoke",
-                    "token",
-                    &token.0,
-                    None,
-                    None,
-                );
+                audit_in_studios_of(w, &actor_id, &user, "token.revoke", "token", &token.0).await?;
                 Ok(())
             })
         })
         .await
     }
 
-    /// Sets a user's web password (the user themself or an admin of one of their organisations).
+    /// Sets a user's web password (the user themself, or an admin of every one of their
+    /// organisations).
     pub async fn set_password(
         &self,
         actor: &Principal,
@@ -706,16 +1136,7 @@ impl Store {
         password: &str,
     ) -> Result<()> {
         self.may_manage_user(actor, user).await?;
-        if password.chars().count() < 12 {
-            return Err(StoreError::invalid(
-                "password",
-                "must be at least 12 characters",
-            ));
-        }
-        let p = password.to_owned();
-        let hash = tokio::task::spawn_blocking(move || hash_password(&p))
-            .await
-            .map_err(|e| StoreError::Backend(e.to_string()))??;
+        let hash = hash_new_password(password).await?;
         let (user, actor_id) = (user.clone(), actor.user.id.0.clone());
         self.write(move |w| {
             Box::pin(async move {
@@ -724,32 +1145,40 @@ impl Store {
                     .bind(user.0.clone())
                     .execute(&mut w.conn)
                     .await?;
-                w.audit(
-                    Some(&actor_id),
-                    None,
-                    "user.password",
-                    "user",
-                    &user.0,
-                    None,
-                    None,
-                );
+                audit_in_studios_of(w, &actor_id, &user, "user.password", "user", &user.0).await?;
                 Ok(())
             })
         })
         .await
     }
 
+    /// Whether the caller may manage `user`'s credentials: themself, or an admin of every
+    /// organisation the person belongs to. A person who also belongs elsewhere (another
+    /// studio, or a studio whose admin the caller is not) manages their own credentials, so
+    /// no admin can act as someone of another organisation.
     async fn may_manage_user(&self, actor: &Principal, user: &UserId) -> Result<()> {
         if &actor.user.id == user {
             return Ok(());
         }
         let target = self.principal(user).await?;
+        let mut some = false;
+        let mut all = !target.memberships.is_empty();
         for m in &target.memberships {
             if self.administers(actor, &m.org_id).await? {
-                return Ok(());
+                some = true;
+            } else {
+                all = false;
             }
         }
-        Err(StoreError::NotFound(format!("user {user}")))
+        match (some, all) {
+            (_, true) => Ok(()),
+            (true, false) => Err(StoreError::Forbidden(
+                "this person also belongs to organisations you do not administer; they manage \
+                 their own password and tokens"
+                    .into(),
+            )),
+            (false, false) => Err(StoreError::NotFound(format!("user {user}"))),
+        }
     }
 
     /// Number of users (for `/metrics` and the demo's idempotence check).
@@ -817,6 +1246,35 @@ impl Store {
                     Some(digest(&salt, &user_state(&user, &roles))),
                 );
                 Ok(user)
+            })
+        })
+        .await
+    }
+
+    /// Sets a person's password without an acting person (system use: demo seeding, whose
+    /// studio admin is created without one). Audited with no actor in the person's studios.
+    pub async fn system_set_password(&self, user: &UserId, password: &str) -> Result<()> {
+        let hash = hash_new_password(password).await?;
+        let user = user.clone();
+        self.write(move |w| {
+            Box::pin(async move {
+                sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                    .bind(hash)
+                    .bind(user.0.clone())
+                    .execute(&mut w.conn)
+                    .await?;
+                for studio in studios_of_user(&mut w.conn, &user).await? {
+                    w.audit(
+                        None,
+                        Some(&studio.0),
+                        "user.password",
+                        "user",
+                        &user.0,
+                        None,
+                        None,
+                    );
+                }
+                Ok(())
             })
         })
         .await
