@@ -6,9 +6,12 @@
 //! `tower::ServiceExt::oneshot`, and `greenlight serve` binds it to a socket.
 
 pub mod api;
+pub mod attachment;
 pub mod auth;
+pub mod client;
 pub mod demo;
 pub mod error;
+pub mod headers;
 pub mod metrics;
 pub mod openapi;
 pub mod pages;
@@ -34,6 +37,10 @@ pub fn app(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            headers::add,
         ))
         .with_state(state)
 }
@@ -64,9 +71,12 @@ pub async fn serve(
             }
         }
     });
-    let result = axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let result = axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
     ticker.abort();
     store.close().await;
     if let Some(b) = banks.get() {

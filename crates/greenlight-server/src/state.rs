@@ -6,16 +6,23 @@ use greenlight_scan::bank::BankStore;
 use greenlight_store::Store;
 
 use crate::metrics::Metrics;
+use crate::pages::session::{LoginLimiter, LoginLimits};
 
 /// How this server instance runs (resolved by the command line).
 #[derive(Debug, Clone, Default)]
 pub struct ServerConfig {
     /// Serving demo data: the sign-in page may show the demo accounts.
     pub demo: bool,
-    /// Cookies get `Secure` (the deployment is served over HTTPS).
-    pub secure_cookies: bool,
+    /// The address people use to reach the server (`--public-url`), for links and cookies:
+    /// cookies get `Secure` when it is `https`.
+    pub public_url: Option<url::Url>,
+    /// Believe `X-Forwarded-For` and `X-Forwarded-Proto` from the proxy in front
+    /// (`--trust-proxy`): the source address of the sign-in limits comes from there.
+    pub trust_proxy: bool,
     /// Hex of the audit signing key's public half (shown to auditors).
     pub audit_public_key: Option<String>,
+    /// The sign-in limits.
+    pub login: LoginLimits,
 }
 
 /// Shared by every handler; cheap to clone.
@@ -27,6 +34,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The scan's bank tables (`bank_*`) in the same database, opened on first use.
     pub banks: Arc<tokio::sync::OnceCell<BankStore>>,
+    /// Failed sign-ins, per source address and per account (in this instance's memory).
+    pub logins: Arc<LoginLimiter>,
 }
 
 impl AppState {
@@ -34,6 +43,7 @@ impl AppState {
     pub fn new(store: Store, config: ServerConfig) -> Self {
         AppState {
             store,
+            logins: Arc::new(LoginLimiter::new(config.login)),
             config: Arc::new(config),
             metrics: Arc::new(Metrics::default()),
             banks: Arc::new(tokio::sync::OnceCell::new()),

@@ -36,6 +36,36 @@ pub(crate) fn backend_of(url: &str) -> Result<Backend> {
     }
 }
 
+/// An SQLite URL that creates its file when missing (`mode=rwc`), after creating the file's
+/// folder; any other URL as it is.
+pub(crate) fn creating(url: &str) -> Result<String> {
+    let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    else {
+        return Ok(url.to_owned());
+    };
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path == ":memory:" {
+        return Ok(url.to_owned());
+    }
+    if let Some(dir) = std::path::Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Backend(format!("creating the folder {}: {e}", dir.display()))
+        })?;
+    }
+    let params: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("mode="))
+        .chain(["mode=rwc"])
+        .collect();
+    let prefix = &url[..url.len() - rest.len()];
+    Ok(format!("{prefix}{path}?{}", params.join("&")))
+}
+
 /// The URL with any password replaced by `***`, for logs and `Debug`.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -171,6 +201,27 @@ mod tests {
         assert_eq!(
             redact_url("sqlite://a.db?mode=rwc"),
             "sqlite://a.db?mode=rwc"
+        );
+    }
+
+    #[test]
+    fn a_creating_url_asks_sqlite_to_create_the_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("sub/gl.db");
+        let url = format!("sqlite://{}", db.display());
+        assert_eq!(
+            creating(&url).expect("url"),
+            format!("sqlite://{}?mode=rwc", db.display())
+        );
+        assert!(db.parent().expect("parent").is_dir(), "the folder is made");
+        let url = format!("sqlite://{}?mode=ro&foo=1", db.display());
+        assert_eq!(
+            creating(&url).expect("url"),
+            format!("sqlite://{}?foo=1&mode=rwc", db.display())
+        );
+        assert_eq!(
+            creating("postgres://u@h/db").expect("url"),
+            "postgres://u@h/db"
         );
     }
 

@@ -35,6 +35,15 @@ pub struct Args {
     /// beside the key). Give every instance of a deployment the same file.
     #[arg(long, env = "GREENLIGHT_CHECKPOINT_LOG")]
     pub checkpoint_log: Option<PathBuf>,
+    /// The address people use to reach this server, e.g. `https://greenlight.example.com`:
+    /// links in notifications use it, and cookies are `Secure` when it is `https`.
+    #[arg(long, env = "GREENLIGHT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Believe `X-Forwarded-For` and `X-Forwarded-Proto` from the reverse proxy in front
+    /// (the sign-in limits count the address the proxy saw). Only behind a proxy that sets
+    /// them: otherwise clients could claim any address.
+    #[arg(long, env = "GREENLIGHT_TRUST_PROXY")]
+    pub trust_proxy: bool,
     /// Largest number of write requests committed in one transaction (group commit).
     #[arg(long, default_value_t = 256, hide = true)]
     pub max_batch: usize,
@@ -150,6 +159,9 @@ pub async fn open_store(url: &str, files: &AuditFiles, max_batch: usize) -> anyh
     config.signing_key = Some(files.key.clone());
     config.checkpoint_log = Some(files.checkpoint_log.clone());
     config.max_batch = max_batch;
+    // `serve` and `admin create` write: they create a missing SQLite file, as the default
+    // URL does.
+    config.create_if_missing = true;
     Store::open(config)
         .await
         .with_context(|| format!("opening the database {}", redact(url)))
@@ -172,6 +184,26 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
+/// Checks `--public-url`: an absolute `http(s)` URL without credentials, query or fragment.
+fn public_url(text: &str) -> anyhow::Result<url::Url> {
+    let bad = |why: &str| UsageError(format!("--public-url {text:?}: {why}"));
+    let u = url::Url::parse(text).map_err(|e| {
+        bad(&format!(
+            "{e} (expected e.g. https://greenlight.example.com)"
+        ))
+    })?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return Err(bad("use an http:// or https:// address").into());
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err(bad("must not carry a user name or password").into());
+    }
+    if u.query().is_some() || u.fragment().is_some() {
+        return Err(bad("must not carry a query or fragment").into());
+    }
+    Ok(u)
+}
+
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<u8> {
     let addr: SocketAddr = args.bind.parse().map_err(|e| {
@@ -186,6 +218,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         ))
         .into());
     }
+    let public_url = match args.public_url.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(u) => Some(public_url(u)?),
+    };
     if args.max_batch == 0 {
         return Err(UsageError("--max-batch must be at least 1".into()).into());
     }
@@ -213,8 +249,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         }
         let config = greenlight_server::ServerConfig {
             demo: args.demo,
-            secure_cookies: false,
+            public_url,
+            trust_proxy: args.trust_proxy,
             audit_public_key: Some(files.key.public_hex()),
+            ..Default::default()
         };
         let state = greenlight_server::AppState::new(store, config);
         println!("Greenlight listening on {base}");

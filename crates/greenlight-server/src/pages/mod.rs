@@ -19,6 +19,7 @@ mod before_release;
 mod dashboard;
 mod declaration;
 mod declare;
+mod invitations;
 mod legal;
 mod lists;
 mod queries;
@@ -26,25 +27,22 @@ mod report;
 mod signin;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use askama::Template;
+use axum::Router;
 use axum::extract::{FromRequest, FromRequestParts, Multipart, Request};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Router};
 use chrono::{DateTime, Utc};
 use greenlight_store::{Principal, Production, Role, StoreError};
 
 use crate::state::AppState;
-use session::LoginLimiter;
 use views::{ErrorPage, Layout, NavItem, ProductionOption, UserBadge};
 
 /// The pages' routes, merged into the application by [`crate::app`].
 pub fn router() -> Router<AppState> {
-    let limiter = Arc::new(LoginLimiter::default());
     Router::new()
         .route("/", get(lists::home))
         .route("/signin", get(signin::page).post(signin::submit))
@@ -94,13 +92,18 @@ pub fn router() -> Router<AppState> {
         .route("/admin/orgs", post(admin::create_org))
         .route("/admin/productions", post(admin::create_production))
         .route("/admin/people", post(admin::invite))
+        .route(
+            "/admin/invitations/{id}/revoke",
+            post(admin::revoke_invitation),
+        )
+        .route("/invitations", get(invitations::page))
+        .route("/invitations/{id}/{answer}", post(invitations::answer))
         .route("/admin/tokens", post(admin::create_token))
         .route("/admin/tokens/{id}/revoke", post(admin::revoke_token))
         .route("/admin/links", post(admin::link_org))
         .route("/audit", get(audit::page))
         .route("/audit/verify", post(audit::verify))
         .route("/audit/export", get(audit::export))
-        .layer(Extension(limiter))
 }
 
 /// What a page answers when it cannot show what was asked.
@@ -248,6 +251,8 @@ pub struct Ctx {
     pub secret: String,
     pub productions: Vec<Production>,
     pub path: String,
+    /// Invitations waiting for this person's answer.
+    pub invitations: usize,
 }
 
 impl FromRequestParts<AppState> for Ctx {
@@ -271,11 +276,13 @@ impl FromRequestParts<AppState> for Ctx {
             return Err(PageError::SignIn { next });
         };
         let productions = state.store.productions(&principal).await?;
+        let invitations = state.store.my_invitations(&principal).await?.len();
         Ok(Ctx {
             principal,
             secret,
             productions,
             path,
+            invitations,
         })
     }
 }
@@ -335,6 +342,9 @@ impl Ctx {
             push("/admin", "Admin");
         }
         push("/dashboard", "Dashboard");
+        if self.invitations > 0 {
+            push("/invitations", "Invitations");
+        }
         let mut roles: Vec<&str> = self
             .principal
             .memberships
@@ -522,25 +532,7 @@ pub fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
-/// A download: body, content type and file name.
-pub fn download(
-    body: impl Into<axum::body::Body>,
-    content_type: &str,
-    file_name: &str,
-) -> Response {
-    let disposition = format!(
-        "attachment; filename=\"{}\"",
-        file_name.replace(['"', '\\', '\r', '\n'], "_")
-    );
-    (
-        [
-            (header::CONTENT_TYPE, content_type.to_owned()),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        body.into(),
-    )
-        .into_response()
-}
+pub use crate::attachment::download;
 
 /// The flash message named by a `?done=` key after a redirect (a fixed set: nothing a link
 /// can inject).
@@ -557,7 +549,14 @@ pub fn flash_for(done: Option<&str>) -> Vec<views::Flash> {
         Some("tool") => "Tool registered.",
         Some("org") => "Organisation created.",
         Some("production") => "Production created.",
-        Some("person") => "Person invited.",
+        Some("person") => "Person added.",
+        Some("invited") => {
+            "That person already has an account: they were sent an invitation, hold the role \
+             once they accept it, and keep their own password."
+        }
+        Some("invitation_revoked") => "Invitation withdrawn.",
+        Some("invitation_accepted") => "Invitation accepted: you now hold its roles.",
+        Some("invitation_declined") => "Invitation declined.",
         Some("linked_org") => "The organisation now works on the production.",
         Some("token_revoked") => "Token revoked.",
         _ => return Vec::new(),

@@ -82,32 +82,82 @@ pub fn read_cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String
         .filter(|v| !v.is_empty())
 }
 
-/// The sign-in rate limit: at most `per_account` failed attempts per account name and
-/// `overall` failed attempts in all within `window`, counted in this instance's memory (so a
-/// deployment of N instances allows up to N times as many; `docs/web.md` says so).
+/// The sign-in limits (see [`LoginLimiter`]).
+#[derive(Debug, Clone, Copy)]
+pub struct LoginLimits {
+    /// Failed sign-ins from one source address within `window` before that address is
+    /// refused (429) without checking the password.
+    pub per_source: usize,
+    /// Failed sign-ins on one account within `window` before each further attempt on it is
+    /// slowed down.
+    pub per_account: usize,
+    /// The first slow-down; it doubles with every further failure.
+    pub base_delay: Duration,
+    /// The longest slow-down.
+    pub max_delay: Duration,
+    /// How long a failure counts.
+    pub window: Duration,
+}
+
+impl Default for LoginLimits {
+    fn default() -> Self {
+        LoginLimits {
+            per_source: 50,
+            per_account: 5,
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(30),
+            window: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// What the limiter says about a sign-in attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    /// The source address failed too often: refuse without checking, try again after this.
+    Refuse(Duration),
+    /// Check the password after waiting this long (zero when the account is not under
+    /// attack). A correct password is never refused for failures others caused: it only
+    /// waits, and then signs in.
+    Check(Duration),
+}
+
+/// The sign-in rate limit, per source address and per account, counted in this instance's
+/// memory (a deployment of N instances allows up to N times as many; `docs/web.md` says so).
+///
+/// Failures from one source address beyond `per_source` are refused outright: that address
+/// is the one guessing. Failures on one account beyond `per_account` slow every further
+/// attempt on that account down (exponential back-off, capped), wherever it comes from, but
+/// never refuse it: someone failing on purpose cannot lock the account's owner out.
 #[derive(Debug)]
 pub struct LoginLimiter {
-    per_account: usize,
-    overall: usize,
-    window: Duration,
+    limits: LoginLimits,
     failures: Mutex<HashMap<String, VecDeque<Instant>>>,
 }
 
 impl Default for LoginLimiter {
     fn default() -> Self {
-        Self::new(5, 200, Duration::from_secs(15 * 60))
+        Self::new(LoginLimits::default())
     }
 }
 
-const ALL: &str = "\u{0}all";
+/// Entries kept at most; beyond it, entries without a failure in the window are dropped
+/// first, so memory stays bounded under a flood of made-up accounts.
+const MAX_KEYS: usize = 100_000;
+
+fn account_key(account: &str) -> String {
+    format!("a:{}", account.trim().to_lowercase())
+}
+
+fn source_key(source: &str) -> String {
+    format!("s:{source}")
+}
 
 impl LoginLimiter {
-    /// A limiter with the given budgets.
-    pub fn new(per_account: usize, overall: usize, window: Duration) -> Self {
+    /// A limiter with the given limits.
+    pub fn new(limits: LoginLimits) -> Self {
         Self {
-            per_account,
-            overall,
-            window,
+            limits,
             failures: Mutex::new(HashMap::new()),
         }
     }
@@ -121,47 +171,75 @@ impl LoginLimiter {
         }
     }
 
-    /// Whether a sign-in attempt for `account` may be checked now; when not, how long to wait.
-    pub fn check(&self, account: &str, now: Instant) -> Result<(), Duration> {
+    fn count(
+        map: &mut HashMap<String, VecDeque<Instant>>,
+        key: &str,
+        window: Duration,
+        now: Instant,
+    ) -> (usize, Option<Instant>) {
+        match map.get_mut(key) {
+            Some(list) => {
+                Self::prune(list, window, now);
+                (list.len(), list.front().copied())
+            }
+            None => (0, None),
+        }
+    }
+
+    /// Whether and when a sign-in attempt on `account` from `source` may be checked.
+    pub fn gate(&self, source: &str, account: &str, now: Instant) -> Gate {
+        let l = self.limits;
         let mut map = self
             .failures
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let key = account.trim().to_lowercase();
-        for (k, budget) in [(key.as_str(), self.per_account), (ALL, self.overall)] {
-            if let Some(list) = map.get_mut(k) {
-                Self::prune(list, self.window, now);
-                if list.len() >= budget {
-                    let oldest = *list.front().expect("a full list has a first entry");
-                    return Err(self.window.saturating_sub(now.duration_since(oldest)));
-                }
+        let (from_source, oldest) = Self::count(&mut map, &source_key(source), l.window, now);
+        if from_source >= l.per_source {
+            let since = oldest.map(|t| now.duration_since(t)).unwrap_or_default();
+            return Gate::Refuse(l.window.saturating_sub(since));
+        }
+        let (on_account, _) = Self::count(&mut map, &account_key(account), l.window, now);
+        if on_account < l.per_account {
+            return Gate::Check(Duration::ZERO);
+        }
+        let doublings = (on_account - l.per_account).min(20) as u32;
+        Gate::Check(l.base_delay.saturating_mul(1 << doublings).min(l.max_delay))
+    }
+
+    /// Records a failed attempt on `account` from `source`.
+    pub fn failed(&self, source: &str, account: &str, now: Instant) {
+        let window = self.limits.window;
+        let mut map = self
+            .failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() >= MAX_KEYS {
+            map.retain(|_, list| {
+                Self::prune(list, window, now);
+                !list.is_empty()
+            });
+            if map.len() >= MAX_KEYS {
+                // Still full of fresh failures: forget the picture rather than grow.
+                map.clear();
             }
         }
-        Ok(())
-    }
-
-    /// Records a failed attempt.
-    pub fn failed(&self, account: &str, now: Instant) {
-        let mut map = self
-            .failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if map.len() > 100_000 {
-            // Bounded memory: forget the oldest picture rather than grow without end.
-            map.clear();
+        for key in [source_key(source), account_key(account)] {
+            let list = map.entry(key).or_default();
+            list.push_back(now);
+            // One address or account never holds more than it takes to decide.
+            while list.len() > 1_000 {
+                list.pop_front();
+            }
         }
-        let key = account.trim().to_lowercase();
-        map.entry(key).or_default().push_back(now);
-        map.entry(ALL.to_owned()).or_default().push_back(now);
     }
 
-    /// Forgets the failures of an account after a successful sign-in.
+    /// Forgets the failures of an account after its owner signed in.
     pub fn succeeded(&self, account: &str) {
         let mut map = self
             .failures
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.remove(&account.trim().to_lowercase());
+        map.remove(&account_key(account));
     }
 }
 
@@ -179,18 +257,57 @@ mod tests {
         assert!(!csrf_ok("", &csrf_token("")));
     }
 
+    fn limits() -> LoginLimits {
+        LoginLimits {
+            per_source: 3,
+            per_account: 2,
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(8),
+            window: Duration::from_secs(60),
+        }
+    }
+
     #[test]
-    fn the_limiter_refuses_after_the_budget_and_forgives_after_the_window() {
-        let limiter = LoginLimiter::new(2, 100, Duration::from_secs(60));
+    fn a_guessing_address_is_refused_and_others_are_not() {
+        let limiter = LoginLimiter::new(limits());
         let t0 = Instant::now();
-        assert!(limiter.check("A@x", t0).is_ok());
-        limiter.failed("a@x", t0);
-        limiter.failed("a@x ", t0);
-        assert!(limiter.check("a@x", t0).is_err());
-        assert!(
-            limiter.check("b@x", t0).is_ok(),
-            "other accounts unaffected"
+        for i in 0..3 {
+            limiter.failed("10.0.0.1", &format!("fake{i}@x"), t0);
+        }
+        assert!(matches!(
+            limiter.gate("10.0.0.1", "a@x", t0),
+            Gate::Refuse(_)
+        ));
+        assert_eq!(
+            limiter.gate("10.0.0.2", "a@x", t0),
+            Gate::Check(Duration::ZERO),
+            "another address is unaffected by made-up accounts"
         );
-        assert!(limiter.check("a@x", t0 + Duration::from_secs(61)).is_ok());
+        assert_eq!(
+            limiter.gate("10.0.0.1", "a@x", t0 + Duration::from_secs(61)),
+            Gate::Check(Duration::ZERO),
+            "forgiven after the window"
+        );
+    }
+
+    #[test]
+    fn an_attacked_account_is_slowed_down_never_refused() {
+        let limiter = LoginLimiter::new(limits());
+        let t0 = Instant::now();
+        let mut delays = Vec::new();
+        for i in 0..8 {
+            // Each failure from another address, as a distributed guesser would.
+            limiter.failed(&format!("10.0.1.{i}"), "Victim@x ", t0);
+            match limiter.gate("192.0.2.1", "victim@x", t0) {
+                Gate::Check(d) => delays.push(d.as_secs()),
+                Gate::Refuse(_) => panic!("the owner's address is never refused"),
+            }
+        }
+        assert_eq!(delays, [0, 1, 2, 4, 8, 8, 8, 8], "doubling, capped");
+        limiter.succeeded("victim@x");
+        assert_eq!(
+            limiter.gate("192.0.2.1", "victim@x", t0),
+            Gate::Check(Duration::ZERO)
+        );
     }
 }

@@ -1,15 +1,14 @@
 //! Signing in and out.
 
-use std::sync::Arc;
 use std::time::Instant;
 
-use axum::Extension;
 use axum::extract::{Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::session::{self, LoginLimiter, PRESESSION_COOKIE, SESSION_COOKIE, SESSION_LIFETIME};
+use super::session::{self, Gate, PRESESSION_COOKIE, SESSION_COOKIE, SESSION_LIFETIME};
 use super::views::{Layout, SignInPage};
 use super::{CsrfForm, PageError, PageResult, field, render};
 use crate::state::AppState;
@@ -19,12 +18,31 @@ pub struct Next {
     next: Option<String>,
 }
 
-/// Only local paths are followed after sign-in (no open redirect).
-fn safe_next(next: &str) -> String {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
-        next.to_owned()
-    } else {
-        "/".to_owned()
+/// Where to go after sign-in: only a path on this origin (no open redirect). The value must
+/// parse as a relative URL that stays on this origin; control characters (which browsers
+/// strip, turning `/\t/evil.example` into `//evil.example`) and backslashes are refused
+/// outright, and what is returned is the URL's own serialisation, always a valid header.
+pub(crate) fn safe_next(next: &str) -> String {
+    const HOME: &str = "/";
+    if !next.starts_with('/')
+        || next.starts_with("//")
+        || next.chars().any(|c| c.is_control() || c == '\\')
+    {
+        return HOME.to_owned();
+    }
+    let Ok(base) = url::Url::parse("https://greenlight.invalid/") else {
+        return HOME.to_owned();
+    };
+    match base.join(next) {
+        Ok(u) if u.origin() == base.origin() => {
+            let mut out = u.path().to_owned();
+            if let Some(q) = u.query() {
+                out.push('?');
+                out.push_str(q);
+            }
+            out
+        }
+        _ => HOME.to_owned(),
     }
 }
 
@@ -68,34 +86,41 @@ pub async fn page(headers: HeaderMap, Query(q): Query<Next>) -> Response {
 /// Checks the password (rate-limited), starts a session, and goes on.
 pub async fn submit(
     State(state): State<AppState>,
-    Extension(limiter): Extension<Arc<LoginLimiter>>,
-    headers: HeaderMap,
+    parts: Parts,
     axum::Form(pairs): axum::Form<Vec<(String, String)>>,
 ) -> PageResult {
-    let nonce = session::read_cookie(&headers, PRESESSION_COOKIE).unwrap_or_default();
+    let headers = &parts.headers;
+    let nonce = session::read_cookie(headers, PRESESSION_COOKIE).unwrap_or_default();
     if !session::csrf_ok(&nonce, &field(&pairs, "csrf")) {
         return Err(PageError::csrf());
     }
     let email = field(&pairs, "email");
     let next = safe_next(&field(&pairs, "next"));
-    if let Err(wait) = limiter.check(&email, Instant::now()) {
-        let minutes = wait.as_secs().div_ceil(60).max(1);
-        return Ok(render_page(
-            StatusCode::TOO_MANY_REQUESTS,
-            &nonce,
-            &email,
-            Some(format!(
-                "Too many failed attempts. Try again in {minutes} minutes."
-            )),
-            &next,
-        ));
+    let source = crate::client::source_address(&parts, &state.config);
+    let limiter = &state.logins;
+    match limiter.gate(&source, &email, Instant::now()) {
+        Gate::Refuse(wait) => {
+            let minutes = wait.as_secs().div_ceil(60).max(1);
+            return Ok(render_page(
+                StatusCode::TOO_MANY_REQUESTS,
+                &nonce,
+                &email,
+                Some(format!(
+                    "Too many failed sign-ins from your network. Try again in {minutes} minutes."
+                )),
+                &next,
+            ));
+        }
+        // An account others have been guessing at: the attempt waits, then is checked.
+        Gate::Check(delay) if !delay.is_zero() => tokio::time::sleep(delay).await,
+        Gate::Check(_) => {}
     }
     let Some(user) = state
         .store
         .check_password(&email, &field(&pairs, "password"))
         .await?
     else {
-        limiter.failed(&email, Instant::now());
+        limiter.failed(&source, &email, Instant::now());
         return Ok(render_page(
             StatusCode::UNAUTHORIZED,
             &nonce,
@@ -107,7 +132,7 @@ pub async fn submit(
     limiter.succeeded(&email);
     let secret = state.store.create_session(&user, SESSION_LIFETIME).await?;
     let mut resp = super::see_other(&next);
-    let secure = state.config.secure_cookies;
+    let secure = crate::client::is_https(&parts.headers, &state.config);
     for c in [
         session::cookie(SESSION_COOKIE, &secret, Some(SESSION_LIFETIME), secure),
         session::expired_cookie(PRESESSION_COOKIE),
