@@ -300,8 +300,32 @@ pub fn draft(title: &str, uses: &[UseObligations]) -> ActionList {
     }
 }
 
+/// One CSV field: always quoted, and neutralised so a spreadsheet never runs it as a
+/// formula (OWASP's CSV injection list: a leading `=`, `+`, `-`, `@`, tab or carriage return,
+/// also after leading spaces, gets a `'` in front).
+pub fn csv_field(s: &str) -> String {
+    let risky = s.starts_with(['\t', '\r', '\n'])
+        || s.trim_start().starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let s = if risky { format!("'{s}") } else { s.to_owned() };
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn csv_fields_never_start_a_formula() {
+        for risky in [
+            "=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1", "  =1", "\n=1",
+        ] {
+            let f = super::csv_field(risky);
+            assert!(f.starts_with("\"'"), "{risky:?} gave {f}");
+        }
+        assert_eq!(
+            super::csv_field("plain \"quoted\""),
+            "\"plain \"\"quoted\"\"\""
+        );
+    }
+
     use super::*;
 
     fn ob(rule: &str, kind: &str, due: &str, state: ObligationState) -> TrackedObligation {

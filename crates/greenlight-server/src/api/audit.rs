@@ -1,11 +1,12 @@
 //! The audit log, for auditors and admins.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use greenlight_store::{AuditEntry, Page, PageRequest, VerifyReport};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::ApiQuery;
 use crate::auth::Caller;
 use crate::error::{ApiResult, Problem};
 use crate::state::AppState;
@@ -26,7 +27,7 @@ pub struct AuditParams {
 pub async fn entries(
     State(s): State<AppState>,
     Caller(p): Caller,
-    Query(q): Query<AuditParams>,
+    ApiQuery(q): ApiQuery<AuditParams>,
 ) -> ApiResult<Json<Page<AuditEntry>>> {
     let page = PageRequest {
         offset: 0,

@@ -2,7 +2,7 @@
 //! withdrawal, consent links, confirmations, obligations, lists and the review queue.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use greenlight_store::input::{ConfirmationInput, DecisionInput};
 use greenlight_store::{
@@ -12,7 +12,7 @@ use greenlight_store::{
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{ApiJson, IfMatch, Paging, RawBody, etag_headers};
+use super::{ApiJson, ApiQuery, IfMatch, Paging, RawBody, etag_headers};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
@@ -110,7 +110,7 @@ impl ListParams {
 pub async fn list(
     State(s): State<AppState>,
     Caller(p): Caller,
-    Query(q): Query<ListParams>,
+    ApiQuery(q): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Page<DeclarationSummary>>> {
     let (f, paging) = q.filter(None)?;
     Ok(Json(s.store.declarations(&p, &f, paging.request()).await?))
@@ -123,7 +123,7 @@ pub async fn list_for_production(
     State(s): State<AppState>,
     Caller(p): Caller,
     Path(id): Path<String>,
-    Query(q): Query<ListParams>,
+    ApiQuery(q): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Page<DeclarationSummary>>> {
     s.store.production(&p, &ProductionId(id.clone())).await?;
     let (f, paging) = q.filter(Some(id))?;
@@ -135,7 +135,7 @@ pub async fn list_for_production(
 pub async fn queue(
     State(s): State<AppState>,
     Caller(p): Caller,
-    Query(q): Query<ListParams>,
+    ApiQuery(q): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Page<DeclarationSummary>>> {
     let (f, paging) = q.filter(None)?;
     Ok(Json(

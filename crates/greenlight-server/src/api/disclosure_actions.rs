@@ -2,12 +2,13 @@
 //! drafted from its uses' obligations (`GET /api/v1/productions/{id}/disclosure/actions`).
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use greenlight_core::disclosure::{ActionList, ObligationState, draft};
+use greenlight_core::disclosure::{ActionList, ObligationState, csv_field, draft};
 use greenlight_store::{Principal, ProductionId, Store};
 
+use super::ApiQuery;
 use super::productions::FormatParam;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
@@ -22,16 +23,6 @@ pub async fn actions_for(
 ) -> greenlight_store::Result<ActionList> {
     let (p, uses) = store.disclosure_obligations(actor, production).await?;
     Ok(draft(&p.facts.title, &uses))
-}
-
-fn csv_field(s: &str) -> String {
-    // Quote every field; neutralise spreadsheet formulas.
-    let s = if s.starts_with(['=', '+', '-', '@']) {
-        format!("'{s}")
-    } else {
-        s.to_owned()
-    };
-    format!("\"{}\"", s.replace('"', "\"\""))
 }
 
 /// The actions as CSV: one line per item, lists joined with ` | `.
@@ -108,7 +99,7 @@ pub async fn actions(
     State(s): State<AppState>,
     Caller(p): Caller,
     Path(id): Path<String>,
-    Query(f): Query<FormatParam>,
+    ApiQuery(f): ApiQuery<FormatParam>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let csv = wants_csv(&f, &headers)?;

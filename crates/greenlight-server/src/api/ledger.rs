@@ -10,13 +10,14 @@
 //! reaches scanners without a change here.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use base64::Engine as _;
 use greenlight_scan::bank::{Asset, BankStore, Reference};
 use greenlight_store::{Production, ProductionId, ScanUse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::ApiQuery;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
@@ -39,7 +40,7 @@ pub struct ScanLedger {
     pub generated_at: chrono::DateTime<chrono::Utc>,
     /// The production's asset ledger (bank entries whose `production` is this production's
     /// id), in registration order; outside the studio, the entries of declarations the caller
-    /// may not see carry their hashes only (no file name, tool or thumbnail). Each entry: `id`, `production`, `use_ref`, `tool`,
+    /// may not see carry their hashes only (no use reference, file name, tool or thumbnail). Each entry: `id`, `production`, `use_ref`, `tool`,
     /// `added_at`, `file_name`, `blake3`, `media_type`, `pdq`, `pdq_quality`, `frames` (a
     /// video's PDQ hash per frame, with its time, as the bank records it) and `thumbnail`
     /// (base64 JPEG or null).
@@ -56,6 +57,8 @@ pub struct ScanLedger {
 
 /// The file name a caller outside the studio sees for another organisation's ledger entry.
 pub const OTHER_ORGANISATION: &str = "(another organisation's file)";
+/// The `use_ref` a caller outside the studio sees for another organisation's ledger entry.
+pub const OTHER_ORGANISATION_USE: &str = "(another organisation's use)";
 
 /// `?thumbnails=false` leaves the thumbnails out (a scan without an HTML report needs none).
 #[derive(Debug, Deserialize, IntoParams)]
@@ -100,7 +103,7 @@ pub async fn ledger(
     State(s): State<AppState>,
     Caller(p): Caller,
     Path(id): Path<String>,
-    Query(q): Query<LedgerParams>,
+    ApiQuery(q): ApiQuery<LedgerParams>,
 ) -> ApiResult<Json<ScanLedger>> {
     // The access check comes first: a production the caller does not see is 404 before any
     // bank is read.
@@ -117,8 +120,8 @@ pub async fn ledger(
     .map_err(bank_error)?;
     // Outside the studio, a caller sees the declarations of its own organisation only. The
     // ledger entries of other organisations' uses keep their hashes, so that a scan still
-    // catches those files (as undeclared to this caller), but not their file names, tools or
-    // thumbnails.
+    // catches those files (as undeclared to this caller), but not their use references, file
+    // names, tools or thumbnails.
     if !p.is_member(&production.studio_id) {
         let visible: std::collections::HashSet<&str> =
             declarations.iter().map(|d| d.reference.as_str()).collect();
@@ -127,6 +130,7 @@ pub async fn ledger(
             .filter(|a| !visible.contains(a.use_ref.as_str()))
         {
             a.file_name = OTHER_ORGANISATION.to_owned();
+            a.use_ref = OTHER_ORGANISATION_USE.to_owned();
             a.tool = None;
             a.thumbnail = None;
         }

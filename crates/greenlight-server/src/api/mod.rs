@@ -22,8 +22,11 @@ use utoipa::IntoParams;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Largest JSON body (registry records carry their documents base64-encoded).
-pub const MAX_JSON_BYTES: usize = 32 * 1024 * 1024;
+/// Largest JSON body of most routes.
+pub const MAX_JSON_BYTES: usize = 1024 * 1024;
+/// Largest JSON body of the routes that carry a document base64-encoded (a consent's signed
+/// document, a tool's evidence).
+pub const MAX_DOCUMENT_JSON_BYTES: usize = 32 * 1024 * 1024;
 
 /// The routes of `/api/v1`.
 pub fn router() -> Router<AppState> {
@@ -36,6 +39,23 @@ pub fn router() -> Router<AppState> {
         .route(
             "/api/v1/orgs/{id}/members",
             get(tenancy::list_members).post(tenancy::add_member),
+        )
+        .route(
+            "/api/v1/orgs/{id}/invitations",
+            get(tenancy::org_invitations),
+        )
+        .route("/api/v1/me/invitations", get(tenancy::my_invitations))
+        .route(
+            "/api/v1/invitations/{id}/accept",
+            post(tenancy::accept_invitation),
+        )
+        .route(
+            "/api/v1/invitations/{id}/decline",
+            post(tenancy::decline_invitation),
+        )
+        .route(
+            "/api/v1/invitations/{id}",
+            delete(tenancy::revoke_invitation),
         )
         .route(
             "/api/v1/users/{id}/tokens",
@@ -176,14 +196,15 @@ fn has_request_header(headers: &HeaderMap) -> bool {
         .is_some_and(|v| !v.trim().is_empty())
 }
 
-/// A JSON body whose rejection is problem+json (400 malformed, 413 too large, 422 wrong shape).
-pub struct ApiJson<T>(pub T);
+/// A JSON body of at most `LIMIT` bytes whose rejection is problem+json (400 malformed, 413
+/// too large, 422 wrong shape).
+pub struct ApiJson<T, const LIMIT: usize = MAX_JSON_BYTES>(pub T);
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+impl<T: DeserializeOwned, S: Send + Sync, const LIMIT: usize> FromRequest<S> for ApiJson<T, LIMIT> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = read_body(req, state, MAX_JSON_BYTES).await?;
+        let bytes = read_body(req, state, LIMIT).await?;
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         match T::deserialize(&mut de).and_then(|v| de.end().map(|_| v)) {
             Ok(v) => Ok(ApiJson(v)),
@@ -259,6 +280,30 @@ async fn read_body<S: Send + Sync>(
                 None,
                 format!("could not read the body: {e}"),
             ))
+        }
+    }
+}
+
+/// Query parameters whose rejection is problem+json (400, naming the parameter), like every
+/// other error of the API.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::try_from_uri(&parts.uri) {
+            Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
+            Err(e) => {
+                let detail = e.body_text();
+                // serde_urlencoded names the parameter before a colon ("limit: invalid digit").
+                let name = detail
+                    .strip_prefix("Failed to deserialize query string: ")
+                    .and_then(|rest| rest.split_once(':'))
+                    .map(|(name, _)| name.trim().to_owned())
+                    .filter(|n| !n.is_empty() && !n.contains(' '));
+                Err(ApiError::bad_request(name.as_deref(), detail))
+            }
         }
     }
 }

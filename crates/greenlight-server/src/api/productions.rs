@@ -1,7 +1,7 @@
 //! Productions, their links and their disclosure report.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use greenlight_store::input::{NewProduction, ProductionUpdate};
@@ -9,7 +9,7 @@ use greenlight_store::{Disclosure, OrgId, OrgKind, Production, ProductionId, Rol
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::ApiJson;
+use super::{ApiJson, ApiQuery};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
@@ -121,7 +121,7 @@ pub async fn disclosure(
     State(s): State<AppState>,
     Caller(p): Caller,
     Path(id): Path<String>,
-    Query(f): Query<FormatParam>,
+    ApiQuery(f): ApiQuery<FormatParam>,
 ) -> ApiResult<Response> {
     let report = s.store.disclosure(&p, &ProductionId(id)).await?;
     match f.format.as_deref() {

@@ -1,9 +1,9 @@
 //! The consent and tool registries.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
 use base64::Engine;
 use chrono::NaiveDate;
 use greenlight_store::input::{Document, NewConsent, NewTool};
@@ -14,7 +14,7 @@ use greenlight_store::{
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{ApiJson, Paging};
+use super::{ApiJson, ApiQuery, MAX_DOCUMENT_JSON_BYTES, Paging};
 use crate::auth::Caller;
 use crate::error::{ApiResult, Problem};
 use crate::state::AppState;
@@ -77,7 +77,7 @@ fn performer() -> ConsentBy {
 pub async fn record_consent(
     State(s): State<AppState>,
     Caller(p): Caller,
-    ApiJson(c): ApiJson<ConsentUpload>,
+    ApiJson(c): ApiJson<ConsentUpload, MAX_DOCUMENT_JSON_BYTES>,
 ) -> ApiResult<(StatusCode, Json<Consent>)> {
     let new = NewConsent {
         production_id: c.production_id,
@@ -104,7 +104,7 @@ pub async fn record_consent(
 pub async fn list_consents(
     State(s): State<AppState>,
     Caller(p): Caller,
-    Query(q): Query<Paging>,
+    ApiQuery(q): ApiQuery<Paging>,
 ) -> ApiResult<Json<Page<Consent>>> {
     Ok(Json(s.store.consents(&p, q.request()).await?))
 }
@@ -151,21 +151,11 @@ pub async fn consent_document(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let (name, bytes) = s.store.consent_document(&p, &ConsentId(id)).await?;
-    let safe: String = name
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-        .collect();
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{safe}\""),
-            ),
-        ],
+    Ok(crate::attachment::download(
         bytes,
-    )
-        .into_response())
+        "application/octet-stream",
+        &name,
+    ))
 }
 
 /// Declarations a consent is linked to.
@@ -223,7 +213,7 @@ impl ToolUpload {
 pub async fn register_tool(
     State(s): State<AppState>,
     Caller(p): Caller,
-    ApiJson(t): ApiJson<ToolUpload>,
+    ApiJson(t): ApiJson<ToolUpload, MAX_DOCUMENT_JSON_BYTES>,
 ) -> ApiResult<(StatusCode, Json<Tool>)> {
     let (studio, new) = t.into_new()?;
     Ok((
@@ -239,7 +229,7 @@ pub async fn update_tool(
     State(s): State<AppState>,
     Caller(p): Caller,
     Path(id): Path<String>,
-    ApiJson(t): ApiJson<ToolUpload>,
+    ApiJson(t): ApiJson<ToolUpload, MAX_DOCUMENT_JSON_BYTES>,
 ) -> ApiResult<Json<Tool>> {
     let (_, new) = t.into_new()?;
     Ok(Json(s.store.update_tool(&p, &ToolId(id), new).await?))

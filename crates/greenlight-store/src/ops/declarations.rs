@@ -565,14 +565,17 @@ fn submitting_org(actor: &Principal, p: &Production) -> Result<OrgId> {
     ))
 }
 
+/// A decision, revision or withdrawal names the exact revision and version it is about: the
+/// declaration's ETag. `*` ("whatever is current") is refused like a missing header, so
+/// nobody approves a revision they never saw.
 fn require_if_match(if_match: Option<&str>, current: &DeclarationSummary) -> Result<()> {
     let etag = current.etag();
-    match if_match {
-        None => Err(StoreError::Stale {
+    match if_match.map(str::trim) {
+        None | Some("" | "*") => Err(StoreError::Stale {
             given: String::new(),
             current: etag,
         }),
-        Some(given) if given.trim() == etag || given.trim() == "*" => Ok(()),
+        Some(given) if given == etag => Ok(()),
         Some(given) => Err(StoreError::Stale {
             given: given.to_owned(),
             current: etag,
@@ -882,10 +885,26 @@ impl Store {
                 ),
             ));
         }
-        if input.conditions.iter().any(|c| c.trim().is_empty()) {
+        if let Some(reason) = &input.reason {
+            super::within("reason", reason.trim(), super::MAX_TEXT_CHARS)?;
+        }
+        for (i, c) in input.conditions.iter().enumerate() {
+            let path = format!("conditions[{i}]");
+            if c.trim().is_empty() {
+                return Err(StoreError::invalid(&path, "a condition must not be empty"));
+            }
+            super::within(&path, c.trim(), super::MAX_TEXT_CHARS)?;
+        }
+        if input.conditions.len() > 100 {
+            return Err(StoreError::invalid("conditions", "at most 100 conditions"));
+        }
+        if input.action == DecisionAction::Approve
+            && let Some(expires) = input.expires
+            && expires < super::today()
+        {
             return Err(StoreError::invalid(
-                "conditions",
-                "a condition must not be empty",
+                "expires",
+                format!("{expires} has passed; an approval's expiry is today or later"),
             ));
         }
         let (id, actor_id, if_match) = (
@@ -910,7 +929,8 @@ impl Store {
                 use DecisionAction as A;
                 use State as S;
                 let to = match (input.action, s.state) {
-                    (A::Approve, S::InReview | S::Suspended | S::ChangesRequested) => S::Approved,
+                    // Changes requested: only a new revision (back in review) can be approved.
+                    (A::Approve, S::InReview | S::Suspended) => S::Approved,
                     (A::Reject, S::InReview | S::Suspended | S::ChangesRequested | S::Acknowledged) => S::Rejected,
                     (A::RequestChanges, S::InReview | S::Suspended | S::Acknowledged) => S::ChangesRequested,
                     (A::Revoke, S::Approved | S::Suspended) => S::Revoked,
@@ -965,6 +985,12 @@ impl Store {
         if_match: Option<&str>,
         reason: Option<String>,
     ) -> Result<DeclarationSummary> {
+        if let Some(reason) = &reason {
+            super::within("reason", reason.trim(), super::MAX_TEXT_CHARS)?;
+        }
+        if let Some(reason) = &reason {
+            super::within("reason", reason.trim(), super::MAX_TEXT_CHARS)?;
+        }
         let current = self.declaration(actor, id).await?.summary;
         if !actor.has_role(&current.org_id, Role::Partner) {
             return Err(StoreError::Forbidden(
@@ -1078,7 +1104,8 @@ impl Store {
                 "only legal of the studio confirms clearances and agreements".into(),
             ));
         }
-        let reference = super::required("reference", &input.reference)?;
+        let reference =
+            super::required_within("reference", &input.reference, super::MAX_NAME_CHARS)?;
         let declared = parse_body(detail.current.text.as_bytes(), SourceKind::Sniff)?;
         let index = match input.kind {
             ConfirmationKind::InputCleared => {
@@ -1154,7 +1181,7 @@ impl Store {
         if !allowed {
             return Err(StoreError::Forbidden("only the submitting partner, or the studio's reviewers and legal, complete obligations".into()));
         }
-        let evidence = super::required("evidence", evidence)?;
+        let evidence = super::required_within("evidence", evidence, super::MAX_TEXT_CHARS)?;
         let (obligation, actor_id) = (obligation.clone(), actor.user.id.clone());
         self.write(move |w| {
             Box::pin(async move {
@@ -1398,9 +1425,15 @@ impl Store {
     /// Approvals whose expiry date passed become `expired`; consents whose expiry passed
     /// re-open their blockers on every linked declaration. Returns how many changed.
     pub async fn expire_due(&self) -> Result<usize> {
+        self.expire_due_as_of(None).await
+    }
+
+    /// [`Store::expire_due`] as if today were `today` (`None`: the real today); the
+    /// background pass and the tests that move time forward share it.
+    pub async fn expire_due_as_of(&self, today: Option<chrono::NaiveDate>) -> Result<usize> {
         self.write(move |w| {
             Box::pin(async move {
-                let today = w.now.date_naive();
+                let today = today.unwrap_or_else(|| w.now.date_naive());
                 let mut changed = 0;
                 let approved = sqlx::query("SELECT id, decision FROM declarations WHERE state = 'approved'").fetch_all(&mut w.conn).await?;
                 for r in &approved {

@@ -1,6 +1,7 @@
 //! The disclosure report of a production: every GenAI use, its outcome, decision,
 //! conditions, consents, tools and obligations, as JSON and CSV.
 
+use greenlight_core::disclosure::csv_field;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -38,16 +39,6 @@ pub struct Disclosure {
     pub production: Production,
     pub generated_at: chrono::DateTime<chrono::Utc>,
     pub uses: Vec<DisclosureRow>,
-}
-
-fn csv_field(s: &str) -> String {
-    // Quote every field; neutralise spreadsheet formulas.
-    let s = if s.starts_with(['=', '+', '-', '@']) {
-        format!("'{s}")
-    } else {
-        s.to_owned()
-    };
-    format!("\"{}\"", s.replace('"', "\"\""))
 }
 
 impl Disclosure {

@@ -104,6 +104,24 @@ fn tool_state(t: &Tool) -> serde_json::Value {
            "terms_reviewed": t.terms_reviewed, "evidence_sha256": t.evidence_sha256})
 }
 
+/// Checks a tool's text fields (lengths, a name) and returns its trimmed name.
+fn check_tool(new: &NewTool) -> Result<String> {
+    let name = required("name", &new.name)?;
+    for (path, value) in [
+        ("vendor", &new.vendor),
+        ("plan", &new.plan),
+        ("agreement", &new.agreement),
+    ] {
+        if let Some(v) = value {
+            super::within(path, v.trim(), super::MAX_NAME_CHARS)?;
+        }
+    }
+    if let Some(d) = &new.evidence {
+        super::within("evidence.name", d.name.trim(), super::MAX_NAME_CHARS)?;
+    }
+    Ok(name)
+}
+
 fn key(s: &str) -> String {
     s.trim().to_lowercase()
 }
@@ -159,8 +177,8 @@ impl Store {
     ) -> Result<Consent> {
         let studio = acting_studio(actor, studio, Role::Legal, "records consents")?;
         let performer = required("performer", &new.performer)?;
-        let scope = required("scope", &new.scope)?;
-        let doc_name = required("document", &new.document.name)?;
+        let scope = super::required_within("scope", &new.scope, super::MAX_SUMMARY_CHARS)?;
+        let doc_name = required("document.name", &new.document.name)?;
         if new.document.bytes.is_empty() {
             return Err(StoreError::invalid(
                 "document",
@@ -236,7 +254,7 @@ impl Store {
     ) -> Result<Consent> {
         let c = self.consent(actor, id).await?;
         check_studio(actor, &c.studio_id, Role::Legal, "revokes consents")?;
-        let reason = required("reason", reason)?;
+        let reason = super::required_within("reason", reason, super::MAX_TEXT_CHARS)?;
         let (id, actor_id) = (id.clone(), actor.user.id.clone());
         self.write(move |w| {
             Box::pin(async move {
@@ -382,7 +400,7 @@ impl Store {
         new: NewTool,
     ) -> Result<Tool> {
         let studio = acting_studio(actor, studio, Role::Legal, "registers tools")?;
-        let name = required("name", &new.name)?;
+        let name = check_tool(&new)?;
         let actor_id = actor.user.id.clone();
         self.write(move |w| {
             Box::pin(async move {
@@ -453,7 +471,7 @@ impl Store {
     pub async fn update_tool(&self, actor: &Principal, id: &ToolId, new: NewTool) -> Result<Tool> {
         let t = self.tool(actor, id).await?;
         check_studio(actor, &t.studio_id, Role::Legal, "changes tool terms")?;
-        let name = required("name", &new.name)?;
+        let name = check_tool(&new)?;
         let (id, actor_id) = (id.clone(), actor.user.id.clone());
         self.write(move |w| {
             Box::pin(async move {
