@@ -1,10 +1,10 @@
 //! Organisations, people, roles, API tokens, passwords and sessions.
 
 use chrono::{DateTime, Utc};
-use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
+use super::record_state::{org_state, user_now};
 use super::{get_i, get_os, get_s, required};
 use crate::audit::{digest, new_salt};
 use crate::db::{parse_enum, parse_opt_ts, parse_ts, ts};
@@ -74,7 +74,7 @@ fn verify_password(password: &str, phc: &str) -> bool {
     }
 }
 
-fn org_from_row(row: &sqlx::any::AnyRow) -> Result<Org> {
+pub(crate) fn org_from_row(row: &sqlx::any::AnyRow) -> Result<Org> {
     Ok(Org {
         id: OrgId(get_s(row, "id")?),
         name: get_s(row, "name")?,
@@ -83,21 +83,13 @@ fn org_from_row(row: &sqlx::any::AnyRow) -> Result<Org> {
     })
 }
 
-fn user_from_row(row: &sqlx::any::AnyRow) -> Result<User> {
+pub(crate) fn user_from_row(row: &sqlx::any::AnyRow) -> Result<User> {
     Ok(User {
         id: UserId(get_s(row, "id")?),
         email: get_s(row, "email")?,
         name: get_s(row, "name")?,
         created_at: parse_ts(&get_s(row, "created_at")?)?,
     })
-}
-
-pub(crate) fn org_state(org: &Org) -> serde_json::Value {
-    json!({"id": org.id, "name": org.name, "kind": org.kind})
-}
-
-fn user_state(user: &User, roles: &[(String, Role)]) -> serde_json::Value {
-    json!({"id": user.id, "email": user.email, "name": user.name, "roles": roles})
 }
 
 pub(crate) async fn insert_org(
@@ -250,7 +242,7 @@ impl Store {
                 let now = w.now;
                 let (org, org_salt) =
                     insert_org(&mut w.conn, &org_name, OrgKind::Studio, None, now).await?;
-                let (user, user_salt, _) = upsert_member(
+                let (user, _, _) = upsert_member(
                     &mut w.conn,
                     &org.id,
                     &email,
@@ -272,7 +264,7 @@ impl Store {
                     None,
                     Some(digest(&org_salt, &org_state(&org))),
                 );
-                let roles = vec![(oid.clone(), Role::Admin)];
+                let (user_salt, user_after) = user_now(&mut w.conn, &user.id.0).await?;
                 w.audit(
                     None,
                     Some(&oid),
@@ -280,7 +272,7 @@ impl Store {
                     "user",
                     &user.id.0,
                     None,
-                    Some(digest(&user_salt, &user_state(&user, &roles))),
+                    Some(digest(&user_salt, &user_after)),
                 );
                 w.audit(
                     None,
@@ -561,7 +553,7 @@ impl Store {
         let (org, actor_id) = (org.clone(), actor.user.id.0.clone());
         self.write(move |w| {
             Box::pin(async move {
-                let (user, salt, created) = upsert_member(
+                let (user, _, created) = upsert_member(
                     &mut w.conn,
                     &org,
                     &email,
@@ -571,8 +563,7 @@ impl Store {
                     w.now,
                 )
                 .await?;
-                let roles: Vec<(String, Role)> =
-                    member.roles.iter().map(|r| (org.0.clone(), *r)).collect();
+                let (salt, after) = user_now(&mut w.conn, &user.id.0).await?;
                 let action = if created { "user.add" } else { "user.roles" };
                 w.audit(
                     Some(&actor_id),
@@ -581,7 +572,7 @@ impl Store {
                     "user",
                     &user.id.0,
                     None,
-                    Some(digest(&salt, &user_state(&user, &roles))),
+                    Some(digest(&salt, &after)),
                 );
                 Ok(user)
             })
@@ -719,19 +710,21 @@ impl Store {
         let (user, actor_id) = (user.clone(), actor.user.id.0.clone());
         self.write(move |w| {
             Box::pin(async move {
+                let (salt, before) = user_now(&mut w.conn, &user.0).await?;
                 sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
                     .bind(hash)
                     .bind(user.0.clone())
                     .execute(&mut w.conn)
                     .await?;
+                let (_, after) = user_now(&mut w.conn, &user.0).await?;
                 w.audit(
                     Some(&actor_id),
                     None,
                     "user.password",
                     "user",
                     &user.0,
-                    None,
-                    None,
+                    Some(digest(&salt, &before)),
+                    Some(digest(&salt, &after)),
                 );
                 Ok(())
             })
@@ -795,7 +788,7 @@ impl Store {
         let org = org.clone();
         self.write(move |w| {
             Box::pin(async move {
-                let (user, salt, _) = upsert_member(
+                let (user, _, _) = upsert_member(
                     &mut w.conn,
                     &org,
                     &member.email,
@@ -805,8 +798,7 @@ impl Store {
                     w.now,
                 )
                 .await?;
-                let roles: Vec<(String, Role)> =
-                    member.roles.iter().map(|r| (org.0.clone(), *r)).collect();
+                let (salt, after) = user_now(&mut w.conn, &user.id.0).await?;
                 w.audit(
                     None,
                     Some(&org.0),
@@ -814,7 +806,7 @@ impl Store {
                     "user",
                     &user.id.0,
                     None,
-                    Some(digest(&salt, &user_state(&user, &roles))),
+                    Some(digest(&salt, &after)),
                 );
                 Ok(user)
             })
