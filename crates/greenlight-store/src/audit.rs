@@ -1012,6 +1012,111 @@ mod tests {
         assert!(!r.valid, "{r:?}");
     }
 
+    /// Entries for one declaration: submitted (state s1), then changed to s2.
+    fn declaration_trail(salt: &str) -> Vec<AuditEntry> {
+        let s1 = serde_json::json!({"state": "in_review"});
+        let s2 = serde_json::json!({"state": "changes_requested"});
+        let mut out = Vec::new();
+        let mut prev = GENESIS.to_owned();
+        for (seq, before, after) in [
+            (1, None, Some(digest(salt, &s1))),
+            (2, Some(digest(salt, &s1)), Some(digest(salt, &s2))),
+        ] {
+            let mut e = AuditEntry {
+                seq,
+                at: "2026-01-01T00:00:00.000000Z".into(),
+                actor: None,
+                org_id: None,
+                action: "declaration.x".into(),
+                entity: "declaration".into(),
+                entity_id: "d1".into(),
+                before_digest: before,
+                after_digest: after,
+                prev_hash: prev.clone(),
+                hash: String::new(),
+                redacted: false,
+            };
+            e.hash = e.compute_hash();
+            prev = e.hash.clone();
+            out.push(e);
+        }
+        out
+    }
+
+    fn row_check(entries: &[AuditEntry], row: Option<RowState>) -> VerifyReport {
+        let mut report = verify(entries, &[], None, None);
+        report.problems.clear();
+        report.valid = true;
+        report.first_bad_seq = None;
+        let mut check = StateCheck::new(entries);
+        if let Some(state) = row {
+            check.check(CurrentRecord {
+                entity: "declaration",
+                id: "d1".into(),
+                state,
+            });
+        }
+        check.finish(&mut report);
+        report
+    }
+
+    #[test]
+    fn a_row_is_checked_against_its_last_entry() {
+        let salt = new_salt();
+        let e = declaration_trail(&salt);
+        let now = |state: &str| RowState::Digest(digest(&salt, &serde_json::json!({"state": state})));
+        assert!(row_check(&e, Some(now("changes_requested"))).valid);
+        let r = row_check(&e, Some(now("approved")));
+        assert!(!r.valid);
+        assert!(r.problems[0].contains("does not match the state entry 2"), "{r:?}");
+        // The state of an earlier entry is not enough.
+        assert!(!row_check(&e, Some(now("in_review"))).valid);
+        // Gone, or erased.
+        let r = row_check(&e, None);
+        assert!(r.problems[0].contains("its row is gone"), "{r:?}");
+        let r = row_check(&e, Some(RowState::Erased));
+        assert!(r.valid);
+        assert_eq!(r.erased, vec!["declaration d1".to_owned()]);
+        // Unknown to the log.
+        let r = row_check(&[], Some(now("approved")));
+        assert!(r.problems[0].contains("no audit entry records its state"), "{r:?}");
+    }
+
+    #[test]
+    fn a_change_that_did_not_start_where_the_last_one_ended_is_named() {
+        let salt = new_salt();
+        let mut e = declaration_trail(&salt);
+        e[1].before_digest = Some(digest(&salt, &serde_json::json!({"state": "approved"})));
+        let r = row_check(&e, None);
+        assert!(
+            r.problems.iter().any(|p| p.starts_with("entry 2: declaration d1 was not in the state entry 1 left")),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn a_bundle_reads_the_same_from_a_folder_and_from_a_file() {
+        let (e, k) = chain(4);
+        let cps = head(&e, &k);
+        let bundle = Bundle::new(e, cps.clone(), Some(cps), Some(k.public_pem()));
+        let dir = tempfile::tempdir().expect("a temp dir");
+        bundle.write_dir(&dir.path().join("b")).expect("folder");
+        bundle.write_file(&dir.path().join("b.json")).expect("file");
+        let from_dir = Bundle::read(&dir.path().join("b")).expect("reads");
+        let from_file = Bundle::read(&dir.path().join("b.json")).expect("reads");
+        assert_eq!(from_dir, bundle);
+        assert_eq!(from_file, bundle);
+        let r = from_file.verify(Trust::default(), true);
+        assert!(r.valid && !r.anchored, "{r:?}");
+        assert_eq!(r.anchor, "not anchored: checked against the key the bundle carries");
+        let r = from_file.verify(Trust::anchored(&k.public_hex(), "auditor.pem"), true);
+        assert!(r.valid && r.anchored, "{r:?}");
+        // Another key: the bundle's own key does not rescue it.
+        let other = SigningKey::generate();
+        let r = from_file.verify(Trust::anchored(&other.public_hex(), "auditor.pem"), true);
+        assert!(!r.valid, "{r:?}");
+    }
+
     #[test]
     fn the_same_state_under_two_salts_gives_unrelated_digests() {
         let v = serde_json::json!({"performer": "Jane Doe"});
