@@ -851,14 +851,20 @@ async fn the_audit_bundle_downloaded_from_the_page_verifies_offline() {
     use greenlight_store::audit::{Bundle, Trust};
     let path = downloads.path().join("greenlight-audit-bundle.json");
     let bundle = Bundle::read(&path).expect("the download is a bundle");
-    assert!(bundle.checkpoint_log.is_some(), "the bundle carries the checkpoint log");
+    assert!(
+        bundle.checkpoint_log.is_some(),
+        "the bundle carries the checkpoint log"
+    );
     assert!(
         bundle.entries.iter().any(|e| e.redacted) && bundle.entries.iter().any(|e| !e.redacted),
         "the auditor's studio's entries whole, the rest redacted"
     );
     let report = bundle.verify(Trust::anchored(&key, "the server's key"), true);
     assert!(report.valid && report.anchored, "{report:?}");
-    assert!(report.entries > 20 && report.logged_checkpoints > 0, "{report:?}");
+    assert!(
+        report.entries > 20 && report.logged_checkpoints > 0,
+        "{report:?}"
+    );
     // The bundle's own key is no anchor.
     let unanchored = bundle.verify(Trust::default(), true);
     assert!(unanchored.valid && !unanchored.anchored);

@@ -628,23 +628,52 @@ impl StateCheck {
         let what = format!("{} {}", r.entity, r.id);
         match (&r.state, trail) {
             (RowState::Erased, _) => self.erased.push(what),
-            (RowState::Digest(d), Some(Trail { last: Some((m, Some(after))), .. })) => {
+            (
+                RowState::Digest(d),
+                Some(Trail {
+                    last: Some((m, Some(after))),
+                    ..
+                }),
+            ) => {
                 if d != after {
                     self.problems.push((Some(*m), format!("{what}: the row does not match the state entry {m} recorded (changed outside the application)")));
                 }
             }
-            (RowState::Digest(_), Some(Trail { last: Some((m, None)), .. })) => {
-                self.problems.push((Some(*m), format!("{what}: entry {m} removed it, yet the row is there")));
+            (
+                RowState::Digest(_),
+                Some(Trail {
+                    last: Some((m, None)),
+                    ..
+                }),
+            ) => {
+                self.problems.push((
+                    Some(*m),
+                    format!("{what}: entry {m} removed it, yet the row is there"),
+                ));
             }
             (RowState::Digest(_), _) => {
-                self.problems.push((None, format!("{what}: no audit entry records its state (written outside the application)")));
+                self.problems.push((
+                    None,
+                    format!(
+                        "{what}: no audit entry records its state (written outside the application)"
+                    ),
+                ));
             }
-            (RowState::Unrecorded, Some(Trail { last: Some((m, Some(_))), .. })) => {
+            (
+                RowState::Unrecorded,
+                Some(Trail {
+                    last: Some((m, Some(_))),
+                    ..
+                }),
+            ) => {
                 self.problems.push((Some(*m), format!("{what}: entry {m} recorded it as completed; the row says it is not (changed outside the application)")));
             }
             (RowState::Unrecorded, _) => {}
             (RowState::Undigested { .. }, None) => {
-                self.problems.push((None, format!("{what}: no audit entry records it (issued outside the application)")));
+                self.problems.push((
+                    None,
+                    format!("{what}: no audit entry records it (issued outside the application)"),
+                ));
             }
             (RowState::Undigested { ended: false }, Some(Trail { ended: Some(m), .. })) => {
                 self.problems.push((Some(*m), format!("{what}: entry {m} ended it; the row is active again (changed outside the application)")));
@@ -669,7 +698,8 @@ impl StateCheck {
         self.problems
             .extend(gone.into_iter().map(|(m, p)| (Some(m), p)));
         // Entries first (by the entry they concern), then rows no entry records.
-        self.problems.sort_by_key(|(seq, _)| seq.unwrap_or(i64::MAX));
+        self.problems
+            .sort_by_key(|(seq, _)| seq.unwrap_or(i64::MAX));
         for (seq, p) in self.problems {
             report.add_problem(seq, p);
         }
@@ -796,10 +826,12 @@ impl Bundle {
                     None
                 },
                 public_key: if key.exists() {
-                    Some(std::fs::read_to_string(&key).map_err(|source| BundleError::Io {
-                        path: key.display().to_string(),
-                        source,
-                    })?)
+                    Some(
+                        std::fs::read_to_string(&key).map_err(|source| BundleError::Io {
+                            path: key.display().to_string(),
+                            source,
+                        })?,
+                    )
                 } else {
                     None
                 },
@@ -868,9 +900,9 @@ impl Bundle {
             Some(l) => trust
                 .logs
                 .insert(0, ("the bundle's checkpoint log".to_owned(), l.clone())),
-            None if keeps_log => trust
-                .missing_logs
-                .push("of the bundle (checkpoint-log.jsonl, or the member checkpoint_log)".to_owned()),
+            None if keeps_log => trust.missing_logs.push(
+                "of the bundle (checkpoint-log.jsonl, or the member checkpoint_log)".to_owned(),
+            ),
             None => {}
         }
         let mut report = verify_trusting(&self.entries, &self.checkpoints, &trust);
@@ -886,7 +918,8 @@ impl Bundle {
 impl StateCheck {
     /// Only the entry-by-entry findings (no rows were read).
     fn finish_entries_only(mut self, report: &mut VerifyReport) {
-        self.problems.sort_by_key(|(seq, _)| seq.unwrap_or(i64::MAX));
+        self.problems
+            .sort_by_key(|(seq, _)| seq.unwrap_or(i64::MAX));
         for (seq, p) in self.problems {
             report.add_problem(seq, p);
         }
@@ -1064,11 +1097,15 @@ mod tests {
     fn a_row_is_checked_against_its_last_entry() {
         let salt = new_salt();
         let e = declaration_trail(&salt);
-        let now = |state: &str| RowState::Digest(digest(&salt, &serde_json::json!({"state": state})));
+        let now =
+            |state: &str| RowState::Digest(digest(&salt, &serde_json::json!({"state": state})));
         assert!(row_check(&e, Some(now("changes_requested"))).valid);
         let r = row_check(&e, Some(now("approved")));
         assert!(!r.valid);
-        assert!(r.problems[0].contains("does not match the state entry 2"), "{r:?}");
+        assert!(
+            r.problems[0].contains("does not match the state entry 2"),
+            "{r:?}"
+        );
         // The state of an earlier entry is not enough.
         assert!(!row_check(&e, Some(now("in_review"))).valid);
         // Gone, or erased.
@@ -1079,7 +1116,10 @@ mod tests {
         assert_eq!(r.erased, vec!["declaration d1".to_owned()]);
         // Unknown to the log.
         let r = row_check(&[], Some(now("approved")));
-        assert!(r.problems[0].contains("no audit entry records its state"), "{r:?}");
+        assert!(
+            r.problems[0].contains("no audit entry records its state"),
+            "{r:?}"
+        );
     }
 
     #[test]
@@ -1108,7 +1148,10 @@ mod tests {
         assert_eq!(from_file, bundle);
         let r = from_file.verify(Trust::default(), true);
         assert!(r.valid && !r.anchored, "{r:?}");
-        assert_eq!(r.anchor, "not anchored: checked against the key the bundle carries");
+        assert_eq!(
+            r.anchor,
+            "not anchored: checked against the key the bundle carries"
+        );
         let r = from_file.verify(Trust::anchored(&k.public_hex(), "auditor.pem"), true);
         assert!(r.valid && r.anchored, "{r:?}");
         // Another key: the bundle's own key does not rescue it.

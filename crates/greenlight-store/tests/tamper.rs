@@ -193,7 +193,11 @@ async fn rows_story(db: backends::Db) {
     store.close().await;
     let r = verify_rows(&db).await;
     assert!(r.valid, "{r:?}");
-    assert_eq!(r.records_checked, Some(6), "two orgs, two people, two tokens");
+    assert_eq!(
+        r.records_checked,
+        Some(6),
+        "two orgs, two people, two tokens"
+    );
 
     let mut c = raw_any(&db).await;
     let grant = format!(

@@ -62,10 +62,9 @@ pub fn run(command: Command) -> anyhow::Result<u8> {
                 .into());
             }
             if a.public_out.as_ref() == Some(&a.out) {
-                return Err(UsageError(
-                    "--public-out must name another file than --out".into(),
-                )
-                .into());
+                return Err(
+                    UsageError("--public-out must name another file than --out".into()).into(),
+                );
             }
             let key = greenlight_store::SigningKey::generate();
             key.write_new_file(&a.out)

@@ -224,7 +224,8 @@ fn read_public_key(p: &Path) -> anyhow::Result<String> {
 }
 
 fn read_log(p: &Path) -> anyhow::Result<Result<Vec<audit::Checkpoint>, String>> {
-    audit::read_checkpoint_log(p).with_context(|| format!("reading the checkpoint log {}", p.display()))
+    audit::read_checkpoint_log(p)
+        .with_context(|| format!("reading the checkpoint log {}", p.display()))
 }
 
 fn verify(a: VerifyArgs) -> anyhow::Result<u8> {
@@ -372,7 +373,10 @@ fn print_report(r: &VerifyReport, json: bool) {
             r.anchor.strip_prefix("anchored to ").unwrap_or(&r.anchor)
         );
     } else {
-        println!("{} (give --public-key FILE with the key you hold)", r.anchor);
+        println!(
+            "{} (give --public-key FILE with the key you hold)",
+            r.anchor
+        );
     }
 }
 
@@ -411,7 +415,10 @@ mod tests {
             no_create("sqlite://greenlight.db?mode=rwc"),
             "sqlite://greenlight.db?mode=rw"
         );
-        assert_eq!(no_create("sqlite:///srv/gl.db"), "sqlite:///srv/gl.db?mode=rw");
+        assert_eq!(
+            no_create("sqlite:///srv/gl.db"),
+            "sqlite:///srv/gl.db?mode=rw"
+        );
         assert_eq!(
             no_create("sqlite://x.db?cache=shared&mode=rwc"),
             "sqlite://x.db?cache=shared&mode=rw"

@@ -341,7 +341,10 @@ impl Deployment {
             .expect("a copy of the checkpoint log");
         let (code, text) = self.audit("verify", &["--public-key", "auditor.pem"]);
         assert_eq!(code, 0, "the untouched deployment verifies: {text}");
-        assert!(text.contains("Anchored: the public key in auditor.pem"), "{text}");
+        assert!(
+            text.contains("Anchored: the public key in auditor.pem"),
+            "{text}"
+        );
     }
 
     /// The entries as stored (read through an export, as anyone with the database can).
@@ -381,11 +384,8 @@ impl Deployment {
             cp.seq, cp.hash, cp.at, cp.public_key, cp.signature
         ));
         self.sql(&sql);
-        std::fs::write(
-            &self.log,
-            serde_json::to_string(&cp).expect("json") + "\n",
-        )
-        .expect("the log rewritten");
+        std::fs::write(&self.log, serde_json::to_string(&cp).expect("json") + "\n")
+            .expect("the log rewritten");
     }
 }
 
@@ -405,10 +405,16 @@ fn truncation_and_a_deleted_log(d: Deployment) {
 
     let (code, text) = d.audit("verify", &["--public-key", "auditor.pem"]);
     assert_eq!(code, 1, "{text}");
-    assert!(text.contains("checkpoint log") && text.contains("is missing"), "{text}");
+    assert!(
+        text.contains("checkpoint log") && text.contains("is missing"),
+        "{text}"
+    );
     // Even told that the deployment keeps no log, the check finds rows whose entries are
     // gone; the auditor's copy of the log names the first missing entry.
-    let (code, text) = d.audit("verify", &["--public-key", "auditor.pem", "--no-checkpoint-log"]);
+    let (code, text) = d.audit(
+        "verify",
+        &["--public-key", "auditor.pem", "--no-checkpoint-log"],
+    );
     assert_eq!(code, 1, "{text}");
     assert!(text.contains("no audit entry records"), "{text}");
     let (code, text) = d.audit(
@@ -422,7 +428,10 @@ fn truncation_and_a_deleted_log(d: Deployment) {
         ],
     );
     assert_eq!(code, 1, "{text}");
-    assert!(text.contains(&format!("first bad entry {}", cut + 1)), "{text}");
+    assert!(
+        text.contains(&format!("first bad entry {}", cut + 1)),
+        "{text}"
+    );
     assert!(text.contains("truncated"), "{text}");
 }
 
@@ -433,7 +442,9 @@ fn rehashed_and_resigned_with_a_new_key_file(d: Deployment) {
     d.auditor_copies();
     let forger = greenlight_store::SigningKey::generate();
     std::fs::remove_file(&d.key).expect("the key file replaced");
-    forger.write_new_file(&d.key).expect("the forger's key written");
+    forger
+        .write_new_file(&d.key)
+        .expect("the forger's key written");
     d.rehash_and_resign(&forger);
 
     let (code, text) = d.audit("verify", &[]);
@@ -467,7 +478,12 @@ fn rehashed_and_resigned_with_the_genuine_key(d: Deployment) {
     assert_eq!(code, 0, "the key alone cannot tell: {text}");
     let (code, text) = d.audit(
         "verify",
-        &["--public-key", "auditor.pem", "--checkpoints", "auditor-log.jsonl"],
+        &[
+            "--public-key",
+            "auditor.pem",
+            "--checkpoints",
+            "auditor-log.jsonl",
+        ],
     );
     assert_eq!(code, 1, "{text}");
     assert!(text.contains("re-hashed"), "{text}");
@@ -485,7 +501,10 @@ fn a_declaration_approved_in_the_table(d: Deployment) {
     ));
     let (code, text) = d.audit("verify", &["--public-key", "auditor.pem"]);
     assert_eq!(code, 0, "{text}");
-    assert!(text.contains(&format!("erased: consent {consent}")), "{text}");
+    assert!(
+        text.contains(&format!("erased: consent {consent}")),
+        "{text}"
+    );
 
     let id = d.sql(
         "SELECT id FROM declarations WHERE state <> 'approved' ORDER BY open_blockers DESC, id LIMIT 1;",
@@ -497,7 +516,9 @@ fn a_declaration_approved_in_the_table(d: Deployment) {
     let (code, text) = d.audit("verify", &["--public-key", "auditor.pem"]);
     assert_eq!(code, 1, "{text}");
     assert!(
-        text.contains(&format!("declaration {id}: the row does not match the state entry")),
+        text.contains(&format!(
+            "declaration {id}: the row does not match the state entry"
+        )),
         "{text}"
     );
     let (code, text) = d.audit("verify", &[]);

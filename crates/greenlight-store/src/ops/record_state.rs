@@ -27,7 +27,11 @@ pub(crate) fn org_state(org: &Org) -> Value {
 /// The state of a person: who they are, their password (as stored, a hash) and every role
 /// they hold in every organisation, so a membership or password written into the tables
 /// directly shows up.
-pub(crate) fn user_state(user: &User, password_hash: Option<&str>, roles: &[(String, String)]) -> Value {
+pub(crate) fn user_state(
+    user: &User,
+    password_hash: Option<&str>,
+    roles: &[(String, String)],
+) -> Value {
     json!({"id": user.id, "email": user.email, "name": user.name, "password": password_hash, "roles": roles})
 }
 
@@ -61,21 +65,30 @@ pub(crate) fn obligation_state(obligation: &str, evidence: &str) -> Value {
 }
 
 /// Every role a person holds, in a fixed order (organisation, role).
-pub(crate) async fn user_roles(conn: &mut AnyConnection, user: &str) -> Result<Vec<(String, String)>> {
-    let rows = sqlx::query("SELECT org_id, role FROM memberships WHERE user_id = $1 ORDER BY org_id, role")
-        .bind(user.to_owned())
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter().map(|r| Ok((get_s(r, "org_id")?, get_s(r, "role")?))).collect()
+pub(crate) async fn user_roles(
+    conn: &mut AnyConnection,
+    user: &str,
+) -> Result<Vec<(String, String)>> {
+    let rows = sqlx::query(
+        "SELECT org_id, role FROM memberships WHERE user_id = $1 ORDER BY org_id, role",
+    )
+    .bind(user.to_owned())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((get_s(r, "org_id")?, get_s(r, "role")?)))
+        .collect()
 }
 
 /// A person's salt and state as stored now (what the writer digests after changing them).
 pub(crate) async fn user_now(conn: &mut AnyConnection, user: &str) -> Result<(String, Value)> {
-    let row = sqlx::query("SELECT id, email, name, created_at, password_hash, salt FROM users WHERE id = $1")
-        .bind(user.to_owned())
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("user {user}")))?;
+    let row = sqlx::query(
+        "SELECT id, email, name, created_at, password_hash, salt FROM users WHERE id = $1",
+    )
+    .bind(user.to_owned())
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| StoreError::NotFound(format!("user {user}")))?;
     let u = super::tenancy::user_from_row(&row)?;
     let roles = user_roles(conn, user).await?;
     let state = user_state(&u, get_os(&row, "password_hash")?.as_deref(), &roles);
@@ -97,19 +110,28 @@ fn state_of(salt: &str, state: impl FnOnce() -> Value) -> RowState {
 
 /// Walks every audited table page by page (keyed on id, so memory stays bounded) and hands
 /// each row's current state to `check`.
-pub(crate) async fn walk_current(conn: &mut AnyConnection, check: &mut dyn FnMut(CurrentRecord)) -> Result<()> {
+pub(crate) async fn walk_current(
+    conn: &mut AnyConnection,
+    check: &mut dyn FnMut(CurrentRecord),
+) -> Result<()> {
     // Organisations.
     let mut after = String::new();
     loop {
-        let rows = sqlx::query("SELECT id, name, kind, created_at, salt FROM orgs WHERE id > $1 ORDER BY id LIMIT $2")
-            .bind(after.clone())
-            .bind(PAGE)
-            .fetch_all(&mut *conn)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT id, name, kind, created_at, salt FROM orgs WHERE id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(after.clone())
+        .bind(PAGE)
+        .fetch_all(&mut *conn)
+        .await?;
         for r in &rows {
             let org = super::tenancy::org_from_row(r)?;
             let salt = get_s(r, "salt")?;
-            check(CurrentRecord { entity: "org", id: org.id.0.clone(), state: state_of(&salt, || org_state(&org)) });
+            check(CurrentRecord {
+                entity: "org",
+                id: org.id.0.clone(),
+                state: state_of(&salt, || org_state(&org)),
+            });
         }
         match rows.last() {
             Some(r) if rows.len() as i64 == PAGE => after = get_s(r, "id")?,
@@ -127,7 +149,11 @@ pub(crate) async fn walk_current(conn: &mut AnyConnection, check: &mut dyn FnMut
         for r in &rows {
             let id = get_s(r, "id")?;
             let (salt, state) = user_now(conn, &id).await?;
-            check(CurrentRecord { entity: "user", id, state: state_of(&salt, || state) });
+            check(CurrentRecord {
+                entity: "user",
+                id,
+                state: state_of(&salt, || state),
+            });
         }
         match rows.last() {
             Some(r) if rows.len() as i64 == PAGE => after = get_s(r, "id")?,
@@ -145,7 +171,11 @@ pub(crate) async fn walk_current(conn: &mut AnyConnection, check: &mut dyn FnMut
         for r in &rows {
             let id = crate::model::ProductionId(get_s(r, "id")?);
             let (p, salt) = super::productions::load_production(conn, &id).await?;
-            check(CurrentRecord { entity: "production", id: id.0, state: state_of(&salt, || production_state(&p)) });
+            check(CurrentRecord {
+                entity: "production",
+                id: id.0,
+                state: state_of(&salt, || production_state(&p)),
+            });
         }
         match rows.last() {
             Some(r) if rows.len() as i64 == PAGE => after = get_s(r, "id")?,
@@ -155,8 +185,15 @@ pub(crate) async fn walk_current(conn: &mut AnyConnection, check: &mut dyn FnMut
     // Declarations.
     let mut after = String::new();
     loop {
-        let sql = format!("{} WHERE d.id > $1 ORDER BY d.id LIMIT $2", super::declarations::SELECT_DECL);
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(after.clone()).bind(PAGE).fetch_all(&mut *conn).await?;
+        let sql = format!(
+            "{} WHERE d.id > $1 ORDER BY d.id LIMIT $2",
+            super::declarations::SELECT_DECL
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(after.clone())
+            .bind(PAGE)
+            .fetch_all(&mut *conn)
+            .await?;
         for r in &rows {
             let (summary, decision, salt) = super::declarations::state_parts(r)?;
             check(CurrentRecord {
@@ -189,7 +226,11 @@ pub(crate) async fn walk_current(conn: &mut AnyConnection, check: &mut dyn FnMut
             } else {
                 RowState::Unrecorded
             };
-            check(CurrentRecord { entity: "obligation", id, state });
+            check(CurrentRecord {
+                entity: "obligation",
+                id,
+                state,
+            });
         }
         match rows.last() {
             Some(r) if rows.len() as i64 == PAGE => after = get_s(r, "id")?,
@@ -199,11 +240,22 @@ pub(crate) async fn walk_current(conn: &mut AnyConnection, check: &mut dyn FnMut
     // Consents.
     let mut after = String::new();
     loop {
-        let sql = format!("SELECT {} FROM consents WHERE id > $1 ORDER BY id LIMIT $2", super::registry::CONSENT_COLS);
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(after.clone()).bind(PAGE).fetch_all(&mut *conn).await?;
+        let sql = format!(
+            "SELECT {} FROM consents WHERE id > $1 ORDER BY id LIMIT $2",
+            super::registry::CONSENT_COLS
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(after.clone())
+            .bind(PAGE)
+            .fetch_all(&mut *conn)
+            .await?;
         for r in &rows {
             let (c, salt) = super::registry::consent_from(r)?;
-            check(CurrentRecord { entity: "consent", id: c.id.0.clone(), state: state_of(&salt, || consent_state(&c)) });
+            check(CurrentRecord {
+                entity: "consent",
+                id: c.id.0.clone(),
+                state: state_of(&salt, || consent_state(&c)),
+            });
         }
         match rows.last() {
             Some(r) if rows.len() as i64 == PAGE => after = get_s(r, "id")?,
@@ -213,11 +265,22 @@ pub(crate) async fn walk_current(conn: &mut AnyConnection, check: &mut dyn FnMut
     // Tools.
     let mut after = String::new();
     loop {
-        let sql = format!("SELECT {} FROM tools WHERE id > $1 ORDER BY id LIMIT $2", super::registry::TOOL_COLS);
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(after.clone()).bind(PAGE).fetch_all(&mut *conn).await?;
+        let sql = format!(
+            "SELECT {} FROM tools WHERE id > $1 ORDER BY id LIMIT $2",
+            super::registry::TOOL_COLS
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(after.clone())
+            .bind(PAGE)
+            .fetch_all(&mut *conn)
+            .await?;
         for r in &rows {
             let (t, salt) = super::registry::tool_from(r)?;
-            check(CurrentRecord { entity: "tool", id: t.id.0.clone(), state: state_of(&salt, || tool_state(&t)) });
+            check(CurrentRecord {
+                entity: "tool",
+                id: t.id.0.clone(),
+                state: state_of(&salt, || tool_state(&t)),
+            });
         }
         match rows.last() {
             Some(r) if rows.len() as i64 == PAGE => after = get_s(r, "id")?,
@@ -228,16 +291,19 @@ pub(crate) async fn walk_current(conn: &mut AnyConnection, check: &mut dyn FnMut
     // been issued by the application, and one it ended must stay ended.
     let mut after = String::new();
     loop {
-        let rows = sqlx::query("SELECT id, revoked_at FROM tokens WHERE id > $1 ORDER BY id LIMIT $2")
-            .bind(after.clone())
-            .bind(PAGE)
-            .fetch_all(&mut *conn)
-            .await?;
+        let rows =
+            sqlx::query("SELECT id, revoked_at FROM tokens WHERE id > $1 ORDER BY id LIMIT $2")
+                .bind(after.clone())
+                .bind(PAGE)
+                .fetch_all(&mut *conn)
+                .await?;
         for r in &rows {
             check(CurrentRecord {
                 entity: "token",
                 id: get_s(r, "id")?,
-                state: RowState::Undigested { ended: get_os(r, "revoked_at")?.is_some() },
+                state: RowState::Undigested {
+                    ended: get_os(r, "revoked_at")?.is_some(),
+                },
             });
         }
         match rows.last() {
