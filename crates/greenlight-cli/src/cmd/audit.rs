@@ -339,10 +339,10 @@ fn print_report(r: &VerifyReport, json: bool) {
         };
         let rows = match r.records_checked {
             Some(n) if r.erased.is_empty() => {
-                format!("; {n} current records match their last entries")
+                format!("; {n} current rows agree with their audit entries")
             }
             Some(n) => format!(
-                "; {} current records match their last entries, {} erased",
+                "; {} current rows agree with their audit entries, {} erased",
                 n - r.erased.len(),
                 r.erased.len()
             ),

@@ -111,7 +111,7 @@ pub async fn verify(State(state): State<AppState>, form: CsrfForm) -> PageResult
         (
             true,
             format!(
-                "The chain is intact: {} entries under {} signed checkpoints, head #{}.",
+                "The chain is intact: {} entries under {} signed checkpoints, head #{}. Not anchored: checked against the server's own key; to rule out a re-signed chain, verify the downloaded bundle with the public key you keep.",
                 report.entries, report.checkpoints, report.head_seq
             ),
         )
