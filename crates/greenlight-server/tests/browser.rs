@@ -915,3 +915,87 @@ async fn reqwest_like_get(url: &str) -> std::collections::HashMap<String, String
     .await
     .expect("the request")
 }
+
+/// The audit page's "Download the export bundle" used to give a JSON document that
+/// `greenlight audit verify` could not read. The file the browser downloads now verifies
+/// with the function `audit verify --bundle` calls, anchored to the server's key, and a
+/// change to it is caught.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_bundle_downloaded_from_the_page_verifies_offline() {
+    let (chrome, driver) = match webdriver::binaries() {
+        Ok(b) => b,
+        Err(why) => {
+            println!("skipped: {why}");
+            return;
+        }
+    };
+    let server = start_server().await;
+    demo::seed(&server.store).await.expect("the demo seeds");
+    let key = server
+        .store
+        .config()
+        .signing_key
+        .as_ref()
+        .map(|k| k.public_hex())
+        .expect("the server signs");
+    let base = server.base.clone();
+    let downloads = tempfile::tempdir().expect("a download folder");
+    let folder = downloads.path().to_owned();
+    tokio::task::spawn_blocking(move || {
+        let drv = Driver::start(&driver);
+        let b = Browser::open(&drv, &chrome);
+        b.allow_downloads(&folder);
+        sign_in(&b, &base, "auditor@northlight.example", demo::DEMO_PASSWORD);
+        b.goto(&format!("{base}/audit"));
+        b.click("a[href='/audit/export']");
+        let file = folder.join("greenlight-audit-bundle.json");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        // Chromium writes a .crdownload first and renames it when the download is complete.
+        while !file.exists() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no download in {}",
+                folder.display()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    })
+    .await
+    .expect("the download passes");
+
+    use greenlight_store::audit::{Bundle, Trust};
+    let path = downloads.path().join("greenlight-audit-bundle.json");
+    let bundle = Bundle::read(&path).expect("the download is a bundle");
+    assert!(
+        bundle.checkpoint_log.is_some(),
+        "the bundle carries the checkpoint log"
+    );
+    assert!(
+        bundle.entries.iter().any(|e| e.redacted) && bundle.entries.iter().any(|e| !e.redacted),
+        "the auditor's studio's entries whole, the rest redacted"
+    );
+    let report = bundle.verify(Trust::anchored(&key, "the server's key"), true);
+    assert!(report.valid && report.anchored, "{report:?}");
+    assert!(
+        report.entries > 20 && report.logged_checkpoints > 0,
+        "{report:?}"
+    );
+    // The bundle's own key is no anchor.
+    let unanchored = bundle.verify(Trust::default(), true);
+    assert!(unanchored.valid && !unanchored.anchored);
+
+    // One visible entry edited in the downloaded file: caught.
+    let mut forged = bundle.clone();
+    let e = forged
+        .entries
+        .iter_mut()
+        .find(|e| !e.redacted && e.action == "declaration.approve")
+        .expect("an approval in the studio's entries");
+    e.action = "declaration.reject".into();
+    let seq = e.seq;
+    std::fs::write(&path, forged.to_json()).expect("the forged file");
+    let report = Bundle::read(&path)
+        .expect("still a bundle")
+        .verify(Trust::anchored(&key, "the server's key"), true);
+    assert_eq!(report.first_bad_seq, Some(seq), "{report:?}");
+}

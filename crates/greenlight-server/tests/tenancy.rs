@@ -446,6 +446,17 @@ async fn matrix(t: Studio) {
             "studio {studio} sees the freelancer's new membership: {entries}"
         );
     }
+    // Every row the matrix wrote (people, memberships, tokens, passwords) matches the audit
+    // log, as `audit verify --database-url` checks it.
+    let key = store
+        .config()
+        .signing_key
+        .as_ref()
+        .expect("a key")
+        .public_hex();
+    let trust = greenlight_store::audit::Trust::anchored(&key, "the test's key");
+    let report = store.verify_database(&trust).await.expect("verifies");
+    assert!(report.valid, "{report:?}");
     t.state.store.close().await;
 }
 

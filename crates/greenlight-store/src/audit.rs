@@ -297,7 +297,7 @@ pub struct VerifyReport {
     pub valid: bool,
     pub entries: usize,
     pub checkpoints: usize,
-    /// Checkpoints read from the log file outside the database.
+    /// Checkpoints read from the logs kept outside the database.
     pub logged_checkpoints: usize,
     /// The last entry's sequence number (0 when empty).
     pub head_seq: i64,
@@ -305,6 +305,67 @@ pub struct VerifyReport {
     pub first_bad_seq: Option<i64>,
     /// What is wrong, first problem first.
     pub problems: Vec<String>,
+    /// True when the signatures were checked against a public key the verifier holds
+    /// (`--public-key`); false when against a key that came with what is verified.
+    #[serde(default)]
+    pub anchored: bool,
+    /// What the signatures were checked against, in words: "anchored to the public key in
+    /// FILE", or "not anchored: checked against …".
+    #[serde(default)]
+    pub anchor: String,
+    /// Hex of the public key the checkpoints were checked against (`None` when there was
+    /// no key and no checkpoint named one).
+    #[serde(default)]
+    pub public_key: Option<String>,
+    /// The checkpoint logs read (their paths, or where they came from).
+    #[serde(default)]
+    pub checkpoint_logs: Vec<String>,
+    /// Rows of the audited tables compared with their last audit entry (`None` when no
+    /// tables were read, as for a bundle).
+    #[serde(default)]
+    pub records_checked: Option<usize>,
+    /// Records whose personal data was erased (their salt is gone): not compared, and not
+    /// tampering. Each is `KIND ID`.
+    #[serde(default)]
+    pub erased: Vec<String>,
+}
+
+impl VerifyReport {
+    /// Adds a problem found outside the chain walk (a missing checkpoint log, a row that
+    /// differs from its entry). `seq` is the entry it concerns, if one.
+    pub fn add_problem(&mut self, seq: Option<i64>, problem: String) {
+        self.valid = false;
+        if self.first_bad_seq.is_none() && self.problems.is_empty() {
+            self.first_bad_seq = seq;
+        }
+        self.problems.push(problem);
+    }
+}
+
+/// What verification trusts: the key it checks signatures against and the checkpoint logs
+/// kept outside the database.
+#[derive(Debug, Clone, Default)]
+pub struct Trust {
+    /// The auditor's public key (hex) and where it came from (a file name): the anchor.
+    pub anchor: Option<(String, String)>,
+    /// A key that came with what is verified (hex) and how to say where it was found, e.g.
+    /// "the key found beside the database". Used only when there is no anchor, and never
+    /// counted as one.
+    pub found: Option<(String, String)>,
+    /// Checkpoint logs, each named by its path or origin.
+    pub logs: Vec<(String, Vec<Checkpoint>)>,
+    /// Where the deployment keeps a checkpoint log that is not there.
+    pub missing_logs: Vec<String>,
+}
+
+impl Trust {
+    /// Anchored to `public_key_hex`, found in `source`.
+    pub fn anchored(public_key_hex: &str, source: &str) -> Trust {
+        Trust {
+            anchor: Some((public_key_hex.to_ascii_lowercase(), source.to_owned())),
+            ..Trust::default()
+        }
+    }
 }
 
 /// Verifies entries (in stored order), checkpoints, and optionally a checkpoint log and
@@ -314,6 +375,24 @@ pub fn verify(
     checkpoints: &[Checkpoint],
     logged: Option<&[Checkpoint]>,
     trusted_key: Option<&str>,
+) -> VerifyReport {
+    let trust = Trust {
+        found: trusted_key.map(|k| (k.to_owned(), "the key given".to_owned())),
+        logs: logged
+            .map(|l| vec![("checkpoint log".to_owned(), l.to_vec())])
+            .unwrap_or_default(),
+        ..Trust::default()
+    };
+    verify_trusting(entries, checkpoints, &trust)
+}
+
+/// Verifies the chain, every checkpoint signature (against the anchor, else the key found,
+/// else the key each checkpoint names), and the database's checkpoints and entries against
+/// every checkpoint log. A log missing where the deployment keeps one is a problem.
+pub fn verify_trusting(
+    entries: &[AuditEntry],
+    checkpoints: &[Checkpoint],
+    trust: &Trust,
 ) -> VerifyReport {
     let mut problems: Vec<(i64, String)> = Vec::new();
     let mut prev_hash = GENESIS.to_owned();
@@ -352,7 +431,8 @@ pub fn verify(
     }
     let head_seq = entries.last().map(|e| e.seq).unwrap_or(0);
 
-    let mut key_seen: Option<String> = trusted_key.map(str::to_owned);
+    let trusted = trust.anchor.as_ref().or(trust.found.as_ref());
+    let mut key_seen: Option<String> = trusted.map(|(k, _)| k.clone());
     let mut check_cp = |c: &Checkpoint, origin: &str, problems: &mut Vec<(i64, String)>| {
         if !c.signature_valid() {
             problems.push((
@@ -388,9 +468,14 @@ pub fn verify(
     for c in checkpoints {
         check_cp(c, "database", &mut problems);
     }
-    if let Some(logged) = logged {
+    for (name, logged) in &trust.logs {
+        let origin = if trust.logs.len() == 1 {
+            "logged".to_owned()
+        } else {
+            format!("logged ({name})")
+        };
         for c in logged {
-            check_cp(c, "logged", &mut problems);
+            check_cp(c, &origin, &mut problems);
         }
     }
     let last_cp = checkpoints.iter().map(|c| c.seq).max().unwrap_or(0);
@@ -404,14 +489,447 @@ pub fn verify(
         ));
     }
     problems.sort_by_key(|(seq, _)| *seq);
-    VerifyReport {
+    let (anchored, anchor) = match (&trust.anchor, &trust.found) {
+        (Some((_, source)), _) => (true, format!("anchored to the public key in {source}")),
+        (None, Some((_, found))) => (false, format!("not anchored: checked against {found}")),
+        (None, None) => (
+            false,
+            "not anchored: checked against the key each checkpoint names".to_owned(),
+        ),
+    };
+    let mut report = VerifyReport {
         valid: problems.is_empty(),
         entries: entries.len(),
         checkpoints: checkpoints.len(),
-        logged_checkpoints: logged.map(|l| l.len()).unwrap_or(0),
+        logged_checkpoints: trust.logs.iter().map(|(_, l)| l.len()).sum(),
         head_seq,
         first_bad_seq: problems.first().map(|(s, _)| *s),
         problems: problems.into_iter().map(|(_, p)| p).collect(),
+        anchored,
+        anchor,
+        public_key: key_seen,
+        checkpoint_logs: trust.logs.iter().map(|(n, _)| n.clone()).collect(),
+        records_checked: None,
+        erased: Vec::new(),
+    };
+    for path in &trust.missing_logs {
+        // Only a log that should hold something is missed: before the first checkpoint
+        // the writer has appended nothing.
+        if !checkpoints.is_empty() || !entries.is_empty() {
+            report.add_problem(
+                None,
+                format!("the checkpoint log {path} is missing (checkpoints are appended there; deleted?)"),
+            );
+        }
+    }
+    report
+}
+
+/// One row of an audited table as it is now, for [`StateCheck`].
+#[derive(Debug, Clone)]
+pub struct CurrentRecord {
+    /// The kind of record, as audit entries name it (`declaration`).
+    pub entity: &'static str,
+    pub id: String,
+    pub state: RowState,
+}
+
+/// What a row says about itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowState {
+    /// The keyed digest of its state under its salt.
+    Digest(String),
+    /// Its personal data was erased and its salt with it.
+    Erased,
+    /// As it stands the row needs no audit entry (an obligation not completed).
+    Unrecorded,
+    /// A record audited without digests (an API token or session); `ended` when revoked.
+    Undigested { ended: bool },
+}
+
+/// The kinds of record whose rows verification compares with the audit log.
+pub const AUDITED_KINDS: &[&str] = &[
+    "org",
+    "user",
+    "production",
+    "declaration",
+    "obligation",
+    "consent",
+    "tool",
+    "token",
+];
+
+#[derive(Default)]
+struct Trail {
+    /// The last entry carrying a digest: its seq and after-digest.
+    last: Option<(i64, Option<String>)>,
+    /// The last entry that ended it (a token revoked, a session ended).
+    ended: Option<i64>,
+}
+
+/// Compares the rows of the audited tables with the audit log: for each current row, the
+/// keyed digest of its state must equal the after-digest of its last entry; a row no entry
+/// records, or whose entry says it was ended, is named; so is a record an entry describes
+/// whose row is gone. Also checks, entry by entry, that each change started from the state
+/// the previous change of the same record left (a row edited between two changes).
+pub struct StateCheck {
+    trails: std::collections::HashMap<(String, String), Trail>,
+    seen: std::collections::HashSet<(String, String)>,
+    records: usize,
+    erased: Vec<String>,
+    problems: Vec<(Option<i64>, String)>,
+}
+
+impl StateCheck {
+    /// Indexes the entries (the whole chain, unredacted).
+    pub fn new(entries: &[AuditEntry]) -> StateCheck {
+        let mut trails: std::collections::HashMap<(String, String), Trail> =
+            std::collections::HashMap::new();
+        let mut problems = Vec::new();
+        for e in entries {
+            if e.redacted || !AUDITED_KINDS.contains(&e.entity.as_str()) {
+                continue;
+            }
+            let t = trails
+                .entry((e.entity.clone(), e.entity_id.clone()))
+                .or_default();
+            if let (Some(before), Some((m, Some(after)))) = (&e.before_digest, &t.last)
+                && before != after
+            {
+                problems.push((
+                    Some(e.seq),
+                    format!(
+                        "entry {}: {} {} was not in the state entry {m} left (changed outside the application in between)",
+                        e.seq, e.entity, e.entity_id
+                    ),
+                ));
+            }
+            if e.before_digest.is_some() || e.after_digest.is_some() {
+                t.last = Some((e.seq, e.after_digest.clone()));
+            }
+            if matches!(e.action.as_str(), "token.revoke" | "session.end") {
+                t.ended = Some(e.seq);
+            }
+        }
+        StateCheck {
+            trails,
+            seen: Default::default(),
+            records: 0,
+            erased: Vec::new(),
+            problems,
+        }
+    }
+
+    /// Compares one current row with its trail in the log.
+    pub fn check(&mut self, r: CurrentRecord) {
+        self.records += 1;
+        let key = (r.entity.to_owned(), r.id.clone());
+        let trail = self.trails.get(&key);
+        let what = format!("{} {}", r.entity, r.id);
+        match (&r.state, trail) {
+            (RowState::Erased, _) => self.erased.push(what),
+            (
+                RowState::Digest(d),
+                Some(Trail {
+                    last: Some((m, Some(after))),
+                    ..
+                }),
+            ) => {
+                if d != after {
+                    self.problems.push((Some(*m), format!("{what}: the row does not match the state entry {m} recorded (changed outside the application)")));
+                }
+            }
+            (
+                RowState::Digest(_),
+                Some(Trail {
+                    last: Some((m, None)),
+                    ..
+                }),
+            ) => {
+                self.problems.push((
+                    Some(*m),
+                    format!("{what}: entry {m} removed it, yet the row is there"),
+                ));
+            }
+            (RowState::Digest(_), _) => {
+                self.problems.push((
+                    None,
+                    format!(
+                        "{what}: no audit entry records its state (written outside the application)"
+                    ),
+                ));
+            }
+            (
+                RowState::Unrecorded,
+                Some(Trail {
+                    last: Some((m, Some(_))),
+                    ..
+                }),
+            ) => {
+                self.problems.push((Some(*m), format!("{what}: entry {m} recorded it as completed; the row says it is not (changed outside the application)")));
+            }
+            (RowState::Unrecorded, _) => {}
+            (RowState::Undigested { .. }, None) => {
+                self.problems.push((
+                    None,
+                    format!("{what}: no audit entry records it (issued outside the application)"),
+                ));
+            }
+            (RowState::Undigested { ended: false }, Some(Trail { ended: Some(m), .. })) => {
+                self.problems.push((Some(*m), format!("{what}: entry {m} ended it; the row is active again (changed outside the application)")));
+            }
+            (RowState::Undigested { .. }, Some(_)) => {}
+        }
+        self.seen.insert(key);
+    }
+
+    /// Records described by the log whose rows are gone, then the findings into `report`.
+    pub fn finish(mut self, report: &mut VerifyReport) {
+        let mut gone: Vec<(i64, String)> = self
+            .trails
+            .iter()
+            .filter(|(k, _)| !self.seen.contains(*k))
+            .filter_map(|((entity, id), t)| match &t.last {
+                Some((m, Some(_))) => Some((*m, format!("{entity} {id}: entry {m} recorded it, but its row is gone (deleted outside the application)"))),
+                _ => None,
+            })
+            .collect();
+        gone.sort();
+        self.problems
+            .extend(gone.into_iter().map(|(m, p)| (Some(m), p)));
+        // Entries first (by the entry they concern), then rows no entry records.
+        self.problems
+            .sort_by_key(|(seq, _)| seq.unwrap_or(i64::MAX));
+        for (seq, p) in self.problems {
+            report.add_problem(seq, p);
+        }
+        report.records_checked = Some(self.records);
+        self.erased.sort();
+        report.erased = self.erased;
+    }
+}
+
+/// The bundle's format name, in a single-file bundle.
+pub const BUNDLE_FORMAT: &str = "greenlight-audit-bundle/v1";
+
+/// An export bundle: everything needed to verify the audit log away from the server. One
+/// format, written either as a folder (`entries.jsonl`, `checkpoints.jsonl`,
+/// `checkpoint-log.jsonl`, `public-key.pem`) or as one JSON file holding the same members;
+/// [`Bundle::read`] takes either.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bundle {
+    /// [`BUNDLE_FORMAT`].
+    pub format: String,
+    /// The public key the server signs with (SPKI PEM or hex), as the server states it: it
+    /// tells which key signed, and is never an anchor.
+    #[serde(default)]
+    pub public_key: Option<String>,
+    pub entries: Vec<AuditEntry>,
+    pub checkpoints: Vec<Checkpoint>,
+    /// The server's checkpoint log at export time; `None` when the server found none.
+    #[serde(default)]
+    pub checkpoint_log: Option<Vec<Checkpoint>>,
+}
+
+/// Why a bundle could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    /// A file of the bundle cannot be read (or the path is neither a folder nor a file).
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file of the bundle does not parse: a broken bundle, which verification reports as
+    /// tampering.
+    #[error("{0}")]
+    Malformed(String),
+}
+
+const ENTRIES_FILE: &str = "entries.jsonl";
+const CHECKPOINTS_FILE: &str = "checkpoints.jsonl";
+const LOG_FILE: &str = "checkpoint-log.jsonl";
+const KEY_FILE: &str = "public-key.pem";
+
+fn read_jsonl<T: serde::de::DeserializeOwned>(
+    path: &Path,
+) -> std::result::Result<Vec<T>, BundleError> {
+    let text = std::fs::read_to_string(path).map_err(|source| BundleError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str(line) {
+            Ok(v) => out.push(v),
+            Err(e) => {
+                return Err(BundleError::Malformed(format!(
+                    "{} line {}: {e}",
+                    path.display(),
+                    i + 1
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn write_jsonl<T: Serialize>(path: &Path, items: &[T]) -> std::io::Result<()> {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for i in items {
+        serde_json::to_writer(&mut f, i)?;
+        f.write_all(b"\n")?;
+    }
+    f.flush()?;
+    f.get_ref().sync_all()
+}
+
+impl Bundle {
+    /// A bundle of these parts.
+    pub fn new(
+        entries: Vec<AuditEntry>,
+        checkpoints: Vec<Checkpoint>,
+        checkpoint_log: Option<Vec<Checkpoint>>,
+        public_key: Option<String>,
+    ) -> Bundle {
+        Bundle {
+            format: BUNDLE_FORMAT.to_owned(),
+            public_key,
+            entries,
+            checkpoints,
+            checkpoint_log,
+        }
+    }
+
+    /// Reads a bundle from a folder or a single JSON file.
+    pub fn read(path: &Path) -> std::result::Result<Bundle, BundleError> {
+        let io = |source| BundleError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let meta = std::fs::metadata(path).map_err(io)?;
+        if meta.is_dir() {
+            let log = path.join(LOG_FILE);
+            let key = path.join(KEY_FILE);
+            return Ok(Bundle {
+                format: BUNDLE_FORMAT.to_owned(),
+                entries: read_jsonl(&path.join(ENTRIES_FILE))?,
+                checkpoints: read_jsonl(&path.join(CHECKPOINTS_FILE))?,
+                checkpoint_log: if log.exists() {
+                    Some(read_jsonl(&log)?)
+                } else {
+                    None
+                },
+                public_key: if key.exists() {
+                    Some(
+                        std::fs::read_to_string(&key).map_err(|source| BundleError::Io {
+                            path: key.display().to_string(),
+                            source,
+                        })?,
+                    )
+                } else {
+                    None
+                },
+            });
+        }
+        let file = std::fs::File::open(path).map_err(io)?;
+        let bundle: Bundle = serde_json::from_reader(std::io::BufReader::new(file))
+            .map_err(|e| BundleError::Malformed(format!("{}: {e}", path.display())))?;
+        if bundle.format != BUNDLE_FORMAT {
+            return Err(BundleError::Malformed(format!(
+                "{}: format {:?} is not {BUNDLE_FORMAT:?}",
+                path.display(),
+                bundle.format
+            )));
+        }
+        Ok(bundle)
+    }
+
+    /// The single-file form (pretty JSON).
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec_pretty(self).expect("a bundle serializes")
+    }
+
+    /// Writes the folder form into `dir` (created; bundle files already there are replaced,
+    /// and a checkpoint log or key file of an earlier bundle is removed when this one has
+    /// none).
+    pub fn write_dir(&self, dir: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        write_jsonl(&dir.join(ENTRIES_FILE), &self.entries)?;
+        write_jsonl(&dir.join(CHECKPOINTS_FILE), &self.checkpoints)?;
+        match &self.checkpoint_log {
+            Some(l) => write_jsonl(&dir.join(LOG_FILE), l)?,
+            None => remove_if_there(&dir.join(LOG_FILE))?,
+        }
+        match &self.public_key {
+            Some(k) => std::fs::write(dir.join(KEY_FILE), k)?,
+            None => remove_if_there(&dir.join(KEY_FILE))?,
+        }
+        Ok(())
+    }
+
+    /// Writes the single-file form.
+    pub fn write_file(&self, path: &Path) -> std::io::Result<()> {
+        let mut f = std::fs::File::create(path)?;
+        f.write_all(&self.to_json())?;
+        f.sync_all()
+    }
+
+    /// Verifies the bundle. Its own public key is used only when `trust` has no anchor, and
+    /// never counts as one; its checkpoint log is checked with any logs in `trust`, and a
+    /// bundle without one is missing its log unless `keeps_log` is false.
+    pub fn verify(&self, mut trust: Trust, keeps_log: bool) -> VerifyReport {
+        if trust.found.is_none()
+            && let Some(k) = self.public_key.as_deref()
+        {
+            match public_key_hex(k) {
+                Ok(hex) => trust.found = Some((hex, "the key the bundle carries".to_owned())),
+                Err(e) => {
+                    let mut r = verify_trusting(&self.entries, &self.checkpoints, &trust);
+                    r.add_problem(None, format!("the bundle's public key: {e}"));
+                    return r;
+                }
+            }
+        }
+        match &self.checkpoint_log {
+            Some(l) => trust
+                .logs
+                .insert(0, ("the bundle's checkpoint log".to_owned(), l.clone())),
+            None if keeps_log => trust.missing_logs.push(
+                "of the bundle (checkpoint-log.jsonl, or the member checkpoint_log)".to_owned(),
+            ),
+            None => {}
+        }
+        let mut report = verify_trusting(&self.entries, &self.checkpoints, &trust);
+        // A full bundle (nothing redacted) shows every change of every record: each must
+        // start from the state the previous one left.
+        if !self.entries.iter().any(|e| e.redacted) {
+            StateCheck::new(&self.entries).finish_entries_only(&mut report);
+        }
+        report
+    }
+}
+
+impl StateCheck {
+    /// Only the entry-by-entry findings (no rows were read).
+    fn finish_entries_only(mut self, report: &mut VerifyReport) {
+        self.problems
+            .sort_by_key(|(seq, _)| seq.unwrap_or(i64::MAX));
+        for (seq, p) in self.problems {
+            report.add_problem(seq, p);
+        }
+    }
+}
+
+fn remove_if_there(path: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
     }
 }
 
@@ -524,6 +1042,121 @@ mod tests {
         // Re-signing with another key is caught by the trusted key.
         let other = SigningKey::generate();
         let r = verify(&e, &head(&e, &other), None, Some(&k.public_hex()));
+        assert!(!r.valid, "{r:?}");
+    }
+
+    /// Entries for one declaration: submitted (state s1), then changed to s2.
+    fn declaration_trail(salt: &str) -> Vec<AuditEntry> {
+        let s1 = serde_json::json!({"state": "in_review"});
+        let s2 = serde_json::json!({"state": "changes_requested"});
+        let mut out = Vec::new();
+        let mut prev = GENESIS.to_owned();
+        for (seq, before, after) in [
+            (1, None, Some(digest(salt, &s1))),
+            (2, Some(digest(salt, &s1)), Some(digest(salt, &s2))),
+        ] {
+            let mut e = AuditEntry {
+                seq,
+                at: "2026-01-01T00:00:00.000000Z".into(),
+                actor: None,
+                org_id: None,
+                action: "declaration.x".into(),
+                entity: "declaration".into(),
+                entity_id: "d1".into(),
+                before_digest: before,
+                after_digest: after,
+                prev_hash: prev.clone(),
+                hash: String::new(),
+                redacted: false,
+            };
+            e.hash = e.compute_hash();
+            prev = e.hash.clone();
+            out.push(e);
+        }
+        out
+    }
+
+    fn row_check(entries: &[AuditEntry], row: Option<RowState>) -> VerifyReport {
+        let mut report = verify(entries, &[], None, None);
+        report.problems.clear();
+        report.valid = true;
+        report.first_bad_seq = None;
+        let mut check = StateCheck::new(entries);
+        if let Some(state) = row {
+            check.check(CurrentRecord {
+                entity: "declaration",
+                id: "d1".into(),
+                state,
+            });
+        }
+        check.finish(&mut report);
+        report
+    }
+
+    #[test]
+    fn a_row_is_checked_against_its_last_entry() {
+        let salt = new_salt();
+        let e = declaration_trail(&salt);
+        let now =
+            |state: &str| RowState::Digest(digest(&salt, &serde_json::json!({"state": state})));
+        assert!(row_check(&e, Some(now("changes_requested"))).valid);
+        let r = row_check(&e, Some(now("approved")));
+        assert!(!r.valid);
+        assert!(
+            r.problems[0].contains("does not match the state entry 2"),
+            "{r:?}"
+        );
+        // The state of an earlier entry is not enough.
+        assert!(!row_check(&e, Some(now("in_review"))).valid);
+        // Gone, or erased.
+        let r = row_check(&e, None);
+        assert!(r.problems[0].contains("its row is gone"), "{r:?}");
+        let r = row_check(&e, Some(RowState::Erased));
+        assert!(r.valid);
+        assert_eq!(r.erased, vec!["declaration d1".to_owned()]);
+        // Unknown to the log.
+        let r = row_check(&[], Some(now("approved")));
+        assert!(
+            r.problems[0].contains("no audit entry records its state"),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn a_change_that_did_not_start_where_the_last_one_ended_is_named() {
+        let salt = new_salt();
+        let mut e = declaration_trail(&salt);
+        e[1].before_digest = Some(digest(&salt, &serde_json::json!({"state": "approved"})));
+        let r = row_check(&e, None);
+        assert!(
+            r.problems.iter().any(|p| p.starts_with("entry 2: declaration d1 was not in the state entry 1 left")),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn a_bundle_reads_the_same_from_a_folder_and_from_a_file() {
+        let (e, k) = chain(4);
+        let cps = head(&e, &k);
+        let bundle = Bundle::new(e, cps.clone(), Some(cps), Some(k.public_pem()));
+        let dir = tempfile::tempdir().expect("a temp dir");
+        bundle.write_dir(&dir.path().join("b")).expect("folder");
+        bundle.write_file(&dir.path().join("b.json")).expect("file");
+        let from_dir = Bundle::read(&dir.path().join("b")).expect("reads");
+        let from_file = Bundle::read(&dir.path().join("b.json")).expect("reads");
+        assert_eq!(from_dir, bundle);
+        assert_eq!(from_file, bundle);
+        let r = from_file.verify(Trust::default(), true);
+        assert!(r.valid && !r.anchored, "{r:?}");
+        assert_eq!(
+            r.anchor,
+            "not anchored: checked against the key the bundle carries"
+        );
+        let r = from_file.verify(Trust::anchored(&k.public_hex(), "auditor.pem"), true);
+        assert!(r.valid && r.anchored, "{r:?}");
+        // Another key: the bundle's own key does not rescue it.
+        let other = SigningKey::generate();
+        let r = from_file.verify(Trust::anchored(&other.public_hex(), "auditor.pem"), true);
         assert!(!r.valid, "{r:?}");
     }
 

@@ -259,6 +259,17 @@ impl WriterHandle {
 }
 
 pub(crate) fn spawn(db: Db, config: StoreConfig) -> WriterHandle {
+    // The checkpoint log exists from the first start on, so a log that is missing later was
+    // removed (verification reports that as tampering).
+    if config.signing_key.is_some()
+        && let Some(path) = &config.checkpoint_log
+        && let Err(e) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+    {
+        tracing::error!(error = %e, path = %path.display(), "could not create the checkpoint log");
+    }
     let (sender, rx) = mpsc::channel::<Job>(4096);
     let counters = Arc::new(Counters::default());
     let stop = Arc::new(tokio::sync::Notify::new());

@@ -469,9 +469,27 @@ async fn workflow_story(db: Db) {
         .expect("withdraw");
     assert_eq!(d1.state, State::Withdrawn);
 
+    // Credentials change through the application too: a password, a token issued and
+    // revoked.
+    store
+        .set_password(&w.partner, &w.partner.user.id, "a long enough passphrase")
+        .await
+        .expect("set password");
+    let (token, _) = store
+        .create_token(&w.partner, &w.partner.user.id, "ci")
+        .await
+        .expect("token");
+    store
+        .revoke_token(&w.partner, &token.id)
+        .await
+        .expect("revoke");
+
     // The audit log verifies, for the auditor; partners may not read it.
     let report = store.verify_audit(&w.auditor).await.expect("verify");
     assert!(report.valid, "{report:?}");
+    assert!(!report.anchored, "the server's own key is no anchor");
+    // Every row every operation above wrote digests to what its last entry recorded.
+    rows_match_the_log(&store, &db).await;
     assert!(report.entries > 20);
     assert!(matches!(
         store
@@ -681,8 +699,19 @@ async fn expiry_story(db: Db) {
         "the lapse is recorded on the use"
     );
     assert!(store.verify_audit(&w.auditor).await.expect("verify").valid);
+    rows_match_the_log(&store, &db).await;
     store.close().await;
     db.drop().await;
+}
+
+/// The live database verifies as the command line checks it, rows included, anchored to
+/// the key that signed.
+async fn rows_match_the_log(store: &Store, db: &Db) {
+    let trust = audit::Trust::anchored(&db.key.public_hex(), "the test's key");
+    let report = store.verify_database(&trust).await.expect("verify");
+    assert!(report.valid, "{report:#?}");
+    assert!(report.anchored);
+    assert!(report.records_checked.unwrap_or(0) > 10, "{report:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

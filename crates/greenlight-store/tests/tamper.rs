@@ -2,7 +2,7 @@
 //! first bad entry: edited, deleted, reordered (sequence numbers swapped), truncated (with
 //! its checkpoints), and fully re-hashed entries.
 
-use greenlight_store::audit::{AuditEntry, GENESIS};
+use greenlight_store::audit::{self, AuditEntry, GENESIS};
 use greenlight_store::{Store, StoreConfig};
 use sqlx::{Connection, Executor, SqliteConnection};
 
@@ -158,4 +158,113 @@ async fn a_fully_rehashed_chain_fails_the_signed_checkpoints() {
     let r = verify(&config).await;
     assert!(!r.valid);
     assert!(r.problems.iter().any(|p| p.contains("re-hashed")), "{r:?}");
+}
+
+async fn raw_any(db: &backends::Db) -> sqlx::AnyConnection {
+    sqlx::any::install_default_drivers();
+    sqlx::AnyConnection::connect(&db.url)
+        .await
+        .expect("the database opens")
+}
+
+/// Verifies the live database as `audit verify --database-url` does, anchored to the key
+/// that signed.
+async fn verify_rows(db: &backends::Db) -> greenlight_store::VerifyReport {
+    let store = db.store().await;
+    let trust = audit::Trust::anchored(&db.key.public_hex(), "the test's key");
+    let r = store.verify_database(&trust).await.expect("verifies");
+    store.close().await;
+    r
+}
+
+/// Rows written into the tables behind the application's back: an admin of one studio
+/// made admin of another by a membership row, a token row, a password hash. Each used to
+/// leave verification valid; each is named now, and removing it makes the check pass again.
+async fn rows_story(db: backends::Db) {
+    let store = db.store().await;
+    let victim = store
+        .bootstrap_admin("Victim Studio", "admin@victim.example", "")
+        .await
+        .expect("bootstrap");
+    let attacker = store
+        .bootstrap_admin("Attacker Studio", "admin@attacker.example", "")
+        .await
+        .expect("bootstrap");
+    store.close().await;
+    let r = verify_rows(&db).await;
+    assert!(r.valid, "{r:?}");
+    assert_eq!(
+        r.records_checked,
+        Some(6),
+        "two orgs, two people, two tokens"
+    );
+
+    let mut c = raw_any(&db).await;
+    let grant = format!(
+        "INSERT INTO memberships (user_id, org_id, role) VALUES ('{}', '{}', 'admin')",
+        attacker.user.id, victim.org.id
+    );
+    c.execute(sqlx::AssertSqlSafe(grant)).await.expect("grant");
+    let r = verify_rows(&db).await;
+    assert!(!r.valid);
+    assert!(
+        r.problems.iter().any(|p| p.starts_with(&format!(
+            "user {}: the row does not match the state entry",
+            attacker.user.id
+        ))),
+        "{r:?}"
+    );
+    let revoke = format!(
+        "DELETE FROM memberships WHERE user_id = '{}' AND org_id = '{}'",
+        attacker.user.id, victim.org.id
+    );
+    c.execute(sqlx::AssertSqlSafe(revoke)).await.expect("undo");
+    assert!(verify_rows(&db).await.valid);
+
+    let token = format!(
+        "INSERT INTO tokens (id, user_id, sha256, label, kind, created_at) VALUES ('forged-token', '{}', 'f00d', 'x', 'api', '2026-01-01T00:00:00.000000Z')",
+        victim.user.id
+    );
+    c.execute(sqlx::AssertSqlSafe(token)).await.expect("token");
+    let r = verify_rows(&db).await;
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.starts_with("token forged-token: no audit entry records it")),
+        "{r:?}"
+    );
+    c.execute("DELETE FROM tokens WHERE id = 'forged-token'")
+        .await
+        .expect("undo");
+
+    let password = format!(
+        "UPDATE users SET password_hash = 'chosen-by-the-attacker' WHERE id = '{}'",
+        victim.user.id
+    );
+    c.execute(sqlx::AssertSqlSafe(password))
+        .await
+        .expect("password");
+    let r = verify_rows(&db).await;
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.starts_with(&format!("user {}: the row does not match", victim.user.id))),
+        "{r:?}"
+    );
+    // Erasing the person (salt with the personal data) is reported as erased, not tampering.
+    let erase = format!(
+        "UPDATE users SET email = 'erased', name = '', password_hash = NULL, salt = '' WHERE id = '{}'",
+        victim.user.id
+    );
+    c.execute(sqlx::AssertSqlSafe(erase)).await.expect("erase");
+    let r = verify_rows(&db).await;
+    assert!(r.valid, "{r:?}");
+    assert_eq!(r.erased, vec![format!("user {}", victim.user.id)]);
+    drop(c);
+    db.drop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_written_behind_the_application_are_named_on_every_backend() {
+    backends::with_each_backend("rows", |db| Box::pin(rows_story(db))).await;
 }

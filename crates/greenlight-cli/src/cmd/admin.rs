@@ -44,6 +44,10 @@ pub struct KeygenArgs {
     /// Where to write the key (refuses to overwrite).
     #[arg(long)]
     pub out: PathBuf,
+    /// Also write the public key (SPKI PEM) here, for auditors to keep away from the server
+    /// (`greenlight audit verify --public-key FILE`).
+    #[arg(long)]
+    pub public_out: Option<PathBuf>,
 }
 
 /// Runs the command.
@@ -57,6 +61,11 @@ pub fn run(command: Command) -> anyhow::Result<u8> {
                 ))
                 .into());
             }
+            if a.public_out.as_ref() == Some(&a.out) {
+                return Err(
+                    UsageError("--public-out must name another file than --out".into()).into(),
+                );
+            }
             let key = greenlight_store::SigningKey::generate();
             key.write_new_file(&a.out)
                 .with_context(|| format!("writing {}", a.out.display()))?;
@@ -65,6 +74,21 @@ pub fn run(command: Command) -> anyhow::Result<u8> {
                 a.out.display()
             );
             println!("Public key: {}", key.public_hex());
+            match &a.public_out {
+                Some(p) => {
+                    std::fs::write(p, key.public_pem())
+                        .with_context(|| format!("writing {}", p.display()))?;
+                    println!(
+                        "Wrote the public key to {}: give it to your auditors, who keep it away from the server and verify with `greenlight audit verify --public-key {}`",
+                        p.display(),
+                        p.display()
+                    );
+                }
+                None => println!(
+                    "Give your auditors the public key (`greenlight audit public-key --audit-key {} --out FILE` writes it); they verify with `greenlight audit verify --public-key FILE`",
+                    a.out.display()
+                ),
+            }
             Ok(0)
         }
         Command::Create(a) => {

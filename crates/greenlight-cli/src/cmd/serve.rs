@@ -238,6 +238,11 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             && let Some(p) = &files.key_path
         {
             eprintln!("Created the audit signing key {} (keep it safe; every instance needs it)", p.display());
+            eprintln!(
+                "Audit public key: {} (give it to your auditors: `greenlight audit public-key --audit-key {} --out FILE` writes it; they verify with `greenlight audit verify --public-key FILE`)",
+                files.key.public_hex(),
+                p.display()
+            );
         }
         tracing::info!(database = %redact(&args.database_url), checkpoint_log = %files.checkpoint_log.display(), "store open");
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;

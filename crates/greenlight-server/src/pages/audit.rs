@@ -111,7 +111,7 @@ pub async fn verify(State(state): State<AppState>, form: CsrfForm) -> PageResult
         (
             true,
             format!(
-                "The chain is intact: {} entries under {} signed checkpoints, head #{}.",
+                "The chain is intact: {} entries under {} signed checkpoints, head #{}. Not anchored: checked against the server's own key; to rule out a re-signed chain, verify the downloaded bundle with the public key you keep.",
                 report.entries, report.checkpoints, report.head_seq
             ),
         )
@@ -132,23 +132,17 @@ pub async fn verify(State(state): State<AppState>, form: CsrfForm) -> PageResult
     ))
 }
 
-/// The export bundle as one JSON document: entries, checkpoints and the public key — the
-/// same content `greenlight audit export` writes as files, except that entries the
-/// auditor's studios may not read are redacted to `seq`, `prev_hash` and `hash`.
+/// The export bundle as one JSON file: the same format `greenlight audit export --out
+/// FILE.json` writes (entries, checkpoints, the checkpoint log and the server's public key),
+/// which `greenlight audit verify --bundle FILE` reads, except that entries the auditor's
+/// studios may not read are redacted to `seq`, `prev_hash` and `hash`.
 pub async fn export(State(state): State<AppState>, ctx: Ctx) -> PageResult {
     ctx.require(&[Role::Auditor, Role::Admin], "The audit export")?;
     // Only auditors and admins of a studio pass the store's check, and other tenants'
     // entries come redacted to their hash-chain fields.
-    let (entries, checkpoints) = state.store.audit_bundle(&ctx.principal).await?;
-    let bundle = serde_json::json!({
-        "format": "greenlight-audit-bundle/v1",
-        "public_key": state.config.audit_public_key,
-        "entries": entries,
-        "checkpoints": checkpoints,
-    });
-    let body = serde_json::to_vec_pretty(&bundle).unwrap_or_default();
+    let bundle = state.store.audit_bundle(&ctx.principal).await?;
     Ok(download(
-        body,
+        bundle.to_json(),
         "application/json",
         "greenlight-audit-bundle.json",
     ))

@@ -317,6 +317,18 @@ impl Browser {
         panic!("timed out waiting for {what} on {}", self.url());
     }
 
+    /// Lets the page download files into `dir` without asking (headless Chromium refuses
+    /// downloads unless told where they go).
+    pub fn allow_downloads(&self, dir: &std::path::Path) {
+        self.cmd(
+            "POST",
+            "/chromium/send_command",
+            Some(json!({"cmd": "Page.setDownloadBehavior", "params": {
+                "behavior": "allow", "downloadPath": dir.display().to_string()
+            }})),
+        );
+    }
+
     /// Prints the page to PDF with the browser's print (the print stylesheet applies).
     pub fn print_pdf(&self, path: &std::path::Path) {
         use base64::Engine;

@@ -56,39 +56,63 @@ impl Store {
     }
 
     /// Verifies the live chain against its checkpoints, the configured checkpoint log and
-    /// the configured key. Open to auditors and admins of a studio.
+    /// the configured key. Open to auditors and admins of a studio. The key is the server's
+    /// own, so the report says it is not anchored.
     pub async fn verify_audit(&self, actor: &Principal) -> Result<VerifyReport> {
         self.audit_reader(actor)?;
         self.verify_audit_system().await
     }
 
-    /// [`Store::verify_audit`] without an actor (the command line).
+    /// [`Store::verify_audit`] without an actor.
     pub async fn verify_audit_system(&self) -> Result<VerifyReport> {
         let (entries, checkpoints) = self.audit_chain().await?;
-        let logged = match &self.config().checkpoint_log {
-            Some(p) if p.exists() => match audit::read_checkpoint_log(p)? {
-                Ok(l) => Some(l),
-                Err(msg) => return Err(StoreError::Backend(msg)),
-            },
-            _ => None,
+        let mut trust = audit::Trust {
+            found: self
+                .config()
+                .signing_key
+                .as_ref()
+                .map(|k| (k.public_hex(), "the server's own key".to_owned())),
+            ..audit::Trust::default()
         };
-        let key = self.config().signing_key.as_ref().map(|k| k.public_hex());
-        Ok(audit::verify(
-            &entries,
-            &checkpoints,
-            logged.as_deref(),
-            key.as_deref(),
-        ))
+        if let Some(p) = &self.config().checkpoint_log {
+            match read_log(p)? {
+                Some(l) => trust.logs.push((p.display().to_string(), l)),
+                None => trust.missing_logs.push(p.display().to_string()),
+            }
+        }
+        Ok(audit::verify_trusting(&entries, &checkpoints, &trust))
+    }
+
+    /// Verifies the live database for the command line: the chain and its signatures as
+    /// [`audit::verify_trusting`] does with `trust`, then every row of the audited tables
+    /// against its last audit entry ([`audit::StateCheck`]).
+    pub async fn verify_database(&self, trust: &audit::Trust) -> Result<VerifyReport> {
+        let (entries, checkpoints) = self.audit_chain().await?;
+        let mut report = audit::verify_trusting(&entries, &checkpoints, trust);
+        self.check_current_state(&entries, &mut report).await?;
+        Ok(report)
+    }
+
+    /// Compares every row of the audited tables with the audit log (see
+    /// [`audit::StateCheck`]) and adds what it finds to `report`.
+    pub async fn check_current_state(
+        &self,
+        entries: &[AuditEntry],
+        report: &mut VerifyReport,
+    ) -> Result<()> {
+        let mut check = audit::StateCheck::new(entries);
+        let mut conn = self.pool().acquire().await?;
+        super::record_state::walk_current(&mut conn, &mut |r| check.check(r)).await?;
+        check.finish(report);
+        Ok(())
     }
 
     /// The export bundle an auditor or admin of a studio may take away: the whole chain and
     /// its checkpoints, with every entry their studios may not read (other tenants', and
-    /// the system's) reduced to its place in the chain by [`AuditEntry::redact`]. It still
-    /// verifies: the chain links and the signed checkpoints cover the redacted hashes.
-    pub async fn audit_bundle(
-        &self,
-        actor: &Principal,
-    ) -> Result<(Vec<AuditEntry>, Vec<Checkpoint>)> {
+    /// the system's) reduced to its place in the chain by [`AuditEntry::redact`], the
+    /// checkpoint log and the server's public key. It still verifies: the chain links and
+    /// the signed checkpoints cover the redacted hashes.
+    pub async fn audit_bundle(&self, actor: &Principal) -> Result<audit::Bundle> {
         let studios = self.audit_reader(actor)?;
         let mut visible: std::collections::HashSet<String> = studios.iter().cloned().collect();
         for s in &studios {
@@ -108,7 +132,16 @@ impl Store {
                 _ => e.redact(),
             })
             .collect();
-        Ok((entries, checkpoints))
+        let log = match &self.config().checkpoint_log {
+            Some(p) => read_log(p)?,
+            None => None,
+        };
+        Ok(audit::Bundle::new(
+            entries,
+            checkpoints,
+            log,
+            self.config().signing_key.as_ref().map(|k| k.public_pem()),
+        ))
     }
 
     fn audit_reader(&self, actor: &Principal) -> Result<Vec<String>> {
@@ -171,5 +204,16 @@ impl Store {
             offset: 0,
             limit: page.limit,
         })
+    }
+}
+
+/// Reads a checkpoint log; `None` when the file does not exist.
+fn read_log(path: &std::path::Path) -> Result<Option<Vec<Checkpoint>>> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    match audit::read_checkpoint_log(path)? {
+        Ok(l) => Ok(Some(l)),
+        Err(msg) => Err(StoreError::Backend(msg)),
     }
 }

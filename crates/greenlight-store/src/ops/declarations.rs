@@ -4,7 +4,6 @@
 use greenlight_core::declaration::Declaration;
 use greenlight_core::format::{self, SourceKind};
 use greenlight_core::{CheckResult, Outcome};
-use serde_json::json;
 use sqlx::AnyConnection;
 
 use super::productions::{Access, load_packs, load_production};
@@ -64,7 +63,7 @@ struct Row {
     studio_id: OrgId,
 }
 
-const SELECT_DECL: &str = "SELECT d.id, d.production_id, p.title AS production_title, p.studio_id, d.org_id, d.ref, d.summary, d.state, d.outcome, \
+pub(crate) const SELECT_DECL: &str = "SELECT d.id, d.production_id, p.title AS production_title, p.studio_id, d.org_id, d.ref, d.summary, d.state, d.outcome, \
      d.open_blockers, d.open_obligations, d.revision, d.decision, d.submitted_by, d.salt, d.version, d.created_at, d.updated_at \
      FROM declarations d JOIN productions p ON p.id = d.production_id";
 
@@ -129,9 +128,15 @@ async fn load_row(conn: &mut AnyConnection, id: &DeclarationId) -> Result<Row> {
 }
 
 fn decl_state(row: &Row) -> serde_json::Value {
-    let s = &row.summary;
-    json!({"id": s.id, "production_id": s.production_id, "org_id": s.org_id, "ref": s.reference, "state": s.state,
-           "outcome": s.outcome, "revision": s.revision, "decision": row.decision, "version": s.version})
+    super::record_state::declaration_state(&row.summary, row.decision.as_ref())
+}
+
+/// A declaration row's summary, decision and salt (what its audited state is made of).
+pub(crate) fn state_parts(
+    r: &sqlx::any::AnyRow,
+) -> Result<(DeclarationSummary, Option<Decision>, String)> {
+    let row = row_from(r)?;
+    Ok((row.summary, row.decision, row.salt))
 }
 
 async fn links_of(conn: &mut AnyConnection, id: &DeclarationId) -> Result<Vec<ConsentLink>> {
@@ -1216,8 +1221,10 @@ impl Store {
                     "obligation",
                     &obligation.0,
                     None,
-                    Some(digest(&row.salt, &json!({"obligation": obligation, "evidence": evidence}))),
+                    Some(digest(&row.salt, &super::record_state::obligation_state(&obligation.0, &evidence))),
                 );
+                // The declaration's open obligations and version changed with it.
+                audit_change(w, Some(&actor_id.0), &row, "declaration.obligation_done").await?;
                 let mut obs = obligations_of(&mut w.conn, &decl, None).await?;
                 obs.retain(|o| o.id == obligation);
                 obs.pop().ok_or_else(|| StoreError::NotFound(format!("obligation {obligation}")))

@@ -6,6 +6,7 @@ mod declarations;
 mod disclosure;
 mod disclosure_text;
 mod productions;
+mod record_state;
 mod registry;
 mod scan_uses;
 mod tenancy;

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use greenlight_core::pack::Pack;
-use serde_json::json;
 use sqlx::AnyConnection;
 
+use super::record_state::production_state;
 use super::{get_i, get_os, get_s, required};
 use crate::audit::{digest, new_salt};
 use crate::db::{parse_json, parse_opt_date, parse_ts, to_json, ts};
@@ -17,10 +17,6 @@ use crate::{Result, Store, StoreError};
 pub const DEFAULT_PACKS: &[&str] = &["netflix-genai", "eu-ai-act-art50"];
 
 const KINDS: &[&str] = &["scripted", "documentary", "unscripted", "animation"];
-
-pub(crate) fn production_state(p: &Production) -> serde_json::Value {
-    json!({"id": p.id, "studio_id": p.studio_id, "facts": p.facts, "packs": p.packs, "linked_orgs": p.linked_orgs})
-}
 
 /// The packs a production enables, loaded.
 pub(crate) fn load_packs(ids: &[String]) -> Result<Vec<Arc<Pack>>> {

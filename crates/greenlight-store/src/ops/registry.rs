@@ -1,10 +1,10 @@
 //! The consent registry and the tool registry, kept by the studio's legal team.
 
-use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 
 use super::declarations::retriage;
+use super::record_state::{consent_state, tool_state};
 use super::{get_i, get_os, get_s, required};
 use crate::audit::{digest, new_salt};
 use crate::db::{parse_date, parse_enum, parse_opt_date, parse_opt_ts, parse_ts, ts};
@@ -51,14 +51,9 @@ pub(crate) async fn load_consent(
     consent_from(&r)
 }
 
-fn consent_state(c: &Consent) -> serde_json::Value {
-    json!({"id": c.id, "performer": c.performer, "by": c.by, "treatment": c.treatment, "scope": c.scope, "signed": c.signed,
-           "expires": c.expires, "revoked_at": c.revoked_at, "revoked_reason": c.revoked_reason, "document_sha256": c.document_sha256})
-}
+pub(crate) const TOOL_COLS: &str = "id, studio_id, name, vendor, plan, agreement, data_terms, terms_reviewed, evidence_name, evidence_sha256, salt, version, updated_at";
 
-const TOOL_COLS: &str = "id, studio_id, name, vendor, plan, agreement, data_terms, terms_reviewed, evidence_name, evidence_sha256, salt, version, updated_at";
-
-fn tool_from(r: &sqlx::any::AnyRow) -> Result<(Tool, String)> {
+pub(crate) fn tool_from(r: &sqlx::any::AnyRow) -> Result<(Tool, String)> {
     Ok((
         Tool {
             id: ToolId(get_s(r, "id")?),
@@ -97,11 +92,6 @@ async fn load_tool(conn: &mut AnyConnection, id: &ToolId) -> Result<(Tool, Strin
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("tool {id}")))?;
     tool_from(&r)
-}
-
-fn tool_state(t: &Tool) -> serde_json::Value {
-    json!({"id": t.id, "name": t.name, "vendor": t.vendor, "plan": t.plan, "agreement": t.agreement, "data_terms": t.data_terms,
-           "terms_reviewed": t.terms_reviewed, "evidence_sha256": t.evidence_sha256})
 }
 
 /// Checks a tool's text fields (lengths, a name) and returns its trimmed name.

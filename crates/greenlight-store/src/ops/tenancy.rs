@@ -1,10 +1,10 @@
 //! Organisations, people, roles, API tokens, passwords and sessions.
 
 use chrono::{DateTime, Utc};
-use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
+use super::record_state::{org_state, user_now};
 use super::{MAX_NAME_CHARS, get_i, get_os, get_s, required, within};
 use crate::audit::{digest, new_salt};
 use crate::db::{parse_enum, parse_json, parse_opt_ts, parse_ts, to_json, ts};
@@ -76,7 +76,7 @@ fn verify_password(password: &str, phc: &str) -> bool {
     }
 }
 
-fn org_from_row(row: &sqlx::any::AnyRow) -> Result<Org> {
+pub(crate) fn org_from_row(row: &sqlx::any::AnyRow) -> Result<Org> {
     Ok(Org {
         id: OrgId(get_s(row, "id")?),
         name: get_s(row, "name")?,
@@ -85,21 +85,13 @@ fn org_from_row(row: &sqlx::any::AnyRow) -> Result<Org> {
     })
 }
 
-fn user_from_row(row: &sqlx::any::AnyRow) -> Result<User> {
+pub(crate) fn user_from_row(row: &sqlx::any::AnyRow) -> Result<User> {
     Ok(User {
         id: UserId(get_s(row, "id")?),
         email: get_s(row, "email")?,
         name: get_s(row, "name")?,
         created_at: parse_ts(&get_s(row, "created_at")?)?,
     })
-}
-
-pub(crate) fn org_state(org: &Org) -> serde_json::Value {
-    json!({"id": org.id, "name": org.name, "kind": org.kind})
-}
-
-fn user_state(user: &User, roles: &[(String, Role)]) -> serde_json::Value {
-    json!({"id": user.id, "email": user.email, "name": user.name, "roles": roles})
 }
 
 pub(crate) async fn insert_org(
@@ -296,32 +288,6 @@ async fn studios_of_user(conn: &mut sqlx::AnyConnection, user: &UserId) -> Resul
         .collect()
 }
 
-/// A person's roles in every organisation, on the batch's connection (for their digest).
-async fn roles_of_user(
-    conn: &mut sqlx::AnyConnection,
-    user: &UserId,
-) -> Result<Vec<(String, Role)>> {
-    let rows = sqlx::query(
-        "SELECT org_id, role FROM memberships WHERE user_id = $1 ORDER BY org_id, role",
-    )
-    .bind(user.0.clone())
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter()
-        .map(|r| Ok((get_s(r, "org_id")?, parse_enum(&get_s(r, "role")?)?)))
-        .collect()
-}
-
-/// The person's user row with its salt, on the batch's connection.
-async fn user_with_salt(conn: &mut sqlx::AnyConnection, user: &UserId) -> Result<(User, String)> {
-    let row = sqlx::query("SELECT id, email, name, created_at, salt FROM users WHERE id = $1")
-        .bind(user.0.clone())
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("user {user}")))?;
-    Ok((user_from_row(&row)?, get_s(&row, "salt")?))
-}
-
 /// Records `action` on a person's credentials in the audit log of every studio the person
 /// belongs to, so each studio sees what was done to its people.
 async fn audit_in_studios_of(
@@ -332,7 +298,11 @@ async fn audit_in_studios_of(
     entity: &'static str,
     entity_id: &str,
 ) -> Result<()> {
-    for studio in studios_of_user(&mut w.conn, user).await? {
+    let studios = studios_of_user(&mut w.conn, user).await?;
+    if studios.is_empty() {
+        w.audit(Some(actor), None, action, entity, entity_id, None, None);
+    }
+    for studio in studios {
         w.audit(
             Some(actor),
             Some(&studio.0),
@@ -346,29 +316,42 @@ async fn audit_in_studios_of(
     Ok(())
 }
 
-/// Records a change of a person's memberships in every studio in `studios` (those the person
-/// belonged to before and after), with the digest of their roles after the change.
-async fn audit_membership_change(
+/// The digest of a person's audited state as stored now.
+async fn person_digest(w: &mut WriteCtx, user: &UserId) -> Result<String> {
+    let (salt, state) = user_now(&mut w.conn, &user.0).await?;
+    Ok(digest(&salt, &state))
+}
+
+/// Records a change of a person (memberships, password) in the audit log of every studio in
+/// `studios` and of every studio they belong to now, with the digest of their state after the
+/// change. The first entry carries `before` (the digest before the change); the others record
+/// the same change for another studio, so they start from the state it left.
+async fn audit_person(
     w: &mut WriteCtx,
     actor: Option<&str>,
     user: &UserId,
     action: &str,
+    before: Option<String>,
     mut studios: Vec<OrgId>,
 ) -> Result<()> {
-    let (person, salt) = user_with_salt(&mut w.conn, user).await?;
-    let roles = roles_of_user(&mut w.conn, user).await?;
-    let after = digest(&salt, &user_state(&person, &roles));
+    let after = person_digest(w, user).await?;
     studios.extend(studios_of_user(&mut w.conn, user).await?);
     studios.sort();
     studios.dedup();
-    for studio in studios {
+    let mut before = before;
+    let scopes: Vec<Option<OrgId>> = if studios.is_empty() {
+        vec![None]
+    } else {
+        studios.into_iter().map(Some).collect()
+    };
+    for studio in scopes {
         w.audit(
             actor,
-            Some(&studio.0),
+            studio.as_ref().map(|s| s.0.as_str()),
             action,
             "user",
             &user.0,
-            None,
+            before.take(),
             Some(after.clone()),
         );
     }
@@ -420,7 +403,7 @@ async fn enrol_new_person(
         )));
     }
     insert_roles(&mut w.conn, &user.id, &org, &member.roles).await?;
-    audit_membership_change(w, Some(&actor.0), &user.id, "user.add", Vec::new()).await?;
+    audit_person(w, Some(&actor.0), &user.id, "user.add", None, Vec::new()).await?;
     Ok(user)
 }
 
@@ -433,10 +416,19 @@ async fn grant_roles(
     org: OrgId,
     roles: Vec<Role>,
 ) -> Result<()> {
-    let before = studios_of_user(&mut w.conn, &user).await?;
+    let studios = studios_of_user(&mut w.conn, &user).await?;
+    let before = person_digest(w, &user).await?;
     insert_roles(&mut w.conn, &user, &org, &roles).await?;
     let actor = actor.map(|a| a.0);
-    audit_membership_change(w, actor.as_deref(), &user, "user.roles", before).await
+    audit_person(
+        w,
+        actor.as_deref(),
+        &user,
+        "user.roles",
+        Some(before),
+        studios,
+    )
+    .await
 }
 
 async fn invite_person(
@@ -545,7 +537,8 @@ async fn answer_invitation_tx(
         .await?;
     let studio = studio_of_org(&mut w.conn, &invitation.org_id).await?;
     if accept {
-        let before = studios_of_user(&mut w.conn, &actor).await?;
+        let studios = studios_of_user(&mut w.conn, &actor).await?;
+        let before = person_digest(w, &actor).await?;
         insert_roles(&mut w.conn, &actor, &invitation.org_id, &invitation.roles).await?;
         w.audit(
             Some(&actor.0),
@@ -556,7 +549,15 @@ async fn answer_invitation_tx(
             None,
             None,
         );
-        audit_membership_change(w, Some(&actor.0), &actor, "user.roles", before).await?;
+        audit_person(
+            w,
+            Some(&actor.0),
+            &actor,
+            "user.roles",
+            Some(before),
+            studios,
+        )
+        .await?;
     } else {
         w.audit(
             Some(&actor.0),
@@ -591,7 +592,7 @@ impl Store {
                 let now = w.now;
                 let (org, org_salt) =
                     insert_org(&mut w.conn, &org_name, OrgKind::Studio, None, now).await?;
-                let (user, user_salt, _) = upsert_member(
+                let (user, _, _) = upsert_member(
                     &mut w.conn,
                     &org.id,
                     &email,
@@ -613,7 +614,7 @@ impl Store {
                     None,
                     Some(digest(&org_salt, &org_state(&org))),
                 );
-                let roles = vec![(oid.clone(), Role::Admin)];
+                let (user_salt, user_after) = user_now(&mut w.conn, &user.id.0).await?;
                 w.audit(
                     None,
                     Some(&oid),
@@ -621,7 +622,7 @@ impl Store {
                     "user",
                     &user.id.0,
                     None,
-                    Some(digest(&user_salt, &user_state(&user, &roles))),
+                    Some(digest(&user_salt, &user_after)),
                 );
                 w.audit(
                     None,
@@ -1140,12 +1141,21 @@ impl Store {
         let (user, actor_id) = (user.clone(), actor.user.id.0.clone());
         self.write(move |w| {
             Box::pin(async move {
+                let before = person_digest(w, &user).await?;
                 sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
                     .bind(hash)
                     .bind(user.0.clone())
                     .execute(&mut w.conn)
                     .await?;
-                audit_in_studios_of(w, &actor_id, &user, "user.password", "user", &user.0).await?;
+                audit_person(
+                    w,
+                    Some(&actor_id),
+                    &user,
+                    "user.password",
+                    Some(before),
+                    Vec::new(),
+                )
+                .await?;
                 Ok(())
             })
         })
@@ -1224,7 +1234,7 @@ impl Store {
         let org = org.clone();
         self.write(move |w| {
             Box::pin(async move {
-                let (user, salt, _) = upsert_member(
+                let (user, _, _) = upsert_member(
                     &mut w.conn,
                     &org,
                     &member.email,
@@ -1234,8 +1244,7 @@ impl Store {
                     w.now,
                 )
                 .await?;
-                let roles: Vec<(String, Role)> =
-                    member.roles.iter().map(|r| (org.0.clone(), *r)).collect();
+                let (salt, after) = user_now(&mut w.conn, &user.id.0).await?;
                 w.audit(
                     None,
                     Some(&org.0),
@@ -1243,7 +1252,7 @@ impl Store {
                     "user",
                     &user.id.0,
                     None,
-                    Some(digest(&salt, &user_state(&user, &roles))),
+                    Some(digest(&salt, &after)),
                 );
                 Ok(user)
             })
@@ -1258,22 +1267,13 @@ impl Store {
         let user = user.clone();
         self.write(move |w| {
             Box::pin(async move {
+                let before = person_digest(w, &user).await?;
                 sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
                     .bind(hash)
                     .bind(user.0.clone())
                     .execute(&mut w.conn)
                     .await?;
-                for studio in studios_of_user(&mut w.conn, &user).await? {
-                    w.audit(
-                        None,
-                        Some(&studio.0),
-                        "user.password",
-                        "user",
-                        &user.0,
-                        None,
-                        None,
-                    );
-                }
+                audit_person(w, None, &user, "user.password", Some(before), Vec::new()).await?;
                 Ok(())
             })
         })
