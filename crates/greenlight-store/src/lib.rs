@@ -32,7 +32,8 @@ pub use audit::{AuditEntry, Checkpoint, SigningKey, VerifyReport};
 pub use error::{FieldProblem, Result, StoreError};
 pub use model::*;
 pub use ops::{
-    Bootstrap, Disclosure, DisclosureRow, KEEP_MARKING, NewMember, ScanUse, TriagePreview,
+    Bootstrap, Disclosure, DisclosureRow, KEEP_MARKING, NewMember, ReportScope, ScanUse,
+    TriagePreview,
 };
 
 /// How to open a store.

@@ -90,6 +90,11 @@ pub fn router() -> Router<AppState> {
             get(legal::consent_document),
         )
         .route("/legal/tools", get(legal::tools).post(legal::register_tool))
+        .route(
+            "/legal/tools/{id}",
+            get(legal::tool_page).post(legal::update_tool),
+        )
+        .route("/legal/tools/{id}/evidence", get(legal::tool_evidence))
         .route("/admin", get(admin::page))
         .route("/admin/orgs", post(admin::create_org))
         .route("/admin/productions", post(admin::create_production))
@@ -101,6 +106,25 @@ pub fn router() -> Router<AppState> {
         .route("/audit/verify", post(audit::verify))
         .route("/audit/export", get(audit::export))
         .layer(Extension(limiter))
+}
+
+/// What an unknown address answers: the application's own "not found" page, or a
+/// problem+json 404 under `/api/`.
+pub async fn not_found(uri: axum::http::Uri) -> Response {
+    if uri.path() == "/api" || uri.path().starts_with("/api/") {
+        return crate::error::ApiError::new(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            format!("no endpoint at {}; see /api/openapi.json", uri.path()),
+        )
+        .into_response();
+    }
+    PageError::status(
+        StatusCode::NOT_FOUND,
+        "Page not found",
+        "There is no page at this address. It may have moved, or the link may be mistyped.",
+    )
+    .into_response()
 }
 
 /// What a page answers when it cannot show what was asked.
@@ -158,6 +182,13 @@ impl From<StoreError> for PageError {
                 } else {
                     format!("{message}: {}", blockers.join("; "))
                 },
+            ),
+            StoreError::DuplicateReference { reference, .. } => Self::status(
+                StatusCode::CONFLICT,
+                "That reference is taken",
+                format!(
+                    "Another use on this production already has the reference \u{201c}{reference}\u{201d}."
+                ),
             ),
             StoreError::Stale { .. } => Self::status(
                 StatusCode::PRECONDITION_FAILED,
@@ -300,6 +331,25 @@ impl Ctx {
                     .join(" or ")
             )))
         }
+    }
+
+    /// True when the person belongs to a studio (and so sees every use of its productions).
+    pub fn has_studio_membership(&self) -> bool {
+        self.principal
+            .memberships
+            .iter()
+            .any(|m| m.org_kind == greenlight_store::OrgKind::Studio)
+    }
+
+    /// The names of the person's organisations, each once.
+    pub fn org_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for m in &self.principal.memberships {
+            if !names.contains(&m.org_name) {
+                names.push(m.org_name.clone());
+            }
+        }
+        names
     }
 
     /// The CSRF token of this session's forms.
@@ -528,10 +578,7 @@ pub fn download(
     content_type: &str,
     file_name: &str,
 ) -> Response {
-    let disposition = format!(
-        "attachment; filename=\"{}\"",
-        file_name.replace(['"', '\\', '\r', '\n'], "_")
-    );
+    let disposition = format!("attachment; filename=\"{}\"", safe_file_name(file_name));
     (
         [
             (header::CONTENT_TYPE, content_type.to_owned()),
@@ -540,6 +587,29 @@ pub fn download(
         body.into(),
     )
         .into_response()
+}
+
+/// A stored file name as a download may offer it: its last path component, in ASCII letters,
+/// digits, `.`, `-` and `_` (anything else becomes `_`), never starting with a dot, so no
+/// header injection, no path and no hidden file reaches the browser.
+pub fn safe_file_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let safe: String = base
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let safe = safe.trim_start_matches('.');
+    if safe.is_empty() {
+        "download".to_owned()
+    } else {
+        safe.to_owned()
+    }
 }
 
 /// The flash message named by a `?done=` key after a redirect (a fixed set: nothing a link
@@ -555,6 +625,7 @@ pub fn flash_for(done: Option<&str>) -> Vec<views::Flash> {
         Some("consent") => "Consent recorded.",
         Some("revoked") => "Consent revoked; every use it covered was triaged again.",
         Some("tool") => "Tool registered.",
+        Some("tool_changed") => "The tool's terms were changed; every use of it was triaged again.",
         Some("org") => "Organisation created.",
         Some("production") => "Production created.",
         Some("person") => "Person invited.",
