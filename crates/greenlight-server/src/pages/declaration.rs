@@ -232,12 +232,12 @@ async fn build(state: &AppState, ctx: &Ctx, id: DeclarationId) -> PageResult<Dec
             let stricter = list.iter().any(|f| f.level != "notify");
             let note = if answer == "met" && stricter {
                 format!(
-                    "{} is met. {} filed under it apply on their own rules: each sets the outcome shown beside it.",
+                    "{} is met. {}",
                     pid.to_uppercase(),
                     if list.len() == 1 {
-                        "The finding below is"
+                        "The finding below is filed under it but applies on its own rule: it sets the outcome shown beside it."
                     } else {
-                        "The findings below are"
+                        "The findings below are filed under it but apply on their own rules: each sets the outcome shown beside it."
                     }
                 )
             } else {

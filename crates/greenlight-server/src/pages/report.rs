@@ -101,6 +101,18 @@ pub fn report_page(
         counts,
         complete: d.scope.complete,
         scope: d.scope.statement.clone(),
+        empty: if d.scope.complete {
+            "No uses declared on this production.".to_owned()
+        } else {
+            format!(
+                "{} declared no uses on this production yet. Other organisations' uses are not shown.",
+                if d.scope.organisations.is_empty() {
+                    "Your organisation".to_owned()
+                } else {
+                    d.scope.organisations.join(" and ")
+                }
+            )
+        },
         before_release: None,
     }
 }

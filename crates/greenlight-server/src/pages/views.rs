@@ -812,6 +812,8 @@ pub struct ReportPage {
     pub complete: bool,
     /// What the report covers, in a sentence.
     pub scope: String,
+    /// What the report says when it lists no use.
+    pub empty: String,
     /// "Before release": drafted credit line, labels and markings (the page only).
     pub before_release: Option<super::before_release::BeforeRelease>,
 }
