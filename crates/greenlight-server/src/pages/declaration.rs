@@ -446,7 +446,10 @@ async fn build(state: &AppState, ctx: &Ctx, id: DeclarationId) -> PageResult<Dec
                 linked: if linked.is_empty() {
                     String::new()
                 } else {
-                    format!("{} consent(s) linked", linked.len())
+                    match linked.len() {
+                        1 => "1 consent linked".to_owned(),
+                        n => format!("{n} consents linked"),
+                    }
                 },
                 candidates,
             });
