@@ -443,3 +443,144 @@ async fn unknown_addresses_get_the_applications_own_not_found() {
     assert_eq!(r.content_type(), "application/problem+json");
     assert_eq!(r.json()["status"], 404);
 }
+
+/// The text a person reads on a page: the HTML without its tags and attributes.
+fn visible_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&#39;", "'")
+        .replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&#60;", "<")
+        .replace("&#62;", ">")
+        .replace("&#38;", "&")
+        .replace("&amp;", "&")
+}
+
+/// Whether `text` holds a UUID (8-4-4-4-12 hexadecimal digits), whole or clipped to its tail.
+fn has_uuid(text: &str) -> bool {
+    let b = text.as_bytes();
+    let hex = |c: u8| c.is_ascii_hexdigit();
+    let full = b.windows(36).any(|w| {
+        w.iter().enumerate().all(|(i, c)| {
+            if [8, 13, 18, 23].contains(&i) {
+                *c == b'-'
+            } else {
+                hex(*c)
+            }
+        })
+    });
+    full || text.contains('…')
+}
+
+#[tokio::test]
+async fn pages_speak_in_words_not_json_ids_or_counts_in_brackets() {
+    // Before: "Declared vs on record" showed raw JSON (`"none"`, `null`, objects) and consent
+    // ids, history lines named consents and obligations by UUID, audit lines showed clipped
+    // ids and "32 entries after #0", a count read "0 blocker(s)", and a principle answered
+    // "Met" sat above an escalating finding with no word of why.
+    let t = Studio::sqlite(eu_release()).await;
+    let consent = t
+        .post_json(
+            "/api/v1/consents",
+            &t.legal,
+            json!({
+                "performer": "Mara Quinn", "by": "performer", "treatment": "re-ageing",
+                "scope": "Flashback scenes only", "signed": "2026-05-04",
+                "document": {"name": "consent.txt", "content_base64": base64::engine::general_purpose::STANDARD.encode(b"signed")},
+            }),
+            None,
+        )
+        .await;
+    consent.assert_status(StatusCode::CREATED);
+    let consent = id_of(&consent);
+    let text = DE_AGEING.replace(
+        "outputs:",
+        "inputs:\n  - kind: footage\n    owner: studio\noutputs:",
+    );
+    let decl = id_of(&t.submit(&t.partner, &text).await);
+    t.post_json(
+        &format!("/api/v1/declarations/{decl}/consents"),
+        &t.legal,
+        json!({"performer": "Mara Quinn", "consent_id": consent}),
+        None,
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    let detail = t
+        .get(&format!("/api/v1/declarations/{decl}"), &t.partner)
+        .await
+        .json();
+    let obligation = detail["obligations"][0]["id"]
+        .as_str()
+        .expect("an obligation")
+        .to_owned();
+    t.post_json(
+        &format!("/api/v1/obligations/{obligation}/done"),
+        &t.partner,
+        json!({"evidence": "Label placed"}),
+        None,
+    )
+    .await
+    .assert_status(StatusCode::OK);
+
+    let (cookie, _) = session(&t, &t.reviewer).await;
+    let html = page(&t, &cookie, &format!("/declarations/{decl}"))
+        .await
+        .text();
+    let words = visible_text(&html);
+    assert!(!has_uuid(&words), "no ids on the declaration page: {words}");
+    assert!(!words.contains("(s)"), "{words}");
+    let section = words
+        .split("Declared vs on record")
+        .nth(1)
+        .and_then(|s| s.split("The declaration as submitted").next())
+        .expect("the section");
+    assert!(
+        section.contains("Production: released in the EU"),
+        "{section}"
+    );
+    assert!(
+        section.contains(" no ") && section.contains(" yes "),
+        "{section}"
+    );
+    assert!(
+        !section.contains("null") && !section.contains('{') && !section.contains('"'),
+        "{section}"
+    );
+    assert!(
+        words.contains("Mara Quinn's consent (re-ageing, signed 2026-05-04) linked to Mara Quinn"),
+        "{words}"
+    );
+    assert!(
+        words
+            .contains("P3 is met. The finding below is filed under it but applies on its own rule"),
+        "{words}"
+    );
+
+    let (cookie, _) = session(&t, &t.auditor).await;
+    let html = page(&t, &cookie, "/audit").await.text();
+    let words = visible_text(&html);
+    assert!(!has_uuid(&words), "no ids on the audit page: {words}");
+    assert!(
+        html.contains(&format!("href=\"/declarations/{decl}\"")),
+        "records are linked"
+    );
+    assert!(
+        words.contains("use LK-004 on The Lighthouse Keeper"),
+        "{words}"
+    );
+    assert!(words.contains("Entries #1 to #"), "{words}");
+    assert!(!words.contains("after #0"), "{words}");
+}
