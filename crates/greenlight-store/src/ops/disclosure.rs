@@ -275,7 +275,11 @@ impl Store {
                 .or_default()
                 .push(o);
         }
-        let names = names_of(&mut conn, &summaries, &decisions).await?;
+        let deciders: Vec<&UserId> = summaries
+            .iter()
+            .filter_map(|s| decisions.get(&s.id.0).map(|d| &d.by))
+            .collect();
+        let names = names_of(&mut conn, summaries.iter().map(|s| &s.org_id), deciders).await?;
         drop(conn);
 
         let uses = summaries
@@ -390,15 +394,8 @@ impl Store {
                     .iter()
                     .any(|o| o.status == ObligationStatus::Open);
                 let mut conn = self.pool().acquire().await?;
-                let names = names_of(
-                    &mut conn,
-                    std::slice::from_ref(&s),
-                    &d.decision
-                        .iter()
-                        .map(|x| (s.id.0.clone(), x.clone()))
-                        .collect(),
-                )
-                .await?;
+                let names =
+                    names_of(&mut conn, [&s.org_id], d.decision.iter().map(|x| &x.by)).await?;
                 drop(conn);
                 uses.push(DisclosureRow {
                     declaration_id: s.id.clone(),
@@ -456,13 +453,15 @@ impl Names {
     }
 }
 
-async fn names_of(
+async fn names_of<'a>(
     conn: &mut sqlx::AnyConnection,
-    uses: &[DeclarationSummary],
-    decisions: &HashMap<String, Decision>,
+    orgs_of_uses: impl IntoIterator<Item = &'a OrgId>,
+    deciders: impl IntoIterator<Item = &'a UserId>,
 ) -> Result<Names> {
+    let org_ids: Vec<String> = orgs_of_uses.into_iter().map(|o| o.0.clone()).collect();
+    let user_ids: Vec<String> = deciders.into_iter().map(|u| u.0.clone()).collect();
     let mut orgs = HashMap::new();
-    for id in uses.iter().map(|u| &u.org_id.0) {
+    for id in &org_ids {
         if !orgs.contains_key(id) {
             let r = sqlx::query("SELECT name FROM orgs WHERE id = $1")
                 .bind(id.clone())
@@ -474,7 +473,7 @@ async fn names_of(
         }
     }
     let mut users = HashMap::new();
-    for id in decisions.values().map(|d| &d.by.0) {
+    for id in &user_ids {
         if !users.contains_key(id) {
             let r = sqlx::query("SELECT name, email FROM users WHERE id = $1")
                 .bind(id.clone())
