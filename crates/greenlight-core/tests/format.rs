@@ -41,6 +41,25 @@ fn an_enum_error_names_the_field_the_line_and_the_allowed_values() {
 }
 
 #[test]
+fn a_mistyped_closed_value_gets_a_suggestion_and_stays_an_error() {
+    // The form says "De-ageing"; a file written from it says `de-ageing`, which the format
+    // spells `re-ageing`. Before, the error listed the values without naming the one meant.
+    let text = with("talent:\n  - performer: Jane Doe\n    treatment: de-ageing\n");
+    let err = yaml_err(&text);
+    let (_, message) = problem_at(&err, "talent[0].treatment");
+    assert_eq!(
+        message,
+        r#""de-ageing" is not one of replica, voice, re-ageing, alteration, synthetic-performer (did you mean "re-ageing"?)"#
+    );
+    let err = yaml_err(&builders::SAFE.replace("data_use: none", "data_use: Stores"));
+    assert!(
+        problem_at(&err, "tools[0].data_use")
+            .1
+            .ends_with(r#"(did you mean "stores"?)"#)
+    );
+}
+
+#[test]
 fn every_problem_is_reported_in_one_run() {
     let text = "greenlight: declaration/v1\nproduction:\n  title: T\n  kind: film\nuse:\n  ref: R\n  summary: S\n  stage: later\ntools:\n  - name: A\n    data_use: x\n";
     let err = yaml_err(text);
@@ -74,18 +93,11 @@ fn missing_required_fields_and_empty_strings_are_errors() {
         "greenlight: declaration/v1\nproduction:\n  title: '  '\nuse:\n  ref: R\ntools: []\n",
     );
     assert_eq!(problem_at(&err, "production.title").1, "must not be empty");
-    assert!(
-        problem_at(&err, "use.summary")
-            .1
-            .contains("missing required field `summary`")
-    );
+    // The path names the field; the message says what is wrong with it, once.
+    assert_eq!(problem_at(&err, "use.summary").1, "this field is required");
     assert_eq!(problem_at(&err, "tools").1, "at least one tool is required");
     let err = yaml_err("production: {title: T}\nuse: {ref: R, summary: S}\ntools: [{name: A}]\n");
-    assert!(
-        problem_at(&err, "greenlight")
-            .1
-            .contains("missing required field")
-    );
+    assert_eq!(problem_at(&err, "greenlight").1, "this field is required");
     let err = yaml_err(&builders::SAFE.replace("declaration/v1", "declaration/v2"));
     assert!(problem_at(&err, "greenlight").1.contains("declaration/v1"));
 }

@@ -124,6 +124,9 @@ fn bench(c: &mut Criterion) {
                 json_href: "/r.json".into(),
                 rows: report_rows.clone(),
                 counts: Vec::new(),
+                complete: true,
+                scope: "Every use declared on The Lighthouse Keeper.".into(),
+                empty: "No uses declared on this production.".into(),
                 before_release: None,
             };
             page.render().expect("renders")

@@ -235,7 +235,7 @@ pub async fn seed(store: &Store) -> Result<(), StoreError> {
             .await
         {
             Ok(d) => d,
-            Err(StoreError::Conflict { .. }) => continue, // seeded before
+            Err(StoreError::DuplicateReference { .. }) => continue, // seeded before
             Err(e) => return Err(e),
         };
         match *reference {

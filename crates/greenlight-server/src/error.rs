@@ -139,6 +139,17 @@ impl From<StoreError> for ApiError {
                 e.problem.blockers = blockers;
                 e
             }
+            StoreError::DuplicateReference { message, .. } => {
+                let mut e = ApiError::new(StatusCode::CONFLICT, "Conflict", message.clone());
+                e.problem.errors.push(FieldError {
+                    path: Some("use.ref".to_owned()),
+                    pointer: Some(pointer("use.ref")),
+                    line: None,
+                    column: None,
+                    detail: message,
+                });
+                e
+            }
             StoreError::Stale { given, current } if given.is_empty() => {
                 let mut e = ApiError::new(
                     StatusCode::PRECONDITION_REQUIRED,

@@ -34,6 +34,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
+        .fallback(pages::not_found)
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

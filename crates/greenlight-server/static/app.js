@@ -91,12 +91,29 @@ function el(tag, attrs, ...children) {
 const OUTCOME_LABELS = {notify: "Notify", review: "Review", escalate: "Escalate", written_approval: "Written approval"};
 const ANSWER_LABELS = {met: "Met", "not-met": "Not met", unsure: "Unsure"};
 
+// "no blockers", "1 blocker", "3 blockers".
+function counted(n, noun) {
+  return n === 0 ? "no " + noun + "s" : n + " " + noun + (n === 1 ? "" : "s");
+}
+
+// The label a person sees for a field path ("use.ref" is "Your reference"), from the form
+// itself; the path when the form has no such field.
+function fieldLabel(path) {
+  const input = document.querySelector('#declare-form [name="' + CSS.escape(path) + '"]:not([type=hidden])');
+  const label = input && input.id && document.querySelector('label[for="' + CSS.escape(input.id) + '"]');
+  return label ? label.textContent.replace(/\s*\(optional\)\s*$/, "").trim() : path;
+}
+
 function showResult(body, data) {
   const r = data.result || data;
   body.replaceChildren();
+  for (const w of data.warnings || []) {
+    body.append(el("p", {class: "flash error", role: "alert", "data-warning": w.path || ""},
+      w.path ? fieldLabel(w.path) + ": " : "", w.message || ""));
+  }
   body.append(el("div", {class: "outcome-line"},
     el("span", {class: "badge o-" + r.outcome, "data-outcome": r.outcome}, OUTCOME_LABELS[r.outcome] || r.outcome),
-    el("span", {class: "small muted"}, (r.blockers || []).length + " blocker(s)")));
+    el("span", {class: "small muted"}, counted((r.blockers || []).length, "blocker"))));
   if (r.principles) {
     const row = el("div", {class: "actions", style: "margin-bottom:.5rem"});
     for (const [p, a] of Object.entries(r.principles)) {
@@ -127,7 +144,7 @@ function showResult(body, data) {
 function showProblems(body, problem) {
   body.replaceChildren(el("p", {class: "small"}, "Complete these to see the outcome:"));
   const ul = el("ul", {class: "small"});
-  for (const e of problem.errors || []) ul.append(el("li", {}, e.path ? e.path + ": " : "", e.detail || e.message || ""));
+  for (const e of problem.errors || []) ul.append(el("li", {}, e.path ? fieldLabel(e.path) + ": " : "", e.detail || e.message || ""));
   if (!(problem.errors || []).length) ul.append(el("li", {}, problem.detail || problem.title || "The declaration is not complete."));
   body.append(ul);
 }

@@ -999,3 +999,335 @@ async fn the_audit_bundle_downloaded_from_the_page_verifies_offline() {
         .verify(Trust::anchored(&key, "the server's key"), true);
     assert_eq!(report.first_bad_seq, Some(seq), "{report:?}");
 }
+
+/// The demo production as the given person sees it.
+async fn demo_production(store: &Store, email: &str) -> Production {
+    let who = principal(store, email).await;
+    store
+        .productions(&who)
+        .await
+        .expect("productions")
+        .into_iter()
+        .next()
+        .expect("the demo production")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vendors_report_says_whose_uses_it_shows() {
+    // Before, Pixelforge VFX's report said "No uses declared on this production" and "Nothing
+    // to do" on a production with seven uses (Harbour Films').
+    let (chrome, driver) = match webdriver::binaries() {
+        Ok(b) => b,
+        Err(why) => {
+            println!("skipped: {why}");
+            return;
+        }
+    };
+    let server = start_server().await;
+    demo::seed(&server.store).await.expect("the demo seeds");
+    let pid = demo_production(&server.store, "artist@pixelforge.example")
+        .await
+        .id
+        .0;
+    let base = server.base.clone();
+    let pw = demo::DEMO_PASSWORD;
+    let shots = screenshots();
+    tokio::task::spawn_blocking(move || {
+        let drv = Driver::start(&driver);
+        let b = Browser::open(&drv, &chrome);
+        let statement = "Pixelforge VFX's uses on The Lighthouse Keeper; other organisations' uses are not shown.";
+        sign_in(&b, &base, "artist@pixelforge.example", pw);
+        b.goto(&format!("{base}/productions/{pid}/report"));
+        let body = b.body();
+        assert!(body.contains(statement), "{body}");
+        assert!(!body.contains("No uses declared on this production"), "{body}");
+        assert!(!body.contains("no use of this production carries"), "{body}");
+        b.screenshot(&shots.join("report-vendor.png"));
+        let csv = b.script_async(
+            "fetch(arguments[0], {credentials: 'same-origin'}).then(r => r.text()).then(arguments[1])",
+            json!([format!("/productions/{pid}/report.csv")]),
+        );
+        let first = csv.as_str().unwrap_or_default().lines().next().unwrap_or_default().to_owned();
+        assert_eq!(first, format!("\"{statement}\""), "the CSV says it too");
+        let scope = b.script_async(
+            "fetch(arguments[0], {credentials: 'same-origin'}).then(r => r.json()).then(d => arguments[1](d.scope))",
+            json!([format!("/productions/{pid}/report.json")]),
+        );
+        assert_eq!(scope["complete"], json!(false), "{scope}");
+        assert_eq!(scope["statement"], json!(statement));
+        sign_out(&b);
+        // The studio's reviewer sees every use, and the report says nothing is left out.
+        sign_in(&b, &base, "reviewer@northlight.example", pw);
+        b.goto(&format!("{base}/productions/{pid}/report"));
+        let body = b.body();
+        assert!(!body.contains("are not shown"), "{body}");
+        assert!(body.contains("LK-004"));
+    })
+    .await
+    .expect("the report says what it shows");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_come_back_with_the_input_kept_and_the_problem_beside_the_field() {
+    // Before, a duplicate `use.ref` gave a bare "Error 409" page and the filled form was
+    // lost; a rejection without a reason gave an "Error 422" page.
+    let (chrome, driver) = match webdriver::binaries() {
+        Ok(b) => b,
+        Err(why) => {
+            println!("skipped: {why}");
+            return;
+        }
+    };
+    let server = start_server().await;
+    demo::seed(&server.store).await.expect("the demo seeds");
+    let pid = demo_production(&server.store, "producer@harbourfilms.example")
+        .await
+        .id
+        .0;
+    let reviewer = principal(&server.store, "reviewer@northlight.example").await;
+    let waiting = server
+        .store
+        .queue(
+            &reviewer,
+            None,
+            None,
+            greenlight_store::PageRequest::default(),
+        )
+        .await
+        .expect("the queue")
+        .items
+        .into_iter()
+        .next()
+        .expect("a use in review")
+        .id
+        .0;
+    let base = server.base.clone();
+    let pw = demo::DEMO_PASSWORD;
+    let shots = screenshots();
+    tokio::task::spawn_blocking(move || {
+        let drv = Driver::start(&driver);
+        let b = Browser::open(&drv, &chrome);
+        sign_in(&b, &base, "producer@harbourfilms.example", pw);
+        b.goto(&format!("{base}/productions/{pid}/declare"));
+        b.fill("#use-ref", "LK-001");
+        b.fill("#use-summary", "Concept frames for the storm sequence");
+        b.fill("#tools-0-name", "Acme Imagine Enterprise");
+        b.wait_for(
+            "the preview's warning",
+            "return !!document.querySelector('#preview [data-warning=\"use.ref\"]')",
+            json!([]),
+        );
+        assert!(b.text("#preview").contains("Your reference"), "{}", b.text("#preview"));
+        b.click("#declare-form button.btn.primary");
+        b.wait_for(
+            "the form again",
+            "return !!document.querySelector('#form-errors')",
+            json!([]),
+        );
+        assert!(b.url().ends_with(&format!("/productions/{pid}/declare")), "{}", b.url());
+        let kept = b.script(
+            "return [document.querySelector('#use-ref').value, document.querySelector('#use-summary').value, document.querySelector('#tools-0-name').value]",
+            json!([]),
+        );
+        assert_eq!(
+            kept,
+            json!(["LK-001", "Concept frames for the storm sequence", "Acme Imagine Enterprise"])
+        );
+        let beside = b.script(
+            "return document.querySelector('#use-ref').closest('.field').querySelector('.error-text').innerText",
+            json!([]),
+        );
+        assert!(
+            beside.as_str().is_some_and(|t| t.contains("already has the reference")),
+            "{beside}"
+        );
+        assert!(b.exists("form[action='/signout']"), "the page keeps its navigation");
+        b.screenshot(&shots.join("declare-duplicate-ref.png"));
+        sign_out(&b);
+
+        sign_in(&b, &base, "reviewer@northlight.example", pw);
+        b.goto(&format!("{base}/declarations/{waiting}"));
+        b.fill("#conditions", "Keep the storyboard frames internal");
+        b.click("button[value=reject]");
+        b.wait_for(
+            "the reason's error",
+            "return !!document.querySelector('#reason-error')",
+            json!([]),
+        );
+        assert!(b.text("#reason-error").contains("reason is required"));
+        let kept = b.script("return document.querySelector('#conditions').value", json!([]));
+        assert_eq!(kept, json!("Keep the storyboard frames internal"));
+        assert!(b.exists("form[action='/signout']"), "the page keeps its navigation");
+        assert!(!b.body().contains("Error 422"));
+        b.screenshot(&shots.join("decide-without-reason.png"));
+    })
+    .await
+    .expect("the forms keep their input");
+}
+
+/// The text of one page of a PDF, with `pdftotext` (poppler-utils); `None` when it is missing.
+fn pdf_page_text(pdf: &std::path::Path, page: usize) -> Option<String> {
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout", "-f", &page.to_string(), "-l", &page.to_string()])
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_printed_report_starts_with_the_uses_numbers_its_pages_and_names_approvers() {
+    // Before, page 1 of the printed report held only the title and the counters, two
+    // conditions read as one sentence, pages had no numbers and decisions no approver.
+    let (chrome, driver) = match webdriver::binaries() {
+        Ok(b) => b,
+        Err(why) => {
+            println!("skipped: {why}");
+            return;
+        }
+    };
+    let server = start_server().await;
+    demo::seed(&server.store).await.expect("the demo seeds");
+    let pid = demo_production(&server.store, "reviewer@northlight.example")
+        .await
+        .id
+        .0;
+    let reviewer = principal(&server.store, "reviewer@northlight.example").await;
+    let clear = server
+        .store
+        .queue(
+            &reviewer,
+            None,
+            None,
+            greenlight_store::PageRequest::default(),
+        )
+        .await
+        .expect("the queue")
+        .items
+        .into_iter()
+        .find(|d| d.open_blockers == 0)
+        .expect("a use in review without blockers");
+    server
+        .store
+        .decide(
+            &reviewer,
+            &clear.id,
+            Some(&clear.etag()),
+            greenlight_store::input::DecisionInput {
+                action: greenlight_store::DecisionAction::Approve,
+                reason: None,
+                conditions: vec!["Credit the vendor".into(), "Keep the credentials".into()],
+                expires: None,
+            },
+        )
+        .await
+        .expect("approved");
+    let approved_ref = clear.reference.clone();
+    let base = server.base.clone();
+    let pw = demo::DEMO_PASSWORD;
+    let shots = screenshots();
+    tokio::task::spawn_blocking(move || {
+        let drv = Driver::start(&driver);
+        let b = Browser::open(&drv, &chrome);
+        sign_in(&b, &base, "reviewer@northlight.example", pw);
+        b.goto(&format!("{base}/productions/{pid}/report"));
+        let row = b
+            .script(
+                "return [...document.querySelectorAll('tbody tr')].find(r => r.innerText.includes(arguments[0])).innerText",
+                json!([approved_ref]),
+            )
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(row.contains("by reviewer@northlight.example"), "the approver: {row}");
+        let items = b.script(
+            "return [...document.querySelectorAll('tbody tr')].find(r => r.innerText.includes(arguments[0])).querySelectorAll('ol.conditions li').length",
+            json!([approved_ref]),
+        );
+        assert_eq!(items, json!(2), "one item per condition");
+        let pdf = shots.join("report-print.pdf");
+        b.print_pdf(&pdf);
+        let Some(page1) = pdf_page_text(&pdf, 1) else {
+            println!("skipped the PDF's text: pdftotext is missing (apt-get install poppler-utils)");
+            return;
+        };
+        assert!(page1.contains("Page 1 of"), "page numbers: {page1}");
+        assert!(page1.contains("REFERENCE") || page1.contains("Reference"), "the uses start on page 1: {page1}");
+        assert!(page1.contains("LK-00"), "a use on page 1: {page1}");
+        let all: String = (1..=8).filter_map(|p| pdf_page_text(&pdf, p)).collect();
+        // Each condition is its own numbered item (a narrow column may wrap its words).
+        assert!(
+            all.contains("1. Credit") && all.contains("2. Keep"),
+            "numbered conditions: {all}"
+        );
+        // For a person to look at: the pages as pictures.
+        let _ = std::process::Command::new("pdftoppm")
+            .args(["-png", "-r", "50"])
+            .arg(&pdf)
+            .arg(shots.join("report-print"))
+            .status();
+    })
+    .await
+    .expect("the printed report reads well");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_addresses_partner_dashboards_and_narrow_screens() {
+    let (chrome, driver) = match webdriver::binaries() {
+        Ok(b) => b,
+        Err(why) => {
+            println!("skipped: {why}");
+            return;
+        }
+    };
+    let server = start_server().await;
+    demo::seed(&server.store).await.expect("the demo seeds");
+    let pid = demo_production(&server.store, "artist@pixelforge.example")
+        .await
+        .id
+        .0;
+    let base = server.base.clone();
+    let pw = demo::DEMO_PASSWORD;
+    let shots = screenshots();
+    tokio::task::spawn_blocking(move || {
+        let drv = Driver::start(&driver);
+        let b = Browser::open(&drv, &chrome);
+        sign_in(&b, &base, "artist@pixelforge.example", pw);
+        // An unknown address gets the application's page, not the browser's.
+        b.goto(&format!("{base}/productions/{pid}/nothing-here"));
+        assert!(b.title().contains("Page not found"), "{}", b.title());
+        assert!(b.exists("a[href='/']"), "a way back");
+        // A vendor's dashboard is theirs, with their report.
+        b.goto(&format!("{base}/dashboard"));
+        let crumb = b.text(".crumbs");
+        assert_eq!(crumb, "Pixelforge VFX dashboard");
+        assert!(b.exists(&format!("a[href='/productions/{pid}/report']")), "a report link");
+        // At 500 px the header wraps and "Sign out" stays on screen.
+        for email in ["artist@pixelforge.example", "reviewer@northlight.example"] {
+            if email != "artist@pixelforge.example" {
+                sign_out(&b);
+                sign_in(&b, &base, email, pw);
+            }
+            b.resize(500, 900);
+            b.goto(&format!("{base}/dashboard"));
+            let fits = b.script(
+                "const r = document.querySelector(\"form[action='/signout'] button\").getBoundingClientRect();
+                 return r.left >= 0 && r.right <= document.documentElement.clientWidth && r.width > 0",
+                json!([]),
+            );
+            assert_eq!(fits, json!(true), "{email}: Sign out is on screen at 500 px");
+            let wide = b.script(
+                "return document.querySelector('header.topbar').scrollWidth <= document.documentElement.clientWidth",
+                json!([]),
+            );
+            assert_eq!(wide, json!(true), "{email}: the header fits");
+            b.screenshot_window(&shots.join(format!("narrow-{}.png", email.split('@').next().unwrap_or("x"))));
+            b.resize(1400, 1000);
+        }
+    })
+    .await
+    .expect("the pages hold up");
+}

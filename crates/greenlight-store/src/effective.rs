@@ -153,13 +153,16 @@ pub fn effective(declared: &Declaration, record: &Record<'_>) -> Effective {
         let (effective, source) = match linked {
             Some(c) if !consent_in_force(c, record.as_of) => (
                 None,
-                format!("consent registry: {} is revoked or expired", c.id),
+                format!(
+                    "consent registry: {}'s consent signed {} is revoked or expired",
+                    c.performer, c.signed
+                ),
             ),
             Some(c) if c.treatment.as_str() != talent.treatment.as_str() => (
                 None,
                 format!(
-                    "consent registry: {} covers {}, not {}",
-                    c.id, c.treatment, talent.treatment
+                    "consent registry: {}'s consent signed {} covers {}, not {}",
+                    c.performer, c.signed, c.treatment, talent.treatment
                 ),
             ),
             Some(c) => (
@@ -170,7 +173,10 @@ pub fn effective(declared: &Declaration, record: &Record<'_>) -> Effective {
                     by: core_decl::ConsentBy::parse(c.by.as_str())
                         .unwrap_or(core_decl::ConsentBy::Performer),
                 }),
-                format!("consent registry: {}", c.id),
+                format!(
+                    "consent registry: {}'s consent signed {} ({})",
+                    c.performer, c.signed, c.document_name
+                ),
             ),
             None => (
                 None,

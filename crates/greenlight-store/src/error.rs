@@ -26,6 +26,10 @@ pub enum StoreError {
         /// Open blockers that prevent the action, as `RULE: message`.
         blockers: Vec<String>,
     },
+    /// A declaration's `use.ref` is already taken on the production: a conflict of state
+    /// (409 in the API) that belongs to one field, so a form shows it beside `use.ref`.
+    #[error("{message}")]
+    DuplicateReference { reference: String, message: String },
     /// The caller's `If-Match` names a version that is no longer current.
     #[error("the declaration changed since version {given}; current ETag is {current}")]
     Stale { given: String, current: String },

@@ -33,7 +33,7 @@ pub use error::{FieldProblem, Result, StoreError};
 pub use model::*;
 pub use ops::{
     Bootstrap, Disclosure, DisclosureRow, KEEP_MARKING, MAX_NAME_CHARS, MAX_SUMMARY_CHARS,
-    MAX_TEXT_CHARS, NewMember, ScanUse, TriagePreview,
+    MAX_TEXT_CHARS, NewMember, ReportScope, ScanUse, TriagePreview,
 };
 
 /// How to open a store.

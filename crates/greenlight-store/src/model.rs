@@ -435,6 +435,9 @@ pub struct DeclarationSummary {
     pub submitted_by: UserId,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When the current revision was submitted: what the review queue's waiting time counts
+    /// from.
+    pub revision_at: DateTime<Utc>,
     /// Changes on every write; the ETag is derived from it.
     pub version: i64,
 }

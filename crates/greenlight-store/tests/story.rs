@@ -222,12 +222,12 @@ async fn workflow_story(db: Db) {
         (State::Acknowledged, "notify")
     );
 
-    // The same ref twice is a conflict; an invalid body stores nothing.
+    // The same ref twice is a conflict about `use.ref`; an invalid body stores nothing.
     assert!(matches!(
         store
             .submit(&w.partner, &w.production.id, NOTIFY.as_bytes())
             .await,
-        Err(StoreError::Conflict { .. })
+        Err(StoreError::DuplicateReference { .. })
     ));
     let bad = NOTIFY.replace("data_use: none", "data_use: sometimes");
     match store

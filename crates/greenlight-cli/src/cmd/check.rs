@@ -16,6 +16,9 @@ use serde_json::json;
 
 use super::UsageError;
 
+/// The EU AI Act pack, which the server applies to productions released in the EU.
+const EU_PACK: &str = "eu-ai-act-art50";
+
 /// Exit code: every declaration was checked and no gate tripped.
 pub const EXIT_CHECKED: u8 = 0;
 /// Exit code: the `--fail-on` (or `--fail-on-blockers`) gate tripped.
@@ -106,13 +109,30 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let mut out = anstream::stdout().lock();
     let mut code = EXIT_CHECKED;
     let mut sarif = Sarif::default();
+    let mut tripped = Tripped::default();
     for file in &files {
         let result = check_file(file, &packs, as_of)?;
         code = code.max(match &result {
             FileResult::Checked { result, .. } => {
-                let gate = args.fail_on.is_some_and(|o| result.outcome >= o)
-                    || (args.fail_on_blockers && !result.blockers.is_empty());
-                if gate { EXIT_GATE } else { EXIT_CHECKED }
+                let on_outcome = args.fail_on.is_some_and(|o| result.outcome >= o);
+                let on_blockers = args.fail_on_blockers && !result.blockers.is_empty();
+                if on_outcome {
+                    tripped
+                        .outcome
+                        .push(format!("{file} ({})", result.outcome.label()));
+                }
+                if on_blockers {
+                    let n = result.blockers.len();
+                    tripped.blockers.push(format!(
+                        "{file} ({n} open blocker{})",
+                        if n == 1 { "" } else { "s" }
+                    ));
+                }
+                if on_outcome || on_blockers {
+                    EXIT_GATE
+                } else {
+                    EXIT_CHECKED
+                }
             }
             FileResult::Invalid { .. } => EXIT_INVALID,
             FileResult::Unreadable { .. } => EXIT_IO,
@@ -136,7 +156,35 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     {
         return finish_on_write_error(e, code);
     }
+    // Which gate tripped, on which files: on standard error, so the JSON and SARIF on
+    // standard output keep their shape.
+    let mut err = anstream::stderr().lock();
+    if let Some(outcome) = args.fail_on
+        && !tripped.outcome.is_empty()
+    {
+        let _ = writeln!(
+            err,
+            "greenlight check: the --fail-on {} gate tripped (an outcome at or above {}): {}",
+            outcome.as_str(),
+            outcome.label(),
+            tripped.outcome.join(", ")
+        );
+    }
+    if !tripped.blockers.is_empty() {
+        let _ = writeln!(
+            err,
+            "greenlight check: the --fail-on-blockers gate tripped: {}",
+            tripped.blockers.join(", ")
+        );
+    }
     Ok(code)
+}
+
+/// The files that tripped each gate, for the closing message.
+#[derive(Default)]
+struct Tripped {
+    outcome: Vec<String>,
+    blockers: Vec<String>,
 }
 
 /// Replaces each folder argument by its declaration files (`.yaml`, `.yml`, `.json`), sorted by
@@ -358,6 +406,20 @@ fn write_checked(
             })
             .collect();
         writeln!(out, "  Principles: {}", answers.join(" · "))?;
+    }
+    let ran: Vec<String> = result
+        .policies
+        .iter()
+        .map(|p| format!("{} {}", p.id, p.version))
+        .collect();
+    writeln!(out, "  {DIM}Packs: {}{DIM:#}", ran.join(", "))?;
+    // The server applies every pack a production enables, the EU one included; a file checked
+    // with the default pack alone would look as if nothing were due before an EU release.
+    if d.production.eu_release && !result.policies.iter().any(|p| p.id == EU_PACK) {
+        writeln!(
+            out,
+            "  Note: this production is released in the EU; the server also applies {EU_PACK} (disclosure obligations). Add --policy {EU_PACK} to check them here."
+        )?;
     }
     for pack in packs_evaluated(result, packs) {
         writeln!(out)?;

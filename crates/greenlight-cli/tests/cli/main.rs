@@ -8,6 +8,7 @@ mod audit;
 #[cfg(feature = "scan")]
 mod bank;
 mod check;
+mod guidance;
 #[cfg(feature = "scan")]
 mod hash;
 #[cfg(feature = "scan")]

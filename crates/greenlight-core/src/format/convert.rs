@@ -144,7 +144,10 @@ impl Reader {
             if let Some(v) = parse(text) {
                 return Some(v);
             }
-            let message = format!("{:?} is not one of {}", text, allowed.join(", "));
+            let hint = closest(text, allowed)
+                .map(|a| format!(" (did you mean {a:?}?)"))
+                .unwrap_or_default();
+            let message = format!("{:?} is not one of {}{hint}", text, allowed.join(", "));
             self.problem(path, node, message);
             return None;
         }
@@ -202,6 +205,20 @@ impl Reader {
     }
 }
 
+/// The allowed value a mistyped one most likely meant (`de-ageing` for `re-ageing`,
+/// `Replica` for `replica`, `pre_production` for `pre-production`): the nearest by edit
+/// distance, ignoring case and `_` for `-`, when it is near enough to be a slip rather than
+/// another word. The closed sets stay closed: this only names the value to write.
+fn closest<'a>(text: &str, allowed: &[&'a str]) -> Option<&'a str> {
+    let typed = text.trim().to_lowercase().replace('_', "-");
+    let (distance, best) = allowed
+        .iter()
+        .map(|a| (strsim::damerau_levenshtein(&typed, a), *a))
+        .min_by_key(|(d, _)| *d)?;
+    let near = distance <= 2.max(typed.chars().count() / 4);
+    near.then_some(best)
+}
+
 /// Strict `YYYY-MM-DD` with a real calendar date.
 fn parse_iso_date(text: &str) -> Option<NaiveDate> {
     let b = text.as_bytes();
@@ -242,11 +259,8 @@ macro_rules! required {
             Some(node) => $read($r, &$f.path($key), node),
             None => {
                 let path = $f.path($key);
-                $r.problem(
-                    &path,
-                    $owner,
-                    concat!("missing required field `", $key, "`"),
-                );
+                // The path already names the field: say what is wrong with it.
+                $r.problem(&path, $owner, "this field is required");
                 None
             }
         }
@@ -680,7 +694,26 @@ fn read_self_assessment(r: &mut Reader, path: &str, node: &Node) -> Option<SelfA
 
 #[cfg(test)]
 mod tests {
-    use super::parse_iso_date;
+    use super::{closest, parse_iso_date};
+
+    #[test]
+    fn a_slip_in_a_closed_value_names_the_value_meant() {
+        let treatments = [
+            "replica",
+            "voice",
+            "re-ageing",
+            "alteration",
+            "synthetic-performer",
+        ];
+        assert_eq!(closest("de-ageing", &treatments), Some("re-ageing"));
+        assert_eq!(closest("deageing", &treatments), Some("re-ageing"));
+        assert_eq!(closest("Replica", &treatments), Some("replica"));
+        assert_eq!(closest("deepfake", &treatments), None);
+        let stages = ["development", "pre-production", "production"];
+        assert_eq!(closest("pre_production", &stages), Some("pre-production"));
+        let data = ["none", "stores", "trains", "unknown"];
+        assert_eq!(closest("sometimes", &data), None);
+    }
 
     #[test]
     fn dates_must_be_real_calendar_dates() {

@@ -19,16 +19,32 @@ use crate::state::AppState;
 
 /// Triage a declaration body as the server would (effective declaration, the
 /// production's packs) without storing it: the live preview uses this too.
-#[utoipa::path(post, path = "/api/v1/productions/{id}/triage", tag = "declarations", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/productions/{id}/triage", tag = "declarations", params(("id" = String, Path), TriageParams),
     request_body(content = String, content_type = "application/yaml", description = "A declaration (format v1), YAML or JSON"),
     responses((status = 200, body = TriagePreview), (status = 400, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)))]
 pub async fn triage(
     State(s): State<AppState>,
     Caller(p): Caller,
     Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<TriageParams>,
     RawBody(body): RawBody,
 ) -> ApiResult<Json<TriagePreview>> {
-    Ok(Json(s.store.preview(&p, &ProductionId(id), &body).await?))
+    let revising = q.declaration.filter(|d| !d.is_empty()).map(DeclarationId);
+    Ok(Json(
+        s.store
+            .preview(&p, &ProductionId(id), &body, revising.as_ref())
+            .await?,
+    ))
+}
+
+/// Options of the triage preview.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TriageParams {
+    /// The declaration the body would become a new revision of (its own `use.ref` is then
+    /// not reported as taken).
+    #[serde(default)]
+    pub declaration: Option<String>,
 }
 
 /// Submit a declaration (raw YAML or JSON body): validated, triaged and stored.

@@ -36,6 +36,7 @@ async fn view(
     let actors: Vec<String> = page.items.iter().filter_map(|e| e.actor.clone()).collect();
     let names = super::queries::user_names(&state.store, actors).await;
     let last = page.items.last().map(|e| e.seq);
+    let labels = super::queries::record_labels(&state.store, ctx, &page.items).await?;
     let rows = page
         .items
         .iter()
@@ -50,14 +51,15 @@ async fn view(
                 .map(|a| names.get(a).cloned().unwrap_or_else(|| a.clone()))
                 .unwrap_or_else(|| "Greenlight".into()),
             action: e.action.clone(),
-            // Ids are UUID v7, time-ordered: their tail tells records apart.
-            entity: format!(
-                "{} …{}",
-                e.entity,
-                e.entity_id
-                    .get(e.entity_id.len().saturating_sub(8)..)
-                    .unwrap_or_default()
-            ),
+            // The record by the name people know it by (a use's reference, a title), linked;
+            // one the reader may not see is named only by its kind.
+            entity: labels
+                .get(&(e.entity.clone(), e.entity_id.clone()))
+                .map(|(l, _)| l.clone())
+                .unwrap_or_else(|| e.entity.replace('_', " ")),
+            entity_href: labels
+                .get(&(e.entity.clone(), e.entity_id.clone()))
+                .and_then(|(_, h)| h.clone()),
             hash: e.hash.chars().take(16).collect(),
         })
         .collect();
@@ -68,7 +70,22 @@ async fn view(
         .map(|(e, c)| (e.len() as i64, c.len() as i64))
         .unwrap_or((0, 0));
     let pager = Pager {
-        summary: format!("{} entries after #{after}", page.total),
+        summary: match (page.items.first(), page.items.last()) {
+            (Some(first), Some(last)) => {
+                let later = page.total - page.items.len() as i64;
+                format!(
+                    "Entries #{} to #{}{}",
+                    first.seq,
+                    last.seq,
+                    match later {
+                        0 => String::new(),
+                        1 => "; 1 more after them".to_owned(),
+                        n => format!("; {n} more after them"),
+                    }
+                )
+            }
+            _ => "No entries".to_owned(),
+        },
         prev: (after > 0).then(|| format!("/audit?after={}", (after - PAGE).max(0))),
         next: last
             .filter(|_| page.total > page.items.len() as i64)

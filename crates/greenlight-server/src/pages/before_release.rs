@@ -44,6 +44,9 @@ pub struct BeforeRelease {
     pub post_href: String,
     pub json_href: String,
     pub csv_href: String,
+    /// Whether the list covers every use of the production (a company or vendor sees only
+    /// its own uses' obligations, and "nothing to do" would speak for others).
+    pub complete: bool,
 }
 
 fn what(kind: ActionKind) -> &'static str {
@@ -116,6 +119,7 @@ pub fn section(list: &ActionList, production: &str, can_mark: bool) -> BeforeRel
         post_href: format!("/productions/{production}/report/actions"),
         json_href: format!("/api/v1/productions/{production}/disclosure/actions"),
         csv_href: format!("/api/v1/productions/{production}/disclosure/actions?format=csv"),
+        complete: true,
     }
 }
 

@@ -40,7 +40,7 @@ async fn build(
             q.items.iter().map(|d| row(d, &orgs, now)).collect(),
             q.items
                 .first()
-                .map(|d| waited((now - d.updated_at).num_seconds()))
+                .map(|d| waited((now - d.revision_at).num_seconds()))
                 .unwrap_or_default(),
         ),
         None => (0, Vec::new(), String::new()),
@@ -122,12 +122,43 @@ async fn build(
             format!("/productions/{}/report", p.id),
             Some(p.id.0.as_str()),
         ),
-        None => (
-            "All productions".to_owned(),
-            "Studio dashboard".to_owned(),
-            String::new(),
-            None,
-        ),
+        None => {
+            // A company or vendor sees its own uses on the studio's productions: the page is
+            // theirs, not the studio's.
+            let studio_member = ctx.has_studio_membership();
+            let scope = if studio_member {
+                "Studio dashboard".to_owned()
+            } else {
+                format!("{} dashboard", ctx.org_names().join(", "))
+            };
+            let report_href = match ctx.productions.as_slice() {
+                [only] => format!("/productions/{}/report", only.id),
+                _ => String::new(),
+            };
+            (
+                if studio_member || ctx.productions.len() != 1 {
+                    "All productions".to_owned()
+                } else {
+                    ctx.productions[0].facts.title.clone()
+                },
+                scope,
+                report_href,
+                None,
+            )
+        }
+    };
+    let reports = if production.is_none() && ctx.productions.len() > 1 {
+        ctx.productions
+            .iter()
+            .map(|p| {
+                (
+                    p.facts.title.clone(),
+                    format!("/productions/{}/report", p.id),
+                )
+            })
+            .collect()
+    } else {
+        Vec::new()
     };
     Ok(DashboardPage {
         layout: ctx.layout(&heading, current),
@@ -153,6 +184,7 @@ async fn build(
         expiring_approvals,
         expiring_consents,
         report_href,
+        reports,
         declare_href: String::new(),
     })
 }

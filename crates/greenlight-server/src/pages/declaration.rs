@@ -2,10 +2,11 @@
 //! reviewer's decision form.
 
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use chrono::NaiveDate;
 use greenlight_store::input::DecisionInput;
 use greenlight_store::{
-    ConsentId, DecisionAction, DeclarationId, PageRequest, Role, State as WfState,
+    ConsentId, DecisionAction, DeclarationId, PageRequest, Role, State as WfState, StoreError,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -42,6 +43,40 @@ fn fields(v: &Value) -> String {
                 .join(", ")
         })
         .unwrap_or_default()
+}
+
+/// A declared or recorded value in words: yes/no, "none", a consent as its document, scope,
+/// date and giver, instead of JSON.
+pub fn value_words(v: &Value) -> String {
+    match v {
+        Value::Null => "none".to_owned(),
+        Value::Bool(true) => "yes".to_owned(),
+        Value::Bool(false) => "no".to_owned(),
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Array(items) if items.is_empty() => "none".to_owned(),
+        Value::Array(items) => items.iter().map(value_words).collect::<Vec<_>>().join(", "),
+        Value::Object(map) => {
+            if let Some(doc) = map.get("document").and_then(Value::as_str) {
+                let mut s = format!("consent {doc}");
+                if let Some(scope) = map.get("scope").and_then(Value::as_str) {
+                    s.push_str(&format!(" for \u{201c}{scope}\u{201d}"));
+                }
+                if let Some(signed) = map.get("signed").and_then(Value::as_str) {
+                    s.push_str(&format!(", signed {signed}"));
+                }
+                if let Some(by) = map.get("by").and_then(Value::as_str) {
+                    s.push_str(&format!(", by the {by}"));
+                }
+                s
+            } else {
+                map.iter()
+                    .map(|(k, v)| format!("{}: {}", k.replace('_', " "), value_words(v)))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            }
+        }
+    }
 }
 
 /// What clears a blocker, in words, from its rule.
@@ -145,7 +180,13 @@ pub async fn show(
     Path(id): Path<String>,
     Query(q): Query<Done>,
 ) -> PageResult {
-    let id = DeclarationId(id);
+    let mut page = build(&state, &ctx, DeclarationId(id)).await?;
+    page.layout.flashes = flash_for(q.done.as_deref());
+    Ok(render(&page))
+}
+
+/// Everything the declaration page shows, for `ctx`.
+async fn build(state: &AppState, ctx: &Ctx, id: DeclarationId) -> PageResult<DeclarationPage> {
     let detail = state.store.declaration(&ctx.principal, &id).await?;
     let s = &detail.summary;
     let production = state
@@ -181,8 +222,31 @@ pub async fn show(
             .map(|f| finding(f))
             .collect();
         if !list.is_empty() {
+            let answer = result
+                .pointer(&format!("/principles/{pid}"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            // A rule filed under a principle can set the outcome on its own rule while the
+            // principle's question is answered "met": say so, or "Met" above "Escalate" reads
+            // as a contradiction.
+            let stricter = list.iter().any(|f| f.level != "notify");
+            let note = if answer == "met" && stricter {
+                format!(
+                    "{} is met. {}",
+                    pid.to_uppercase(),
+                    if list.len() == 1 {
+                        "The finding below is filed under it but applies on its own rule: it sets the outcome shown beside it."
+                    } else {
+                        "The findings below are filed under it but apply on their own rules: each sets the outcome shown beside it."
+                    }
+                )
+            } else {
+                String::new()
+            };
             groups.push(FindingGroup {
                 heading: format!("{} — {}", pid.to_uppercase(), ptext),
+                answer: (!answer.is_empty()).then(|| answer_badge(answer)),
+                note,
                 findings: list,
             });
         }
@@ -195,6 +259,8 @@ pub async fn show(
     if !other.is_empty() {
         groups.push(FindingGroup {
             heading: "Not tied to a principle".into(),
+            answer: None,
+            note: String::new(),
             findings: other,
         });
     }
@@ -233,9 +299,10 @@ pub async fn show(
             t.differences
                 .iter()
                 .map(|d| DifferenceView {
+                    label: super::form::field_label(&d.path),
                     path: d.path.clone(),
-                    declared: d.declared.to_string(),
-                    effective: d.effective.to_string(),
+                    declared: value_words(&d.declared),
+                    effective: value_words(&d.effective),
                     source: d.source.clone(),
                 })
                 .collect()
@@ -251,6 +318,7 @@ pub async fn show(
         people.push(d.by.0.clone());
     }
     people.push(s.submitted_by.0.clone());
+    people.push(detail.current.submitted_by.0.clone());
     let names = queries::user_names(&state.store, people).await;
     let name = |id: &str| names.get(id).cloned().unwrap_or_else(|| id.to_owned());
 
@@ -318,6 +386,7 @@ pub async fn show(
                 .map(|b| format!("{} — {}", b.rule, b.message))
                 .collect::<Vec<_>>()
                 .join("; "),
+            ..ReviewForm::default()
         });
     let partner = ctx.principal.has_role(&s.org_id, Role::Partner);
     let revise_href = (partner && !matches!(s.state, WfState::Withdrawn))
@@ -377,7 +446,10 @@ pub async fn show(
                 linked: if linked.is_empty() {
                     String::new()
                 } else {
-                    format!("{} consent(s) linked", linked.len())
+                    match linked.len() {
+                        1 => "1 consent linked".to_owned(),
+                        n => format!("{n} consents linked"),
+                    }
                 },
                 candidates,
             });
@@ -397,10 +469,8 @@ pub async fn show(
         })
         .unwrap_or_default();
 
-    let mut layout = ctx.layout(&s.reference, Some(&s.production_id.0));
-    layout.flashes = flash_for(q.done.as_deref());
-    Ok(render(&DeclarationPage {
-        layout,
+    Ok(DeclarationPage {
+        layout: ctx.layout(&s.reference, Some(&s.production_id.0)),
         id: s.id.0.clone(),
         reference: s.reference.clone(),
         summary: s.summary.clone(),
@@ -410,11 +480,22 @@ pub async fn show(
         outcome: outcome_badge(&s.outcome),
         state: state_badge(s.state.as_str()),
         revision: s.revision,
-        submitted: format!(
-            "submitted by {} on {}",
-            name(&s.submitted_by.0),
-            when(s.created_at)
-        ),
+        // The current revision's own submission: a revision 2 was sent by whoever sent it,
+        // when they sent it, not when the use was first declared.
+        submitted: if s.revision > 1 {
+            format!(
+                "submitted by {} on {} (first declared {})",
+                name(&detail.current.submitted_by.0),
+                when(detail.current.at),
+                when(s.created_at)
+            )
+        } else {
+            format!(
+                "submitted by {} on {}",
+                name(&detail.current.submitted_by.0),
+                when(detail.current.at)
+            )
+        },
         policies,
         principles,
         groups,
@@ -430,7 +511,7 @@ pub async fn show(
         talent_links,
         link_action,
         text: detail.current.text.clone(),
-    }))
+    })
 }
 
 fn finding(f: &Value) -> FindingView {
@@ -472,15 +553,21 @@ pub async fn decide(
         .filter(|l| !l.is_empty())
         .map(str::to_owned)
         .collect();
+    let id = DeclarationId(id);
     let expires = match form.get("expires").trim() {
         "" => None,
-        d => Some(NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
-            PageError::status(
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                "Please check the form",
-                "The expiry date is not a date.",
-            )
-        })?),
+        d => match NaiveDate::parse_from_str(d, "%Y-%m-%d") {
+            Ok(date) => Some(date),
+            Err(_) => {
+                let problem = greenlight_store::FieldProblem {
+                    path: Some("expires".into()),
+                    line: None,
+                    column: None,
+                    message: "is not a date; pick a day in the calendar (YYYY-MM-DD)".into(),
+                };
+                return back_to_decision(&state, &form, id, vec![problem], String::new()).await;
+            }
+        },
     };
     let etag = form.get("etag");
     let input = DecisionInput {
@@ -489,8 +576,7 @@ pub async fn decide(
         conditions,
         expires,
     };
-    let id = DeclarationId(id);
-    state
+    let decided = state
         .store
         .decide(
             &form.ctx.principal,
@@ -498,11 +584,74 @@ pub async fn decide(
             Some(etag.as_str()).filter(|e| !e.is_empty()),
             input,
         )
-        .await?;
-    Ok(see_other(&format!(
-        "/declarations/{id}?done={}",
-        action.as_str()
-    )))
+        .await;
+    match decided {
+        Ok(_) => Ok(see_other(&format!(
+            "/declarations/{id}?done={}",
+            action.as_str()
+        ))),
+        // What the reviewer typed comes back, with the problem beside its field.
+        Err(StoreError::Invalid { problems, .. }) => {
+            back_to_decision(&state, &form, id, problems, String::new()).await
+        }
+        Err(StoreError::Conflict { message, blockers }) => {
+            let text = if blockers.is_empty() {
+                message
+            } else {
+                format!("{message}: {}", blockers.join("; "))
+            };
+            back_to_decision(&state, &form, id, Vec::new(), text).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The declaration page again after a refused decision: the reviewer's reason, conditions
+/// and expiry kept, each problem beside its field (422), or `general` above the buttons (409).
+async fn back_to_decision(
+    state: &AppState,
+    form: &CsrfForm,
+    id: DeclarationId,
+    problems: Vec<greenlight_store::FieldProblem>,
+    general: String,
+) -> PageResult {
+    let mut page = build(state, &form.ctx, id).await?;
+    let status = if problems.is_empty() {
+        StatusCode::CONFLICT
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    if let Some(review) = page.review.as_mut() {
+        review.reason = form.get("reason");
+        review.conditions = form.get("conditions");
+        review.expires = form.get("expires");
+        review.general_error = general;
+        for p in problems {
+            let slot = match p.path.as_deref() {
+                Some("reason") => &mut review.reason_error,
+                Some("conditions") => &mut review.conditions_error,
+                Some("expires") => &mut review.expires_error,
+                _ => &mut review.general_error,
+            };
+            *slot = capitalised(&p.message);
+        }
+    }
+    let mut response = render(&page);
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+/// "a reason is required" as a sentence beside a field: "A reason is required."
+fn capitalised(message: &str) -> String {
+    let mut chars = message.chars();
+    let mut out: String = match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    };
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    out
 }
 
 /// Legal links a consent on record to a talent entry.

@@ -69,6 +69,12 @@ fn page(
     summary: String,
 ) -> DeclarePage {
     let base = format!("/productions/{}/declare", p.id);
+    let declaration_id = target
+        .action
+        .strip_prefix("/declarations/")
+        .and_then(|r| r.split('/').next())
+        .unwrap_or_default()
+        .to_owned();
     DeclarePage {
         layout: ctx.layout(&target.heading, Some(&p.id.0)),
         heading: target.heading,
@@ -78,20 +84,27 @@ fn page(
         edit_action: format!("{base}/edit"),
         upload_action: format!("{base}/upload"),
         yaml_action: format!("{base}/yaml"),
-        triage_url: format!("/api/v1/productions/{}/triage", p.id),
-        declaration_id: target
-            .action
-            .strip_prefix("/declarations/")
-            .and_then(|r| r.split('/').next())
-            .unwrap_or_default()
-            .to_owned(),
+        triage_url: if declaration_id.is_empty() {
+            format!("/api/v1/productions/{}/triage", p.id)
+        } else {
+            format!(
+                "/api/v1/productions/{}/triage?declaration={}",
+                p.id,
+                super::urlencode(&declaration_id)
+            )
+        },
+        declaration_id,
         etag: target.etag,
         form,
         errors: problems
             .into_iter()
-            .map(|pr| FieldError {
-                path: pr.path.unwrap_or_default(),
-                message: pr.message,
+            .map(|pr| {
+                let path = pr.path.unwrap_or_default();
+                FieldError {
+                    label: super::form::field_label(&path),
+                    path,
+                    message: pr.message,
+                }
             })
             .collect(),
         summary_error: summary,
@@ -165,10 +178,24 @@ pub async fn edit(Path(id): Path<String>, form: CsrfForm) -> PageResult {
     )))
 }
 
+/// A refused submission as the form shows it: a summary and the problems beside their
+/// fields. A reference already taken on the production is a problem of `use.ref` like any
+/// other, so the filled form comes back instead of an error page.
 fn invalid(e: StoreError) -> Result<(String, Vec<FieldProblem>), PageError> {
     match e {
         StoreError::InvalidDeclaration { summary, problems }
         | StoreError::Invalid { summary, problems } => Ok((summary, problems)),
+        StoreError::DuplicateReference { reference, .. } => Ok((
+            "The declaration was not submitted: its reference is taken".to_owned(),
+            vec![FieldProblem {
+                path: Some("use.ref".to_owned()),
+                line: None,
+                column: None,
+                message: format!(
+                    "another use on this production already has the reference \u{201c}{reference}\u{201d}; choose another one, or revise that use"
+                ),
+            }],
+        )),
         other => Err(other.into()),
     }
 }

@@ -405,6 +405,88 @@ impl DeclForm {
     }
 }
 
+/// A field path as a person reads it on the pages: `use.ref` is "Your reference",
+/// `tools[1].data_use` is "Tool 2: what it does with what you give it". Paths the pages do
+/// not know are returned as written.
+pub fn field_label(path: &str) -> String {
+    let segments: Vec<(&str, Option<usize>)> = path
+        .split('.')
+        .map(|part| match part.split_once('[') {
+            Some((name, rest)) => (name, rest.trim_end_matches(']').parse().ok()),
+            None => (part, None),
+        })
+        .collect();
+    let leaf = |name: &str| -> Option<&'static str> {
+        Some(match name {
+            "title" => "title",
+            "kind" => "kind",
+            "eu_release" => "released in the EU",
+            "release_date" => "release date",
+            "ref" => "Your reference",
+            "summary" => "What is the AI used for?",
+            "stage" => "Stage",
+            "purpose" => "Purpose",
+            "name" => "name",
+            "vendor" => "vendor",
+            "enterprise_agreement" => "covered by the enterprise agreement",
+            "data_use" => "what it does with what you give it",
+            "terms_reviewed" => "terms reviewed on",
+            "owner" => "owner",
+            "cleared" => "rights cleared",
+            "description" => "description",
+            "type" => "names or depicts",
+            "final" => "part of the final deliverables",
+            "prominence" => "how prominent",
+            "key_creative" => "a key creative element",
+            "depicts_real_people" => "shows or voices real people",
+            "presented_as_real" => "could be mistaken for real",
+            "media" => "media",
+            "realistic" => "looks or sounds real",
+            "resembles_existing" => "resembles existing things",
+            "public_interest_text" => "text on matters of public interest",
+            "editorial_review" => "had editorial review",
+            "performer" => "performer",
+            "treatment" => "what is done",
+            "changes_performance" => "changes the performance",
+            "exception" => "exception",
+            "deceased" => "performer deceased",
+            "model_reused_elsewhere" => "model reused elsewhere",
+            "consent" => "consent",
+            "document" => "consent document",
+            "scope" => "what the consent covers",
+            "signed" => "consent signed on",
+            "by" => "consent given by",
+            "affected" => "affected",
+            "agreement" => "agreement reference",
+            _ => return None,
+        })
+    };
+    let known = match segments.as_slice() {
+        [("production", None), (f, None)] => leaf(f).map(|l| format!("Production: {l}")),
+        [("use", None), (f, None)] => leaf(f).map(str::to_owned),
+        [("tools", Some(i))] => Some(format!("Tool {}", i + 1)),
+        [("tools", Some(i)), (f, None)] => leaf(f).map(|l| format!("Tool {}: {l}", i + 1)),
+        [("inputs", Some(i))] => Some(format!("Input {}", i + 1)),
+        [("inputs", Some(i)), (f, None)] => leaf(f).map(|l| format!("Input {}: {l}", i + 1)),
+        [("inputs", Some(i)), ("mentions", Some(j)), (f, None)] => {
+            leaf(f).map(|l| format!("Input {}, work or person {}: {l}", i + 1, j + 1))
+        }
+        [("outputs", None), (f, None)] => leaf(f).map(|l| format!("Output: {l}")),
+        [("talent", Some(i))] => Some(format!("Performer {}", i + 1)),
+        [("talent", Some(i)), (f, None)] => leaf(f).map(|l| format!("Performer {}: {l}", i + 1)),
+        [("talent", Some(i)), ("consent", None), (f, None)] => {
+            leaf(f).map(|l| format!("Performer {}: {l}", i + 1))
+        }
+        [("union_work", None), (f, None)] => leaf(f).map(|l| format!("Union-covered work: {l}")),
+        [("self_assessment", None), (p, None)] => {
+            Some(format!("Your assessment of {}", p.to_uppercase()))
+        }
+        [("tools", None)] => Some("Tools".to_owned()),
+        _ => None,
+    };
+    known.unwrap_or_else(|| path.to_owned())
+}
+
 /// The choices of one enumeration, as (value, plain-language label) pairs.
 pub type Choices = &'static [(&'static str, &'static str)];
 
@@ -588,6 +670,24 @@ mod tests {
             doc.pointer("/inputs/1/mentions"),
             Some(&json!([{"type": "artist", "name": "Someone"}]))
         );
+    }
+
+    #[test]
+    fn field_paths_read_as_the_form_names_them() {
+        assert_eq!(field_label("use.ref"), "Your reference");
+        assert_eq!(
+            field_label("tools[1].data_use"),
+            "Tool 2: what it does with what you give it"
+        );
+        assert_eq!(
+            field_label("talent[0].consent.signed"),
+            "Performer 1: consent signed on"
+        );
+        assert_eq!(
+            field_label("production.eu_release"),
+            "Production: released in the EU"
+        );
+        assert_eq!(field_label("nothing.we.know"), "nothing.we.know");
     }
 
     #[test]

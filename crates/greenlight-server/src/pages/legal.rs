@@ -5,11 +5,13 @@ use axum::http::StatusCode;
 use chrono::NaiveDate;
 use greenlight_store::input::{Document, NewConsent, NewTool};
 use greenlight_store::{
-    ConsentBy, ConsentId, DataTerms, PageRequest, ProductionId, Role, Treatment,
+    ConsentBy, ConsentId, DataTerms, PageRequest, ProductionId, Role, ToolId, Treatment,
 };
 use serde::Deserialize;
 
-use super::views::{Badge, ConsentRow, ConsentsPage, FilterOption, Pager, ToolRowView, ToolsPage};
+use super::views::{
+    Badge, ConsentRow, ConsentsPage, FilterOption, Pager, ToolEditPage, ToolRowView, ToolsPage,
+};
 use super::{
     CsrfForm, CsrfMultipart, Ctx, PageError, PageResult, download, flash_for, render, see_other,
 };
@@ -234,6 +236,12 @@ pub async fn tools(
                 .unwrap_or_default(),
         );
         rows.push(ToolRowView {
+            edit_href: format!("/legal/tools/{}", t.id),
+            evidence_href: t
+                .evidence_name
+                .as_ref()
+                .map(|_| format!("/legal/tools/{}/evidence", t.id))
+                .unwrap_or_default(),
             name: t.name,
             vendor: t.vendor.unwrap_or_default(),
             plan: t.plan.unwrap_or_default(),
@@ -256,12 +264,12 @@ pub async fn tools(
     }))
 }
 
-/// Registers a tool with its reviewed terms.
-pub async fn register_tool(State(state): State<AppState>, form: CsrfMultipart) -> PageResult {
-    form.ctx.require(&[Role::Legal], "Registering a tool")?;
+/// A tool's terms as posted by the register and change forms (an evidence file is kept
+/// when none is attached).
+fn tool_from_form(form: &CsrfMultipart) -> PageResult<NewTool> {
     let opt = |name: &str| Some(form.text(name)).filter(|v| !v.is_empty());
     let data_terms: DataTerms = form.text("data_terms").parse().map_err(bad)?;
-    let new = NewTool {
+    Ok(NewTool {
         name: form.text("name"),
         vendor: opt("vendor"),
         plan: opt("plan"),
@@ -276,10 +284,79 @@ pub async fn register_tool(State(state): State<AppState>, form: CsrfMultipart) -
                 name: p.file_name.clone().unwrap_or_else(|| "evidence".into()),
                 bytes: p.bytes.clone(),
             }),
-    };
+    })
+}
+
+/// Registers a tool with its reviewed terms.
+pub async fn register_tool(State(state): State<AppState>, form: CsrfMultipart) -> PageResult {
+    form.ctx.require(&[Role::Legal], "Registering a tool")?;
+    let new = tool_from_form(&form)?;
     state
         .store
         .register_tool(&form.ctx.principal, None, new)
         .await?;
     Ok(see_other("/legal/tools?done=tool"))
+}
+
+/// The form that changes a tool's reviewed terms, filled with the terms on record.
+pub async fn tool_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> PageResult {
+    ctx.require(&[Role::Legal], "Changing a tool's terms")?;
+    let t = state.store.tool(&ctx.principal, &ToolId(id)).await?;
+    let uses = uses_of(
+        state
+            .store
+            .tool_uses(&ctx.principal, &t.id)
+            .await
+            .unwrap_or_default(),
+    );
+    Ok(render(&ToolEditPage {
+        layout: ctx.layout(&format!("Change the terms of {}", t.name), None),
+        action: format!("/legal/tools/{}", t.id),
+        evidence_href: t
+            .evidence_name
+            .as_ref()
+            .map(|_| format!("/legal/tools/{}/evidence", t.id))
+            .unwrap_or_default(),
+        name: t.name,
+        vendor: t.vendor.unwrap_or_default(),
+        plan: t.plan.unwrap_or_default(),
+        agreement: t.agreement.unwrap_or_default(),
+        data_terms: t.data_terms.as_str().to_owned(),
+        reviewed: t.terms_reviewed.map(|d| d.to_string()).unwrap_or_default(),
+        evidence: t.evidence_name.unwrap_or_default(),
+        uses,
+    }))
+}
+
+/// Changes a tool's reviewed terms; the store triages every live use of it again.
+pub async fn update_tool(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: CsrfMultipart,
+) -> PageResult {
+    form.ctx
+        .require(&[Role::Legal], "Changing a tool's terms")?;
+    let new = tool_from_form(&form)?;
+    state
+        .store
+        .update_tool(&form.ctx.principal, &ToolId(id), new)
+        .await?;
+    Ok(see_other("/legal/tools?done=tool_changed"))
+}
+
+/// The evidence file of a tool's terms review.
+pub async fn tool_evidence(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> PageResult {
+    let (name, bytes) = state
+        .store
+        .tool_evidence(&ctx.principal, &ToolId(id))
+        .await?;
+    Ok(download(bytes, "application/octet-stream", &name))
 }

@@ -65,7 +65,7 @@ pub fn row(
         state: state_badge(d.state.as_str()),
         revision: d.revision,
         blockers: d.open_blockers,
-        waiting: waited((now - d.updated_at).num_seconds()),
+        waiting: waited((now - d.revision_at).num_seconds()),
         updated: when(d.updated_at),
         note: String::new(),
     }
@@ -180,7 +180,7 @@ pub async fn queue(
         let old: Vec<_> = page
             .items
             .into_iter()
-            .filter(|d| d.updated_at <= cutoff)
+            .filter(|d| d.revision_at <= cutoff)
             .collect();
         let total = old.len() as i64;
         (

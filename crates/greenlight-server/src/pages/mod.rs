@@ -88,6 +88,11 @@ pub fn router() -> Router<AppState> {
             get(legal::consent_document),
         )
         .route("/legal/tools", get(legal::tools).post(legal::register_tool))
+        .route(
+            "/legal/tools/{id}",
+            get(legal::tool_page).post(legal::update_tool),
+        )
+        .route("/legal/tools/{id}/evidence", get(legal::tool_evidence))
         .route("/admin", get(admin::page))
         .route("/admin/orgs", post(admin::create_org))
         .route("/admin/productions", post(admin::create_production))
@@ -104,6 +109,25 @@ pub fn router() -> Router<AppState> {
         .route("/audit", get(audit::page))
         .route("/audit/verify", post(audit::verify))
         .route("/audit/export", get(audit::export))
+}
+
+/// What an unknown address answers: the application's own "not found" page, or a
+/// problem+json 404 under `/api/`.
+pub async fn not_found(uri: axum::http::Uri) -> Response {
+    if uri.path() == "/api" || uri.path().starts_with("/api/") {
+        return crate::error::ApiError::new(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            format!("no endpoint at {}; see /api/openapi.json", uri.path()),
+        )
+        .into_response();
+    }
+    PageError::status(
+        StatusCode::NOT_FOUND,
+        "Page not found",
+        "There is no page at this address. It may have moved, or the link may be mistyped.",
+    )
+    .into_response()
 }
 
 /// What a page answers when it cannot show what was asked.
@@ -161,6 +185,13 @@ impl From<StoreError> for PageError {
                 } else {
                     format!("{message}: {}", blockers.join("; "))
                 },
+            ),
+            StoreError::DuplicateReference { reference, .. } => Self::status(
+                StatusCode::CONFLICT,
+                "That reference is taken",
+                format!(
+                    "Another use on this production already has the reference \u{201c}{reference}\u{201d}."
+                ),
             ),
             StoreError::Stale { .. } => Self::status(
                 StatusCode::PRECONDITION_FAILED,
@@ -307,6 +338,25 @@ impl Ctx {
                     .join(" or ")
             )))
         }
+    }
+
+    /// True when the person belongs to a studio (and so sees every use of its productions).
+    pub fn has_studio_membership(&self) -> bool {
+        self.principal
+            .memberships
+            .iter()
+            .any(|m| m.org_kind == greenlight_store::OrgKind::Studio)
+    }
+
+    /// The names of the person's organisations, each once.
+    pub fn org_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for m in &self.principal.memberships {
+            if !names.contains(&m.org_name) {
+                names.push(m.org_name.clone());
+            }
+        }
+        names
     }
 
     /// The CSRF token of this session's forms.
@@ -547,6 +597,7 @@ pub fn flash_for(done: Option<&str>) -> Vec<views::Flash> {
         Some("consent") => "Consent recorded.",
         Some("revoked") => "Consent revoked; every use it covered was triaged again.",
         Some("tool") => "Tool registered.",
+        Some("tool_changed") => "The tool's terms were changed; every use of it was triaged again.",
         Some("org") => "Organisation created.",
         Some("production") => "Production created.",
         Some("person") => "Person added.",

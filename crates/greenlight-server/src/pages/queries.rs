@@ -3,10 +3,11 @@
 use std::collections::HashMap;
 
 use greenlight_store::{
-    DeclarationFilter, DeclarationSummary, PageRequest, Principal, ProductionId, State, Store,
+    AuditEntry, ConsentId, DeclarationFilter, DeclarationId, DeclarationSummary, PageRequest,
+    Principal, ProductionId, State, Store,
 };
 
-use super::PageResult;
+use super::{Ctx, PageResult};
 
 /// Names of the organisations the person sees, by id.
 pub async fn org_names(store: &Store, who: &Principal) -> PageResult<HashMap<String, String>> {
@@ -110,4 +111,80 @@ pub async fn counts(
         }
     }
     Ok((by_outcome, by_state))
+}
+
+/// The records audit entries name, as people know them: a use by its reference, a
+/// production by its title, an organisation, a person, a tool or a consent by name, each
+/// with a link where the reader has a page for it. Keyed by (entity, id); records the
+/// reader may not see are left out (the line then names only the kind of record).
+pub async fn record_labels(
+    store: &Store,
+    ctx: &Ctx,
+    entries: &[AuditEntry],
+) -> PageResult<HashMap<(String, String), (String, Option<String>)>> {
+    let who = &ctx.principal;
+    let mut out = HashMap::new();
+    let orgs = org_names(store, who).await?;
+    let tools = store.tools(who).await.unwrap_or_default();
+    let user_ids: Vec<String> = entries
+        .iter()
+        .filter(|e| e.entity == "user")
+        .map(|e| e.entity_id.clone())
+        .collect();
+    let users = user_names(store, user_ids).await;
+    for e in entries {
+        let key = (e.entity.clone(), e.entity_id.clone());
+        if out.contains_key(&key) {
+            continue;
+        }
+        let id = e.entity_id.as_str();
+        let label = match e.entity.as_str() {
+            "declaration" => store
+                .declaration(who, &DeclarationId(id.to_owned()))
+                .await
+                .ok()
+                .map(|d| {
+                    (
+                        format!(
+                            "use {} on {}",
+                            d.summary.reference, d.summary.production_title
+                        ),
+                        Some(format!("/declarations/{id}")),
+                    )
+                }),
+            "production" => ctx.productions.iter().find(|p| p.id.0 == id).map(|p| {
+                (
+                    format!("production {}", p.facts.title),
+                    Some(format!("/productions/{id}")),
+                )
+            }),
+            "org" => orgs.get(id).map(|n| (format!("organisation {n}"), None)),
+            "user" => users
+                .get(id)
+                .filter(|n| n.as_str() != id)
+                .map(|n| (format!("person {n}"), None)),
+            "tool" => tools.iter().find(|t| t.id.0 == id).map(|t| {
+                (
+                    format!("tool {}", t.name),
+                    Some(format!("/legal/tools/{id}")),
+                )
+            }),
+            "consent" => store
+                .consent(who, &ConsentId(id.to_owned()))
+                .await
+                .ok()
+                .map(|c| {
+                    (
+                        format!("{}'s consent signed {}", c.performer, c.signed),
+                        Some("/legal/consents".to_owned()),
+                    )
+                }),
+            "token" => Some(("an API token".to_owned(), None)),
+            _ => None,
+        };
+        if let Some(l) = label {
+            out.insert(key, l);
+        }
+    }
+    Ok(out)
 }

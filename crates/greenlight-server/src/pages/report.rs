@@ -21,7 +21,10 @@ pub fn report_page(
             reference: u.reference.clone(),
             summary: u.summary.clone(),
             href: format!("/declarations/{}", u.declaration_id),
-            organisation: orgs.get(&u.organisation.0).cloned().unwrap_or_default(),
+            organisation: orgs
+                .get(&u.organisation.0)
+                .cloned()
+                .unwrap_or_else(|| u.organisation_name.clone()),
             outcome: outcome_badge(&u.outcome),
             state: state_badge(u.state.as_str()),
             decision: u
@@ -35,6 +38,9 @@ pub fn report_page(
                         DecisionAction::Revoke => "revoked",
                     };
                     let mut s = format!("{verb} {}", x.at.format("%Y-%m-%d"));
+                    if let Some(by) = &u.decided_by_name {
+                        s.push_str(&format!(" by {by}"));
+                    }
                     if let Some(e) = x.expires {
                         s.push_str(&format!(", until {e}"));
                     }
@@ -93,6 +99,20 @@ pub fn report_page(
         json_href: format!("/productions/{}/report.json", p.id),
         rows,
         counts,
+        complete: d.scope.complete,
+        scope: d.scope.statement.clone(),
+        empty: if d.scope.complete {
+            "No uses declared on this production.".to_owned()
+        } else {
+            format!(
+                "{} declared no uses on this production yet. Other organisations' uses are not shown.",
+                if d.scope.organisations.is_empty() {
+                    "Your organisation".to_owned()
+                } else {
+                    d.scope.organisations.join(" and ")
+                }
+            )
+        },
         before_release: None,
     }
 }
@@ -109,7 +129,9 @@ pub async fn html(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String
         Some(&id),
     );
     let mut page = report_page(layout, &d, &orgs);
-    page.before_release = Some(super::before_release::load(&state, &ctx, &id).await?);
+    let mut before = super::before_release::load(&state, &ctx, &id).await?;
+    before.complete = d.scope.complete;
+    page.before_release = Some(before);
     Ok(render(&page))
 }
 

@@ -239,6 +239,10 @@ pub struct FindingView {
 #[derive(Debug, Clone)]
 pub struct FindingGroup {
     pub heading: String,
+    /// The principle's answer, for a group under a principle.
+    pub answer: Option<Badge>,
+    /// Why the findings may be stricter than the principle's answer suggests.
+    pub note: String,
     pub findings: Vec<FindingView>,
 }
 
@@ -279,6 +283,8 @@ pub struct HistoryView {
 /// A difference between the declaration and the record.
 #[derive(Debug, Clone)]
 pub struct DifferenceView {
+    /// The field as the form names it.
+    pub label: String,
     pub path: String,
     pub declared: String,
     pub effective: String,
@@ -294,13 +300,22 @@ pub struct TalentLink {
     pub candidates: Vec<FilterOption>,
 }
 
-/// The reviewer's decision form.
-#[derive(Debug, Clone)]
+/// The reviewer's decision form, with what was typed and the problems found when a decision
+/// comes back refused.
+#[derive(Debug, Clone, Default)]
 pub struct ReviewForm {
     pub action: String,
     pub etag: String,
     pub can_approve: bool,
     pub approve_blocked_because: String,
+    pub reason: String,
+    pub conditions: String,
+    pub expires: String,
+    pub reason_error: String,
+    pub conditions_error: String,
+    pub expires_error: String,
+    /// A refusal not about one field (open blockers, a decision not possible now).
+    pub general_error: String,
 }
 
 /// A declaration.
@@ -367,6 +382,21 @@ pub fn options(choices: Choices, current: &str) -> Vec<Opt> {
         .collect()
 }
 
+/// The options of an enumeration whose default the form offers as its blank "(default)"
+/// option: the default is not listed a second time, and a current value equal to it selects
+/// the blank option.
+pub fn options_besides_default(choices: Choices, current: &str, default: &str) -> Vec<Opt> {
+    choices
+        .iter()
+        .filter(|(value, _)| *value != default)
+        .map(|(value, label)| Opt {
+            value,
+            label,
+            selected: *value == current,
+        })
+        .collect()
+}
+
 /// A checkbox of the form.
 #[derive(Debug, Clone)]
 pub struct Flag {
@@ -380,6 +410,8 @@ pub struct Flag {
 #[derive(Debug, Clone)]
 pub struct FieldError {
     pub path: String,
+    /// The field as the form names it ("Your reference" for `use.ref`).
+    pub label: String,
     pub message: String,
 }
 
@@ -419,7 +451,7 @@ impl DeclarePage {
         self.errors
             .iter()
             .filter(|e| e.path.starts_with(prefix))
-            .map(|e| format!("{}: {}", e.path, e.message))
+            .map(|e| format!("{}: {}", e.label, e.message))
             .collect::<Vec<_>>()
             .join("; ")
     }
@@ -428,25 +460,25 @@ impl DeclarePage {
         options(form::KINDS, &self.form.kind)
     }
     pub fn stages(&self) -> Vec<Opt> {
-        options(form::STAGES, &self.form.stage)
+        options_besides_default(form::STAGES, &self.form.stage, "pre-production")
     }
     pub fn purposes(&self) -> Vec<Opt> {
-        options(form::PURPOSES, &self.form.purpose)
+        options_besides_default(form::PURPOSES, &self.form.purpose, "other")
     }
     pub fn data_uses(&self, current: &str) -> Vec<Opt> {
-        options(form::DATA_USES, current)
+        options_besides_default(form::DATA_USES, current, "unknown")
     }
     pub fn input_kinds(&self, current: &str) -> Vec<Opt> {
         options(form::INPUT_KINDS, current)
     }
     pub fn owners(&self, current: &str) -> Vec<Opt> {
-        options(form::OWNERS, current)
+        options_besides_default(form::OWNERS, current, "own")
     }
     pub fn mention_types(&self, current: &str) -> Vec<Opt> {
         options(form::MENTIONS, current)
     }
     pub fn prominences(&self) -> Vec<Opt> {
-        options(form::PROMINENCE, &self.form.prominence)
+        options_besides_default(form::PROMINENCE, &self.form.prominence, "featured")
     }
     pub fn media(&self) -> Vec<Opt> {
         form::MEDIA
@@ -462,10 +494,10 @@ impl DeclarePage {
         options(form::TREATMENTS, current)
     }
     pub fn exceptions(&self, current: &str) -> Vec<Opt> {
-        options(form::EXCEPTIONS, current)
+        options_besides_default(form::EXCEPTIONS, current, "none")
     }
     pub fn consent_by(&self, current: &str) -> Vec<Opt> {
-        options(form::CONSENT_BY, current)
+        options_besides_default(form::CONSENT_BY, current, "performer")
     }
     /// The problems of one row of a list (`tools`, 2), everything under it included.
     pub fn row_errors(&self, list: &str, index: impl std::fmt::Display) -> String {
@@ -610,6 +642,9 @@ impl ConsentsPage {
 /// A tool in the registry.
 #[derive(Debug, Clone)]
 pub struct ToolRowView {
+    pub edit_href: String,
+    /// Where the evidence file downloads ("" when there is none).
+    pub evidence_href: String,
     pub name: String,
     pub vendor: String,
     pub plan: String,
@@ -632,6 +667,29 @@ pub struct ToolsPage {
 impl ToolsPage {
     pub fn data_terms(&self) -> Vec<Opt> {
         options(form::DATA_USES, "unknown")
+    }
+}
+
+/// Legal: change a registered tool's reviewed terms.
+#[derive(Template)]
+#[template(path = "tool_edit.html")]
+pub struct ToolEditPage {
+    pub layout: Layout,
+    pub action: String,
+    pub name: String,
+    pub vendor: String,
+    pub plan: String,
+    pub agreement: String,
+    pub data_terms: String,
+    pub reviewed: String,
+    pub evidence: String,
+    pub evidence_href: String,
+    pub uses: Vec<(String, String)>,
+}
+
+impl ToolEditPage {
+    pub fn data_terms_options(&self) -> Vec<Opt> {
+        options(form::DATA_USES, &self.data_terms)
     }
 }
 
@@ -712,6 +770,8 @@ pub struct AuditRow {
     pub actor: String,
     pub action: String,
     pub entity: String,
+    /// The record's page, when the reader has one.
+    pub entity_href: Option<String>,
     pub hash: String,
 }
 
@@ -759,6 +819,12 @@ pub struct ReportPage {
     pub json_href: String,
     pub rows: Vec<ReportRow>,
     pub counts: Vec<(Badge, usize)>,
+    /// Whether the report lists every use of the production.
+    pub complete: bool,
+    /// What the report covers, in a sentence.
+    pub scope: String,
+    /// What the report says when it lists no use.
+    pub empty: String,
     /// "Before release": drafted credit line, labels and markings (the page only).
     pub before_release: Option<super::before_release::BeforeRelease>,
 }
@@ -798,6 +864,8 @@ pub struct DashboardPage {
     pub expiring_approvals: Vec<DatedItem>,
     pub expiring_consents: Vec<DatedItem>,
     pub report_href: String,
+    /// The disclosure report of each production, on a dashboard of several.
+    pub reports: Vec<(String, String)>,
     pub declare_href: String,
 }
 
@@ -835,6 +903,20 @@ mod tests {
         assert_eq!(waited(5), "just now");
         assert_eq!(waited(3600), "1 hour");
         assert_eq!(waited(3 * 86_400 + 5), "3 days");
+    }
+
+    #[test]
+    fn a_select_lists_its_default_once() {
+        // The blank option reads "Pre-production (default)": listing "Pre-production" again
+        // offered the same choice twice.
+        let opts = options_besides_default(form::STAGES, "pre-production", "pre-production");
+        assert!(opts.iter().all(|o| o.value != "pre-production"));
+        assert!(
+            opts.iter().all(|o| !o.selected),
+            "the blank option stands for it"
+        );
+        let opts = options_besides_default(form::STAGES, "marketing", "pre-production");
+        assert!(opts.iter().any(|o| o.value == "marketing" && o.selected));
     }
 
     #[test]

@@ -343,6 +343,25 @@ impl Browser {
         std::fs::write(path, pdf).expect("PDF written");
     }
 
+    /// Sets the window's size, in CSS pixels.
+    pub fn resize(&self, width: u64, height: u64) {
+        self.cmd(
+            "POST",
+            "/window/rect",
+            Some(json!({"width": width, "height": height})),
+        );
+    }
+
+    /// Writes a PNG screenshot of the window as it is (no resizing), e.g. a narrow one.
+    pub fn screenshot_window(&self, path: &std::path::Path) {
+        use base64::Engine;
+        let v = self.cmd("GET", "/screenshot", None);
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().unwrap_or_default())
+            .expect("a base64 PNG");
+        std::fs::write(path, png).expect("screenshot written");
+    }
+
     /// Writes a PNG screenshot of the whole page.
     pub fn screenshot(&self, path: &std::path::Path) {
         use base64::Engine;

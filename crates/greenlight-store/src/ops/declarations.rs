@@ -27,6 +27,10 @@ pub struct TriagePreview {
     #[schema(value_type = Object)]
     pub effective: serde_json::Value,
     pub differences: Vec<Difference>,
+    /// What would stop the submission although the declaration is valid: a `use.ref`
+    /// already taken on the production.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<FieldProblem>,
 }
 
 /// Parses a body as a declaration, mapping problems to the store's field problems.
@@ -64,8 +68,10 @@ struct Row {
 }
 
 pub(crate) const SELECT_DECL: &str = "SELECT d.id, d.production_id, p.title AS production_title, p.studio_id, d.org_id, d.ref, d.summary, d.state, d.outcome, \
-     d.open_blockers, d.open_obligations, d.revision, d.decision, d.submitted_by, d.salt, d.version, d.created_at, d.updated_at \
-     FROM declarations d JOIN productions p ON p.id = d.production_id";
+     d.open_blockers, d.open_obligations, d.revision, d.decision, d.submitted_by, d.salt, d.version, d.created_at, d.updated_at, \
+     COALESCE(r.created_at, d.created_at) AS revision_at \
+     FROM declarations d JOIN productions p ON p.id = d.production_id \
+     LEFT JOIN revisions r ON r.declaration_id = d.id AND r.number = d.revision";
 
 fn row_from(r: &sqlx::any::AnyRow) -> Result<Row> {
     Ok(Row {
@@ -84,6 +90,7 @@ fn row_from(r: &sqlx::any::AnyRow) -> Result<Row> {
             submitted_by: UserId(get_s(r, "submitted_by")?),
             created_at: parse_ts(&get_s(r, "created_at")?)?,
             updated_at: parse_ts(&get_s(r, "updated_at")?)?,
+            revision_at: parse_ts(&get_s(r, "revision_at")?)?,
             version: get_i(r, "version")?,
         },
         decision: get_os(r, "decision")?
@@ -545,9 +552,9 @@ pub(crate) async fn retriage(
     .await?;
     let detail = if changed {
         format!(
-            "{reason}: result changed, outcome {}, {} open blocker(s)",
+            "{reason}: result changed, outcome {}, {}",
             result.outcome.as_str(),
-            result.blockers.len()
+            counted(result.blockers.len(), "open blocker")
         )
     } else {
         format!("{reason}: result unchanged")
@@ -555,6 +562,15 @@ pub(crate) async fn retriage(
     push_history(w, id, actor, "retriage", Some(s.state), Some(to), &detail).await?;
     audit_change(w, actor, &row, "declaration.retriage").await?;
     Ok(changed)
+}
+
+/// "no blockers", "1 blocker", "3 blockers": a count as a sentence says it.
+pub(crate) fn counted(n: usize, noun: &str) -> String {
+    match n {
+        0 => format!("no {noun}s"),
+        1 => format!("1 {noun}"),
+        n => format!("{n} {noun}s"),
+    }
 }
 
 /// The organisation a partner submits for on this production.
@@ -607,21 +623,47 @@ fn material(eff: &serde_json::Value) -> serde_json::Value {
 
 impl Store {
     /// Evaluates a body as the server would (effective declaration, production packs)
-    /// without storing anything: the live preview and the API's triage endpoint.
+    /// without storing anything: the live preview and the API's triage endpoint. `revising`
+    /// names the declaration the body would become a revision of, whose own `use.ref` is
+    /// not a duplicate.
     pub async fn preview(
         &self,
         actor: &Principal,
         production: &ProductionId,
         body: &[u8],
+        revising: Option<&DeclarationId>,
     ) -> Result<TriagePreview> {
         let p = self.production(actor, production).await?;
         let declared = parse_body(body, SourceKind::Sniff)?;
         let mut conn = self.pool().acquire().await?;
         let (eff, result) = triage_now(&mut conn, &p, &declared, None).await?;
+        let reference = declared.usage.reference.trim().to_owned();
+        let taken =
+            sqlx::query("SELECT id FROM declarations WHERE production_id = $1 AND ref = $2")
+                .bind(production.0.clone())
+                .bind(reference.clone())
+                .fetch_optional(&mut *conn)
+                .await?
+                .map(|r| get_s(&r, "id"))
+                .transpose()?
+                .is_some_and(|id| revising.is_none_or(|r| r.0 != id));
+        let warnings = if taken {
+            vec![FieldProblem {
+                path: Some("use.ref".into()),
+                line: None,
+                column: None,
+                message: format!(
+                    "another use on this production already has the reference {reference:?}; submitting will be refused"
+                ),
+            }]
+        } else {
+            Vec::new()
+        };
         Ok(TriagePreview {
             result,
             effective: serde_json::to_value(&eff.declaration).unwrap_or_default(),
             differences: eff.differences,
+            warnings,
         })
     }
 
@@ -667,11 +709,11 @@ impl Store {
                         .transpose()?
                 };
                 if let Some(d) = dup {
-                    return Err(StoreError::Conflict {
+                    return Err(StoreError::DuplicateReference {
                         message: format!(
                             "use.ref {reference:?} is already declared on this production (declaration {d}); submit a new revision of it"
                         ),
-                        blockers: vec![],
+                        reference,
                     });
                 }
                 let (eff, result) = if seen == (p.version, tools_fingerprint(&tools)) {
@@ -730,7 +772,7 @@ impl Store {
                 for t in &eff.tools_used {
                     w.defer("declaration_tools", &["declaration_id", "tool_id"], vec![S(id.0.clone()), S(t.0.clone())]);
                 }
-                let detail = format!("revision 1, outcome {}, {} blocker(s)", result.outcome.as_str(), result.blockers.len());
+                let detail = format!("revision 1, outcome {}, {}", result.outcome.as_str(), counted(result.blockers.len(), "blocker"));
                 w.defer(
                     "history",
                     &["declaration_id", "n", "at", "by_user", "action", "from_state", "to_state", "detail"],
@@ -755,6 +797,7 @@ impl Store {
                         submitted_by: actor_id.clone(),
                         created_at: w.now,
                         updated_at: w.now,
+                        revision_at: w.now,
                         version: 1,
                     },
                     decision: None,
@@ -849,7 +892,7 @@ impl Store {
                 .bind(id.0.clone())
                 .execute(&mut w.conn)
                 .await?;
-                let mut detail = format!("revision {number}, outcome {}, {} blocker(s)", result.outcome.as_str(), result.blockers.len());
+                let mut detail = format!("revision {number}, outcome {}, {}", result.outcome.as_str(), counted(result.blockers.len(), "blocker"));
                 if s.state == State::Approved && !keeps_approval {
                     detail.push_str("; the earlier approval is void");
                 }
@@ -946,7 +989,7 @@ impl Store {
                 let (triage_seq, result, _) = current_result(&mut w.conn, &id, s.revision).await?;
                 if input.action == A::Approve && !result.blockers.is_empty() {
                     return Err(StoreError::Conflict {
-                        message: format!("{} open blocker(s) must be cleared before approval", result.blockers.len()),
+                        message: format!("{} must be cleared before approval", counted(result.blockers.len(), "open blocker")),
                         blockers: result.blockers.iter().map(|b| format!("{}: {}", b.rule, b.message)).collect(),
                     });
                 }
@@ -1083,8 +1126,10 @@ impl Store {
                     .execute(&mut w.conn)
                     .await?;
                 w.audit(Some(&actor_id.0), Some(&studio.0), "declaration.link_consent", "declaration", &id.0, None, None);
-                push_history(w, &id, Some(&actor_id.0), "link_consent", None, None, &format!("consent {consent} linked to {performer}")).await?;
-                retriage(w, &id, &format!("consent {consent} linked to {performer}"), Some(&actor_id.0)).await?;
+                // People read history: name the consent by what it is, not by its id.
+                let what = format!("{}'s consent ({}, signed {}) linked to {performer}", c.performer, c.treatment, c.signed);
+                push_history(w, &id, Some(&actor_id.0), "link_consent", None, None, &what).await?;
+                retriage(w, &id, &what, Some(&actor_id.0)).await?;
                 Ok(load_row(&mut w.conn, &id).await?.summary)
             })
         })
@@ -1190,7 +1235,7 @@ impl Store {
         let (obligation, actor_id) = (obligation.clone(), actor.user.id.clone());
         self.write(move |w| {
             Box::pin(async move {
-                let status = sqlx::query("SELECT status FROM obligations WHERE id = $1").bind(obligation.0.clone()).fetch_one(&mut w.conn).await?;
+                let status = sqlx::query("SELECT status, rule, kind FROM obligations WHERE id = $1").bind(obligation.0.clone()).fetch_one(&mut w.conn).await?;
                 if get_s(&status, "status")? != ObligationStatus::Open.as_str() {
                     return Err(StoreError::conflict("the obligation is not open"));
                 }
@@ -1213,7 +1258,7 @@ impl Store {
                     .bind(decl.0.clone())
                     .execute(&mut w.conn)
                     .await?;
-                push_history(w, &decl, Some(&actor_id.0), "obligation_done", None, None, &format!("obligation {obligation} done: {evidence}")).await?;
+                push_history(w, &decl, Some(&actor_id.0), "obligation_done", None, None, &format!("obligation {} ({}) done: {evidence}", get_s(&status, "kind")?, get_s(&status, "rule")?)).await?;
                 w.audit(
                     Some(&actor_id.0),
                     Some(&row.studio_id.0),
@@ -1368,7 +1413,9 @@ impl Store {
             wher.push_str(&format!(" AND d.org_id = {}", ph(o.0.clone(), &mut args)));
         }
         let order = if filter.oldest_first {
-            "d.updated_at ASC, d.id ASC"
+            // Waiting since the current revision was submitted: later activity on it
+            // (an obligation marked done, a re-triage) does not move it back in the queue.
+            "revision_at ASC, d.id ASC"
         } else {
             "d.created_at DESC, d.id DESC"
         };
@@ -1459,17 +1506,18 @@ impl Store {
                         changed += 1;
                     }
                 }
-                let lapsed = sqlx::query("SELECT id, studio_id FROM consents WHERE expires IS NOT NULL AND expires < $1 AND lapsed_at IS NULL AND revoked_at IS NULL")
+                let lapsed = sqlx::query("SELECT id, studio_id, performer FROM consents WHERE expires IS NOT NULL AND expires < $1 AND lapsed_at IS NULL AND revoked_at IS NULL")
                     .bind(today.to_string())
                     .fetch_all(&mut w.conn)
                     .await?;
                 for r in &lapsed {
                     let cid = get_s(r, "id")?;
+                    let performer = get_os(r, "performer")?.unwrap_or_default();
                     sqlx::query("UPDATE consents SET lapsed_at = $1 WHERE id = $2").bind(ts(w.now)).bind(cid.clone()).execute(&mut w.conn).await?;
                     w.audit(None, Some(&get_s(r, "studio_id")?), "consent.expire", "consent", &cid, None, None);
                     let decls = sqlx::query("SELECT declaration_id FROM consent_links WHERE consent_id = $1").bind(cid.clone()).fetch_all(&mut w.conn).await?;
                     for d in &decls {
-                        retriage(w, &DeclarationId(get_s(d, "declaration_id")?), &format!("consent {cid} expired"), None).await?;
+                        retriage(w, &DeclarationId(get_s(d, "declaration_id")?), &format!("{performer}'s consent expired"), None).await?;
                     }
                     changed += 1;
                 }

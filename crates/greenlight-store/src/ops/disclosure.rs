@@ -21,10 +21,15 @@ pub struct DisclosureRow {
     pub reference: String,
     pub summary: String,
     pub organisation: OrgId,
+    /// The organisation's name, as the report prints it.
+    pub organisation_name: String,
     pub state: State,
     pub outcome: String,
     pub revision: i64,
     pub decision: Option<Decision>,
+    /// Who gave the decision, by name (or email), as the report prints it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_by_name: Option<String>,
     /// Tools as declared, each with the registry's terms when registered.
     pub tools: Vec<String>,
     pub consents: Vec<Consent>,
@@ -33,18 +38,72 @@ pub struct DisclosureRow {
     pub approved_with_open_obligations: bool,
 }
 
+/// Which uses a report holds: every use of the production (for the studio's members), or
+/// only those of the reader's own organisations (for a company or vendor on it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ReportScope {
+    /// True when the report lists every use of the production.
+    pub complete: bool,
+    /// The organisations whose uses it lists, when it is not complete.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub organisations: Vec<String>,
+    /// What the report covers, in a sentence: "Pixelforge VFX's uses on The Lighthouse
+    /// Keeper; other organisations' uses are not shown."
+    pub statement: String,
+}
+
+impl ReportScope {
+    fn new(production: &Production, reader: &Principal) -> Self {
+        if reader.is_member(&production.studio_id) {
+            return ReportScope {
+                complete: true,
+                organisations: Vec::new(),
+                statement: format!("Every use declared on {}.", production.facts.title),
+            };
+        }
+        let mut organisations: Vec<String> = Vec::new();
+        for m in &reader.memberships {
+            if production.linked_orgs.contains(&m.org_id) && !organisations.contains(&m.org_name) {
+                organisations.push(m.org_name.clone());
+            }
+        }
+        let whose = match organisations.as_slice() {
+            [] => "Your organisation's".to_owned(),
+            [one] => format!("{one}'s"),
+            [init @ .., last] => format!("{} and {last}'s", init.join(", ")),
+        };
+        ReportScope {
+            complete: false,
+            statement: format!(
+                "{whose} uses on {}; other organisations' uses are not shown.",
+                production.facts.title
+            ),
+            organisations,
+        }
+    }
+}
+
 /// A production's disclosure report.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Disclosure {
     pub production: Production,
     pub generated_at: chrono::DateTime<chrono::Utc>,
+    /// What the report covers: a report never speaks for uses its reader may not see.
+    pub scope: ReportScope,
     pub uses: Vec<DisclosureRow>,
 }
 
 impl Disclosure {
-    /// The report as CSV: one line per use, lists joined with ` | `.
+    /// The report as CSV: one line per use, lists joined with ` | `, organisations and
+    /// people by name. A report that does not hold every use of the production opens with a
+    /// line saying so, above the header.
     pub fn to_csv(&self) -> String {
-        let mut out = String::from(
+        let mut out = String::new();
+        if !self.scope.complete {
+            out.push_str(&csv_field(&self.scope.statement));
+            out.push('\n');
+        }
+        out.push_str(
             "ref,summary,organisation,state,outcome,revision,decision,decided_by,decided_at,conditions,expires,tools,consents,obligations,open_obligations\n",
         );
         for u in &self.uses {
@@ -52,12 +111,12 @@ impl Disclosure {
             let fields = [
                 u.reference.clone(),
                 u.summary.clone(),
-                u.organisation.0.clone(),
+                u.organisation_name.clone(),
                 u.state.as_str().to_owned(),
                 u.outcome.clone(),
                 u.revision.to_string(),
                 d.map(|d| d.action.as_str().to_owned()).unwrap_or_default(),
-                d.map(|d| d.by.0.clone()).unwrap_or_default(),
+                u.decided_by_name.clone().unwrap_or_default(),
                 d.map(|d| crate::db::ts(d.at)).unwrap_or_default(),
                 d.map(|d| d.conditions.join(" | ")).unwrap_or_default(),
                 d.and_then(|d| d.expires)
@@ -207,6 +266,11 @@ impl Store {
                 .or_default()
                 .push(o);
         }
+        let deciders: Vec<&UserId> = summaries
+            .iter()
+            .filter_map(|s| decisions.get(&s.id.0).map(|d| &d.by))
+            .collect();
+        let names = names_of(&mut conn, summaries.iter().map(|s| &s.org_id), deciders).await?;
         drop(conn);
 
         let uses = summaries
@@ -215,15 +279,18 @@ impl Store {
                 let id = &s.id.0;
                 let all = obligations.remove(id).unwrap_or_default();
                 let open = all.iter().any(|o| o.status == ObligationStatus::Open);
+                let decision = decisions.remove(id);
                 DisclosureRow {
                     declaration_id: s.id.clone(),
                     reference: s.reference,
                     summary: s.summary,
+                    organisation_name: names.org(&s.org_id),
                     organisation: s.org_id,
                     state: s.state,
                     outcome: s.outcome,
                     revision: s.revision,
-                    decision: decisions.remove(id),
+                    decided_by_name: decision.as_ref().map(|d| names.user(&d.by)),
+                    decision,
                     tools: tools.remove(id).unwrap_or_default(),
                     consents: links.remove(id).unwrap_or_default(),
                     obligations: all
@@ -235,6 +302,7 @@ impl Store {
             })
             .collect();
         Ok(Disclosure {
+            scope: ReportScope::new(&p, actor),
             production: p,
             generated_at: chrono::Utc::now(),
             uses,
@@ -316,10 +384,16 @@ impl Store {
                     .obligations
                     .iter()
                     .any(|o| o.status == ObligationStatus::Open);
+                let mut conn = self.pool().acquire().await?;
+                let names =
+                    names_of(&mut conn, [&s.org_id], d.decision.iter().map(|x| &x.by)).await?;
+                drop(conn);
                 uses.push(DisclosureRow {
                     declaration_id: s.id.clone(),
                     reference: s.reference.clone(),
                     summary: s.summary.clone(),
+                    organisation_name: names.org(&s.org_id),
+                    decided_by_name: d.decision.as_ref().map(|x| names.user(&x.by)),
                     organisation: s.org_id.clone(),
                     state: s.state,
                     outcome: s.outcome.clone(),
@@ -341,11 +415,75 @@ impl Store {
             }
         }
         Ok(Disclosure {
+            scope: ReportScope::new(&p, actor),
             production: p,
             generated_at: chrono::Utc::now(),
             uses,
         })
     }
+}
+
+/// Names of the organisations and deciders a report mentions, read once each.
+struct Names {
+    orgs: HashMap<String, String>,
+    users: HashMap<String, String>,
+}
+
+impl Names {
+    fn org(&self, id: &OrgId) -> String {
+        self.orgs
+            .get(&id.0)
+            .cloned()
+            .unwrap_or_else(|| id.0.clone())
+    }
+    fn user(&self, id: &UserId) -> String {
+        self.users
+            .get(&id.0)
+            .cloned()
+            .unwrap_or_else(|| id.0.clone())
+    }
+}
+
+async fn names_of<'a>(
+    conn: &mut sqlx::AnyConnection,
+    orgs_of_uses: impl IntoIterator<Item = &'a OrgId>,
+    deciders: impl IntoIterator<Item = &'a UserId>,
+) -> Result<Names> {
+    let org_ids: Vec<String> = orgs_of_uses.into_iter().map(|o| o.0.clone()).collect();
+    let user_ids: Vec<String> = deciders.into_iter().map(|u| u.0.clone()).collect();
+    let mut orgs = HashMap::new();
+    for id in &org_ids {
+        if !orgs.contains_key(id) {
+            let r = sqlx::query("SELECT name FROM orgs WHERE id = $1")
+                .bind(id.clone())
+                .fetch_optional(&mut *conn)
+                .await?;
+            if let Some(r) = r {
+                orgs.insert(id.clone(), get_s(&r, "name")?);
+            }
+        }
+    }
+    let mut users = HashMap::new();
+    for id in &user_ids {
+        if !users.contains_key(id) {
+            let r = sqlx::query("SELECT name, email FROM users WHERE id = $1")
+                .bind(id.clone())
+                .fetch_optional(&mut *conn)
+                .await?;
+            if let Some(r) = r {
+                let name = get_s(&r, "name")?;
+                users.insert(
+                    id.clone(),
+                    if name.trim().is_empty() {
+                        get_s(&r, "email")?
+                    } else {
+                        name
+                    },
+                );
+            }
+        }
+    }
+    Ok(Names { orgs, users })
 }
 
 /// Just the `tools` of an effective declaration.

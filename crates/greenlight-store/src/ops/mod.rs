@@ -12,7 +12,7 @@ mod scan_uses;
 mod tenancy;
 
 pub use declarations::TriagePreview;
-pub use disclosure::{Disclosure, DisclosureRow};
+pub use disclosure::{Disclosure, DisclosureRow, ReportScope};
 pub use scan_uses::{KEEP_MARKING, ScanUse};
 pub use tenancy::{Bootstrap, NewMember};
 

@@ -279,7 +279,7 @@ impl Store {
                     retriage(
                         w,
                         &DeclarationId(get_s(d, "declaration_id")?),
-                        &format!("consent {id} revoked: {reason}"),
+                        &format!("{}'s consent revoked: {reason}", after.performer),
                         Some(&actor_id.0),
                     )
                     .await?;
@@ -519,6 +519,21 @@ impl Store {
             return Err(StoreError::NotFound(format!("tool {id}")));
         }
         Ok(t)
+    }
+
+    /// The evidence file of a tool's terms review: (file name, bytes); `NotFound` when the
+    /// tool has none or the caller may not see the tool.
+    pub async fn tool_evidence(&self, actor: &Principal, id: &ToolId) -> Result<(String, Vec<u8>)> {
+        let t = self.tool(actor, id).await?;
+        let r = sqlx::query("SELECT evidence FROM tools WHERE id = $1")
+            .bind(id.0.clone())
+            .fetch_one(self.pool())
+            .await?;
+        let bytes = sqlx::Row::try_get::<Option<Vec<u8>>, _>(&r, "evidence")?;
+        match (t.evidence_name, bytes) {
+            (Some(name), Some(bytes)) => Ok((name, bytes)),
+            _ => Err(StoreError::NotFound(format!("evidence of tool {id}"))),
+        }
     }
 
     /// The tools of the caller's studios.
