@@ -351,9 +351,12 @@ fn policy_show_lists_every_built_in_pack() {
     for id in [
         "netflix-genai 2025.08",
         "eu-ai-act-art50 2026.1",
+        "sag-aftra-2023 2023.1",
         "NFX-TALENT-DECEASED",
         "EU-50-4-DEEPFAKE-ARTISTIC",
+        "SAG-SYNTHETIC-FEATURE",
         "keep-marking",
+        "bargain-compensation",
     ] {
         assert!(text.contains(id), "{id} missing from:\n{text}");
     }
@@ -423,6 +426,77 @@ fn new_writes_a_template_that_checks_and_never_overwrites_by_accident() {
     );
 }
 
+/// What a scenario folder's `expected.json` holds besides the outcome and the rules.
+#[derive(Clone, Copy)]
+struct Expects {
+    principles: bool,
+    blockers: bool,
+    obligations: bool,
+}
+
+/// Runs every declaration of `../shared/<folder>` with `--policy <policy>` and returns how
+/// each differs from its `expected.json`: the outcome, the rule set, and what `expects` names
+/// (the principles, the set of rules with an open blocker, the sorted obligation kinds).
+fn scenario_differences(
+    shared: &std::path::Path,
+    folder: &str,
+    policy: &str,
+    expects: Expects,
+) -> Vec<String> {
+    let dir = shared.join(folder);
+    let expected: BTreeMap<String, Value> =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+    assert!(!expected.is_empty());
+    let mut differences = Vec::new();
+    for (name, want) in &expected {
+        let out = Dir::new().run(&[
+            "check",
+            "--format",
+            "json",
+            "--policy",
+            policy,
+            dir.join(name).to_str().unwrap(),
+        ]);
+        let got = &json_lines(&out.stdout)[0];
+        let mut compare = |what: &str, g: Value, w: &Value| {
+            if &g != w {
+                differences.push(format!("{folder}/{name}: {what}: got {g}, expected {w}"));
+            }
+        };
+        compare("outcome", got["outcome"].clone(), &want["outcome"]);
+        compare(
+            "rules",
+            serde_json::json!(sorted_set(&got["findings"], "rule")),
+            &want["rules"],
+        );
+        if expects.principles {
+            compare("principles", got["principles"].clone(), &want["principles"]);
+        }
+        if expects.blockers {
+            compare(
+                "blockers",
+                serde_json::json!(sorted_set(&got["blockers"], "rule")),
+                &want["blockers"],
+            );
+        }
+        if expects.obligations {
+            let mut kinds: Vec<String> = got["obligations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["kind"].as_str().unwrap().to_owned())
+                .collect();
+            kinds.sort();
+            compare(
+                "obligations",
+                serde_json::json!(kinds),
+                &want["obligations"],
+            );
+        }
+    }
+    differences
+}
+
 /// Every public scenario of `../shared/scenarios/public` gives its expected outcome, principles,
 /// rule set and blocker set (and the EU ones theirs with `--policy eu-ai-act-art50`).
 #[test]
@@ -433,60 +507,51 @@ fn public_scenarios_match_their_expected_results() {
         );
         return;
     };
-    let mut differences = Vec::new();
-    for (folder, policy) in [
-        ("scenarios/public", "netflix-genai"),
-        ("scenarios/eu-public", "eu-ai-act-art50"),
-    ] {
-        let dir = shared.join(folder);
-        let expected: BTreeMap<String, Value> =
-            serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap())
-                .unwrap();
-        assert!(!expected.is_empty());
-        for (name, want) in &expected {
-            let out = Dir::new().run(&[
-                "check",
-                "--format",
-                "json",
-                "--policy",
-                policy,
-                dir.join(name).to_str().unwrap(),
-            ]);
-            let got = &json_lines(&out.stdout)[0];
-            let mut compare = |what: &str, g: Value, w: &Value| {
-                if &g != w {
-                    differences.push(format!("{folder}/{name}: {what}: got {g}, expected {w}"));
-                }
-            };
-            compare("outcome", got["outcome"].clone(), &want["outcome"]);
-            compare(
-                "rules",
-                serde_json::json!(sorted_set(&got["findings"], "rule")),
-                &want["rules"],
-            );
-            if policy == "netflix-genai" {
-                compare("principles", got["principles"].clone(), &want["principles"]);
-                compare(
-                    "blockers",
-                    serde_json::json!(sorted_set(&got["blockers"], "rule")),
-                    &want["blockers"],
-                );
-            } else {
-                let mut kinds: Vec<String> = got["obligations"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|o| o["kind"].as_str().unwrap().to_owned())
-                    .collect();
-                kinds.sort();
-                compare(
-                    "obligations",
-                    serde_json::json!(kinds),
-                    &want["obligations"],
-                );
-            }
-        }
-    }
+    let mut differences = scenario_differences(
+        &shared,
+        "scenarios/public",
+        "netflix-genai",
+        Expects {
+            principles: true,
+            blockers: true,
+            obligations: false,
+        },
+    );
+    differences.extend(scenario_differences(
+        &shared,
+        "scenarios/eu-public",
+        "eu-ai-act-art50",
+        Expects {
+            principles: false,
+            blockers: false,
+            obligations: true,
+        },
+    ));
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// Every scenario of `../shared/scenarios/sag-public` gives its expected outcome, rule set,
+/// blocker set and obligation kinds with `--policy sag-aftra-2023`.
+#[test]
+fn union_scenarios_match_their_expected_results() {
+    let Some(shared) =
+        shared_dir().filter(|s| s.join("scenarios/sag-public/expected.json").is_file())
+    else {
+        eprintln!(
+            "skipped: ../shared/scenarios/sag-public is not beside the project, so the union pack's public scenarios are not available"
+        );
+        return;
+    };
+    let differences = scenario_differences(
+        &shared,
+        "scenarios/sag-public",
+        "sag-aftra-2023",
+        Expects {
+            principles: false,
+            blockers: true,
+            obligations: true,
+        },
+    );
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
 
