@@ -5,7 +5,8 @@
 //! the facts, may define *terms* (named CEL values reused by rules), and lists rules. Each rule
 //! has an id, an outcome, a principle (or none), a source, a message, a CEL condition, the field
 //! paths it points at, and optionally a blocker and an obligation. A rule with `for_each`
-//! fires once per element of a list (bound as `item`, its position as `index`).
+//! fires once per element of a list (bound as `item`, its position as `index`); a rule with
+//! `otherwise` is considered only when no rule before it in the pack fired.
 //!
 //! Conditions are [CEL](https://cel.dev) expressions run by the `cel` crate; see
 //! `docs/decisions/0001-policy-expression-language.md` for why CEL and the measurements.
@@ -13,7 +14,8 @@
 //! `tools`, `inputs`, `outputs`, `talent`, `union_work`, `self_assessment`), `today`
 //! (`YYYY-MM-DD`), the pack's terms, and `principles` (the engine's answers) when the pack
 //! defines them. Optional fields that are absent are absent (`has(item.consent)`); dates are
-//! `YYYY-MM-DD` strings, which compare correctly as strings.
+//! `YYYY-MM-DD` strings, which compare correctly as strings, and `days(date)` counts calendar
+//! days between them (`docs/policy-packs.md` lists the functions besides CEL's standard library).
 //!
 //! A pack is validated when loaded: unknown keys, duplicate ids, unknown principles and CEL
 //! syntax errors are refused, and every expression is dry-run against built-in sample

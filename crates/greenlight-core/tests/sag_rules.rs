@@ -130,7 +130,7 @@ fn an_employment_based_replica_needs_a_separately_signed_consent_and_is_paid() {
         assert_eq!(blockers(&r), ["SAG-EBDR"]);
         assert_eq!(r.blockers[0].fields, ["talent[0].consent"]);
         assert!(
-            r.blockers[0].message.contains("no consent is on file"),
+            r.blockers[0].message.contains("none is on file"),
             "{}",
             r.blockers[0].message
         );

@@ -374,6 +374,85 @@ fn policy_show_lists_every_built_in_pack() {
 }
 
 #[test]
+fn check_help_names_every_built_in_pack() {
+    let out = Dir::new().run(&["check", "--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let help = String::from_utf8(out.stdout).unwrap();
+    for id in greenlight_core::pack::Pack::builtin_ids() {
+        assert!(help.contains(id), "{id} missing from:\n{help}");
+    }
+}
+
+#[test]
+fn the_union_pack_runs_from_the_command_line() {
+    let dir = Dir::new();
+    dir.write(
+        "double.yaml",
+        &format!(
+            "{}talent:\n  - performer: Ana Ruiz\n    treatment: replica\n    replica_origin: employment\n",
+            SAFE.replace(
+                "  title: Harbour Lights\n",
+                "  title: Harbour Lights\n  agreements: [sag-aftra-tv-theatrical-2023]\n"
+            )
+        ),
+    );
+    let out = dir.run(&[
+        "check",
+        "--format",
+        "json",
+        "--policy",
+        "netflix-genai",
+        "--policy",
+        "sag-aftra-2023",
+        "--fail-on-blockers",
+        "double.yaml",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the consent blocker trips the gate"
+    );
+    let got = &json_lines(&out.stdout)[0];
+    assert_eq!(got["policies"][1]["id"], "sag-aftra-2023");
+    assert_eq!(got["policies"][1]["version"], "2023.1");
+    let sag: Vec<_> = got["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["pack"] == "sag-aftra-2023")
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(sag, ["SAG-EBDR"]);
+    assert_eq!(got["obligations"][0]["kind"], "compensate");
+    assert_eq!(got["obligations"][0]["due"], "before use");
+    assert!(
+        got["blockers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["rule"] == "SAG-EBDR" && b["fields"][0] == "talent[0].consent")
+    );
+    // Without the agreement the pack has nothing to say, and no field is unknown to the format.
+    dir.write(
+        "plain.yaml",
+        &format!("{SAFE}talent:\n  - performer: Ana Ruiz\n    treatment: replica\n"),
+    );
+    let out = dir.run(&[
+        "check",
+        "--format",
+        "json",
+        "--policy",
+        "sag-aftra-2023",
+        "plain.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        sorted_set(&json_lines(&out.stdout)[0]["findings"], "rule"),
+        ["SAG-NOT-APPLICABLE"]
+    );
+}
+
+#[test]
 fn schema_is_json_schema_of_the_format() {
     let dir = Dir::new();
     let out = dir.run(&["schema"]);
@@ -404,6 +483,32 @@ fn schema_is_json_schema_of_the_format() {
         text.contains("\"trains\"") && text.contains("\"re-ageing\""),
         "enums list their values"
     );
+    // The union pack's fields, with their values and constraints.
+    for value in [
+        "\"sag-aftra-tv-theatrical-2023\"",
+        "\"historical-biographical\"",
+        "\"background\"",
+        "\"independent\"",
+        "\"ears\"",
+    ] {
+        assert!(text.contains(value), "{value}");
+    }
+    let defs = &schema["definitions"];
+    assert_eq!(
+        defs["Production"]["properties"]["agreements"]["uniqueItems"],
+        true
+    );
+    assert_eq!(defs["Scan"]["required"], serde_json::json!(["date"]));
+    assert_eq!(
+        defs["Talent"]["properties"]["replaces_human_role"]["default"],
+        false
+    );
+    assert_eq!(
+        defs["Consent"]["properties"]["separately_signed"]["type"],
+        "boolean"
+    );
+    assert!(defs["Mention"]["properties"]["feature"].is_object());
+    assert!(defs["Use"]["properties"]["genre"].is_object());
 }
 
 #[test]
