@@ -14,10 +14,11 @@
 //!   (Unicode lower case, so `Ángel` and `ÁNGEL` match). CEL's strings extension has only
 //!   `lowerAscii`.
 //!
-//! The two functions are written here because they are a few lines over crates already used
-//! (`chrono`, the standard library), and no CEL library offers them over plain strings.
+//! The two functions are written here because they are a few lines over what the crate already
+//! has (the format's date reading, `chrono`), and no CEL library offers them over plain strings.
+//! `docs/decisions/0002-pack-engine-extensions.md` has the alternatives.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::Datelike;
 
 use cel::ExecutionError;
 use cel::common::types::{CelBool, CelInt, CelString};
@@ -34,17 +35,8 @@ pub(crate) fn register(env: &mut cel::Env) -> Result<(), cel::DeclarationError> 
 /// (0001-01-01 is day 1); an error for anything but a `YYYY-MM-DD` calendar date.
 fn days(date: &CelString<'_>) -> Result<CelInt, ExecutionError> {
     let text = date.inner();
-    let valid_shape = text.len() == 10
-        && text.bytes().enumerate().all(|(i, b)| {
-            if i == 4 || i == 7 {
-                b == b'-'
-            } else {
-                b.is_ascii_digit()
-            }
-        });
-    let parsed = valid_shape
-        .then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
-        .flatten();
+    // The same reading as the format's dates, so a date the parser accepted always counts.
+    let parsed = crate::format::parse_iso_date(text);
     match parsed {
         Some(day) => Ok(CelInt::from(i64::from(day.num_days_from_ce()))),
         None => Err(ExecutionError::function_error(

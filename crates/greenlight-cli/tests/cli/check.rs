@@ -388,7 +388,7 @@ fn the_union_pack_runs_from_the_command_line() {
     let dir = Dir::new();
     dir.write(
         "double.yaml",
-        &format!(
+        format!(
             "{}talent:\n  - performer: Ana Ruiz\n    treatment: replica\n    replica_origin: employment\n",
             SAFE.replace(
                 "  title: Harbour Lights\n",
@@ -435,7 +435,7 @@ fn the_union_pack_runs_from_the_command_line() {
     // Without the agreement the pack has nothing to say, and no field is unknown to the format.
     dir.write(
         "plain.yaml",
-        &format!("{SAFE}talent:\n  - performer: Ana Ruiz\n    treatment: replica\n"),
+        format!("{SAFE}talent:\n  - performer: Ana Ruiz\n    treatment: replica\n"),
     );
     let out = dir.run(&[
         "check",

@@ -203,7 +203,7 @@ impl Reader {
 }
 
 /// Strict `YYYY-MM-DD` with a real calendar date.
-fn parse_iso_date(text: &str) -> Option<NaiveDate> {
+pub(crate) fn parse_iso_date(text: &str) -> Option<NaiveDate> {
     let b = text.as_bytes();
     let shape_ok = b.len() == 10
         && b[4] == b'-'
