@@ -42,13 +42,6 @@ fn run(d: &Declaration) -> CheckResult {
     check_with(d, &sag())
 }
 
-/// The obligation kinds, sorted, repeats kept.
-fn kinds(r: &CheckResult) -> Vec<String> {
-    let mut k: Vec<_> = r.obligations.iter().map(|o| o.kind.clone()).collect();
-    k.sort();
-    k
-}
-
 /// The rule ids in the order the findings were reported, repeats kept.
 fn fired(r: &CheckResult) -> Vec<&str> {
     r.findings.iter().map(|f| f.rule.as_str()).collect()

@@ -91,6 +91,13 @@ pub fn blockers(result: &CheckResult) -> Vec<String> {
     ids
 }
 
+/// The obligation kinds, sorted, repeats kept.
+pub fn kinds(result: &CheckResult) -> Vec<String> {
+    let mut kinds: Vec<String> = result.obligations.iter().map(|o| o.kind.clone()).collect();
+    kinds.sort();
+    kinds
+}
+
 pub fn count(result: &CheckResult, rule: &str) -> usize {
     result.findings.iter().filter(|f| f.rule == rule).count()
 }
