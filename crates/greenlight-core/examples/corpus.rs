@@ -4,7 +4,9 @@
 //! (`--toggle-collect='greenlight_core::format::parse'` with `parse` for the baseline). Divide
 //! by ROUNDS × the number of declarations it prints. See docs/performance.md.
 //!
-//! Usage: `corpus parse|evaluate|evaluate-both [ROUNDS]`.
+//! Usage: `corpus parse|evaluate|evaluate-both|evaluate-union [ROUNDS]` over the public and EU
+//! scenarios; `corpus union-parse|union-evaluate|union-evaluate-all [ROUNDS]` over the union
+//! pack's (`sag-public`).
 
 #![allow(clippy::disallowed_methods)] // reads its corpus from disk; the library does not
 
@@ -29,7 +31,11 @@ fn main() -> Result<(), String> {
             .map_err(|_| format!("ROUNDS: not a number: {r}"))?,
         None => 20,
     };
-    let texts = corpus::corpus();
+    let texts = if step.starts_with("union-") {
+        corpus::union_corpus()
+    } else {
+        corpus::corpus()
+    };
     let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).ok_or("date")?;
     let decls = texts
         .iter()
@@ -39,13 +45,27 @@ fn main() -> Result<(), String> {
     let builtin = |id| Pack::builtin(id).ok_or(format!("no built-in pack {id}"));
     let netflix = vec![builtin("netflix-genai")?];
     let both = vec![builtin("netflix-genai")?, builtin("eu-ai-act-art50")?];
+    let union = vec![builtin("sag-aftra-2023")?];
+    let all = vec![
+        builtin("netflix-genai")?,
+        builtin("eu-ai-act-art50")?,
+        builtin("sag-aftra-2023")?,
+    ];
     let started = std::time::Instant::now();
     for _ in 0..rounds {
         for (text, decl) in texts.iter().zip(&decls) {
             match step.as_str() {
-                "parse" => drop(black_box(parse(text.as_bytes(), SourceKind::Yaml))),
+                "parse" | "union-parse" => {
+                    drop(black_box(parse(text.as_bytes(), SourceKind::Yaml)))
+                }
                 "evaluate" => drop(black_box(greenlight_core::evaluate(decl, &netflix, as_of))),
                 "evaluate-both" => drop(black_box(greenlight_core::evaluate(decl, &both, as_of))),
+                "evaluate-union" | "union-evaluate" => {
+                    drop(black_box(greenlight_core::evaluate(decl, &union, as_of)))
+                }
+                "union-evaluate-all" => {
+                    drop(black_box(greenlight_core::evaluate(decl, &all, as_of)))
+                }
                 other => return Err(format!("unknown step {other:?}")),
             }
         }

@@ -116,6 +116,35 @@ spec_enum!(
     ConsentBy { Performer = "performer", Estate = "estate", Union = "union" }
 );
 spec_enum!(
+    /// A union agreement a production works under.
+    Agreement {
+        SagAftraTvTheatrical2023 = "sag-aftra-tv-theatrical-2023",
+        SagAftraTvTheatrical2026 = "sag-aftra-tv-theatrical-2026",
+        WgaMba2023 = "wga-mba-2023",
+    }
+);
+spec_enum!(
+    /// The genre of a use, from the First Amendment list of the SAG-AFTRA agreement.
+    Genre {
+        None = "none", Comment = "comment", Criticism = "criticism", Scholarship = "scholarship",
+        SatireParody = "satire-parody", Docudrama = "docudrama",
+        HistoricalBiographical = "historical-biographical",
+    }
+);
+spec_enum!(
+    /// A performer's engagement category.
+    Role { Principal = "principal", Background = "background" }
+);
+spec_enum!(
+    /// How a digital replica was made: with the performer's participation in this engagement
+    /// (a scan, a session), or from existing material.
+    ReplicaOrigin { Employment = "employment", Independent = "independent", Unknown = "unknown" }
+);
+spec_enum!(
+    /// A performer's principal facial feature named in an input.
+    Feature { None = "none", Eyes = "eyes", Nose = "nose", Mouth = "mouth", Ears = "ears" }
+);
+spec_enum!(
     /// An answer to one of the five principles.
     Answer { Met = "met", NotMet = "not-met", Unsure = "unsure" }
 );
@@ -173,6 +202,11 @@ pub struct Production {
     /// First day the public can see or hear it; absent means not yet known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release_date: Option<NaiveDate>,
+    /// Union agreements the production works under (default none). On the server this is a
+    /// fact of record of the production, replacing what a declaration says.
+    #[serde(default)]
+    #[schemars(extend("uniqueItems" = true))]
+    pub agreements: Vec<Agreement>,
 }
 
 fn default_kind() -> ProductionKind {
@@ -196,6 +230,9 @@ pub struct Use {
     /// The purpose (default `other`).
     #[serde(default = "default_purpose")]
     pub purpose: Purpose,
+    /// The genre, from the First Amendment list of the SAG-AFTRA agreement (default `none`).
+    #[serde(default = "default_genre")]
+    pub genre: Genre,
 }
 
 fn default_stage() -> Stage {
@@ -204,6 +241,10 @@ fn default_stage() -> Stage {
 
 fn default_purpose() -> Purpose {
     Purpose::Other
+}
+
+fn default_genre() -> Genre {
+    Genre::None
 }
 
 /// A tool used for the use.
@@ -265,6 +306,13 @@ pub struct Mention {
     /// Its name (required).
     #[schemars(length(min = 1))]
     pub name: String,
+    /// A performer's principal facial feature the input names (default `none`).
+    #[serde(default = "default_feature")]
+    pub feature: Feature,
+}
+
+fn default_feature() -> Feature {
+    Feature::None
 }
 
 /// What the use produces.
@@ -350,6 +398,18 @@ pub struct Talent {
     /// A model trained on this talent is used for another production or pitch (default false).
     #[serde(default)]
     pub model_reused_elsewhere: bool,
+    /// The performer's engagement category (default `principal`).
+    #[serde(default = "default_role")]
+    pub role: Role,
+    /// How the replica was made (default `unknown`).
+    #[serde(default = "default_replica_origin")]
+    pub replica_origin: ReplicaOrigin,
+    /// The replica's capture session; absent means none is declared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan: Option<Scan>,
+    /// A synthetic performer used where a human performer would have been engaged (default false).
+    #[serde(default)]
+    pub replaces_human_role: bool,
     /// The consent on file; absent means none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consent: Option<Consent>,
@@ -357,6 +417,28 @@ pub struct Talent {
 
 fn default_exception() -> TalentException {
     TalentException::None
+}
+
+fn default_role() -> Role {
+    Role::Principal
+}
+
+fn default_replica_origin() -> ReplicaOrigin {
+    ReplicaOrigin::Unknown
+}
+
+/// The capture session of a digital replica (a scan), and when the performer was told.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scan {
+    /// The day of the capture (required).
+    pub date: NaiveDate,
+    /// The day the performer was told of it; absent means never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<NaiveDate>,
+    /// The day the performer was engaged; absent means not stated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engaged: Option<NaiveDate>,
 }
 
 /// A consent on file for a talent entry.
@@ -374,6 +456,10 @@ pub struct Consent {
     /// Who gave it (default `performer`).
     #[serde(default = "default_consent_by")]
     pub by: ConsentBy,
+    /// The consent is clear and conspicuous, signed apart from other terms (default false). On
+    /// the server this comes from the consent registry, never from what the partner typed.
+    #[serde(default)]
+    pub separately_signed: bool,
 }
 
 fn default_consent_by() -> ConsentBy {

@@ -508,7 +508,11 @@ fn evaluate_pack<'v>(
     let items = Arena::new();
     let root = root_context(&vars);
     let mut cache = ScopeCache::new(&root, &items);
+    let findings_before = out.findings.len();
     for rule in &pack.rules {
+        if rule.otherwise && out.findings.len() > findings_before {
+            continue;
+        }
         let at = At {
             pack: pack_id,
             place: "rule",

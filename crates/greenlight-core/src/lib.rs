@@ -23,6 +23,7 @@ pub mod declaration;
 pub mod disclosure;
 pub mod eval;
 pub mod format;
+mod functions;
 pub mod outcome;
 pub mod pack;
 pub mod schema;

@@ -5,7 +5,8 @@
 //! the facts, may define *terms* (named CEL values reused by rules), and lists rules. Each rule
 //! has an id, an outcome, a principle (or none), a source, a message, a CEL condition, the field
 //! paths it points at, and optionally a blocker and an obligation. A rule with `for_each`
-//! fires once per element of a list (bound as `item`, its position as `index`).
+//! fires once per element of a list (bound as `item`, its position as `index`); a rule with
+//! `otherwise` is considered only when no rule before it in the pack fired.
 //!
 //! Conditions are [CEL](https://cel.dev) expressions run by the `cel` crate; see
 //! `docs/decisions/0001-policy-expression-language.md` for why CEL and the measurements.
@@ -13,7 +14,8 @@
 //! `tools`, `inputs`, `outputs`, `talent`, `union_work`, `self_assessment`), `today`
 //! (`YYYY-MM-DD`), the pack's terms, and `principles` (the engine's answers) when the pack
 //! defines them. Optional fields that are absent are absent (`has(item.consent)`); dates are
-//! `YYYY-MM-DD` strings, which compare correctly as strings.
+//! `YYYY-MM-DD` strings, which compare correctly as strings, and `days(date)` counts calendar
+//! days between them (`docs/policy-packs.md` lists the functions besides CEL's standard library).
 //!
 //! A pack is validated when loaded: unknown keys, duplicate ids, unknown principles and CEL
 //! syntax errors are refused, and every expression is dry-run against built-in sample
@@ -29,13 +31,17 @@ use serde::{Deserialize, Serialize};
 use crate::outcome::Outcome;
 
 /// The ids of the packs built into the binary, in the order `policy show` lists them.
-pub const BUILTIN_IDS: &[&str] = &["netflix-genai", "eu-ai-act-art50"];
+pub const BUILTIN_IDS: &[&str] = &["netflix-genai", "eu-ai-act-art50", "sag-aftra-2023"];
 
 const BUILTIN_SOURCES: &[(&str, &str)] = &[
     ("netflix-genai", include_str!("../packs/netflix-genai.yaml")),
     (
         "eu-ai-act-art50",
         include_str!("../packs/eu-ai-act-art50.yaml"),
+    ),
+    (
+        "sag-aftra-2023",
+        include_str!("../packs/sag-aftra-2023.yaml"),
     ),
 ];
 
@@ -150,6 +156,10 @@ pub struct RuleDef {
     pub for_each: Option<String>,
     /// CEL, boolean: the rule fires when true.
     pub when: String,
+    /// The rule is considered only when no rule before it in the pack has fired: a finding
+    /// that says "nothing else applies" (put it last).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub otherwise: bool,
     /// CEL, list of field paths the finding points at.
     #[serde(default)]
     pub fields: Option<String>,
@@ -319,6 +329,7 @@ pub(crate) struct Rule {
     pub(crate) source: String,
     pub(crate) for_each: Option<Expr>,
     pub(crate) when: Expr,
+    pub(crate) otherwise: bool,
     pub(crate) fields: Option<Expr>,
     pub(crate) message: Text,
     pub(crate) blocker: Option<Blocker>,
@@ -350,10 +361,18 @@ pub struct Pack {
     pub(crate) rules: Vec<Rule>,
 }
 
-/// The CEL environment every pack is compiled and run with (the standard library).
+/// The CEL environment every pack is compiled and run with: the standard library and the
+/// functions of [`crate::functions`].
 pub(crate) fn env() -> &'static Arc<Env> {
     static ENV: OnceLock<Arc<Env>> = OnceLock::new();
-    ENV.get_or_init(|| Arc::new(Env::stdlib()))
+    ENV.get_or_init(|| {
+        let mut env = Env::stdlib();
+        // Registering on a fresh standard environment cannot collide; tested by
+        // `builtin_packs_load` and the functions' own tests.
+        crate::functions::register(&mut env)
+            .unwrap_or_else(|e| panic!("the pack functions register on a fresh environment: {e}"));
+        Arc::new(env)
+    })
 }
 
 struct Compiler<'a> {
@@ -430,7 +449,7 @@ impl Pack {
         Ok(pack)
     }
 
-    /// A built-in pack by id (`netflix-genai`, `eu-ai-act-art50`).
+    /// A built-in pack by id (`netflix-genai`, `eu-ai-act-art50`, `sag-aftra-2023`).
     pub fn builtin(id: &str) -> Option<Arc<Pack>> {
         static PACKS: OnceLock<Vec<(String, Arc<Pack>)>> = OnceLock::new();
         let packs = PACKS.get_or_init(|| {
@@ -631,6 +650,7 @@ impl Pack {
                 source: r.source.clone(),
                 for_each: c.opt("for_each", r.for_each.as_ref())?,
                 when: c.expr("when", &r.when)?,
+                otherwise: r.otherwise,
                 fields: c.opt("fields", r.fields.as_ref())?,
                 message: c.text("message", r.message.as_ref(), r.message_expr.as_ref())?,
                 blocker,

@@ -4,8 +4,8 @@
 mod builders;
 
 use builders::*;
+use greenlight_core::Outcome;
 use greenlight_core::declaration::*;
-use greenlight_core::{CheckResult, Outcome};
 
 /// A final, realistic, EU-released video use in a scripted work, release date unknown.
 fn eu_final_video() -> Declaration {
@@ -14,12 +14,6 @@ fn eu_final_video() -> Declaration {
     d.outputs.is_final = true;
     d.outputs.media = vec![Media::Video];
     d
-}
-
-fn kinds(r: &CheckResult) -> Vec<String> {
-    let mut k: Vec<_> = r.obligations.iter().map(|o| o.kind.clone()).collect();
-    k.sort();
-    k
 }
 
 #[test]

@@ -348,6 +348,19 @@ fn defaults_are_those_of_the_spec() {
         ConsentBy::Performer
     );
     assert_eq!(d.union_work, UnionWork::default());
+    // The union pack's fields.
+    assert!(d.production.agreements.is_empty());
+    assert_eq!(d.usage.genre, Genre::None);
+    assert_eq!(
+        (
+            d.talent[0].role,
+            d.talent[0].replica_origin,
+            d.talent[0].replaces_human_role,
+            d.talent[0].scan.as_ref()
+        ),
+        (Role::Principal, ReplicaOrigin::Unknown, false, None)
+    );
+    assert!(!d.talent[0].consent.as_ref().unwrap().separately_signed);
 }
 
 #[test]
@@ -381,4 +394,178 @@ fn a_flood_of_problems_is_listed_up_to_a_limit() {
         "{}",
         err.summary
     );
+}
+
+/// A declaration using every field the union pack reads.
+const UNION: &str = "greenlight: declaration/v1
+production:
+  title: The Lighthouse Keeper
+  agreements: [sag-aftra-tv-theatrical-2023, wga-mba-2023]
+use:
+  ref: SG-1
+  summary: Digital double
+  genre: docudrama
+tools:
+  - name: Studio Replica Suite
+inputs:
+  - kind: prompt
+    mentions:
+      - type: performer
+        name: Ana Ruiz
+        feature: eyes
+talent:
+  - performer: Ana Ruiz
+    treatment: replica
+    role: background
+    replica_origin: employment
+    replaces_human_role: true
+    scan:
+      date: 2026-11-10
+      notice: '2026-11-07'
+      engaged: 2026-10-01
+    consent:
+      document: C-1
+      scope: the flashback scenes
+      signed: 2026-10-01
+      separately_signed: true
+";
+
+#[test]
+fn the_union_packs_fields_are_read_with_their_values() {
+    use greenlight_core::declaration::*;
+    let parsed = parse(UNION.as_bytes(), SourceKind::Yaml).unwrap();
+    let d = &parsed.declaration;
+    assert_eq!(
+        d.production.agreements,
+        [Agreement::SagAftraTvTheatrical2023, Agreement::WgaMba2023]
+    );
+    assert_eq!(d.usage.genre, Genre::Docudrama);
+    assert_eq!(d.inputs[0].mentions[0].feature, Feature::Eyes);
+    let t = &d.talent[0];
+    assert_eq!(
+        (t.role, t.replica_origin, t.replaces_human_role),
+        (Role::Background, ReplicaOrigin::Employment, true)
+    );
+    let scan = t.scan.as_ref().unwrap();
+    assert_eq!(
+        (
+            scan.date.to_string(),
+            scan.notice.map(|d| d.to_string()),
+            scan.engaged.map(|d| d.to_string())
+        ),
+        (
+            "2026-11-10".to_owned(),
+            Some("2026-11-07".to_owned()),
+            Some("2026-10-01".to_owned())
+        )
+    );
+    assert!(t.consent.as_ref().unwrap().separately_signed);
+    assert_eq!(parsed.source_map.line("talent[0].scan.notice"), Some(25));
+
+    // The JSON form carries them and reads back the same.
+    let json = serde_json::to_string(d).unwrap();
+    for key in [
+        "\"agreements\":[\"sag-aftra-tv-theatrical-2023\",\"wga-mba-2023\"]",
+        "\"genre\":\"docudrama\"",
+        "\"feature\":\"eyes\"",
+        "\"scan\":{\"date\":\"2026-11-10\",\"notice\":\"2026-11-07\",\"engaged\":\"2026-10-01\"}",
+        "\"separately_signed\":true",
+    ] {
+        assert!(json.contains(key), "{key} in {json}");
+    }
+    assert_eq!(
+        &parse(json.as_bytes(), SourceKind::Json)
+            .unwrap()
+            .declaration,
+        d
+    );
+}
+
+#[test]
+fn the_union_packs_fields_are_validated_like_every_other() {
+    let cases = [
+        (
+            UNION.replace("wga-mba-2023]", "sag-aftra-2024]"),
+            "production.agreements[1]",
+            (4, 46),
+            r#""sag-aftra-2024" is not one of sag-aftra-tv-theatrical-2023, sag-aftra-tv-theatrical-2026, wga-mba-2023"#,
+        ),
+        (
+            UNION.replace("genre: docudrama", "genre: biopic"),
+            "use.genre",
+            (8, 10),
+            r#""biopic" is not one of none, comment, criticism, scholarship, satire-parody, docudrama, historical-biographical"#,
+        ),
+        (
+            UNION.replace("feature: eyes", "feature: chin"),
+            "inputs[0].mentions[0].feature",
+            (16, 18),
+            r#""chin" is not one of none, eyes, nose, mouth, ears"#,
+        ),
+        (
+            UNION.replace("role: background", "role: lead"),
+            "talent[0].role",
+            (20, 11),
+            r#""lead" is not one of principal, background"#,
+        ),
+        (
+            UNION.replace("replica_origin: employment", "replica_origin: archive"),
+            "talent[0].replica_origin",
+            (21, 21),
+            r#""archive" is not one of employment, independent, unknown"#,
+        ),
+        (
+            UNION.replace("replaces_human_role: true", "replaces_human_role: yes"),
+            "talent[0].replaces_human_role",
+            (22, 26),
+            "expected true or false, found \"yes\"",
+        ),
+        (
+            UNION.replace("date: 2026-11-10", "date: 2026-11-31"),
+            "talent[0].scan.date",
+            (24, 13),
+            r#""2026-11-31" is not a date; expected YYYY-MM-DD (a real calendar date)"#,
+        ),
+        (
+            UNION.replace("engaged: 2026-10-01", "engaged: null"),
+            "talent[0].scan.engaged",
+            (26, 16),
+            "expected a date YYYY-MM-DD, found null",
+        ),
+        (
+            UNION.replace("      date: 2026-11-10\n", ""),
+            "talent[0].scan.date",
+            (24, 7),
+            "this field is required",
+        ),
+        (
+            UNION.replace("engaged: 2026-10-01", "engagd: 2026-10-01"),
+            "talent[0].scan.engagd",
+            (26, 7),
+            "unknown field `engagd` (did you mean `engaged`?); expected one of: date, notice, engaged",
+        ),
+        (
+            UNION.replace("separately_signed: true", "separately_signed: 1"),
+            "talent[0].consent.separately_signed",
+            (31, 26),
+            "expected true or false, found \"1\"",
+        ),
+        (
+            UNION.replace("wga-mba-2023]", "sag-aftra-tv-theatrical-2023]"),
+            "production.agreements",
+            (4, 15),
+            r#""sag-aftra-tv-theatrical-2023" is listed more than once"#,
+        ),
+    ];
+    for (text, path, (line, column), message) in cases {
+        let err = yaml_err(&text);
+        let p = err
+            .problems
+            .iter()
+            .find(|p| p.path.as_deref() == Some(path))
+            .unwrap_or_else(|| panic!("no problem at {path}: {err:#?}"));
+        assert_eq!(p.message, message, "{path}");
+        assert_eq!((p.line, p.column), (Some(line), Some(column)), "{path}");
+        assert_eq!(err.problems.len(), 1, "{path}: {err:#?}");
+    }
 }

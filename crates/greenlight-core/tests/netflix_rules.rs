@@ -27,6 +27,7 @@ fn p1_is_not_met_for_an_uncleared_mention_and_unsure_for_a_third_party_reference
     d.inputs[0].mentions.push(Mention {
         kind: MentionType::PublicFigure,
         name: "A senator".into(),
+        feature: Feature::None,
     });
     let r = check(&d);
     assert_eq!(answer(&r, "p1"), Answer::NotMet);
@@ -69,6 +70,7 @@ fn creative_reference_fires_once_per_input() {
         i.mentions.push(Mention {
             kind: MentionType::CopyrightedWork,
             name: name.into(),
+            feature: Feature::None,
         });
         d.inputs.push(i);
     }

@@ -39,10 +39,16 @@ fn tool_strategy() -> impl Strategy<Value = Tool> {
 }
 
 fn input_strategy() -> impl Strategy<Value = Input> {
-    let mention = (select(MentionType::ALLOWED), text()).prop_map(|(t, name)| Mention {
-        kind: MentionType::parse(t).expect("allowed"),
-        name,
-    });
+    let mention = (
+        select(MentionType::ALLOWED),
+        text(),
+        select(Feature::ALLOWED),
+    )
+        .prop_map(|(t, name, feature)| Mention {
+            kind: MentionType::parse(t).expect("allowed"),
+            name,
+            feature: Feature::parse(feature).expect("allowed"),
+        });
     (
         select(InputKind::ALLOWED),
         select(Owner::ALLOWED),
@@ -58,21 +64,55 @@ fn input_strategy() -> impl Strategy<Value = Input> {
         })
 }
 
+/// A capture session whose notice and engagement fall a few days either side of it, so that
+/// both sides of the 48-hour boundary come up.
+fn scan_strategy() -> impl Strategy<Value = Scan> {
+    (
+        date_strategy(),
+        proptest::option::of(-2i64..5),
+        proptest::option::of(-2i64..5),
+    )
+        .prop_map(|(date, notice, engaged)| Scan {
+            date,
+            notice: notice.map(|d| date - chrono::TimeDelta::days(d)),
+            engaged: engaged.map(|d| date - chrono::TimeDelta::days(d)),
+        })
+}
+
+/// Performer names the talent entries and the mentions share, so that a mention can name a
+/// listed performer.
+fn performer_name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        select(vec!["Ana Ruiz", " ana ruiz", "Tom Harlow"]).prop_map(str::to_owned),
+        text()
+    ]
+}
+
 fn talent_strategy() -> impl Strategy<Value = Talent> {
-    let consent = (text(), text(), date_strategy(), select(ConsentBy::ALLOWED)).prop_map(
-        |(document, scope, signed, by)| Consent {
+    let consent = (
+        text(),
+        text(),
+        date_strategy(),
+        select(ConsentBy::ALLOWED),
+        any::<bool>(),
+    )
+        .prop_map(|(document, scope, signed, by, separately_signed)| Consent {
             document,
             scope,
             signed,
             by: ConsentBy::parse(by).expect("allowed"),
-        },
-    );
+            separately_signed,
+        });
     (
-        text(),
+        performer_name(),
         select(Treatment::ALLOWED),
         any::<bool>(),
         select(TalentException::ALLOWED),
         any::<bool>(),
+        any::<bool>(),
+        select(Role::ALLOWED),
+        select(ReplicaOrigin::ALLOWED),
+        proptest::option::of(scan_strategy()),
         any::<bool>(),
         proptest::option::of(consent),
     )
@@ -84,6 +124,10 @@ fn talent_strategy() -> impl Strategy<Value = Talent> {
                 exception,
                 deceased,
                 model_reused_elsewhere,
+                role,
+                replica_origin,
+                scan,
+                replaces_human_role,
                 consent,
             )| Talent {
                 performer,
@@ -92,6 +136,10 @@ fn talent_strategy() -> impl Strategy<Value = Talent> {
                 exception: TalentException::parse(exception).expect("allowed"),
                 deceased,
                 model_reused_elsewhere,
+                role: Role::parse(role).expect("allowed"),
+                replica_origin: ReplicaOrigin::parse(replica_origin).expect("allowed"),
+                scan,
+                replaces_human_role,
                 consent,
             },
         )
@@ -123,7 +171,9 @@ prop_compose! {
     fn declaration_strategy()(
         title in text(), kind in select(ProductionKind::ALLOWED), eu_release in any::<bool>(),
         release_date in proptest::option::of(date_strategy()),
+        agreements in proptest::sample::subsequence(Agreement::ALLOWED.to_vec(), 0..=3),
         reference in text(), summary in text(), stage in select(Stage::ALLOWED), purpose in select(Purpose::ALLOWED),
+        genre in select(Genre::ALLOWED),
         tools in proptest::collection::vec(tool_strategy(), 1..3),
         inputs in proptest::collection::vec(input_strategy(), 0..4),
         outputs in outputs_strategy(),
@@ -133,8 +183,14 @@ prop_compose! {
     ) -> Declaration {
         Declaration {
             greenlight: "declaration/v1".to_owned(),
-            production: Production { title, kind: ProductionKind::parse(kind).expect("allowed"), eu_release, release_date },
-            usage: Use { reference, summary, stage: Stage::parse(stage).expect("allowed"), purpose: Purpose::parse(purpose).expect("allowed") },
+            production: Production {
+                title, kind: ProductionKind::parse(kind).expect("allowed"), eu_release, release_date,
+                agreements: agreements.into_iter().map(|a| Agreement::parse(a).expect("allowed")).collect(),
+            },
+            usage: Use {
+                reference, summary, stage: Stage::parse(stage).expect("allowed"),
+                purpose: Purpose::parse(purpose).expect("allowed"), genre: Genre::parse(genre).expect("allowed"),
+            },
             tools, inputs, outputs, talent,
             union_work: UnionWork { affected, agreement },
             self_assessment: SelfAssessment { p1: answers[0], p2: answers[1], p3: answers[2], p4: answers[3], p5: answers[4] },
@@ -158,8 +214,23 @@ fn reorder(value: &serde_json::Value) -> serde_json::Value {
     }
 }
 
+/// Whether turning this entry's replica origin to `independent` makes the use riskier.
+///
+/// From `unknown` it always does. From `employment` only without a genre exception: the spec
+/// waives the consent of an independently created replica for a First Amendment genre, and not
+/// that of an employment-based one, so under a genre exception the change closes the EBDR
+/// consent blocker (`an_independent_origin_under_a_genre_exception_needs_no_consent`).
+fn origin_independent_is_riskier(t: &Talent, genre: Genre) -> bool {
+    match t.replica_origin {
+        ReplicaOrigin::Unknown => true,
+        ReplicaOrigin::Employment => genre == Genre::None,
+        ReplicaOrigin::Independent => false,
+    }
+}
+
 /// Turns one safe fact of `d` into a risky one, chosen by `pick`; `None` when nothing applies.
 fn make_riskier(d: &mut Declaration, pick: usize) -> Option<&'static str> {
+    let genre = d.usage.genre;
     let o = &mut d.outputs;
     let choices: Vec<(&'static str, bool)> = vec![
         ("outputs.final", !o.is_final),
@@ -195,6 +266,22 @@ fn make_riskier(d: &mut Declaration, pick: usize) -> Option<&'static str> {
         (
             "talent.changes_performance",
             d.talent.iter().any(|t| !t.changes_performance),
+        ),
+        (
+            "talent.consent.separately_signed",
+            d.talent
+                .iter()
+                .any(|t| t.consent.as_ref().is_some_and(|c| c.separately_signed)),
+        ),
+        (
+            "talent.replica_origin",
+            d.talent
+                .iter()
+                .any(|t| origin_independent_is_riskier(t, genre)),
+        ),
+        (
+            "talent.replaces_human_role",
+            d.talent.iter().any(|t| !t.replaces_human_role),
         ),
         ("union_work.affected", !d.union_work.affected),
         ("union_work.agreement", d.union_work.agreement.is_some()),
@@ -266,6 +353,25 @@ fn make_riskier(d: &mut Declaration, pick: usize) -> Option<&'static str> {
             .filter(|t| !t.changes_performance)
             .take(1)
             .for_each(|t| t.changes_performance = true),
+        "talent.consent.separately_signed" => d
+            .talent
+            .iter_mut()
+            .filter_map(|t| t.consent.as_mut())
+            .filter(|c| c.separately_signed)
+            .take(1)
+            .for_each(|c| c.separately_signed = false),
+        "talent.replica_origin" => d
+            .talent
+            .iter_mut()
+            .filter(|t| origin_independent_is_riskier(t, genre))
+            .take(1)
+            .for_each(|t| t.replica_origin = ReplicaOrigin::Independent),
+        "talent.replaces_human_role" => d
+            .talent
+            .iter_mut()
+            .filter(|t| !t.replaces_human_role)
+            .take(1)
+            .for_each(|t| t.replaces_human_role = true),
         "union_work.affected" => d.union_work.affected = true,
         "union_work.agreement" => d.union_work.agreement = None,
         "self_assessment" => d.self_assessment.p1 = Some(Answer::NotMet),
@@ -279,7 +385,7 @@ proptest! {
 
     #[test]
     fn outcome_is_the_strictest_finding(d in declaration_strategy()) {
-        let r = check_with(&d, &both());
+        let r = check_with(&d, &all_packs());
         let strictest = r.findings.iter().map(|f| f.outcome).max().unwrap_or(Outcome::Notify);
         prop_assert_eq!(r.outcome, strictest);
         prop_assert!(r.findings.iter().any(|f| f.rule == "NFX-NOTIFY"));
@@ -287,14 +393,14 @@ proptest! {
 
     #[test]
     fn yaml_and_json_give_the_same_result_and_round_trip(d in declaration_strategy()) {
-        let expected = check_with(&d, &both());
+        let expected = check_with(&d, &all_packs());
         let json = serde_json::to_string(&d).unwrap();
         let from_json = parse(json.as_bytes(), SourceKind::Json).map_err(|e| TestCaseError::fail(format!("{e:?}\n{json}")))?;
         prop_assert_eq!(&from_json.declaration, &d);
         let yaml = serde_saphyr::to_string(&d).unwrap();
         let from_yaml = parse(yaml.as_bytes(), SourceKind::Yaml).map_err(|e| TestCaseError::fail(format!("{e:?}\n{yaml}")))?;
         prop_assert_eq!(&from_yaml.declaration, &d);
-        prop_assert_eq!(check_with(&from_yaml.declaration, &both()), expected);
+        prop_assert_eq!(check_with(&from_yaml.declaration, &all_packs()), expected);
     }
 
     #[test]
@@ -302,15 +408,15 @@ proptest! {
         let value = serde_json::to_value(&d).unwrap();
         let reordered = serde_json::to_string(&reorder(&value)).unwrap();
         let parsed = parse(reordered.as_bytes(), SourceKind::Json).unwrap();
-        prop_assert_eq!(check_with(&parsed.declaration, &both()), check_with(&d, &both()));
+        prop_assert_eq!(check_with(&parsed.declaration, &all_packs()), check_with(&d, &all_packs()));
     }
 
     #[test]
     fn turning_a_safe_fact_into_a_risky_one_never_lowers_the_outcome(d in declaration_strategy(), pick in 0usize..64) {
-        let before = check_with(&d, &both());
+        let before = check_with(&d, &all_packs());
         let mut riskier = d.clone();
         if let Some(what) = make_riskier(&mut riskier, pick) {
-            let after = check_with(&riskier, &both());
+            let after = check_with(&riskier, &all_packs());
             prop_assert!(after.outcome >= before.outcome, "{} lowered {:?} to {:?}", what, before.outcome, after.outcome);
             prop_assert!(after.blockers.len() >= before.blockers.len(), "{} closed a blocker", what);
         }
@@ -328,5 +434,66 @@ proptest! {
         let at = cut.min(text.len());
         text.insert_str(at, &junk);
         let _ = parse(text.as_bytes(), SourceKind::Yaml);
+    }
+}
+
+/// The field paths of the union pack's open blockers, sorted: what must be recorded.
+fn sag_blocker_fields(r: &greenlight_core::CheckResult) -> Vec<String> {
+    let mut fields: Vec<String> = r
+        .blockers
+        .iter()
+        .filter(|b| b.pack == "sag-aftra-2023")
+        .flat_map(|b| b.fields.iter().cloned())
+        .collect();
+    fields.sort();
+    fields
+}
+
+/// Whether every element of `small` is in `large`, counting repeats (both sorted).
+fn contained(small: &[String], large: &[String]) -> bool {
+    let mut rest = large.iter();
+    small.iter().all(|s| rest.any(|l| l == s))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    /// The union pack always answers, and its scope findings stand alone: SAG-NOT-APPLICABLE and
+    /// SAG-NO-PERFORMERS are the only findings when they fire, SAG-NO-DUTY only when nothing
+    /// else does.
+    #[test]
+    fn the_union_pack_always_answers_and_its_scope_findings_stand_alone(d in declaration_strategy()) {
+        let r = check_with(&d, &sag());
+        let ids: Vec<&str> = r.findings.iter().map(|f| f.rule.as_str()).collect();
+        prop_assert!(!ids.is_empty());
+        for alone in ["SAG-NOT-APPLICABLE", "SAG-NO-PERFORMERS", "SAG-NO-DUTY"] {
+            if ids.contains(&alone) {
+                prop_assert_eq!(&ids, &vec![alone]);
+            }
+        }
+        let strictest = r.findings.iter().map(|f| f.outcome).max().unwrap_or(Outcome::Notify);
+        prop_assert_eq!(r.outcome, strictest);
+        let with_obligation = ["SAG-EBDR", "SAG-SCAN-NOTICE", "SAG-ICDR", "SAG-REUSE", "SAG-SYNTHETIC"];
+        prop_assert_eq!(
+            r.obligations.len(),
+            ids.iter().filter(|id| with_obligation.contains(id)).count(),
+            "one obligation per finding of a rule that has one"
+        );
+    }
+
+    /// Turning a safe fact into a risky one never lowers the union pack's outcome, and every
+    /// consent it asked for is still asked for.
+    #[test]
+    fn a_riskier_fact_never_lowers_the_union_outcome_or_closes_its_blockers(d in declaration_strategy(), pick in 0usize..64) {
+        let before = check_with(&d, &sag());
+        let mut riskier = d.clone();
+        if let Some(what) = make_riskier(&mut riskier, pick) {
+            let after = check_with(&riskier, &sag());
+            prop_assert!(after.outcome >= before.outcome, "{} lowered {:?} to {:?}", what, before.outcome, after.outcome);
+            prop_assert!(
+                contained(&sag_blocker_fields(&before), &sag_blocker_fields(&after)),
+                "{} closed a blocker: {:?} became {:?}", what, before.blockers, after.blockers
+            );
+        }
     }
 }

@@ -38,3 +38,36 @@ pub async fn add(State(state): State<AppState>, req: Request, next: Next) -> Res
     }
     res
 }
+
+#[cfg(test)]
+mod tests {
+    /// The policy allows only the server's own stylesheet and script: an inline `style`
+    /// attribute, `<style>` or `<script>` block, or `on…=` handler in a template would be
+    /// silently dropped by the browser.
+    #[test]
+    fn the_templates_carry_no_inline_styles_or_scripts() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).expect("the templates folder") {
+            let path = entry.expect("an entry").path();
+            let text = std::fs::read_to_string(&path).expect("a template");
+            for bad in [
+                "style=",
+                "<style",
+                "<script>",
+                " onclick=",
+                " onload=",
+                " onchange=",
+            ] {
+                assert!(!text.contains(bad), "{} contains {bad:?}", path.display());
+            }
+            checked += 1;
+        }
+        assert!(checked > 10, "read the templates");
+        let js = include_str!("../static/app.js");
+        assert!(
+            !js.contains("style:"),
+            "app.js sets an inline style attribute"
+        );
+    }
+}

@@ -115,7 +115,7 @@ function showResult(body, data) {
     el("span", {class: "badge o-" + r.outcome, "data-outcome": r.outcome}, OUTCOME_LABELS[r.outcome] || r.outcome),
     el("span", {class: "small muted"}, counted((r.blockers || []).length, "blocker"))));
   if (r.principles) {
-    const row = el("div", {class: "actions", style: "margin-bottom:.5rem"});
+    const row = el("div", {class: "actions mb-xs"});
     for (const [p, a] of Object.entries(r.principles)) {
       row.append(el("span", {class: "badge p-" + a, title: p.toUpperCase()}, p.toUpperCase() + " " + (ANSWER_LABELS[a] || a)));
     }

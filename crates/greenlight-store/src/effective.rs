@@ -172,6 +172,9 @@ pub fn effective(declared: &Declaration, record: &Record<'_>) -> Effective {
                     signed: c.signed,
                     by: core_decl::ConsentBy::parse(c.by.as_str())
                         .unwrap_or(core_decl::ConsentBy::Performer),
+                    // The registry does not record separate signature yet, and what the
+                    // partner typed never counts: not separately signed.
+                    separately_signed: false,
                 }),
                 format!(
                     "consent registry: {}'s consent signed {} ({})",

@@ -52,7 +52,8 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
-    /// A built-in pack id or a pack file; repeat to evaluate several packs (default: netflix-genai).
+    /// A built-in pack id (netflix-genai, eu-ai-act-art50, sag-aftra-2023) or a pack file;
+    /// repeat to evaluate several packs (default: netflix-genai).
     #[arg(long = "policy", value_name = "ID|FILE")]
     pub policies: Vec<String>,
     /// Exit 1 when any declaration's outcome is at or above this one

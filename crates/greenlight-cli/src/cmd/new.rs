@@ -51,3 +51,53 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     }
     Ok(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use greenlight_core::declaration::*;
+    use greenlight_core::format::{SourceKind, parse};
+
+    use super::TEMPLATE;
+
+    /// The template with its commented examples of inputs and talent (the lines before
+    /// `union_work` whose text after `#` is indented by two spaces or more: the mention, the
+    /// talent entry and its consent) written in.
+    fn with_examples() -> String {
+        let examples_end = TEMPLATE.find("\nunion_work:").unwrap_or(TEMPLATE.len());
+        let (examples, rest) = TEMPLATE.split_at(examples_end);
+        let written: Vec<String> = examples
+            .lines()
+            .map(|line| {
+                let indent = line.len() - line.trim_start().len();
+                let (lead, rest) = line.split_at(indent);
+                match rest.strip_prefix('#') {
+                    Some(text) if text.starts_with("  ") => format!("{lead}{text}"),
+                    _ => line
+                        .replace("mentions: []", "mentions:")
+                        .replace("talent: []", "talent:"),
+                }
+            })
+            .collect();
+        format!("{}{rest}", written.join("\n"))
+    }
+
+    /// A template whose examples use a misspelt field or value would teach it to every new file.
+    #[test]
+    fn the_template_and_its_commented_examples_are_valid_declarations() {
+        parse(TEMPLATE.as_bytes(), SourceKind::Yaml).expect("the template parses");
+        let text = with_examples();
+        let d = parse(text.as_bytes(), SourceKind::Yaml)
+            .unwrap_or_else(|e| panic!("{e:?}\n{text}"))
+            .declaration;
+        assert_eq!(d.inputs[0].mentions[0].feature, Feature::None);
+        let t = &d.talent[0];
+        assert_eq!(
+            (t.role, t.replica_origin, t.replaces_human_role),
+            (Role::Principal, ReplicaOrigin::Unknown, false)
+        );
+        assert!(t.scan.as_ref().is_some_and(|s| s.engaged.is_some()));
+        assert!(t.consent.as_ref().is_some_and(|c| !c.separately_signed));
+        assert!(d.production.agreements.is_empty());
+        assert_eq!(d.usage.genre, Genre::None);
+    }
+}

@@ -74,9 +74,16 @@ fn write_table(out: &mut impl Write, pack: &Pack) -> std::io::Result<()> {
             writeln!(out, "    {:<4} {}", p.id, p.title)?;
         }
     }
+    // The obligation column is as wide as the pack's longest kind (`bargain-compensation`).
+    let kinds = file
+        .rules
+        .iter()
+        .filter_map(|r| r.obligation.as_ref())
+        .map(|o| o.kind.chars().count());
+    let width = kinds.max().unwrap_or(0).max("OBLIGATION".len());
     writeln!(
         out,
-        "  {:<28} {:<17} {:<10} {:<9} {:<10} SOURCE",
+        "  {:<28} {:<17} {:<10} {:<9} {:<width$} SOURCE",
         "RULE", "OUTCOME", "PRINCIPLE", "BLOCKER", "OBLIGATION"
     )?;
     for r in &file.rules {
@@ -93,7 +100,7 @@ fn write_table(out: &mut impl Write, pack: &Pack) -> std::io::Result<()> {
             .unwrap_or("-");
         writeln!(
             out,
-            "  {:<28} {:<17} {:<10} {:<9} {:<10} {}",
+            "  {:<28} {:<17} {:<10} {:<9} {:<width$} {}",
             r.id,
             r.outcome.as_str(),
             principle,

@@ -351,9 +351,12 @@ fn policy_show_lists_every_built_in_pack() {
     for id in [
         "netflix-genai 2025.08",
         "eu-ai-act-art50 2026.1",
+        "sag-aftra-2023 2023.1",
         "NFX-TALENT-DECEASED",
         "EU-50-4-DEEPFAKE-ARTISTIC",
+        "SAG-SYNTHETIC-FEATURE",
         "keep-marking",
+        "bargain-compensation",
     ] {
         assert!(text.contains(id), "{id} missing from:\n{text}");
     }
@@ -368,6 +371,85 @@ fn policy_show_lists_every_built_in_pack() {
     let packs: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(packs[0]["pack"], "netflix-genai");
     assert_eq!(packs[0]["rules"].as_array().unwrap().len(), 22);
+}
+
+#[test]
+fn check_help_names_every_built_in_pack() {
+    let out = Dir::new().run(&["check", "--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let help = String::from_utf8(out.stdout).unwrap();
+    for id in greenlight_core::pack::Pack::builtin_ids() {
+        assert!(help.contains(id), "{id} missing from:\n{help}");
+    }
+}
+
+#[test]
+fn the_union_pack_runs_from_the_command_line() {
+    let dir = Dir::new();
+    dir.write(
+        "double.yaml",
+        format!(
+            "{}talent:\n  - performer: Ana Ruiz\n    treatment: replica\n    replica_origin: employment\n",
+            SAFE.replace(
+                "  title: Harbour Lights\n",
+                "  title: Harbour Lights\n  agreements: [sag-aftra-tv-theatrical-2023]\n"
+            )
+        ),
+    );
+    let out = dir.run(&[
+        "check",
+        "--format",
+        "json",
+        "--policy",
+        "netflix-genai",
+        "--policy",
+        "sag-aftra-2023",
+        "--fail-on-blockers",
+        "double.yaml",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the consent blocker trips the gate"
+    );
+    let got = &json_lines(&out.stdout)[0];
+    assert_eq!(got["policies"][1]["id"], "sag-aftra-2023");
+    assert_eq!(got["policies"][1]["version"], "2023.1");
+    let sag: Vec<_> = got["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["pack"] == "sag-aftra-2023")
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(sag, ["SAG-EBDR"]);
+    assert_eq!(got["obligations"][0]["kind"], "compensate");
+    assert_eq!(got["obligations"][0]["due"], "before use");
+    assert!(
+        got["blockers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["rule"] == "SAG-EBDR" && b["fields"][0] == "talent[0].consent")
+    );
+    // Without the agreement the pack has nothing to say, and no field is unknown to the format.
+    dir.write(
+        "plain.yaml",
+        format!("{SAFE}talent:\n  - performer: Ana Ruiz\n    treatment: replica\n"),
+    );
+    let out = dir.run(&[
+        "check",
+        "--format",
+        "json",
+        "--policy",
+        "sag-aftra-2023",
+        "plain.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        sorted_set(&json_lines(&out.stdout)[0]["findings"], "rule"),
+        ["SAG-NOT-APPLICABLE"]
+    );
 }
 
 #[test]
@@ -401,6 +483,32 @@ fn schema_is_json_schema_of_the_format() {
         text.contains("\"trains\"") && text.contains("\"re-ageing\""),
         "enums list their values"
     );
+    // The union pack's fields, with their values and constraints.
+    for value in [
+        "\"sag-aftra-tv-theatrical-2023\"",
+        "\"historical-biographical\"",
+        "\"background\"",
+        "\"independent\"",
+        "\"ears\"",
+    ] {
+        assert!(text.contains(value), "{value}");
+    }
+    let defs = &schema["definitions"];
+    assert_eq!(
+        defs["Production"]["properties"]["agreements"]["uniqueItems"],
+        true
+    );
+    assert_eq!(defs["Scan"]["required"], serde_json::json!(["date"]));
+    assert_eq!(
+        defs["Talent"]["properties"]["replaces_human_role"]["default"],
+        false
+    );
+    assert_eq!(
+        defs["Consent"]["properties"]["separately_signed"]["type"],
+        "boolean"
+    );
+    assert!(defs["Mention"]["properties"]["feature"].is_object());
+    assert!(defs["Use"]["properties"]["genre"].is_object());
 }
 
 #[test]
@@ -423,6 +531,77 @@ fn new_writes_a_template_that_checks_and_never_overwrites_by_accident() {
     );
 }
 
+/// What a scenario folder's `expected.json` holds besides the outcome and the rules.
+#[derive(Clone, Copy)]
+struct Expects {
+    principles: bool,
+    blockers: bool,
+    obligations: bool,
+}
+
+/// Runs every declaration of `../shared/<folder>` with `--policy <policy>` and returns how
+/// each differs from its `expected.json`: the outcome, the rule set, and what `expects` names
+/// (the principles, the set of rules with an open blocker, the sorted obligation kinds).
+fn scenario_differences(
+    shared: &std::path::Path,
+    folder: &str,
+    policy: &str,
+    expects: Expects,
+) -> Vec<String> {
+    let dir = shared.join(folder);
+    let expected: BTreeMap<String, Value> =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+    assert!(!expected.is_empty());
+    let mut differences = Vec::new();
+    for (name, want) in &expected {
+        let out = Dir::new().run(&[
+            "check",
+            "--format",
+            "json",
+            "--policy",
+            policy,
+            dir.join(name).to_str().unwrap(),
+        ]);
+        let got = &json_lines(&out.stdout)[0];
+        let mut compare = |what: &str, g: Value, w: &Value| {
+            if &g != w {
+                differences.push(format!("{folder}/{name}: {what}: got {g}, expected {w}"));
+            }
+        };
+        compare("outcome", got["outcome"].clone(), &want["outcome"]);
+        compare(
+            "rules",
+            serde_json::json!(sorted_set(&got["findings"], "rule")),
+            &want["rules"],
+        );
+        if expects.principles {
+            compare("principles", got["principles"].clone(), &want["principles"]);
+        }
+        if expects.blockers {
+            compare(
+                "blockers",
+                serde_json::json!(sorted_set(&got["blockers"], "rule")),
+                &want["blockers"],
+            );
+        }
+        if expects.obligations {
+            let mut kinds: Vec<String> = got["obligations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["kind"].as_str().unwrap().to_owned())
+                .collect();
+            kinds.sort();
+            compare(
+                "obligations",
+                serde_json::json!(kinds),
+                &want["obligations"],
+            );
+        }
+    }
+    differences
+}
+
 /// Every public scenario of `../shared/scenarios/public` gives its expected outcome, principles,
 /// rule set and blocker set (and the EU ones theirs with `--policy eu-ai-act-art50`).
 #[test]
@@ -433,60 +612,51 @@ fn public_scenarios_match_their_expected_results() {
         );
         return;
     };
-    let mut differences = Vec::new();
-    for (folder, policy) in [
-        ("scenarios/public", "netflix-genai"),
-        ("scenarios/eu-public", "eu-ai-act-art50"),
-    ] {
-        let dir = shared.join(folder);
-        let expected: BTreeMap<String, Value> =
-            serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap())
-                .unwrap();
-        assert!(!expected.is_empty());
-        for (name, want) in &expected {
-            let out = Dir::new().run(&[
-                "check",
-                "--format",
-                "json",
-                "--policy",
-                policy,
-                dir.join(name).to_str().unwrap(),
-            ]);
-            let got = &json_lines(&out.stdout)[0];
-            let mut compare = |what: &str, g: Value, w: &Value| {
-                if &g != w {
-                    differences.push(format!("{folder}/{name}: {what}: got {g}, expected {w}"));
-                }
-            };
-            compare("outcome", got["outcome"].clone(), &want["outcome"]);
-            compare(
-                "rules",
-                serde_json::json!(sorted_set(&got["findings"], "rule")),
-                &want["rules"],
-            );
-            if policy == "netflix-genai" {
-                compare("principles", got["principles"].clone(), &want["principles"]);
-                compare(
-                    "blockers",
-                    serde_json::json!(sorted_set(&got["blockers"], "rule")),
-                    &want["blockers"],
-                );
-            } else {
-                let mut kinds: Vec<String> = got["obligations"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|o| o["kind"].as_str().unwrap().to_owned())
-                    .collect();
-                kinds.sort();
-                compare(
-                    "obligations",
-                    serde_json::json!(kinds),
-                    &want["obligations"],
-                );
-            }
-        }
-    }
+    let mut differences = scenario_differences(
+        &shared,
+        "scenarios/public",
+        "netflix-genai",
+        Expects {
+            principles: true,
+            blockers: true,
+            obligations: false,
+        },
+    );
+    differences.extend(scenario_differences(
+        &shared,
+        "scenarios/eu-public",
+        "eu-ai-act-art50",
+        Expects {
+            principles: false,
+            blockers: false,
+            obligations: true,
+        },
+    ));
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// Every scenario of `../shared/scenarios/sag-public` gives its expected outcome, rule set,
+/// blocker set and obligation kinds with `--policy sag-aftra-2023`.
+#[test]
+fn union_scenarios_match_their_expected_results() {
+    let Some(shared) =
+        shared_dir().filter(|s| s.join("scenarios/sag-public/expected.json").is_file())
+    else {
+        eprintln!(
+            "skipped: ../shared/scenarios/sag-public is not beside the project, so the union pack's public scenarios are not available"
+        );
+        return;
+    };
+    let differences = scenario_differences(
+        &shared,
+        "scenarios/sag-public",
+        "sag-aftra-2023",
+        Expects {
+            principles: false,
+            blockers: true,
+            obligations: true,
+        },
+    );
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
 

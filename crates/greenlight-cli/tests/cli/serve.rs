@@ -374,6 +374,42 @@ fn admin_create_prints_a_token_that_signs_in() {
     assert_eq!(me.json()["user"]["email"], "admin@studio.example");
 }
 
+/// Before, `--database-url sqlite:///path/gl.db` (no `mode=rwc`) failed with "(code: 14)
+/// unable to open database file" instead of creating the database, as the default URL does.
+#[test]
+fn commands_that_write_create_a_sqlite_file_named_by_any_url() {
+    let dir = Dir::new();
+    let db = dir.path().join("data/new/gl.db");
+    let url = format!("sqlite://{}", db.display());
+    let out = dir.run(&[
+        "admin",
+        "create",
+        "--email",
+        "admin@studio.example",
+        "--org",
+        "Studio",
+        "--database-url",
+        &url,
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(db.is_file(), "admin create made {}", db.display());
+    let token = admin_token(&out);
+    let other = dir.path().join("served/gl.db");
+    let server = Server::start(
+        &dir,
+        &["--database-url", &format!("sqlite://{}", other.display())],
+    );
+    assert!(other.is_file(), "serve made {}", other.display());
+    drop(server);
+    let server = Server::start(&dir, &["--database-url", &url]);
+    assert_eq!(get(&server.addr(), "/api/v1/me", &token).status, 200);
+}
+
 #[test]
 fn admin_keygen_writes_an_owner_only_key_and_never_overwrites() {
     let dir = Dir::new();

@@ -1,14 +1,24 @@
-//! The corpus the check benchmark and the `corpus` example run: the public scenarios
-//! (`../shared/scenarios/public` and `eu-public`) when present, otherwise the crate's sample
-//! declarations.
+//! The corpora the check benchmark and the `corpus` example run: the public scenarios
+//! (`../shared/scenarios/public` and `eu-public`; `sag-public` for the union pack) when present,
+//! otherwise the crate's sample declarations.
 
 use std::path::Path;
 
-/// The declarations' texts, in file-name order.
+/// The declarations' texts of the public and EU scenarios, in file-name order.
 pub fn corpus() -> Vec<String> {
+    scenarios(&["public", "eu-public"])
+}
+
+/// The declarations' texts of the union pack's scenarios, in file-name order.
+#[allow(dead_code)] // not every user of the module runs the union pack
+pub fn union_corpus() -> Vec<String> {
+    scenarios(&["sag-public"])
+}
+
+fn scenarios(folders: &[&str]) -> Vec<String> {
     let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/scenarios");
     let mut texts = Vec::new();
-    for folder in ["public", "eu-public"] {
+    for folder in folders {
         if let Ok(entries) = std::fs::read_dir(shared.join(folder)) {
             let mut paths: Vec<_> = entries
                 .flatten()
@@ -20,7 +30,10 @@ pub fn corpus() -> Vec<String> {
         }
     }
     if texts.is_empty() {
-        eprintln!("../shared/scenarios not found: using the crate's sample declarations instead");
+        eprintln!(
+            "../shared/scenarios/{{{}}} not found: using the crate's sample declarations instead",
+            folders.join(",")
+        );
         for sample in [
             include_str!("../../packs/samples/minimal.yaml"),
             include_str!("../../packs/samples/everything-false.yaml"),

@@ -220,7 +220,7 @@ fn closest<'a>(text: &str, allowed: &[&'a str]) -> Option<&'a str> {
 }
 
 /// Strict `YYYY-MM-DD` with a real calendar date.
-fn parse_iso_date(text: &str) -> Option<NaiveDate> {
+pub(crate) fn parse_iso_date(text: &str) -> Option<NaiveDate> {
     let b = text.as_bytes();
     let shape_ok = b.len() == 10
         && b[4] == b'-'
@@ -328,6 +328,11 @@ enum_reader!(treatment, Treatment);
 enum_reader!(talent_exception, TalentException);
 enum_reader!(consent_by, ConsentBy);
 enum_reader!(answer, Answer);
+enum_reader!(agreement, Agreement);
+enum_reader!(genre, Genre);
+enum_reader!(role, Role);
+enum_reader!(replica_origin, ReplicaOrigin);
+enum_reader!(feature, Feature);
 
 /// Reads a list field whose items are read by `item`; `None` if the list or any item failed.
 fn list_of<T>(
@@ -346,6 +351,28 @@ fn list_of<T>(
         }
     }
     ok.then_some(out)
+}
+
+/// Reads a list field whose values may each appear once (`outputs.media`,
+/// `production.agreements`); a repeated value is a problem naming the field.
+fn unique_list_of<T: PartialEq + std::fmt::Display>(
+    r: &mut Reader,
+    path: &str,
+    node: &Node,
+    item: fn(&mut Reader, &str, &Node) -> Option<T>,
+) -> Option<Vec<T>> {
+    let list = list_of(r, path, node, item)?;
+    for (i, value) in list.iter().enumerate() {
+        if list[..i].contains(value) {
+            r.problem(
+                path,
+                node,
+                format!("{:?} is listed more than once", value.to_string()),
+            );
+            return None;
+        }
+    }
+    Some(list)
 }
 
 /// Reads the whole declaration from the document root.
@@ -473,12 +500,19 @@ fn read_production(r: &mut Reader, path: &str, node: &Node) -> Option<Production
     let kind = with_default(r, &f, "kind", ProductionKind::Scripted, production_kind);
     let eu_release = with_default(r, &f, "eu_release", false, boolean);
     let release_date = read_optional(r, &f, "release_date", date);
-    r.finish(f, &["title", "kind", "eu_release", "release_date"]);
+    let agreements = with_default(r, &f, "agreements", Vec::new(), |r, p, n| {
+        unique_list_of(r, p, n, agreement)
+    });
+    r.finish(
+        f,
+        &["title", "kind", "eu_release", "release_date", "agreements"],
+    );
     Some(Production {
         title: title?,
         kind: kind?,
         eu_release: eu_release?,
         release_date: release_date?,
+        agreements: agreements?,
     })
 }
 
@@ -488,12 +522,14 @@ fn read_use(r: &mut Reader, path: &str, node: &Node) -> Option<Use> {
     let summary = required!(r, f, node, "summary", required_string);
     let stage = with_default(r, &f, "stage", Stage::PreProduction, stage);
     let purpose = with_default(r, &f, "purpose", Purpose::Other, purpose);
-    r.finish(f, &["ref", "summary", "stage", "purpose"]);
+    let genre = with_default(r, &f, "genre", Genre::None, genre);
+    r.finish(f, &["ref", "summary", "stage", "purpose", "genre"]);
     Some(Use {
         reference: reference?,
         summary: summary?,
         stage: stage?,
         purpose: purpose?,
+        genre: genre?,
     })
 }
 
@@ -546,10 +582,12 @@ fn read_mention(r: &mut Reader, path: &str, node: &Node) -> Option<Mention> {
     let f = r.mapping(node, path)?;
     let kind = required!(r, f, node, "type", mention_type);
     let name = required!(r, f, node, "name", string);
-    r.finish(f, &["type", "name"]);
+    let feature = with_default(r, &f, "feature", Feature::None, feature);
+    r.finish(f, &["type", "name", "feature"]);
     Some(Mention {
         kind: kind?,
         name: name?,
+        feature: feature?,
     })
 }
 
@@ -576,16 +614,7 @@ fn read_outputs(r: &mut Reader, path: &str, node: &Node) -> Option<Outputs> {
         with_default(r, &f, "depicts_real_people", d.depicts_real_people, boolean);
     let presented_as_real = with_default(r, &f, "presented_as_real", d.presented_as_real, boolean);
     let media = with_default(r, &f, "media", Vec::new(), |r, p, n| {
-        let list = list_of(r, p, n, media)?;
-        let mut seen = Vec::with_capacity(list.len());
-        for m in &list {
-            if seen.contains(m) {
-                r.problem(p, n, format!("{:?} is listed more than once", m.as_str()));
-                return None;
-            }
-            seen.push(*m);
-        }
-        Some(list)
+        unique_list_of(r, p, n, media)
     });
     let realistic = with_default(r, &f, "realistic", d.realistic, boolean);
     let resembles_existing =
@@ -621,6 +650,16 @@ fn read_talent(r: &mut Reader, path: &str, node: &Node) -> Option<Talent> {
     let exception = with_default(r, &f, "exception", TalentException::None, talent_exception);
     let deceased = with_default(r, &f, "deceased", false, boolean);
     let model_reused_elsewhere = with_default(r, &f, "model_reused_elsewhere", false, boolean);
+    let role = with_default(r, &f, "role", Role::Principal, role);
+    let replica_origin = with_default(
+        r,
+        &f,
+        "replica_origin",
+        ReplicaOrigin::Unknown,
+        replica_origin,
+    );
+    let scan = read_optional(r, &f, "scan", read_scan);
+    let replaces_human_role = with_default(r, &f, "replaces_human_role", false, boolean);
     let consent = read_optional(r, &f, "consent", read_consent);
     r.finish(
         f,
@@ -631,6 +670,10 @@ fn read_talent(r: &mut Reader, path: &str, node: &Node) -> Option<Talent> {
             "exception",
             "deceased",
             "model_reused_elsewhere",
+            "role",
+            "replica_origin",
+            "scan",
+            "replaces_human_role",
             "consent",
         ],
     );
@@ -641,6 +684,10 @@ fn read_talent(r: &mut Reader, path: &str, node: &Node) -> Option<Talent> {
         exception: exception?,
         deceased: deceased?,
         model_reused_elsewhere: model_reused_elsewhere?,
+        role: role?,
+        replica_origin: replica_origin?,
+        scan: scan?,
+        replaces_human_role: replaces_human_role?,
         consent: consent?,
     })
 }
@@ -651,12 +698,30 @@ fn read_consent(r: &mut Reader, path: &str, node: &Node) -> Option<Consent> {
     let scope = required!(r, f, node, "scope", required_string);
     let signed = required!(r, f, node, "signed", date);
     let by = with_default(r, &f, "by", ConsentBy::Performer, consent_by);
-    r.finish(f, &["document", "scope", "signed", "by"]);
+    let separately_signed = with_default(r, &f, "separately_signed", false, boolean);
+    r.finish(
+        f,
+        &["document", "scope", "signed", "by", "separately_signed"],
+    );
     Some(Consent {
         document: document?,
         scope: scope?,
         signed: signed?,
         by: by?,
+        separately_signed: separately_signed?,
+    })
+}
+
+fn read_scan(r: &mut Reader, path: &str, node: &Node) -> Option<Scan> {
+    let f = r.mapping(node, path)?;
+    let day = required!(r, f, node, "date", date);
+    let notice = read_optional(r, &f, "notice", date);
+    let engaged = read_optional(r, &f, "engaged", date);
+    r.finish(f, &["date", "notice", "engaged"]);
+    Some(Scan {
+        date: day?,
+        notice: notice?,
+        engaged: engaged?,
     })
 }
 

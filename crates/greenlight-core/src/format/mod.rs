@@ -27,6 +27,7 @@ use serde::Serialize;
 
 use crate::declaration::Declaration;
 
+pub(crate) use convert::parse_iso_date;
 pub use tree::{MAX_DEPTH, MAX_NODES};
 
 /// Largest declaration accepted, in bytes. A real declaration is a few kilobytes.

@@ -48,6 +48,18 @@ pub fn eu() -> Vec<Arc<Pack>> {
     vec![Pack::builtin("eu-ai-act-art50").expect("built in")]
 }
 
+pub fn sag() -> Vec<Arc<Pack>> {
+    vec![Pack::builtin("sag-aftra-2023").expect("built in")]
+}
+
+/// Every built-in pack, in the order `policy show` lists them.
+pub fn all_packs() -> Vec<Arc<Pack>> {
+    Pack::builtin_ids()
+        .iter()
+        .map(|id| Pack::builtin(id).expect("built in"))
+        .collect()
+}
+
 pub fn both() -> Vec<Arc<Pack>> {
     vec![
         Pack::builtin("netflix-genai").expect("built in"),
@@ -77,6 +89,13 @@ pub fn blockers(result: &CheckResult) -> Vec<String> {
     ids.sort();
     ids.dedup();
     ids
+}
+
+/// The obligation kinds, sorted, repeats kept.
+pub fn kinds(result: &CheckResult) -> Vec<String> {
+    let mut kinds: Vec<String> = result.obligations.iter().map(|o| o.kind.clone()).collect();
+    kinds.sort();
+    kinds
 }
 
 pub fn count(result: &CheckResult, rule: &str) -> usize {
@@ -120,6 +139,10 @@ pub fn talent(treatment: Treatment) -> Talent {
         exception: TalentException::None,
         deceased: false,
         model_reused_elsewhere: false,
+        role: Role::Principal,
+        replica_origin: ReplicaOrigin::Unknown,
+        scan: None,
+        replaces_human_role: false,
         consent: None,
     }
 }
@@ -130,5 +153,22 @@ pub fn consent(by: ConsentBy) -> Option<Consent> {
         scope: "flashback scenes only".to_owned(),
         signed: date("2026-01-01"),
         by,
+        separately_signed: false,
     })
+}
+
+/// A consent signed separately from other terms: one that counts under the union pack.
+pub fn signed_consent(by: ConsentBy) -> Option<Consent> {
+    consent(by).map(|c| Consent {
+        separately_signed: true,
+        ..c
+    })
+}
+
+pub fn mention(kind: MentionType, name: &str, feature: Feature) -> Mention {
+    Mention {
+        kind,
+        name: name.to_owned(),
+        feature,
+    }
 }
