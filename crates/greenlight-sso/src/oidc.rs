@@ -694,3 +694,79 @@ fn describe_token_error(
         other => error_chain(other),
     }
 }
+
+#[cfg(all(test, feature = "test-provider"))]
+mod tests {
+    use super::*;
+    use crate::http::HttpOptions;
+    use crate::settings::{ClaimRule, Role};
+    use crate::test_provider::{ProviderConfig, StartError, TestClient, TestProvider, TestUser};
+    use secrecy::SecretString;
+
+    const REDIRECT: &str = "http://127.0.0.1:9/sso/callback";
+
+    #[tokio::test]
+    async fn a_key_set_rotated_since_discovery_is_fetched_again() {
+        let config = ProviderConfig {
+            clients: vec![TestClient::new(
+                "greenlight",
+                "client-secret-0123456789",
+                REDIRECT,
+            )],
+            users: vec![TestUser::new("ana", "pw", "ana-0001").groups(&["g"])],
+            id_token_claims: true,
+        };
+        let provider = match TestProvider::start(&config) {
+            Ok(p) => p,
+            Err(StartError::Unavailable(why)) => {
+                eprintln!("skipped: {why}");
+                return;
+            }
+            Err(e) => panic!("{e}"),
+        };
+        let studio = Studio {
+            organisations: ["org".to_owned()].into(),
+            whom_to_ask: "the admins".into(),
+        };
+        let settings = SsoSettings {
+            issuer_url: provider.issuer().into(),
+            client_id: "greenlight".into(),
+            client_secret: SecretString::from("client-secret-0123456789"),
+            redirect_url: REDIRECT.into(),
+            scopes: vec!["groups".into()],
+            claim: "groups".into(),
+            mapping: vec![ClaimRule {
+                value: "g".into(),
+                organisation: "org".into(),
+                roles: vec![Role::Partner],
+            }],
+        };
+        let http = SsoHttp::new(HttpOptions {
+            allow_private: true,
+            ..HttpOptions::default()
+        })
+        .unwrap();
+        let mut rp = OidcProvider::discover(settings, &studio, &http)
+            .await
+            .unwrap();
+        // As if the provider had rotated its keys since discovery: the cached set knows none
+        // of the keys it signs with now.
+        rp.metadata = rp.metadata.clone().set_jwks(JsonWebKeySet::new(Vec::new()));
+
+        let start = rp.begin_login(Utc::now()).unwrap();
+        let url = provider
+            .sign_in(&start.authorization_url, "ana", "pw", REDIRECT)
+            .await
+            .unwrap();
+        let signed_in = rp
+            .complete_login(
+                &start.pending,
+                &Callback::from_url(&url),
+                &studio,
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(signed_in.identity.subject, "ana-0001");
+    }
+}

@@ -23,19 +23,26 @@ const SECRET: &str = "greenlight-client-secret-0123456789";
 const OTHER_SECRET: &str = "other-app-client-secret-0123456789";
 const WHOM: &str = "the administrators of Northlight Studios (access@northlight.example)";
 
-/// One provider per kind for the whole test binary: starting node costs about a second.
+/// One provider per kind for the whole test binary (starting node costs about a second);
+/// `None`, after printing why, where node or the npm package is missing.
 fn provider(id_token_claims: bool) -> Option<&'static TestProvider> {
-    static WITH_CLAIMS: OnceLock<Option<TestProvider>> = OnceLock::new();
-    static USERINFO_ONLY: OnceLock<Option<TestProvider>> = OnceLock::new();
+    static WITH_CLAIMS: OnceLock<Result<TestProvider, String>> = OnceLock::new();
+    static USERINFO_ONLY: OnceLock<Result<TestProvider, String>> = OnceLock::new();
     let cell = if id_token_claims {
         &WITH_CLAIMS
     } else {
         &USERINFO_ONLY
     };
-    cell.get_or_init(|| start(id_token_claims)).as_ref()
+    match cell.get_or_init(|| start(id_token_claims)) {
+        Ok(provider) => Some(provider),
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            None
+        }
+    }
 }
 
-fn start(id_token_claims: bool) -> Option<TestProvider> {
+fn start(id_token_claims: bool) -> Result<TestProvider, String> {
     let config = ProviderConfig {
         clients: vec![
             TestClient::new("greenlight", SECRET, REDIRECT),
@@ -53,11 +60,8 @@ fn start(id_token_claims: bool) -> Option<TestProvider> {
         id_token_claims,
     };
     match TestProvider::start(&config) {
-        Ok(provider) => Some(provider),
-        Err(StartError::Unavailable(why)) => {
-            eprintln!("skipped: {why}");
-            None
-        }
+        Ok(provider) => Ok(provider),
+        Err(StartError::Unavailable(why)) => Err(why),
         Err(e) => panic!("{e}"),
     }
 }
