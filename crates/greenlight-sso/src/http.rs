@@ -135,7 +135,7 @@ impl SsoHttp {
             .client
             .execute(request)
             .await
-            .map_err(|e| HttpError(format!("{url}: {}", error_chain(&e))))?;
+            .map_err(|e| HttpError(format!("{url}: {}", self.describe(e))))?;
         let max = self.options.max_response_bytes;
         if response.content_length().is_some_and(|n| n > max as u64) {
             return Err(HttpError(format!(
@@ -152,7 +152,7 @@ impl SsoHttp {
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| HttpError(format!("{url}: {}", error_chain(&e))))?
+            .map_err(|e| HttpError(format!("{url}: {}", self.describe(e))))?
         {
             if body.len() + chunk.len() > max {
                 return Err(HttpError(format!(
@@ -164,6 +164,25 @@ impl SsoHttp {
         builder
             .body(body)
             .map_err(|e| HttpError(format!("{url}: {e}")))
+    }
+}
+
+impl SsoHttp {
+    /// A transport failure in a few words: reqwest's own message repeats the URL and says
+    /// "error sending request" before the cause that matters.
+    fn describe(&self, e: reqwest::Error) -> String {
+        if e.is_timeout() {
+            return format!("no answer within {} s", self.options.timeout.as_secs());
+        }
+        let e = e.without_url();
+        if e.is_connect() {
+            let mut cause: &dyn std::error::Error = &e;
+            while let Some(next) = cause.source() {
+                cause = next;
+            }
+            return format!("cannot connect: {cause}");
+        }
+        error_chain(&e)
     }
 }
 

@@ -664,12 +664,19 @@ fn describe_discovery_error(e: &DiscoveryError<HttpError>) -> String {
     match e {
         DiscoveryError::Request(e) => e.to_string(),
         DiscoveryError::Response(status, body, message) => {
-            let snippet: String = String::from_utf8_lossy(body).chars().take(200).collect();
-            if snippet.trim().is_empty() {
-                format!("{message} (HTTP {status})")
+            // The message names the status, except when it is about the content type.
+            let mut text = if message.contains(status.as_str()) {
+                message.clone()
             } else {
-                format!("{message} (HTTP {status}): {}", snippet.trim())
+                format!("{message} (HTTP {status})")
+            };
+            let snippet: String = String::from_utf8_lossy(body).chars().take(200).collect();
+            let snippet = snippet.split_whitespace().collect::<Vec<_>>().join(" ");
+            if !snippet.is_empty() {
+                text.push_str(": ");
+                text.push_str(&snippet);
             }
+            text
         }
         DiscoveryError::Parse(e) => format!(
             "the discovery document or key set is not valid at `{}`: {}",
