@@ -34,6 +34,14 @@ pub enum SsoError {
         expires_at: DateTime<Utc>,
     },
 
+    /// The sign-in was started without binding it to a browser.
+    #[error("a sign-in must be bound to the browser that starts it, and the browser key is empty")]
+    NoBrowserKey,
+
+    /// The callback came from another browser than the one that started the sign-in.
+    #[error("the sign-in was started in another browser; start it again here")]
+    OtherBrowser,
+
     /// The response's `state` is not the pending sign-in's.
     #[error("the sign-in response does not belong to this sign-in (its state does not match)")]
     StateMismatch,

@@ -14,13 +14,15 @@
 //!
 //! let http = SsoHttp::new(HttpOptions::default())?;
 //! let provider = OidcProvider::discover(settings, &studio, &http).await?;
-//! // GET /sso/start: remember the pending record by its state, redirect the browser.
-//! let start = provider.begin_login(chrono::Utc::now())?;
+//! // GET /sso/start: bind the sign-in to this browser (a digest of its pre-session cookie),
+//! // remember the pending record by its state, redirect the browser.
+//! let browser_key = "digest-of-the-pre-session-cookie";
+//! let start = provider.begin_login(chrono::Utc::now(), browser_key)?;
 //! let pending = start.pending; // stored server-side under pending.state()
 //! // GET /sso/callback?code=...&state=...: look the record up by state, remove it, finish.
 //! let callback = Callback::from_url(&callback_url);
 //! let signed_in = provider
-//!     .complete_login(&pending, &callback, &studio, chrono::Utc::now())
+//!     .complete_login(&pending, &callback, browser_key, &studio, chrono::Utc::now())
 //!     .await?;
 //! // Find the person by (issuer, subject) only; on a first sign-in, provision them with
 //! // signed_in.grants. Never look them up by signed_in.email.

@@ -146,6 +146,7 @@ pub struct PendingLogin {
     pkce_verifier: String,
     issuer: String,
     client_id: String,
+    browser_key: String,
     created_at: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 }
@@ -158,6 +159,7 @@ impl fmt::Debug for PendingLogin {
             .field("pkce_verifier", &"[redacted]")
             .field("issuer", &self.issuer)
             .field("client_id", &self.client_id)
+            .field("browser_key", &"[redacted]")
             .field("created_at", &self.created_at)
             .field("expires_at", &self.expires_at)
             .finish()
@@ -301,7 +303,19 @@ impl OidcProvider {
 
     /// Starts a sign-in at `now`: a fresh `state`, `nonce` and PKCE verifier (S256), and the
     /// authorization URL asking for the configured scopes.
-    pub fn begin_login(&self, now: DateTime<Utc>) -> Result<LoginStart, SsoError> {
+    ///
+    /// `browser_key` binds the sign-in to the browser that starts it, against login CSRF (an
+    /// attacker completing their own sign-in in a victim's browser by sending them the
+    /// callback link): a value only that browser can present again at the callback, such as a
+    /// digest of its pre-session cookie. Not the cookie's secret itself: the record is stored.
+    pub fn begin_login(
+        &self,
+        now: DateTime<Utc>,
+        browser_key: &str,
+    ) -> Result<LoginStart, SsoError> {
+        if browser_key.trim().is_empty() {
+            return Err(SsoError::NoBrowserKey);
+        }
         let client = self.client(self.metadata.clone())?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = client.authorize_url(
@@ -322,6 +336,7 @@ impl OidcProvider {
                 pkce_verifier: verifier.secret().clone(),
                 issuer: self.settings.issuer_url.clone(),
                 client_id: self.settings.client_id.clone(),
+                browser_key: browser_key.to_owned(),
                 created_at: now,
                 expires_at: now + PENDING_LOGIN_TTL,
             },
@@ -329,7 +344,8 @@ impl OidcProvider {
     }
 
     /// Finishes a sign-in at `now` from the provider's redirect: checks the pending record
-    /// (same settings, not expired), the `state` and the issuer of the response, exchanges the
+    /// (same settings, not expired, started by the browser presenting `browser_key`), the
+    /// `state` and the issuer of the response, exchanges the
     /// code with the PKCE verifier, verifies the ID token (signature against the provider's
     /// keys, issuer, audience, expiry, `nonce`, `at_hash`), reads the mapped claim (from the
     /// ID token, or from the userinfo endpoint when the token lacks it) and maps it.
@@ -339,6 +355,7 @@ impl OidcProvider {
         &self,
         pending: &PendingLogin,
         callback: &Callback,
+        browser_key: &str,
         studio: &Studio,
         now: DateTime<Utc>,
     ) -> Result<SsoSignIn, SsoError> {
@@ -378,6 +395,11 @@ impl OidcProvider {
             .is_some_and(|s| bool::from(s.as_bytes().ct_eq(pending.state.as_bytes())));
         if !state_matches {
             return Err(SsoError::StateMismatch);
+        }
+        let same_browser = !browser_key.is_empty()
+            && bool::from(browser_key.as_bytes().ct_eq(pending.browser_key.as_bytes()));
+        if !same_browser {
+            return Err(SsoError::OtherBrowser);
         }
         let iss_required = self
             .metadata
@@ -760,7 +782,7 @@ mod tests {
         // of the keys it signs with now.
         rp.metadata = rp.metadata.clone().set_jwks(JsonWebKeySet::new(Vec::new()));
 
-        let start = rp.begin_login(Utc::now()).unwrap();
+        let start = rp.begin_login(Utc::now(), "browser-1").unwrap();
         let url = provider
             .sign_in(&start.authorization_url, "ana", "pw", REDIRECT)
             .await
@@ -769,6 +791,7 @@ mod tests {
             .complete_login(
                 &start.pending,
                 &Callback::from_url(&url),
+                "browser-1",
                 &studio,
                 Utc::now(),
             )

@@ -21,6 +21,7 @@ const REDIRECT: &str = "http://127.0.0.1:9/sso/callback";
 const OTHER_REDIRECT: &str = "http://127.0.0.1:9/other/callback";
 const SECRET: &str = "greenlight-client-secret-0123456789";
 const OTHER_SECRET: &str = "other-app-client-secret-0123456789";
+const BROWSER: &str = "digest-of-the-pre-session-cookie";
 const WHOM: &str = "the administrators of Northlight Studios (access@northlight.example)";
 
 /// One provider per kind for the whole test binary (starting node costs about a second);
@@ -119,7 +120,7 @@ async fn sign_in(
     login: &str,
     password: &str,
 ) -> (PendingLogin, Callback) {
-    let start = rp.begin_login(Utc::now()).unwrap();
+    let start = rp.begin_login(Utc::now(), BROWSER).unwrap();
     let url = provider
         .sign_in(&start.authorization_url, login, password, REDIRECT)
         .await
@@ -157,7 +158,7 @@ async fn a_valid_sign_in_gives_the_identity_and_the_mapped_roles() {
     assert_eq!(callback.iss.as_deref(), Some(provider.issuer()));
 
     let signed_in = rp
-        .complete_login(&pending, &callback, &studio(), Utc::now())
+        .complete_login(&pending, &callback, BROWSER, &studio(), Utc::now())
         .await
         .unwrap();
     let (identity, grants) = expected_ana(provider.issuer());
@@ -181,7 +182,7 @@ async fn claims_the_id_token_lacks_are_read_from_the_userinfo_endpoint() {
     let rp = discover(provider.issuer(), settings(provider.issuer())).await;
     let (pending, callback) = sign_in(provider, &rp, "ana", "ana-password").await;
     let signed_in = rp
-        .complete_login(&pending, &callback, &studio(), Utc::now())
+        .complete_login(&pending, &callback, BROWSER, &studio(), Utc::now())
         .await
         .unwrap();
     let (identity, grants) = expected_ana(provider.issuer());
@@ -199,7 +200,7 @@ async fn a_person_whose_groups_map_to_no_role_is_told_whom_to_ask() {
     let rp = discover(provider.issuer(), settings(provider.issuer())).await;
     let (pending, callback) = sign_in(provider, &rp, "bo", "bo-password").await;
     let err = rp
-        .complete_login(&pending, &callback, &studio(), Utc::now())
+        .complete_login(&pending, &callback, BROWSER, &studio(), Utc::now())
         .await
         .unwrap_err();
     assert!(matches!(err, SsoError::NoRole { .. }), "{err}");
@@ -209,16 +210,33 @@ async fn a_person_whose_groups_map_to_no_role_is_told_whom_to_ask() {
 }
 
 #[tokio::test]
-async fn a_callback_with_another_state_is_refused() {
+async fn a_callback_with_another_state_or_from_another_browser_is_refused() {
     let Some(provider) = provider(true) else {
         return;
     };
     let rp = discover(provider.issuer(), settings(provider.issuer())).await;
-    let (_, callback) = sign_in(provider, &rp, "ana", "ana-password").await;
-    // A second sign-in's record does not accept the first one's response (login CSRF).
-    let other = rp.begin_login(Utc::now()).unwrap().pending;
+    let (pending, callback) = sign_in(provider, &rp, "ana", "ana-password").await;
+    // The attacker's own sign-in, its callback link opened in the victim's browser.
     let err = rp
-        .complete_login(&other, &callback, &studio(), Utc::now())
+        .complete_login(
+            &pending,
+            &callback,
+            "victims-browser",
+            &studio(),
+            Utc::now(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SsoError::OtherBrowser), "{err}");
+    assert!(matches!(
+        rp.begin_login(Utc::now(), " "),
+        Err(SsoError::NoBrowserKey)
+    ));
+
+    // A second sign-in's record does not accept the first one's response (login CSRF).
+    let other = rp.begin_login(Utc::now(), BROWSER).unwrap().pending;
+    let err = rp
+        .complete_login(&other, &callback, BROWSER, &studio(), Utc::now())
         .await
         .unwrap_err();
     assert!(matches!(err, SsoError::StateMismatch), "{err}");
@@ -226,7 +244,7 @@ async fn a_callback_with_another_state_is_refused() {
     let mut no_state = callback.clone();
     no_state.state = None;
     let err = rp
-        .complete_login(&other, &no_state, &studio(), Utc::now())
+        .complete_login(&other, &no_state, BROWSER, &studio(), Utc::now())
         .await
         .unwrap_err();
     assert!(matches!(err, SsoError::StateMismatch), "{err}");
@@ -241,12 +259,12 @@ async fn an_id_token_with_another_nonce_is_refused() {
     let (pending, callback) = sign_in(provider, &rp, "ana", "ana-password").await;
     // The stored record with the nonce of another sign-in (state and PKCE verifier intact,
     // so the code exchange itself succeeds and only the nonce check can refuse).
-    let other = rp.begin_login(Utc::now()).unwrap().pending;
+    let other = rp.begin_login(Utc::now(), BROWSER).unwrap().pending;
     let mut record = serde_json::to_value(&pending).unwrap();
     record["nonce"] = serde_json::to_value(&other).unwrap()["nonce"].clone();
     let tampered: PendingLogin = serde_json::from_value(record).unwrap();
     let err = rp
-        .complete_login(&tampered, &callback, &studio(), Utc::now())
+        .complete_login(&tampered, &callback, BROWSER, &studio(), Utc::now())
         .await
         .unwrap_err();
     assert!(
@@ -273,7 +291,7 @@ async fn an_id_token_for_another_client_is_refused() {
     other_settings.client_secret = SecretString::from(OTHER_SECRET);
     other_settings.redirect_url = OTHER_REDIRECT.into();
     let other_rp = discover(&issuer, other_settings).await;
-    let start_other = other_rp.begin_login(Utc::now()).unwrap();
+    let start_other = other_rp.begin_login(Utc::now(), BROWSER).unwrap();
     let callback_url = provider
         .sign_in(
             &start_other.authorization_url,
@@ -336,7 +354,7 @@ async fn responses_naming_another_issuer_or_an_error_or_arriving_late_are_refuse
         return;
     };
     let rp = discover(provider.issuer(), settings(provider.issuer())).await;
-    let start = rp.begin_login(Utc::now()).unwrap();
+    let start = rp.begin_login(Utc::now(), BROWSER).unwrap();
     let pending = start.pending;
     let good = Callback {
         code: Some("code".into()),
@@ -350,7 +368,7 @@ async fn responses_naming_another_issuer_or_an_error_or_arriving_late_are_refuse
     let mut mixed_up = good.clone();
     mixed_up.iss = Some("https://attacker.example".into());
     let err = rp
-        .complete_login(&pending, &mixed_up, &studio(), Utc::now())
+        .complete_login(&pending, &mixed_up, BROWSER, &studio(), Utc::now())
         .await
         .unwrap_err();
     assert!(
@@ -360,7 +378,7 @@ async fn responses_naming_another_issuer_or_an_error_or_arriving_late_are_refuse
     let mut unnamed = good.clone();
     unnamed.iss = None;
     let err = rp
-        .complete_login(&pending, &unnamed, &studio(), Utc::now())
+        .complete_login(&pending, &unnamed, BROWSER, &studio(), Utc::now())
         .await
         .unwrap_err();
     assert!(
@@ -375,7 +393,7 @@ async fn responses_naming_another_issuer_or_an_error_or_arriving_late_are_refuse
         ..good.clone()
     };
     let err = rp
-        .complete_login(&pending, &refused, &studio(), Utc::now())
+        .complete_login(&pending, &refused, BROWSER, &studio(), Utc::now())
         .await
         .unwrap_err();
     assert!(
@@ -385,14 +403,14 @@ async fn responses_naming_another_issuer_or_an_error_or_arriving_late_are_refuse
 
     let late = pending.expires_at();
     let err = rp
-        .complete_login(&pending, &good, &studio(), late)
+        .complete_login(&pending, &good, BROWSER, &studio(), late)
         .await
         .unwrap_err();
     assert!(matches!(err, SsoError::LoginExpired { .. }), "{err}");
 
     // A code the provider never issued fails at its token endpoint.
     let err = rp
-        .complete_login(&pending, &good, &studio(), Utc::now())
+        .complete_login(&pending, &good, BROWSER, &studio(), Utc::now())
         .await
         .unwrap_err();
     assert!(
@@ -407,7 +425,7 @@ async fn a_wrong_password_is_refused_at_the_provider() {
         return;
     };
     let rp = discover(provider.issuer(), settings(provider.issuer())).await;
-    let start = rp.begin_login(Utc::now()).unwrap();
+    let start = rp.begin_login(Utc::now(), BROWSER).unwrap();
     let err = provider
         .sign_in(
             &start.authorization_url,

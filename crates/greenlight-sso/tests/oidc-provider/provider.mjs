@@ -169,7 +169,12 @@ server.listen(args.port, args.host, () => {
       ...c,
     })),
     jwks: { keys: [signingKey] },
-    cookies: { keys: [randomBytes(32).toString('base64url')] },
+    // Cookies do not keep ports apart: names of their own keep the provider's cookies from
+    // meeting those of a Greenlight server on the same host.
+    cookies: {
+      names: { session: 'oidc_session', interaction: 'oidc_interaction', resume: 'oidc_interaction_resume' },
+      keys: [randomBytes(32).toString('base64url')],
+    },
     scopes: ['openid', 'email', 'profile', 'groups'],
     claims: {
       openid: ['sub'],
