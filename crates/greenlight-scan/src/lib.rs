@@ -30,6 +30,7 @@ pub mod media;
 pub mod pdq;
 pub mod report;
 pub mod scan;
+pub mod timecode;
 pub mod verdict;
 pub mod video;
 pub mod waiver;
