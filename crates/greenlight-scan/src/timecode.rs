@@ -35,7 +35,8 @@ pub enum TimecodeError {
 }
 
 /// A rational edit rate in frames (edit units) per second, as written in IMF (`24 1`,
-/// `30000 1001`). Both parts are positive.
+/// `30000 1001`). Both parts are positive: get one from [`EditRate::new`] or by parsing (a
+/// value built by hand with a zero part is a programming error and divides by zero).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct EditRate {
     pub num: u32,

@@ -22,9 +22,13 @@ use crate::timecode::{EditRate, Timecode, TimecodeFormat};
 /// The most segments read from one CPL.
 pub const MAX_SEGMENTS: usize = 10_000;
 /// The most resources read from one CPL (all sequences together).
-pub const MAX_RESOURCES: usize = 100_000;
+pub const MAX_RESOURCES: usize = 20_000;
 /// The most uses (resources times their repeats) one CPL may expand to.
-pub const MAX_USES: u64 = 1_000_000;
+pub const MAX_USES: u64 = 100_000;
+/// The longest `ContentTitle` kept, in bytes (a longer one is cut at a character boundary).
+pub const MAX_TITLE_BYTES: usize = 1024;
+/// The longest track file accepted: 24 hours at its edit rate (a timecode day).
+pub const MAX_TRACK_SECONDS: u64 = 24 * 3600;
 
 type Seconds = Ratio<u128>;
 
@@ -68,7 +72,7 @@ pub struct Composition {
     pub id: AssetId,
     /// The CPL file.
     pub path: PathBuf,
-    /// `ContentTitle`.
+    /// `ContentTitle`, at most [`MAX_TITLE_BYTES`].
     pub title: String,
     /// The composition's `EditRate`: composition frames count at this rate.
     pub edit_rate: EditRate,
@@ -160,6 +164,11 @@ impl Composition {
     /// text and others, each in order of first appearance.
     pub fn timeline(&self) -> &[TrackUses] {
         &self.tracks
+    }
+
+    /// How many uses (resource plays) the timeline holds.
+    pub fn plays(&self) -> u64 {
+        self.tracks.iter().map(|t| t.uses.len() as u64).sum()
     }
 
     /// The composition timecode of composition frame `frame`, at the CPL's timecode rate and
@@ -259,7 +268,10 @@ pub(crate) fn parse(root: &Element, path: &Path) -> Result<Composition, ImfError
         ));
     }
     let id = cx.id(root, "Id")?;
-    let title = root.text_of("ContentTitle").unwrap_or_default().to_string();
+    let title = cut(
+        root.text_of("ContentTitle").unwrap_or_default(),
+        MAX_TITLE_BYTES,
+    );
     let edit_rate = cx.rate(cx.need(root, "EditRate")?)?;
     let timecode = match root.child("CompositionTimecode") {
         None => CompositionTimecode {
@@ -357,6 +369,17 @@ fn resource(
     let intrinsic_duration = cx
         .opt_u64(res, "IntrinsicDuration")?
         .ok_or_else(|| cx.err(res.line, "<Resource> has no <IntrinsicDuration>"))?;
+    if u128::from(intrinsic_duration) * u128::from(edit_rate.den)
+        > u128::from(MAX_TRACK_SECONDS) * u128::from(edit_rate.num)
+    {
+        return Err(cx.err(
+            res.line,
+            format!(
+                "resource {id}: IntrinsicDuration {intrinsic_duration} at {edit_rate} is longer \
+                 than 24 hours"
+            ),
+        ));
+    }
     let entry_point = cx.opt_u64(res, "EntryPoint")?.unwrap_or(0);
     if entry_point > intrinsic_duration {
         return Err(cx.err(
@@ -478,6 +501,15 @@ fn build_timeline(c: &mut Composition) -> Result<(), String> {
     tracks.sort_by_key(|t| t.kind);
     c.tracks = tracks;
     Ok(())
+}
+
+/// `s` cut to at most `max` bytes at a character boundary.
+fn cut(s: &str, max: usize) -> String {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
 }
 
 fn frame_floor(t: &Seconds, rate: &Seconds) -> Option<u64> {
@@ -617,8 +649,12 @@ mod tests {
             ),
             ("", "no <IntrinsicDuration>"),
             (
-                "<IntrinsicDuration>1</IntrinsicDuration><RepeatCount>2000000</RepeatCount>",
-                "more than",
+                "<IntrinsicDuration>1</IntrinsicDuration><RepeatCount>100001</RepeatCount>",
+                "more than 100000 resource plays",
+            ),
+            (
+                "<IntrinsicDuration>2073601</IntrinsicDuration>",
+                "longer than 24 hours",
             ),
         ] {
             let e = cpl("24 1", "", &res(10, TF_A, fields)).expect_err(fields);

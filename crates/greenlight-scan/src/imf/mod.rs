@@ -37,14 +37,18 @@ use std::path::{Component, Path, PathBuf};
 use base64::Engine;
 
 pub use cpl::{
-    Composition, CompositionTimecode, MAX_RESOURCES, MAX_SEGMENTS, MAX_USES, Resource, Segment,
-    Sequence, SequenceKind, TrackUses, Use,
+    Composition, CompositionTimecode, MAX_RESOURCES, MAX_SEGMENTS, MAX_TITLE_BYTES,
+    MAX_TRACK_SECONDS, MAX_USES, Resource, Segment, Sequence, SequenceKind, TrackUses, Use,
 };
 pub use usage::{PlacedRange, Placement, TrackFile, Unused, sample_frames};
 pub use xml::MAX_XML_BYTES;
 
 /// The most assets one ASSETMAP or PKL may list.
 pub const MAX_ASSETS: usize = 100_000;
+
+/// The most resource plays (uses) all CPLs of a package may hold together, which bounds the
+/// memory a package's timelines take.
+pub const MAX_PACKAGE_USES: u64 = 500_000;
 
 /// How many bytes of an XML asset are read to learn its root element.
 const ROOT_PEEK_BYTES: u64 = 64 * 1024;
@@ -318,6 +322,15 @@ impl Package {
             match peek_root(&a.path) {
                 Ok(Some(name)) if name == "CompositionPlaylist" => {
                     match xml::read_file(&a.path).and_then(|root| cpl::parse(&root, &a.path)) {
+                        Ok(c) if self.plays() + c.plays() > MAX_PACKAGE_USES => {
+                            self.problems.push(PackageProblem::Invalid {
+                                file: a.path.clone(),
+                                detail: format!(
+                                    "not read: the package's CPLs would hold more than \
+                                     {MAX_PACKAGE_USES} resource plays together"
+                                ),
+                            })
+                        }
                         Ok(c) => self.compositions.push(c),
                         Err(e) => self.invalid(&a.path, e),
                     }
@@ -337,6 +350,11 @@ impl Package {
                 Err(e) => self.invalid(&a.path, e),
             }
         }
+    }
+
+    /// Resource plays held by the compositions read so far.
+    fn plays(&self) -> u64 {
+        self.compositions.iter().map(Composition::plays).sum()
     }
 
     fn invalid(&mut self, file: &Path, e: ImfError) {

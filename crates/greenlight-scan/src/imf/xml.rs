@@ -25,7 +25,7 @@ pub const MAX_XML_BYTES: u64 = 16 * 1024 * 1024;
 const MAX_DEPTH: usize = 64;
 
 /// The most elements kept from one document (skipped subtrees do not count).
-const MAX_ELEMENTS: usize = 500_000;
+const MAX_ELEMENTS: usize = 300_000;
 
 /// Subtrees that hold nothing the reader uses, skipped without building elements.
 const SKIPPED: &[&str] = &[
