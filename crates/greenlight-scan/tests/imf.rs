@@ -309,6 +309,17 @@ fn composition_timecodes_match_a_hand_computed_table() {
         ]
     );
 
+    // In the report's words: cpl, title, segment, resource, in, out.
+    let json = serde_json::to_value(&package.locate_range(&id(101), 15..=15)[0]).expect("json");
+    assert_eq!(json["cpl"], uuid(1));
+    assert_eq!(json["title"], "Reel one");
+    assert_eq!(json["segment"], uuid(0x5000_0000 + 100));
+    assert_eq!(json["resource"], uuid(11));
+    assert_eq!(
+        (&json["in"], &json["out"]),
+        (&"01:00:00:05".into(), &"01:00:00:05".into())
+    );
+
     // Each track file once, picture first, with its used frames merged over CPLs.
     let tracks = package.track_files();
     let used: Vec<_> = tracks

@@ -48,12 +48,16 @@ pub struct Placement {
 
 /// Where a run of frames of a track file shows in one composition, for one play of one
 /// resource. `in`/`out` are the first and last frame, inclusive (as the report's
-/// `time_ranges` are).
+/// `time_ranges` are). Serializes with the report's names (`cpl`, `title`, `segment`,
+/// `resource`, `in`, `out`) plus the frame ranges.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct PlacedRange {
+    #[serde(rename = "cpl")]
     pub cpl_id: AssetId,
     pub title: String,
+    #[serde(rename = "segment")]
     pub segment_id: AssetId,
+    #[serde(rename = "resource")]
     pub resource_id: AssetId,
     /// The part of the asked range inside this play, in track file frames.
     pub file_frames: RangeInclusive<u64>,
