@@ -454,6 +454,23 @@ fn wrong_sizes_wrong_hashes_and_missing_assets_are_invalid_naming_the_file() {
 }
 
 #[test]
+fn a_packing_list_the_asset_map_does_not_flag_is_still_checked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = table_package(dir.path());
+    let map = fs::read_to_string(root.join("ASSETMAP.xml")).expect("read");
+    let unflagged = map.replace("<PackingList>true</PackingList>", "");
+    assert_ne!(map, unflagged);
+    fs::write(root.join("ASSETMAP.xml"), unflagged).expect("write");
+    fs::write(root.join("A.mxf"), b"picture a").expect("tamper, same size");
+    let problems = Package::open(&root, &[]).expect("opens").verify();
+    let about = invalid_about(&problems, "A.mxf");
+    assert!(
+        about.len() == 1 && about[0].contains("SHA-1"),
+        "{problems:?}"
+    );
+}
+
+#[test]
 fn a_track_file_in_no_package_is_incomplete_until_the_original_version_supplies_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ov = Imp::new(&dir.path().join("OV"))
@@ -596,11 +613,16 @@ fn an_unreadable_asset_map_is_an_error_naming_it() {
     .expect("write");
     let problems = Package::open(dir.path(), &[]).expect("opens").verify();
     let about = invalid_about(&problems, "ASSETMAP.xml");
-    assert_eq!(about.len(), 1, "{problems:?}");
     assert!(
-        about[0].contains("not a relative path inside the package"),
-        "{}",
-        about[0]
+        about
+            .iter()
+            .any(|d| d.contains("not a relative path inside the package")),
+        "{about:?}"
+    );
+    // And with no packing list, nothing could be checked: that is a problem too.
+    assert!(
+        about.iter().any(|d| d.contains("no packing list")),
+        "{about:?}"
     );
 }
 

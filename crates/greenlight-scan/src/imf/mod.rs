@@ -295,7 +295,16 @@ impl Package {
             .filter(|a| a.original_version.is_none())
             .cloned()
             .collect();
-        for a in own.iter().filter(|a| a.packing_list) {
+        // ST 429-9 flags PKLs in the ASSETMAP; an unflagged one is still read as a PKL, so its
+        // hashes are checked.
+        let is_pkl = |a: &Asset| {
+            a.packing_list
+                || (is_xml_name(&a.path)
+                    && a.path.is_file()
+                    && matches!(peek_root(&a.path), Ok(Some(n)) if n == "PackingList"))
+        };
+        let (pkls, others): (Vec<Asset>, Vec<Asset>) = own.into_iter().partition(is_pkl);
+        for a in &pkls {
             if !a.path.is_file() {
                 continue; // reported as missing already
             }
@@ -304,6 +313,14 @@ impl Package {
                 Err(e) => self.invalid(&a.path, e),
             }
         }
+        if pkls.is_empty() {
+            self.problems.push(PackageProblem::Invalid {
+                file: self.root.join("ASSETMAP.xml"),
+                detail: "the package has no packing list, so no asset's size or hash can be \
+                         checked"
+                    .into(),
+            });
+        }
         let xml_types: Vec<AssetId> = self
             .packing_lists
             .iter()
@@ -311,12 +328,8 @@ impl Package {
             .filter(|a| a.asset_type.contains("xml"))
             .map(|a| a.id.clone())
             .collect();
-        for a in own.iter().filter(|a| !a.packing_list) {
-            let by_name = a
-                .path
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("xml"));
-            if !(by_name || xml_types.contains(&a.id)) || !a.path.is_file() {
+        for a in &others {
+            if !(is_xml_name(&a.path) || xml_types.contains(&a.id)) || !a.path.is_file() {
                 continue;
             }
             match peek_root(&a.path) {
@@ -507,6 +520,10 @@ fn read_asset_map(
         }
     }
     Ok(out)
+}
+
+fn is_xml_name(p: &Path) -> bool {
+    p.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml"))
 }
 
 /// A path from an ASSETMAP, if it stays inside the package: relative, no `..`, no URI scheme.
