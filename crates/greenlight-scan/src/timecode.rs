@@ -35,7 +35,8 @@ pub enum TimecodeError {
 }
 
 /// A rational edit rate in frames (edit units) per second, as written in IMF (`24 1`,
-/// `30000 1001`). Both parts are positive.
+/// `30000 1001`). Both parts are positive: get one from [`EditRate::new`] or by parsing (a
+/// value built by hand with a zero part is a programming error and divides by zero).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct EditRate {
     pub num: u32,
@@ -239,7 +240,7 @@ impl TimecodeFormat {
             return Err(err(format!("frames must be below {}", self.fps)));
         }
         let d = self.dropped_per_minute();
-        if d > 0 && tc.seconds == 0 && u64::from(tc.frames) < d && tc.minutes % 10 != 0 {
+        if d > 0 && tc.seconds == 0 && u64::from(tc.frames) < d && !tc.minutes.is_multiple_of(10) {
             return Err(err(format!(
                 "drop-frame timecode skips frames 00 to {:02} at minute {}",
                 d - 1,
@@ -399,7 +400,7 @@ mod tests {
             drop in any::<bool>(),
             frame in 0u64..(24 * 3600 * 60),
         ) {
-            let drop = drop && fps % 30 == 0;
+            let drop = drop && fps.is_multiple_of(30);
             let f = TimecodeFormat::new(fps, drop).expect("format");
             let frame = frame % f.frames_per_day();
             let tc = f.timecode(frame);
@@ -417,17 +418,17 @@ mod tests {
             let d = fps / 15;
             let tc = f.timecode(frame);
             prop_assert!(
-                !(tc.seconds == 0 && tc.frames < d && tc.minutes % 10 != 0),
+                !(tc.seconds == 0 && tc.frames < d && !tc.minutes.is_multiple_of(10)),
                 "frame {} labelled {}", frame, tc
             );
             // The next frame's label is the next label, or skips exactly the dropped ones.
             let next = f.timecode((frame + 1) % f.frames_per_day());
             if next.seconds == 0 && next.frames == d {
-                prop_assert!(next.minutes % 10 != 0);
+                prop_assert!(!next.minutes.is_multiple_of(10));
                 prop_assert_eq!(tc.frames, fps - 1);
             }
             if next.seconds == 0 && next.frames == 0 {
-                prop_assert!(next.minutes % 10 == 0);
+                prop_assert!(next.minutes.is_multiple_of(10));
             }
         }
 
