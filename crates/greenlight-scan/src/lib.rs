@@ -28,6 +28,7 @@ pub mod digest;
 pub mod imf;
 pub mod index;
 pub mod media;
+pub mod package;
 pub mod pdq;
 pub mod report;
 pub mod scan;

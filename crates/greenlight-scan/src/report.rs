@@ -22,8 +22,78 @@ pub struct ScanReport {
     pub as_of: NaiveDate,
     /// One entry per file, sorted by path.
     pub files: Vec<FileReport>,
+    /// A verdict per IMF composition (CPL) in the delivery.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub compositions: Vec<CompositionReport>,
     /// Counts.
     pub summary: Summary,
+}
+
+/// The verdict of one IMF composition (CPL): the findings on its CPL, on the track files it
+/// plays and on its package's ASSETMAP and packing lists.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CompositionReport {
+    /// The CPL's id (`urn:uuid:...`).
+    pub cpl: String,
+    /// Its `ContentTitle`.
+    pub title: String,
+    /// Its `EditRate`, `num/den`.
+    pub edit_rate: String,
+    /// `fail` when any of those files fails.
+    pub verdict: Verdict,
+    /// The findings, each by file and code.
+    pub findings: Vec<CompositionFinding>,
+}
+
+/// A finding that counts for a composition.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CompositionFinding {
+    /// The file, relative to the delivery root.
+    pub path: String,
+    /// Its code.
+    pub code: String,
+}
+
+/// The edit event a matched range falls in (from `--edl` or `--otio`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShotReport {
+    /// Event number.
+    pub event: u32,
+    /// Clip name.
+    pub clip: Option<String>,
+    /// Reel (tape) name.
+    pub reel: Option<String>,
+    /// Source timecode in, as the list writes it.
+    pub source_in: String,
+    /// Source timecode out.
+    pub source_out: String,
+}
+
+/// Where a matched range of an IMF track file plays.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImfMatch {
+    /// The track file's asset id.
+    pub asset_id: String,
+    /// One element per matched range and composition.
+    pub compositions: Vec<ImfPlacement>,
+}
+
+/// One matched range in one composition, in composition timecode at the CPL's rate.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImfPlacement {
+    /// The CPL's id.
+    pub cpl: String,
+    /// Its `ContentTitle`.
+    pub title: String,
+    /// The segment's id.
+    pub segment: String,
+    /// The resource's id.
+    pub resource: String,
+    /// Composition timecode of the first matched frame.
+    #[serde(rename = "in")]
+    pub r#in: String,
+    /// Composition timecode of the last matched frame.
+    pub out: String,
 }
 
 /// Counts over a scan.
@@ -134,6 +204,16 @@ pub struct MatchReport {
     /// frame, at the file's rate, from its start timecode).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub timecode: Vec<TimecodeRange>,
+    /// For a video: the frame numbers (in the file, first and last matched) of each range in
+    /// `time_ranges`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frame_ranges: Vec<(u64, u64)>,
+    /// With `--edl` or `--otio`: the edit event of each range in `time_ranges`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shots: Vec<ShotReport>,
+    /// For a track file of an IMF package: where the matched ranges play.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imf: Option<ImfMatch>,
     /// For a video: frames that matched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frames_matched: Option<u64>,
@@ -242,6 +322,95 @@ pub fn human(report: &ScanReport, color: bool) -> String {
 }
 
 /// JUnit XML: one test case per file, failed when its verdict is fail.
+/// The CSV report for QC tools: a header, then one row per finding (a video match: one row
+/// per matched range), with timecode in/out, code, severity, file and shot.
+pub fn csv(report: &ScanReport) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record([
+        "file",
+        "code",
+        "severity",
+        "waived",
+        "timecode_in",
+        "timecode_out",
+        "rate",
+        "seconds_in",
+        "seconds_out",
+        "shot",
+        "entry",
+        "message",
+    ]);
+    for f in &report.files {
+        for x in &f.findings {
+            let severity = match x.severity {
+                Severity::Fail => "fail",
+                Severity::Overridable => "overridable",
+                Severity::Note => "note",
+            };
+            let entry = x
+                .r#match
+                .as_ref()
+                .map(|m| match (&m.use_ref, &m.title) {
+                    (Some(u), _) => format!("ledger #{} ({u})", m.entry_id),
+                    (None, Some(t)) => format!("{} #{} ({t})", m.bank, m.entry_id),
+                    _ => format!("{} #{}", m.bank, m.entry_id),
+                })
+                .unwrap_or_default();
+            let ranges = x.r#match.as_ref().map(|m| m.time_ranges.len()).unwrap_or(0);
+            let row = |i: Option<usize>| {
+                let m = x.r#match.as_ref();
+                let tc = i.and_then(|i| m.and_then(|m| m.timecode.get(i)));
+                let secs = i.and_then(|i| m.and_then(|m| m.time_ranges.get(i)));
+                let shot = i
+                    .and_then(|i| m.and_then(|m| m.shots.get(i)))
+                    .map(|s| {
+                        format!(
+                            "{} {}",
+                            s.event,
+                            s.clip.as_deref().or(s.reel.as_deref()).unwrap_or("")
+                        )
+                        .trim()
+                        .to_string()
+                    })
+                    .unwrap_or_default();
+                vec![
+                    neutralise(&f.path),
+                    x.code.as_str().to_string(),
+                    severity.to_string(),
+                    x.waived.to_string(),
+                    tc.map(|t| t.r#in.clone()).unwrap_or_default(),
+                    tc.map(|t| t.out.clone()).unwrap_or_default(),
+                    tc.map(|t| t.rate.clone()).unwrap_or_default(),
+                    secs.map(|s| s.0.to_string()).unwrap_or_default(),
+                    secs.map(|s| s.1.to_string()).unwrap_or_default(),
+                    neutralise(&shot),
+                    neutralise(&entry),
+                    neutralise(&x.message),
+                ]
+            };
+            if ranges == 0 {
+                let _ = w.write_record(row(None));
+            } else {
+                for i in 0..ranges {
+                    let _ = w.write_record(row(Some(i)));
+                }
+            }
+        }
+    }
+    let bytes = w.into_inner().unwrap_or_default();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, TAB, CR first) gets a
+/// leading apostrophe.
+fn neutralise(cell: &str) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell.to_string()
+    }
+}
+
 pub fn junit(report: &ScanReport) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
@@ -525,6 +694,7 @@ mod tests {
                     r#match: None,
                 }],
             }],
+            compositions: vec![],
             summary: Summary {
                 files: 1,
                 failed: 1,

@@ -21,6 +21,7 @@ use crate::declarations::Declarations;
 use crate::digest::{Digests, digest_file};
 use crate::index::PdqIndex;
 use crate::media::{MediaKind, MediaType, pdq_decodable, sniff_file};
+use crate::package::DeliveryPackages;
 use crate::pdq::{self, LOW_QUALITY_THRESHOLD, PdqDihedral, PdqHash, PdqPath};
 use crate::report::{FileReport, FindingReport, MatchReport, ScanReport, Summary, TimecodeRange};
 use crate::timecode::{EditRate, TimecodeFormat};
@@ -57,6 +58,9 @@ pub struct ScanOptions {
     pub policy: Policy,
     /// The date waivers and the EU pack are evaluated on.
     pub as_of: NaiveDate,
+    /// Original-version IMF packages that supplemental packages in the delivery may play
+    /// track files from (`--ov`).
+    pub ov: Vec<PathBuf>,
 }
 
 /// What was learnt about one file, independent of banks and policy (so it can be cached).
@@ -151,6 +155,7 @@ pub fn scan(
     progress: &dyn Progress,
 ) -> Result<ScanReport, ScanError> {
     let walked = walk(root, 0)?;
+    let packages = DeliveryPackages::find(&walked.files, &options.ov);
     let total_bytes: u64 = walked.files.iter().map(|f| f.stamp.size).sum();
     progress.start(walked.files.len() as u64, total_bytes);
 
@@ -195,6 +200,15 @@ pub fn scan(
                 stamp: entry.stamp,
                 config: config.clone(),
             };
+            // A picture track file of an IMF package is sampled where its compositions need it:
+            // that depends on the package's CPLs, not only on the file, so it is not cached.
+            let extra = packages.extra_frames(&entry.path);
+            if let Some(extra) = extra {
+                let _span = tracing::info_span!("scan_file", path = %entry.rel).entered();
+                let facts = analyse_with(entry, options, inputs.credentials, Some(extra));
+                progress.file_done(entry.stamp.size);
+                return (facts, false);
+            }
             if options.use_cache
                 && let Some(facts) = cache.get(&key)
             {
@@ -241,8 +255,39 @@ pub fn scan(
         .files
         .iter()
         .zip(&analysed)
-        .map(|(entry, (facts, _))| judge(&entry.rel, facts, &matcher, inputs, options))
+        .map(|(entry, (facts, _))| {
+            let mut f = judge(&entry.rel, facts, &matcher, inputs, options);
+            for x in &mut f.findings {
+                if let Some(m) = &mut x.r#match
+                    && !m.frame_ranges.is_empty()
+                {
+                    m.imf = packages.placements(&entry.path, &m.frame_ranges);
+                }
+            }
+            f
+        })
         .collect();
+    for p in packages.findings(root) {
+        let at = match files.iter().position(|f| f.path == p.rel) {
+            Some(i) => i,
+            None => {
+                files.push(FileReport {
+                    path: p.rel.clone(),
+                    blake3: None,
+                    sha256: None,
+                    media_type: None,
+                    size: None,
+                    pdq: None,
+                    pdq_quality: None,
+                    verdict: Verdict::Pass,
+                    findings: vec![],
+                });
+                files.len() - 1
+            }
+        };
+        push_finding(&mut files[at], p.code, p.message, None, inputs, options);
+        finish(&mut files[at]);
+    }
     for problem in &walked.problems {
         let mut f = FileReport {
             path: problem.rel.clone(),
@@ -282,8 +327,10 @@ pub fn scan(
     } else {
         Verdict::Pass
     };
+    let compositions = packages.compositions(root, &files);
     Ok(ScanReport {
         verdict,
+        compositions,
         root: root.display().to_string(),
         as_of: options.as_of,
         summary: Summary {
@@ -301,7 +348,13 @@ pub fn scan(
 }
 
 /// Matched time ranges, frames matched, frames hashed.
-type FrameSpan = (Vec<(u32, u32)>, usize, usize, Vec<TimecodeRange>);
+type FrameSpan = (
+    Vec<(u32, u32)>,
+    usize,
+    usize,
+    Vec<(u64, u64)>,
+    Vec<TimecodeRange>,
+);
 
 const CHANGED: &str = "changed while being scanned";
 const READ_FAILED: &str = "could not be read";
@@ -328,6 +381,16 @@ pub fn analyse(
     entry: &WalkEntry,
     options: &ScanOptions,
     credentials: &CredentialReader,
+) -> FileFacts {
+    analyse_with(entry, options, credentials, None)
+}
+
+/// As [`analyse`]; a video also gets the frames `extra` hashed besides one a second.
+pub fn analyse_with(
+    entry: &WalkEntry,
+    options: &ScanOptions,
+    credentials: &CredentialReader,
+    extra: Option<Vec<u64>>,
 ) -> FileFacts {
     let path = &entry.path;
     let mut problems = Vec::new();
@@ -409,13 +472,24 @@ pub fn analyse(
                     match video::frame_hashes(
                         path,
                         &info,
-                        video::Sampling::PerSecond(video::DELIVERY_FRAMES_PER_SECOND),
+                        match extra {
+                            Some(extra) => video::Sampling::PerSecondAnd(
+                                video::DELIVERY_FRAMES_PER_SECOND,
+                                extra,
+                            ),
+                            None => video::Sampling::PerSecond(video::DELIVERY_FRAMES_PER_SECOND),
+                        },
                         video::MAX_SECONDS,
                     ) {
                         Ok(frames) => facts.frames = frames,
                         Err(e) => facts.problems.push(e.to_string()),
                     }
                     facts.video = Some(info);
+                }
+                // An MXF of sound alone (an IMF audio track file) is audio, not a video
+                // whose pictures cannot be read.
+                Ok(None) if media.mime == "application/mxf" && video::has_audio(path) => {
+                    facts.media.kind = MediaKind::Audio;
                 }
                 Ok(None) => facts.problems.push(format!(
                     "{} holds no video stream ffmpeg can read: its pictures cannot be checked",
@@ -681,12 +755,13 @@ fn judge(
             secs.sort_unstable();
             secs.dedup();
             let ranges = video::ranges(&secs);
+            let frame_ranges = frame_ranges(&ranges, &hit.delivered_frames);
             let timecode = facts
                 .video
                 .as_ref()
-                .map(|info| timecode_ranges(&ranges, &hit.delivered_frames, info))
+                .map(|info| timecode_ranges(&frame_ranges, info))
                 .unwrap_or_default();
-            (ranges, secs.len(), frames_total, timecode)
+            (ranges, secs.len(), frames_total, frame_ranges, timecode)
         });
         match *target {
             Target::Ledger(i) => {
@@ -810,7 +885,7 @@ fn file_name(p: &Path) -> String {
 }
 
 fn describe(hit: &Hit, frames: &Option<FrameSpan>) -> String {
-    if let Some((ranges, n, total, timecode)) = frames {
+    if let Some((ranges, n, total, _, timecode)) = frames {
         let r: Vec<String> = ranges
             .iter()
             .enumerate()
@@ -889,30 +964,41 @@ fn match_report(hit: &Hit, frames: Option<FrameSpan>, kind: MatchKind<'_>) -> Ma
             "pdq".into()
         },
         distance: hit.distance,
-        time_ranges: frames
+        time_ranges: frames.as_ref().map(|(r, ..)| r.clone()).unwrap_or_default(),
+        timecode: frames.as_ref().map(|(.., t)| t.clone()).unwrap_or_default(),
+        frame_ranges: frames
             .as_ref()
-            .map(|(r, _, _, _)| r.clone())
+            .map(|(_, _, _, f, _)| f.clone())
             .unwrap_or_default(),
-        timecode: frames
-            .as_ref()
-            .map(|(_, _, _, t)| t.clone())
-            .unwrap_or_default(),
-        frames_matched: frames.as_ref().map(|(_, n, _, _)| *n as u64),
-        frames_total: frames.as_ref().map(|(_, _, t, _)| *t as u64),
+        imf: None,
+        shots: vec![],
+        frames_matched: frames.as_ref().map(|(_, n, ..)| *n as u64),
+        frames_total: frames.as_ref().map(|(_, _, t, ..)| *t as u64),
         share: frames
             .as_ref()
-            .map(|(_, n, t, _)| *n as f64 / (*t).max(1) as f64),
+            .map(|(_, n, t, ..)| *n as f64 / (*t).max(1) as f64),
         bank_seconds,
     }
 }
 
-/// The timecode of each matched range: its first and last matched frame, labelled at the
-/// file's rate from its start timecode (`timecode` tag, else 00:00:00:00).
-fn timecode_ranges(
-    ranges: &[(u32, u32)],
-    matched: &[(u32, u64)],
-    info: &video::VideoInfo,
-) -> Vec<TimecodeRange> {
+/// The first and last matched frame of each range of seconds (ranges without numbered
+/// frames are left out).
+fn frame_ranges(ranges: &[(u32, u32)], matched: &[(u32, u64)]) -> Vec<(u64, u64)> {
+    ranges
+        .iter()
+        .filter_map(|&(a, b)| {
+            let frames = matched
+                .iter()
+                .filter(|(s, _)| (a..=b).contains(s))
+                .map(|(_, n)| *n);
+            Some((frames.clone().min()?, frames.max()?))
+        })
+        .collect()
+}
+
+/// The timecode of each matched frame range, labelled at the file's rate from its start
+/// timecode (`timecode` tag, else 00:00:00:00).
+fn timecode_ranges(frame_ranges: &[(u64, u64)], info: &video::VideoInfo) -> Vec<TimecodeRange> {
     let Some(rate) = EditRate::new(info.rate_num, info.rate_den) else {
         return vec![];
     };
@@ -930,20 +1016,12 @@ fn timecode_ranges(
         .as_deref()
         .and_then(|t| format.parse(t).ok())
         .unwrap_or(0);
-    ranges
+    frame_ranges
         .iter()
-        .filter_map(|&(a, b)| {
-            let frames = matched
-                .iter()
-                .filter(|(s, _)| (a..=b).contains(s))
-                .map(|(_, n)| *n);
-            let first = frames.clone().min()?;
-            let last = frames.max()?;
-            Some(TimecodeRange {
-                r#in: format.timecode(start + first).to_string(),
-                out: format.timecode(start + last).to_string(),
-                rate: rate.to_string(),
-            })
+        .map(|&(first, last)| TimecodeRange {
+            r#in: format.timecode(start + first).to_string(),
+            out: format.timecode(start + last).to_string(),
+            rate: rate.to_string(),
         })
         .collect()
 }

@@ -2,9 +2,9 @@
 //!
 //! | severity | codes |
 //! |---|---|
-//! | fail (no waiver) | `TEMP-ASSET`, `UNAPPROVED-AI`, `REFERENCE-MATCH`, `CREDENTIAL-INVALID` |
-//! | overridable (fails unless waived) | `UNDECLARED-AI`, `UNREADABLE`, `MARKING-STRIPPED`, and `CREDENTIAL-UNTRUSTED` with `--require-trusted` |
-//! | note (never fails) | `APPROVED-AI`, `CREDENTIAL-UNTRUSTED` by default, `LOW-QUALITY-HASH` |
+//! | fail (no waiver) | `TEMP-ASSET`, `UNAPPROVED-AI`, `REFERENCE-MATCH`, `CREDENTIAL-INVALID`, `PACKAGE-INVALID`, `PACKAGE-INCOMPLETE` |
+//! | overridable (fails unless waived) | `UNDECLARED-AI`, `UNREADABLE`, `MARKING-STRIPPED`, `TRUNCATED`, `CREDENTIAL-REMOTE`, and `CREDENTIAL-UNTRUSTED` with `--require-trusted` |
+//! | note (never fails) | `APPROVED-AI`, `CREDENTIAL-UNTRUSTED` by default, `LOW-QUALITY-HASH`, `NOT-IN-COMPOSITION` |
 
 use std::fmt;
 use std::str::FromStr;
@@ -35,11 +35,22 @@ pub enum Code {
     ApprovedAi,
     /// Its perceptual hash is too low in quality to match (flat or near-blank content).
     LowQualityHash,
+    /// An IMF package that does not hold together: a packing-list hash or size mismatch, an
+    /// asset the ASSETMAP names that is missing, a CPL that does not parse.
+    PackageInvalid,
+    /// A composition (CPL) plays a track file found neither in the package nor in `--ov`.
+    PackageIncomplete,
+    /// The file ends early: it was hashed from what decodes.
+    Truncated,
+    /// Its content credential is only referenced remotely and cannot be checked offline.
+    CredentialRemote,
+    /// Frames of an IMF track file that no composition plays.
+    NotInComposition,
 }
 
 impl Code {
     /// Every code, in the order reports list them.
-    pub const ALL: [Code; 10] = [
+    pub const ALL: [Code; 15] = [
         Code::TempAsset,
         Code::UnapprovedAi,
         Code::ReferenceMatch,
@@ -50,6 +61,11 @@ impl Code {
         Code::CredentialUntrusted,
         Code::ApprovedAi,
         Code::LowQualityHash,
+        Code::PackageInvalid,
+        Code::PackageIncomplete,
+        Code::Truncated,
+        Code::CredentialRemote,
+        Code::NotInComposition,
     ];
 
     /// The wire spelling, e.g. `TEMP-ASSET`.
@@ -65,6 +81,11 @@ impl Code {
             Code::CredentialUntrusted => "CREDENTIAL-UNTRUSTED",
             Code::ApprovedAi => "APPROVED-AI",
             Code::LowQualityHash => "LOW-QUALITY-HASH",
+            Code::PackageInvalid => "PACKAGE-INVALID",
+            Code::PackageIncomplete => "PACKAGE-INCOMPLETE",
+            Code::Truncated => "TRUNCATED",
+            Code::CredentialRemote => "CREDENTIAL-REMOTE",
+            Code::NotInComposition => "NOT-IN-COMPOSITION",
         }
     }
 
@@ -74,10 +95,19 @@ impl Code {
             Code::TempAsset
             | Code::UnapprovedAi
             | Code::ReferenceMatch
-            | Code::CredentialInvalid => Severity::Fail,
-            Code::UndeclaredAi | Code::Unreadable | Code::MarkingStripped => Severity::Overridable,
+            | Code::CredentialInvalid
+            | Code::PackageInvalid
+            | Code::PackageIncomplete => Severity::Fail,
+            Code::UndeclaredAi
+            | Code::Unreadable
+            | Code::MarkingStripped
+            | Code::Truncated
+            | Code::CredentialRemote => Severity::Overridable,
             Code::CredentialUntrusted if policy.require_trusted => Severity::Overridable,
-            Code::CredentialUntrusted | Code::ApprovedAi | Code::LowQualityHash => Severity::Note,
+            Code::CredentialUntrusted
+            | Code::ApprovedAi
+            | Code::LowQualityHash
+            | Code::NotInComposition => Severity::Note,
         }
     }
 }

@@ -194,21 +194,31 @@ impl VideoInfo {
     }
 }
 
+/// Most frames named one by one besides a regular sampling (the first and last frame of
+/// each IMF resource); more are left out, and the regular samples still cover them.
+pub const MAX_EXTRA_FRAMES: usize = 2000;
+
 /// Which frames to hash.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Sampling {
     /// Every frame (ledger entries).
     Every,
     /// Frame `round(k × rate / n)` for each `k`: `n` frames a second.
     PerSecond(u32),
+    /// As `PerSecond`, plus these frames (sorted, at most [`MAX_EXTRA_FRAMES`]): the first and
+    /// last frame of every resource of an IMF composition, which may be shorter than a second.
+    PerSecondAnd(u32, Vec<u64>),
 }
 
 impl Sampling {
     /// Whether frame `n` of a video at `num/den` frames per second is kept.
-    pub fn keeps(self, n: u64, num: u32, den: u32) -> bool {
+    pub fn keeps(&self, n: u64, num: u32, den: u32) -> bool {
         match self {
             Sampling::Every => true,
-            Sampling::PerSecond(s) => {
+            Sampling::PerSecondAnd(s, extra) => {
+                extra.binary_search(&n).is_ok() || Sampling::PerSecond(*s).keeps(n, num, den)
+            }
+            &Sampling::PerSecond(s) => {
                 // k = round(n × s / rate); kept when round(k × rate / s) == n. Integers only.
                 let (s, num, den) = (u128::from(s), u128::from(num), u128::from(den));
                 let n = u128::from(n);
@@ -220,10 +230,17 @@ impl Sampling {
     }
 
     /// The same test as an ffmpeg expression over the frame or packet number `n`.
-    fn expression(self, num: u32, den: u32) -> Option<String> {
+    fn expression(&self, num: u32, den: u32) -> Option<String> {
         match self {
             Sampling::Every => None,
-            Sampling::PerSecond(s) => Some(format!(
+            Sampling::PerSecondAnd(s, extra) => {
+                let mut e = Sampling::PerSecond(*s).expression(num, den)?;
+                for n in extra.iter().take(MAX_EXTRA_FRAMES) {
+                    e.push_str(&format!("+eq(n\\,{n})"));
+                }
+                Some(e)
+            }
+            &Sampling::PerSecond(s) => Some(format!(
                 "eq(n\\,round(round(n*{}/{num})*{num}/{}))",
                 u64::from(s) * u64::from(den),
                 u64::from(s) * u64::from(den)
@@ -304,6 +321,33 @@ pub fn probe(path: &Path) -> Result<Option<VideoInfo>, VideoError> {
     }))
 }
 
+/// Whether `path` holds an audio stream ffprobe can read (an MXF may hold only sound).
+pub fn has_audio(path: &Path) -> bool {
+    let Ok(child) = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "a:0",
+            "-show_entries",
+            "stream=codec_type",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+    else {
+        return false;
+    };
+    matches!(
+        wait_with_output(child, PROBE_TIMEOUT, 4096),
+        Ok(Some(out)) if String::from_utf8_lossy(&out).contains("audio")
+    )
+}
+
 /// Waits for `child` at most `timeout`, reading at most `limit` bytes of its stdout; `None`
 /// when it was killed for taking too long.
 fn wait_with_output(
@@ -351,14 +395,14 @@ pub fn frame_hashes(
     match decode(
         path,
         info,
-        sampling,
+        &sampling,
         max_seconds,
         Decoder::Native { lowres },
     ) {
         Ok(frames) if !frames.is_empty() => Ok(frames),
         // HTJ2K (and J2K profiles ffmpeg's own decoder refuses): OpenJPEG reads them.
         first if info.codec == "jpeg2000" => {
-            match decode(path, info, sampling, max_seconds, Decoder::OpenJpeg) {
+            match decode(path, info, &sampling, max_seconds, Decoder::OpenJpeg) {
                 Ok(frames) if !frames.is_empty() => Ok(frames),
                 Ok(_) => first,
                 Err(e) => first.and(Err(e)),
@@ -377,7 +421,7 @@ enum Decoder {
 fn decode(
     path: &Path,
     info: &VideoInfo,
-    sampling: Sampling,
+    sampling: &Sampling,
     max_seconds: u32,
     decoder: Decoder,
 ) -> Result<Vec<FrameHash>, VideoError> {

@@ -30,6 +30,7 @@ fn options() -> ScanOptions {
         cache_path: None,
         policy: Policy::default(),
         as_of: as_of(),
+        ov: vec![],
     }
 }
 

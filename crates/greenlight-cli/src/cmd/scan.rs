@@ -33,6 +33,8 @@ pub enum Format {
     Json,
     /// JUnit XML, one test case per file.
     Junit,
+    /// CSV for QC tools: one row per finding, with timecode in/out.
+    Csv,
 }
 
 /// Arguments of `greenlight scan`.
@@ -93,6 +95,10 @@ pub struct Args {
     /// Evaluate waivers and packs as of this date (YYYY-MM-DD) [default: today, UTC].
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<NaiveDate>,
+    /// An original-version IMF package (a folder with its ASSETMAP.xml) whose track files the
+    /// delivery's supplemental packages play; repeat for several.
+    #[arg(long, value_name = "DIR")]
+    pub ov: Vec<PathBuf>,
 }
 
 /// Runs the command.
@@ -162,7 +168,16 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         }
     };
 
+    for ov in &args.ov {
+        if !ov.join("ASSETMAP.xml").is_file() {
+            anyhow::bail!(
+                "--ov {}: not an IMF package (no ASSETMAP.xml in it)",
+                ov.display()
+            );
+        }
+    }
     let options = ScanOptions {
+        ov: args.ov.clone(),
         sha256: args.sha256,
         max_distance: args.max_distance,
         use_cache: !args.no_cache,
@@ -186,6 +201,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         Format::Human => report::human(&report, color()),
         Format::Json => report::json(&report) + "\n",
         Format::Junit => report::junit(&report),
+        Format::Csv => report::csv(&report),
     };
     if let Err(e) = stdout
         .write_all(text.as_bytes())
