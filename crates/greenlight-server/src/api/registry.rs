@@ -60,7 +60,12 @@ pub struct ConsentUpload {
     #[serde(default = "performer")]
     pub by: ConsentBy,
     pub treatment: Treatment,
+    /// The description of the use consented to.
     pub scope: String,
+    /// The consent is clear and conspicuous and signed apart from other terms (default
+    /// false); the union pack's valid consent needs it.
+    #[serde(default)]
+    pub separately_signed: bool,
     pub signed: NaiveDate,
     #[serde(default)]
     pub expires: Option<NaiveDate>,
@@ -85,6 +90,7 @@ pub async fn record_consent(
         by: c.by,
         treatment: c.treatment,
         scope: c.scope,
+        separately_signed: c.separately_signed,
         signed: c.signed,
         expires: c.expires,
         document: c.document.decode("document")?,

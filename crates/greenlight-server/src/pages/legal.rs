@@ -89,6 +89,28 @@ pub async fn consents(
                 label: "In force".into(),
             }
         };
+        let deceased_uses = state
+            .store
+            .consent_deceased_uses(&ctx.principal, &c.id)
+            .await
+            .unwrap_or_default();
+        let problems = c.union_problems(!deceased_uses.is_empty());
+        let mut union_notes: Vec<String> = problems
+            .iter()
+            .map(|p| {
+                if p.starts_with("given by the performer") {
+                    format!("{p} (deceased in {})", deceased_uses.join(", "))
+                } else {
+                    (*p).to_owned()
+                }
+            })
+            .collect();
+        if deceased_uses.is_empty() && c.by == ConsentBy::Performer {
+            union_notes.push(
+                "would not count for a deceased performer's replica: only the estate or the union can consent"
+                    .to_owned(),
+            );
+        }
         let production = c
             .production_id
             .as_ref()
@@ -111,6 +133,9 @@ pub async fn consents(
             document: c.document_name,
             sha256: c.document_sha256.chars().take(12).collect(),
             uses,
+            separately_signed: c.separately_signed,
+            union_valid: problems.is_empty(),
+            union_notes,
         });
     }
     let productions = ctx
@@ -170,6 +195,7 @@ pub async fn record_consent(State(state): State<AppState>, form: CsrfMultipart) 
         by,
         treatment,
         scope: form.text("scope"),
+        separately_signed: form.text("separately_signed") == "true",
         signed,
         expires: date(&form.text("expires"), "The expiry date")?,
         document: Document {

@@ -96,6 +96,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin", get(admin::page))
         .route("/admin/orgs", post(admin::create_org))
         .route("/admin/productions", post(admin::create_production))
+        .route("/admin/productions/agreements", post(admin::set_agreements))
         .route("/admin/people", post(admin::invite))
         .route(
             "/admin/invitations/{id}/revoke",
@@ -600,6 +601,9 @@ pub fn flash_for(done: Option<&str>) -> Vec<views::Flash> {
         Some("tool_changed") => "The tool's terms were changed; every use of it was triaged again.",
         Some("org") => "Organisation created.",
         Some("production") => "Production created.",
+        Some("agreements") => {
+            "Union agreements recorded; the production's declarations were triaged again."
+        }
         Some("person") => "Person added.",
         Some("invited") => {
             "That person already has an account: they were sent an invitation, hold the role \
