@@ -107,7 +107,7 @@ pub async fn consents(
             .collect();
         if deceased_uses.is_empty() && c.by == ConsentBy::Performer {
             union_notes.push(
-                "would not count for a deceased performer's replica: only the estate or the union can consent"
+                "not for a deceased performer (only the estate or the union can consent)"
                     .to_owned(),
             );
         }
