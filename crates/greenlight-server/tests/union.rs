@@ -185,7 +185,7 @@ async fn union_api(t: Studio) {
     t.post_json(
         &format!("/api/v1/declarations/{id}/consents"),
         &t.legal,
-        link(signed),
+        link(signed.clone()),
         None,
     )
     .await
@@ -245,6 +245,26 @@ async fn union_api(t: Studio) {
             assert_eq!(i["done"], true, "{i}");
         }
     }
+
+    // Legal can take the separate signature back (PATCH); the use is triaged again and
+    // the blocker opens. A partner cannot.
+    let consent_uri = format!("/api/v1/consents/{signed}");
+    let unsign = json!({"separately_signed": false});
+    let r = t
+        .send_json(Method::PATCH, &consent_uri, &t.partner, &unsign, None)
+        .await;
+    assert!(
+        matches!(r.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND),
+        "{}",
+        r.text()
+    );
+    let r = t
+        .send_json(Method::PATCH, &consent_uri, &t.legal, &unsign, None)
+        .await;
+    r.assert_status(StatusCode::OK);
+    assert_eq!(r.json()["separately_signed"], false);
+    let (_, triage) = current_result(&t, &id).await;
+    assert!(rules(&triage["result"], "blockers").contains(&"SAG-EBDR".to_owned()));
 
     // The audit log holds it all and verifies.
     let r = t.get("/api/v1/audit/verify", &t.auditor).await;

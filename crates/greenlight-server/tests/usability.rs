@@ -637,6 +637,26 @@ async fn the_consent_page_says_whether_each_consent_counts_for_the_union_pack() 
         ben.contains("Not valid") && ben.contains("not signed separately from other terms"),
         "{ben}"
     );
+    // Legal records Ben Roe's separate signature later, from the row's own form.
+    let marker = "action=\"/legal/consents/";
+    let at = ben.find(marker).expect("a form on the row") + marker.len();
+    let ben_id = ben[at..].split('/').next().expect("an id").to_owned();
+    let r = t
+        .call(
+            Method::POST,
+            &format!("/legal/consents/{ben_id}/separately-signed"),
+            None,
+            &[
+                ("cookie", cookie.as_str()),
+                ("content-type", "application/x-www-form-urlencoded"),
+            ],
+            format!("csrf={csrf}&separately_signed=true"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let html = page(&t, &cookie, "/legal/consents").await.text();
+    let ben = consent_row(&html, "Ben Roe");
+    assert!(ben.contains(">Valid<"), "{ben}");
 
     // Linked to a use whose talent entry is deceased, a performer's own consent does not count.
     let deceased = DE_AGEING

@@ -314,6 +314,35 @@ async fn union_story(db: Db) {
         detail.obligations
     );
 
+    // The plain consent, recorded later as separately signed, clears it too once linked;
+    // taking the signature back re-triages the use it covers and opens the blocker again.
+    assert!(matches!(
+        store
+            .set_consent_separately_signed(&w.partner, &plain.id, true)
+            .await,
+        Err(StoreError::Forbidden(_) | StoreError::NotFound(_))
+    ));
+    let plain = store
+        .set_consent_separately_signed(&w.legal, &plain.id, true)
+        .await
+        .expect("record the separate signature");
+    assert!(plain.separately_signed);
+    store
+        .link_consent(&w.legal, &d.id, "Mara Quinn", &plain.id)
+        .await
+        .expect("link");
+    let (_, blockers) = rules(&store, &w.reviewer, &d.id).await;
+    assert!(!blockers.contains(&"SAG-EBDR".to_owned()), "{blockers:?}");
+    store
+        .set_consent_separately_signed(&w.legal, &plain.id, false)
+        .await
+        .expect("take it back");
+    let (_, blockers) = rules(&store, &w.reviewer, &d.id).await;
+    assert!(
+        blockers.contains(&"SAG-EBDR".to_owned()),
+        "the linked use was triaged again: {blockers:?}"
+    );
+
     // Changing the record is audited, and the audited states verify, old digests included.
     assert!(store.verify_audit(&w.admin).await.expect("verify").valid);
     let trust = audit::Trust::anchored(&db.key.public_hex(), "the test's key");

@@ -148,6 +148,31 @@ pub async fn revoke_consent(
     ))
 }
 
+/// What legal changes on a recorded consent.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentChange {
+    /// The consent is signed separately from other terms.
+    pub separately_signed: bool,
+}
+
+/// Legal records whether a consent is signed separately from other terms; every linked
+/// declaration is triaged again.
+#[utoipa::path(patch, path = "/api/v1/consents/{id}", tag = "registry", params(("id" = String, Path)), request_body = ConsentChange,
+    responses((status = 200, body = Consent), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn change_consent(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    ApiJson(c): ApiJson<ConsentChange>,
+) -> ApiResult<Json<Consent>> {
+    Ok(Json(
+        s.store
+            .set_consent_separately_signed(&p, &ConsentId(id), c.separately_signed)
+            .await?,
+    ))
+}
+
 /// The consent's signed document.
 #[utoipa::path(get, path = "/api/v1/consents/{id}/document", tag = "registry", params(("id" = String, Path)),
     responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>)))]

@@ -120,6 +120,8 @@ pub async fn consents(
         rows.push(ConsentRow {
             revoke_action: (legal && c.revoked_at.is_none())
                 .then(|| format!("/legal/consents/{}/revoke", c.id)),
+            signature_action: (legal && c.revoked_at.is_none())
+                .then(|| format!("/legal/consents/{}/separately-signed", c.id)),
             document_href: format!("/legal/consents/{}/document", c.id),
             id: c.id.0,
             performer: c.performer,
@@ -208,6 +210,26 @@ pub async fn record_consent(State(state): State<AppState>, form: CsrfMultipart) 
         .record_consent(&form.ctx.principal, None, new)
         .await?;
     Ok(see_other("/legal/consents?done=consent"))
+}
+
+/// Records whether a consent is signed separately from other terms; the store re-triages
+/// every use it covers.
+pub async fn set_separately_signed(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: CsrfForm,
+) -> PageResult {
+    form.ctx
+        .require(&[Role::Legal], "Recording a separate signature")?;
+    state
+        .store
+        .set_consent_separately_signed(
+            &form.ctx.principal,
+            &ConsentId(id),
+            form.get("separately_signed") == "true",
+        )
+        .await?;
+    Ok(see_other("/legal/consents?done=signature"))
 }
 
 /// Revokes a consent (with a reason); the store re-triages every use it covered.

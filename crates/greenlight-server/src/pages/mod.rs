@@ -84,6 +84,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/legal/consents/{id}/revoke", post(legal::revoke_consent))
         .route(
+            "/legal/consents/{id}/separately-signed",
+            post(legal::set_separately_signed),
+        )
+        .route(
             "/legal/consents/{id}/document",
             get(legal::consent_document),
         )
@@ -597,6 +601,9 @@ pub fn flash_for(done: Option<&str>) -> Vec<views::Flash> {
         Some("linked") => "Consent linked; the declaration was triaged again.",
         Some("consent") => "Consent recorded.",
         Some("revoked") => "Consent revoked; every use it covered was triaged again.",
+        Some("signature") => {
+            "Separate signature recorded; every use the consent covers was triaged again."
+        }
         Some("tool") => "Tool registered.",
         Some("tool_changed") => "The tool's terms were changed; every use of it was triaged again.",
         Some("org") => "Organisation created.",

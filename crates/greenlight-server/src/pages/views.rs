@@ -629,6 +629,8 @@ pub struct ConsentRow {
     pub sha256: String,
     pub uses: Vec<(String, String)>,
     pub revoke_action: Option<String>,
+    /// Where legal records the separate signature (or its absence).
+    pub signature_action: Option<String>,
     pub separately_signed: bool,
     /// Whether the consent counts as a valid consent under the union pack.
     pub union_valid: bool,

@@ -293,6 +293,64 @@ impl Store {
         .await
     }
 
+    /// Legal records whether a consent is signed separately from other terms (for one
+    /// recorded before the registry asked, or recorded wrongly); every linked declaration is
+    /// triaged again, as for a revocation.
+    pub async fn set_consent_separately_signed(
+        &self,
+        actor: &Principal,
+        id: &ConsentId,
+        separately_signed: bool,
+    ) -> Result<Consent> {
+        let c = self.consent(actor, id).await?;
+        check_studio(actor, &c.studio_id, Role::Legal, "records consents")?;
+        let (id, actor_id) = (id.clone(), actor.user.id.clone());
+        self.write(move |w| {
+            Box::pin(async move {
+                let (before, salt) = load_consent(&mut w.conn, &id).await?;
+                if before.separately_signed == separately_signed {
+                    return Ok(before);
+                }
+                sqlx::query("UPDATE consents SET separately_signed = $1 WHERE id = $2")
+                    .bind(separately_signed as i64)
+                    .bind(id.0.clone())
+                    .execute(&mut w.conn)
+                    .await?;
+                let (after, _) = load_consent(&mut w.conn, &id).await?;
+                w.audit(
+                    Some(&actor_id.0),
+                    Some(&after.studio_id.0),
+                    "consent.update",
+                    "consent",
+                    &id.0,
+                    Some(digest(&salt, &consent_state(&before))),
+                    Some(digest(&salt, &consent_state(&after))),
+                );
+                let what = if separately_signed {
+                    "recorded as signed separately from other terms"
+                } else {
+                    "recorded as not signed separately from other terms"
+                };
+                let decls =
+                    sqlx::query("SELECT declaration_id FROM consent_links WHERE consent_id = $1")
+                        .bind(id.0.clone())
+                        .fetch_all(&mut w.conn)
+                        .await?;
+                for d in &decls {
+                    retriage(
+                        w,
+                        &DeclarationId(get_s(d, "declaration_id")?),
+                        &format!("{}'s consent {what}", after.performer),
+                        Some(&actor_id.0),
+                    )
+                    .await?;
+                }
+                Ok(after)
+            })
+        })
+        .await
+    }
+
     /// A consent the caller may see (members of the studio).
     pub async fn consent(&self, actor: &Principal, id: &ConsentId) -> Result<Consent> {
         let mut conn = self.pool().acquire().await?;
