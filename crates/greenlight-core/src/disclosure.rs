@@ -4,7 +4,9 @@
 //! act on before release: the credit or programme-information line to add (one line drafted
 //! from every `disclose-existence` obligation), the labels to place (`label`, `label-text`,
 //! per use and media), and the markings to keep (`keep-marking`, per use). Obligations of any
-//! other kind become one item each, with the pack's own text. Each item carries its due date
+//! other kind become one item each, with the pack's own text; the union pack's kinds
+//! (`compensate`, `bargain-compensation`, `notice-48h`, `notify-union`) keep their own item
+//! kind and say who must act. Each item carries its due date
 //! (the earliest of the obligations it merges), the obligations it covers and whether all of
 //! them are done. Pure: the caller supplies the obligations with their states.
 
@@ -59,8 +61,43 @@ pub enum ActionKind {
     LabelText,
     /// A machine-readable marking to keep through post-production and delivery.
     KeepMarking,
+    /// Pay the performer (the union pack's `compensate`): the pack's text.
+    Compensate,
+    /// Bargain the replica's compensation with the performer (`bargain-compensation`).
+    BargainCompensation,
+    /// Tell the performer of a capture in time (`notice-48h`).
+    #[serde(rename = "notice-48h")]
+    Notice48h,
+    /// Give the union notice and an opportunity to bargain (`notify-union`).
+    NotifyUnion,
     /// An obligation of a kind this module does not draft for: the pack's text.
     Other,
+}
+
+impl ActionKind {
+    /// The kind of item an obligation of another kind than the drafted ones becomes.
+    fn of_other(obligation_kind: &str) -> Self {
+        match obligation_kind {
+            "compensate" => ActionKind::Compensate,
+            "bargain-compensation" => ActionKind::BargainCompensation,
+            "notice-48h" => ActionKind::Notice48h,
+            "notify-union" => ActionKind::NotifyUnion,
+            _ => ActionKind::Other,
+        }
+    }
+
+    /// Who must act on items of this kind, when the kind says: the union pack's payments and
+    /// capture notices fall to the production's payroll, its bargaining and union notices to
+    /// the studio's labour relations.
+    pub fn who_acts(self) -> Option<&'static str> {
+        match self {
+            ActionKind::Compensate | ActionKind::Notice48h => Some("the production's payroll"),
+            ActionKind::BargainCompensation | ActionKind::NotifyUnion => {
+                Some("the studio's labour relations")
+            }
+            _ => None,
+        }
+    }
 }
 
 /// An obligation an action item covers.
@@ -94,6 +131,9 @@ pub struct ActionItem {
     pub covers: Vec<Covered>,
     /// True when every obligation covered is done.
     pub done: bool,
+    /// Who must act, when the kind says ([`ActionKind::who_acts`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub who: Option<String>,
 }
 
 /// The list a producer acts on before release.
@@ -174,6 +214,7 @@ fn item(
         due: earliest(covers.iter().map(|c| c.due.as_str())),
         done: covers.iter().all(|c| c.state == ObligationState::Done),
         covers,
+        who: kind.who_acts().map(str::to_owned),
     }
 }
 
@@ -283,7 +324,7 @@ pub fn draft(title: &str, uses: &[UseObligations]) -> ActionList {
             )
         }) {
             items.push(item(
-                ActionKind::Other,
+                ActionKind::of_other(&t.obligation.kind),
                 t.obligation.text.clone(),
                 vec![u.reference.clone()],
                 u.media.clone(),
@@ -454,6 +495,48 @@ mod tests {
     }
 
     #[test]
+    fn union_obligations_keep_their_kind_and_say_who_acts() {
+        let uses = vec![use_(
+            "LK-9",
+            "Replica of the lead",
+            &["video"],
+            vec![
+                ob("SAG-EBDR", "compensate", "before use", Open),
+                ob("SAG-SCAN-NOTICE", "notice-48h", "before use", Open),
+                ob("SAG-ICDR", "bargain-compensation", "before use", Done),
+                ob("SAG-SYNTHETIC", "notify-union", "before use", Open),
+            ],
+        )];
+        let list = draft("T", &uses);
+        let got: Vec<(ActionKind, Option<&str>)> = list
+            .items
+            .iter()
+            .map(|i| (i.kind, i.who.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (ActionKind::Compensate, Some("the production's payroll")),
+                (ActionKind::Notice48h, Some("the production's payroll")),
+                (
+                    ActionKind::BargainCompensation,
+                    Some("the studio's labour relations")
+                ),
+                (
+                    ActionKind::NotifyUnion,
+                    Some("the studio's labour relations")
+                ),
+            ]
+        );
+        assert_eq!(list.open, 3, "the bargained one is done");
+        let json = serde_json::to_value(&list).unwrap();
+        assert_eq!(json["items"][1]["kind"], "notice-48h");
+        assert_eq!(json["items"][2]["kind"], "bargain-compensation");
+        let back: ActionList = serde_json::from_value(json).unwrap();
+        assert_eq!(back, list);
+    }
+
+    #[test]
     fn nothing_to_do_and_other_kinds() {
         assert!(draft("T", &[]).items.is_empty());
         let uses = vec![use_(
@@ -466,8 +549,10 @@ mod tests {
         assert_eq!(list.items.len(), 1);
         assert_eq!(list.items[0].kind, ActionKind::Other);
         assert_eq!(list.items[0].text, "text of R-1");
+        assert_eq!(list.items[0].who, None);
         let json = serde_json::to_value(&list).unwrap();
         assert_eq!(json["items"][0]["kind"], "other");
+        assert!(json["items"][0].get("who").is_none());
         assert_eq!(json["items"][0]["covers"][0]["use"], "X-1");
         let back: ActionList = serde_json::from_value(json).unwrap();
         assert_eq!(back, list);

@@ -118,6 +118,7 @@ fn bench(c: &mut Criterion) {
                 kind: "scripted".into(),
                 eu_release: true,
                 release_date: "2027-03-05".into(),
+                agreements: "none".into(),
                 packs: "netflix-genai, eu-ai-act-art50".into(),
                 generated: "2026-11-23 10:15 UTC".into(),
                 csv_href: "/r.csv".into(),

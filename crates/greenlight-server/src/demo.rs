@@ -180,6 +180,7 @@ pub async fn seed(store: &Store) -> Result<(), StoreError> {
                 kind: "scripted".into(),
                 eu_release: true,
                 release_date: chrono::NaiveDate::from_ymd_opt(2027, 3, 5),
+                agreements: vec![],
             };
             store
                 .create_production(&admin, &studio.id, NewProduction { facts, packs: None })
@@ -219,6 +220,7 @@ pub async fn seed(store: &Store) -> Result<(), StoreError> {
                 treatment: Treatment::ReAgeing,
                 scope: "De-aged likeness in the flashback scenes of The Lighthouse Keeper only"
                     .into(),
+                separately_signed: true,
                 signed: chrono::NaiveDate::from_ymd_opt(2026, 5, 4).expect("a valid date"),
                 expires: None,
                 document: Document {

@@ -23,7 +23,7 @@ use crate::api;
         api::declarations::queue, api::declarations::get_one, api::declarations::revisions, api::declarations::revise,
         api::declarations::decide, api::declarations::withdraw, api::declarations::link_consent, api::declarations::confirm,
         api::declarations::complete_obligation,
-        api::registry::record_consent, api::registry::list_consents, api::registry::get_consent, api::registry::revoke_consent,
+        api::registry::record_consent, api::registry::list_consents, api::registry::get_consent, api::registry::change_consent, api::registry::revoke_consent,
         api::registry::consent_document, api::registry::consent_uses, api::registry::register_tool, api::registry::update_tool,
         api::registry::list_tools, api::registry::get_tool, api::registry::tool_uses,
         api::audit::entries, api::audit::verify,

@@ -584,6 +584,12 @@ async fn the_live_preview_agrees_with_check_on_the_public_scenarios() {
             kind: d.production.kind.as_str().to_owned(),
             eu_release: d.production.eu_release,
             release_date: d.production.release_date,
+            agreements: d
+                .production
+                .agreements
+                .iter()
+                .map(|a| a.as_str().to_owned())
+                .collect(),
         };
         let production = store
             .create_production(&admin, &boot.org.id, NewProduction { facts, packs: None })
@@ -1330,4 +1336,72 @@ async fn unknown_addresses_partner_dashboards_and_narrow_screens() {
     })
     .await
     .expect("the pages hold up");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_form_shows_the_union_fields_once_the_production_records_the_agreement() {
+    let (chrome, driver) = match webdriver::binaries() {
+        Ok(b) => b,
+        Err(why) => {
+            println!("skipped: {why}");
+            return;
+        }
+    };
+    let server = start_server().await;
+    demo::seed(&server.store).await.expect("the demo seeds");
+    let pid = demo_production(&server.store, "producer@harbourfilms.example")
+        .await
+        .id
+        .0;
+    let base = server.base.clone();
+    let pw = demo::DEMO_PASSWORD;
+    let shots = screenshots();
+    tokio::task::spawn_blocking(move || {
+        let drv = Driver::start(&driver);
+        let b = Browser::open(&drv, &chrome);
+        let union_fields = [
+            "[name='use.genre']",
+            "[name='talent[0].role']",
+            "[name='talent[0].replica_origin']",
+            "[name='talent[0].replaces_human_role']",
+            "[name='talent[0].scan.date']",
+            "[name='inputs[0].mentions[0].feature']",
+        ];
+        // No agreement on record: the form asks nothing about the union.
+        sign_in(&b, &base, "producer@harbourfilms.example", pw);
+        b.goto(&format!("{base}/productions/{pid}/declare"));
+        b.click("button[value=inputs]");
+        b.wait_for("a row added", "return !!document.querySelector(\"[name='inputs[0].kind']\")", json!([]));
+        for f in union_fields {
+            assert!(!b.exists(f), "{f} is shown without an agreement");
+        }
+        sign_out(&b);
+
+        // The studio's admin records the agreement on the admin page.
+        sign_in(&b, &base, "admin@northlight.example", pw);
+        b.goto(&format!("{base}/admin"));
+        b.click("form[action='/admin/productions/agreements'] input[value='sag-aftra-tv-theatrical-2023']");
+        b.click("form[action='/admin/productions/agreements'] button[type=submit]");
+        b.wait_for("agreements recorded", "return location.search.includes('done=agreements')", json!([]));
+        assert!(b.body().contains("SAG-AFTRA TV/Theatrical Agreement 2023"));
+        sign_out(&b);
+
+        // Now the form asks them, and the production page says what the record holds.
+        sign_in(&b, &base, "producer@harbourfilms.example", pw);
+        b.goto(&format!("{base}/productions/{pid}"));
+        assert!(
+            b.text("#production-facts").contains("union agreements: SAG-AFTRA TV/Theatrical Agreement 2023"),
+            "{}",
+            b.body()
+        );
+        b.goto(&format!("{base}/productions/{pid}/declare"));
+        b.click("button[value=inputs]");
+        b.wait_for("a row added", "return !!document.querySelector(\"[name='inputs[0].kind']\")", json!([]));
+        for f in union_fields {
+            assert!(b.exists(f), "{f} is not shown under the agreement");
+        }
+        b.screenshot(&shots.join("declare-union.png"));
+    })
+    .await
+    .expect("the union fields follow the record");
 }

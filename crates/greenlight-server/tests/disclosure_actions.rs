@@ -94,7 +94,7 @@ async fn actions_as_json_and_csv_and_refused_to_a_foreign_studio() {
         let mut lines = csv.lines();
         assert_eq!(
             lines.next(),
-            Some("kind,text,uses,media,due,done,covers,evidence")
+            Some("kind,text,uses,media,due,done,covers,evidence,who")
         );
         assert!(
             lines

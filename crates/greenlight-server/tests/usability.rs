@@ -587,3 +587,116 @@ async fn pages_speak_in_words_not_json_ids_or_counts_in_brackets() {
     assert!(words.contains("Entries #1 to #"), "{words}");
     assert!(!words.contains("after #0"), "{words}");
 }
+
+/// The consent registry's row for `performer`: the HTML from its name to the end of its row.
+fn consent_row(html: &str, performer: &str) -> String {
+    let start = html
+        .find(&format!("<strong>{performer}</strong>"))
+        .unwrap_or_else(|| panic!("a row for {performer}"));
+    let rest = &html[start..];
+    rest[..rest.find("</tr>").unwrap_or(rest.len())].to_owned()
+}
+
+#[tokio::test]
+async fn the_consent_page_says_whether_each_consent_counts_for_the_union_pack() {
+    let t = Studio::sqlite(lighthouse_keeper()).await;
+    let (cookie, csrf) = session(&t, &t.legal).await;
+    // Recorded on the page, once with the separate-signature box ticked and once without.
+    for (performer, ticked) in [("Ada Vale", true), ("Ben Roe", false)] {
+        let mut fields = vec![
+            ("csrf", csrf.as_str()),
+            ("performer", performer),
+            ("by", "performer"),
+            ("treatment", "replica"),
+            ("production", ""),
+            ("scope", "Digital replica in the storm sequence only"),
+            ("signed", "2026-05-04"),
+            ("expires", ""),
+        ];
+        if ticked {
+            fields.push(("separately_signed", "true"));
+        }
+        let r = post_multipart(
+            &t,
+            &cookie,
+            "/legal/consents",
+            &fields,
+            &[("document", "consent.txt", b"signed")],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    }
+    let html = page(&t, &cookie, "/legal/consents").await.text();
+    let ada = consent_row(&html, "Ada Vale");
+    assert!(
+        ada.contains("signed separately") && ada.contains(">Valid<"),
+        "{ada}"
+    );
+    let ben = consent_row(&html, "Ben Roe");
+    assert!(
+        ben.contains("Not valid") && ben.contains("not signed separately from other terms"),
+        "{ben}"
+    );
+    // Legal records Ben Roe's separate signature later, from the row's own form.
+    let marker = "action=\"/legal/consents/";
+    let at = ben.find(marker).expect("a form on the row") + marker.len();
+    let ben_id = ben[at..].split('/').next().expect("an id").to_owned();
+    let r = t
+        .call(
+            Method::POST,
+            &format!("/legal/consents/{ben_id}/separately-signed"),
+            None,
+            &[
+                ("cookie", cookie.as_str()),
+                ("content-type", "application/x-www-form-urlencoded"),
+            ],
+            format!("csrf={csrf}&separately_signed=true"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let html = page(&t, &cookie, "/legal/consents").await.text();
+    let ben = consent_row(&html, "Ben Roe");
+    assert!(ben.contains(">Valid<"), "{ben}");
+
+    // Linked to a use whose talent entry is deceased, a performer's own consent does not count.
+    let deceased = DE_AGEING
+        .replace("ref: LK-004", "ref: LK-040")
+        .replace("performer: Mara Quinn", "performer: Ada Vale")
+        .replace(
+            "treatment: re-ageing",
+            "treatment: replica\n    deceased: true",
+        );
+    let r = t.submit(&t.partner, &deceased).await;
+    r.assert_status(StatusCode::CREATED);
+    let decl = id_of(&r);
+    let consents = t.get("/api/v1/consents", &t.legal).await.json();
+    let ada_id = consents["items"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["performer"] == "Ada Vale"))
+        .and_then(|c| c["id"].as_str())
+        .expect("Ada Vale's consent")
+        .to_owned();
+    assert_eq!(
+        consents["items"]
+            .as_array()
+            .and_then(|a| a.iter().find(|c| c["performer"] == "Ada Vale"))
+            .map(|c| c["separately_signed"].clone()),
+        Some(Value::Bool(true)),
+        "the page's box reaches the record"
+    );
+    t.post_json(
+        &format!("/api/v1/declarations/{decl}/consents"),
+        &t.legal,
+        json!({"performer": "Ada Vale", "consent_id": ada_id}),
+        None,
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    let html = page(&t, &cookie, "/legal/consents").await.text();
+    let ada = consent_row(&html, "Ada Vale");
+    assert!(
+        ada.contains("Not valid")
+            && ada.contains("only the estate or the union can consent (deceased in LK-040)"),
+        "{ada}"
+    );
+}

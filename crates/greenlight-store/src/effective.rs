@@ -1,11 +1,13 @@
 //! The *effective declaration*: what the policy evaluates on the server. Facts of record
 //! win over what a partner typed (`spec/decisions.md`, "Facts of record win"):
 //!
-//! 1. the production record's facts replace the declared `production` section;
+//! 1. the production record's facts (title, kind, eu_release, release_date, the union
+//!    agreements) replace the declared `production` section;
 //! 2. a declared tool that matches a registered tool (name, and vendor when both give one,
 //!    case-insensitive) takes the registry's reviewed terms;
 //! 3. `talent[].consent` comes only from consent records legal linked to that entry (and
-//!    that are neither revoked nor expired); a typed consent is shown as claimed;
+//!    that are neither revoked nor expired), its description of use (`scope`) and separate
+//!    signature included; a typed consent is shown as claimed;
 //! 4. `inputs[].cleared` and `union_work.agreement` count only once legal confirmed them.
 //!
 //! Every difference between what was declared and what is on record is returned.
@@ -102,10 +104,25 @@ pub fn effective(declared: &Declaration, record: &Record<'_>) -> Effective {
         json!(facts.release_date),
         "production record",
     );
+    // The union agreements are a fact of record like eu_release: what the partner typed
+    // never puts a production under an agreement, nor takes it out of one. The store only
+    // keeps spellings of the format, so none is dropped here.
+    let agreements: Vec<core_decl::Agreement> = facts
+        .agreements
+        .iter()
+        .filter_map(|a| core_decl::Agreement::parse(a))
+        .collect();
+    diff(
+        "production.agreements".into(),
+        json!(declared.production.agreements),
+        json!(agreements),
+        "production record",
+    );
     d.production.title = facts.title.clone();
     d.production.kind = kind;
     d.production.eu_release = facts.eu_release;
     d.production.release_date = facts.release_date;
+    d.production.agreements = agreements;
 
     // 2. Registered tools' reviewed terms.
     let mut tools_used = Vec::new();
@@ -172,9 +189,9 @@ pub fn effective(declared: &Declaration, record: &Record<'_>) -> Effective {
                     signed: c.signed,
                     by: core_decl::ConsentBy::parse(c.by.as_str())
                         .unwrap_or(core_decl::ConsentBy::Performer),
-                    // The registry does not record separate signature yet, and what the
-                    // partner typed never counts: not separately signed.
-                    separately_signed: false,
+                    // Legal's record of a separate signature; what the partner typed
+                    // never counts.
+                    separately_signed: c.separately_signed,
                 }),
                 format!(
                     "consent registry: {}'s consent signed {} ({})",

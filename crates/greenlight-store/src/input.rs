@@ -31,7 +31,7 @@ pub struct DecisionInput {
 pub struct NewProduction {
     #[serde(flatten)]
     pub facts: ProductionFacts,
-    /// Enabled packs; default `netflix-genai` and `eu-ai-act-art50`.
+    /// Enabled packs; default `netflix-genai`, `eu-ai-act-art50` and `sag-aftra-2023`.
     #[serde(default)]
     pub packs: Option<Vec<String>>,
 }
@@ -47,6 +47,8 @@ pub struct ProductionUpdate {
     #[serde(default, with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub release_date: Option<Option<NaiveDate>>,
+    /// Replaces the union agreements (`[]` clears them).
+    pub agreements: Option<Vec<String>>,
     pub packs: Option<Vec<String>>,
 }
 
@@ -65,6 +67,8 @@ pub struct NewConsent {
     pub by: ConsentBy,
     pub treatment: Treatment,
     pub scope: String,
+    /// Signed apart from other terms (legal's record; see [`crate::model::Consent`]).
+    pub separately_signed: bool,
     pub signed: NaiveDate,
     pub expires: Option<NaiveDate>,
     pub document: Document,

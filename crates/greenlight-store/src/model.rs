@@ -384,6 +384,10 @@ pub struct ProductionFacts {
     pub kind: String,
     pub eu_release: bool,
     pub release_date: Option<NaiveDate>,
+    /// Union agreements the production works under (the format's `production.agreements`
+    /// values, e.g. `sag-aftra-tv-theatrical-2023`); none when left out.
+    #[serde(default)]
+    pub agreements: Vec<String>,
 }
 
 /// A production: owned by one studio, worked on by linked companies and vendors.
@@ -569,7 +573,11 @@ pub struct Consent {
     pub performer: String,
     pub by: ConsentBy,
     pub treatment: Treatment,
+    /// The description of the use consented to.
     pub scope: String,
+    /// The consent is clear and conspicuous and signed apart from other terms, as legal
+    /// recorded it (the union pack's *valid consent* needs it).
+    pub separately_signed: bool,
     pub signed: NaiveDate,
     pub expires: Option<NaiveDate>,
     pub revoked_at: Option<DateTime<Utc>>,
@@ -578,6 +586,27 @@ pub struct Consent {
     pub document_sha256: String,
     pub recorded_by: UserId,
     pub created_at: DateTime<Utc>,
+}
+
+impl Consent {
+    /// Why the consent would not count as a *valid consent* of the union pack
+    /// (`sag-aftra-2023`), in the pack's own words; empty when it counts. `deceased`: it
+    /// covers the replica of a deceased performer (only the estate or the union can consent).
+    pub fn union_problems(&self, deceased: bool) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if !self.separately_signed {
+            out.push("not signed separately from other terms");
+        }
+        if self.scope.trim().is_empty() {
+            out.push("no reasonably specific description of the use");
+        }
+        if deceased && self.by == ConsentBy::Performer {
+            out.push(
+                "given by the performer, and for a deceased performer only the estate or the union can consent",
+            );
+        }
+        out
+    }
 }
 
 /// A tool record: legal's reviewed terms, which the policy uses over what a partner declares.

@@ -121,6 +121,7 @@ async fn world(store: &Store) -> World {
                     kind: "scripted".into(),
                     eu_release: false,
                     release_date: None,
+                    agreements: vec![],
                 },
                 packs: None,
             },
@@ -129,8 +130,8 @@ async fn world(store: &Store) -> World {
         .expect("create production");
     assert_eq!(
         production.packs,
-        vec!["netflix-genai", "eu-ai-act-art50"],
-        "new productions enable both packs"
+        vec!["netflix-genai", "eu-ai-act-art50", "sag-aftra-2023"],
+        "new productions enable the default packs"
     );
     let production = store
         .link_org(&admin, &production.id, &company.id)
@@ -289,6 +290,7 @@ async fn workflow_story(db: Db) {
                 by: ConsentBy::Performer,
                 treatment: Treatment::ReAgeing,
                 scope: "De-aged likeness in the flashback only".into(),
+                separately_signed: false,
                 signed: chrono::NaiveDate::from_ymd_opt(2026, 5, 4).expect("date"),
                 expires: None,
                 document: Document {
@@ -673,6 +675,7 @@ async fn expiry_story(db: Db) {
                 by: ConsentBy::Performer,
                 treatment: Treatment::ReAgeing,
                 scope: "flashback only".into(),
+                separately_signed: false,
                 signed: chrono::NaiveDate::from_ymd_opt(2020, 1, 1).expect("date"),
                 expires: Some(chrono::NaiveDate::from_ymd_opt(2020, 12, 31).expect("date")),
                 document: Document {

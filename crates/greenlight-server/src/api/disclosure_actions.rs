@@ -27,7 +27,7 @@ pub async fn actions_for(
 
 /// The actions as CSV: one line per item, lists joined with ` | `.
 pub fn to_csv(list: &ActionList) -> String {
-    let mut out = String::from("kind,text,uses,media,due,done,covers,evidence\n");
+    let mut out = String::from("kind,text,uses,media,due,done,covers,evidence,who\n");
     for i in &list.items {
         let kind = serde_json::to_value(i.kind)
             .ok()
@@ -60,6 +60,7 @@ pub fn to_csv(list: &ActionList) -> String {
             i.done.to_string(),
             covers,
             evidence,
+            i.who.clone().unwrap_or_default(),
         ];
         out.push_str(
             &fields
@@ -93,7 +94,7 @@ fn wants_csv(f: &FormatParam, headers: &HeaderMap) -> Result<bool, ApiError> {
 /// date, the obligations it covers and whether all are done (JSON, or CSV with
 /// `?format=csv` or `Accept: text/csv`).
 #[utoipa::path(get, path = "/api/v1/productions/{id}/disclosure/actions", tag = "productions", params(("id" = String, Path), FormatParam),
-    responses((status = 200, description = "`{title, items: [{kind, text, uses, media, due, covers, done}], open}`; CSV (text/csv) with ?format=csv", content_type = "application/json"),
+    responses((status = 200, description = "`{title, items: [{kind, text, uses, media, due, covers, done, who}], open}`; CSV (text/csv) with ?format=csv", content_type = "application/json"),
         (status = 404, body = Problem)))]
 pub async fn actions(
     State(s): State<AppState>,

@@ -119,7 +119,10 @@ pub fn router() -> Router<AppState> {
             "/api/v1/consents",
             get(registry::list_consents).post(registry::record_consent),
         )
-        .route("/api/v1/consents/{id}", get(registry::get_consent))
+        .route(
+            "/api/v1/consents/{id}",
+            get(registry::get_consent).patch(registry::change_consent),
+        )
         .route(
             "/api/v1/consents/{id}/revoke",
             post(registry::revoke_consent),

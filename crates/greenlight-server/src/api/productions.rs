@@ -32,7 +32,8 @@ pub struct CreateProduction {
     pub production: NewProduction,
 }
 
-/// A studio admin creates a production (packs default to netflix-genai and eu-ai-act-art50).
+/// A studio admin creates a production (packs default to netflix-genai, eu-ai-act-art50 and
+/// sag-aftra-2023; union agreements to none).
 #[utoipa::path(post, path = "/api/v1/productions", tag = "productions", request_body = CreateProduction,
     responses((status = 201, body = Production), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn create(

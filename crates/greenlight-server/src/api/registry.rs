@@ -60,7 +60,12 @@ pub struct ConsentUpload {
     #[serde(default = "performer")]
     pub by: ConsentBy,
     pub treatment: Treatment,
+    /// The description of the use consented to.
     pub scope: String,
+    /// The consent is clear and conspicuous and signed apart from other terms (default
+    /// false); the union pack's valid consent needs it.
+    #[serde(default)]
+    pub separately_signed: bool,
     pub signed: NaiveDate,
     #[serde(default)]
     pub expires: Option<NaiveDate>,
@@ -85,6 +90,7 @@ pub async fn record_consent(
         by: c.by,
         treatment: c.treatment,
         scope: c.scope,
+        separately_signed: c.separately_signed,
         signed: c.signed,
         expires: c.expires,
         document: c.document.decode("document")?,
@@ -138,6 +144,31 @@ pub async fn revoke_consent(
     Ok(Json(
         s.store
             .revoke_consent(&p, &ConsentId(id), &r.reason)
+            .await?,
+    ))
+}
+
+/// What legal changes on a recorded consent.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentChange {
+    /// The consent is signed separately from other terms.
+    pub separately_signed: bool,
+}
+
+/// Legal records whether a consent is signed separately from other terms; every linked
+/// declaration is triaged again.
+#[utoipa::path(patch, path = "/api/v1/consents/{id}", tag = "registry", params(("id" = String, Path)), request_body = ConsentChange,
+    responses((status = 200, body = Consent), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn change_consent(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    ApiJson(c): ApiJson<ConsentChange>,
+) -> ApiResult<Json<Consent>> {
+    Ok(Json(
+        s.store
+            .set_consent_separately_signed(&p, &ConsentId(id), c.separately_signed)
             .await?,
     ))
 }

@@ -4,7 +4,7 @@ use axum::extract::Path;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use chrono::NaiveDate;
-use greenlight_store::input::NewProduction;
+use greenlight_store::input::{NewProduction, ProductionUpdate};
 use greenlight_store::{
     Enrolment, InvitationId, NewMember, OrgId, OrgKind, OrgKind::Studio, ProductionFacts,
     ProductionId, Role, TokenId,
@@ -108,6 +108,7 @@ async fn view(
                 .release_date
                 .map(|d| d.to_string())
                 .unwrap_or_default(),
+            agreements: super::form::agreement_names(&p.facts.agreements),
             packs: p.packs.join(", "),
             linked: p
                 .linked_orgs
@@ -198,6 +199,12 @@ pub async fn create_production(State(state): State<AppState>, form: CsrfForm) ->
             kind: form.get("kind"),
             eu_release: form.get("eu_release") == "true",
             release_date,
+            agreements: form
+                .pairs
+                .iter()
+                .filter(|(k, v)| k == "agreements" && !v.is_empty())
+                .map(|(_, v)| v.clone())
+                .collect(),
         },
         packs: None,
     };
@@ -206,6 +213,32 @@ pub async fn create_production(State(state): State<AppState>, form: CsrfForm) ->
         .create_production(&form.ctx.principal, &studio, new)
         .await?;
     Ok(see_other("/admin?done=production"))
+}
+
+/// Records the union agreements a production works under (a fact of record: every live
+/// declaration of the production is triaged again).
+pub async fn set_agreements(State(state): State<AppState>, form: CsrfForm) -> PageResult {
+    form.ctx
+        .require(&[Role::Admin], "Recording union agreements")?;
+    let agreements = form
+        .pairs
+        .iter()
+        .filter(|(k, v)| k == "agreements" && !v.is_empty())
+        .map(|(_, v)| v.clone())
+        .collect();
+    let update = ProductionUpdate {
+        agreements: Some(agreements),
+        ..Default::default()
+    };
+    state
+        .store
+        .update_production(
+            &form.ctx.principal,
+            &ProductionId(form.get("production")),
+            update,
+        )
+        .await?;
+    Ok(see_other("/admin?done=agreements"))
 }
 
 /// Adds a person to an organisation with a role. A new address becomes a member at once,

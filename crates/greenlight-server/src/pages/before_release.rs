@@ -17,6 +17,8 @@ pub struct ActionView {
     /// Its position in the list (names the form's fields).
     pub n: usize,
     pub what: &'static str,
+    /// Who must act, when the item's kind says (e.g. the production's payroll).
+    pub who: String,
     /// The label of the evidence field.
     pub evidence_label: &'static str,
     /// Whether the form is shown open (the credit line) or folded.
@@ -55,6 +57,10 @@ fn what(kind: ActionKind) -> &'static str {
         ActionKind::Label => "Label",
         ActionKind::LabelText => "Text notice",
         ActionKind::KeepMarking => "Keep the marking",
+        ActionKind::Compensate => "Pay the performer",
+        ActionKind::BargainCompensation => "Bargain the replica's compensation",
+        ActionKind::Notice48h => "Tell the performer before the capture",
+        ActionKind::NotifyUnion => "Notify the union",
         ActionKind::Other => "Other obligation",
     }
 }
@@ -64,6 +70,10 @@ fn evidence_label(kind: ActionKind) -> &'static str {
         ActionKind::Credit => "Credit line as delivered",
         ActionKind::Label | ActionKind::LabelText => "Label as placed",
         ActionKind::KeepMarking => "How the marking was kept",
+        ActionKind::Compensate => "What was paid, and the payroll reference",
+        ActionKind::BargainCompensation => "What was agreed, and the agreement reference",
+        ActionKind::Notice48h => "When and how the performer was told",
+        ActionKind::NotifyUnion => "When the union was notified, and its reference",
         ActionKind::Other => "What was done",
     }
 }
@@ -77,6 +87,7 @@ pub fn section(list: &ActionList, production: &str, can_mark: bool) -> BeforeRel
         .map(|(n, i)| ActionView {
             n,
             what: what(i.kind),
+            who: i.who.clone().unwrap_or_default(),
             evidence_label: evidence_label(i.kind),
             open_form: i.kind == ActionKind::Credit,
             text: i.text.clone(),

@@ -186,6 +186,7 @@ async fn build(
         report_href,
         reports,
         declare_href: String::new(),
+        facts: String::new(),
     })
 }
 
@@ -204,6 +205,21 @@ pub async fn production(
     if partner {
         view.declare_href = format!("/productions/{}/declare", p.id);
     }
+    view.facts = format!(
+        "{} · {} · {} · union agreements: {} · packs: {}",
+        p.facts.kind,
+        if p.facts.eu_release {
+            "released in the EU"
+        } else {
+            "not released in the EU"
+        },
+        p.facts
+            .release_date
+            .map(|d| format!("release {d}"))
+            .unwrap_or_else(|| "release date not yet known".into()),
+        super::form::agreement_names(&p.facts.agreements),
+        p.packs.join(", "),
+    );
     Ok(render(&view))
 }
 

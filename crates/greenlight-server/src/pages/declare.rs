@@ -30,6 +30,7 @@ fn facts_document(p: &Production) -> Value {
         "title": p.facts.title,
         "kind": p.facts.kind,
         "eu_release": p.facts.eu_release,
+        "agreements": p.facts.agreements,
     });
     if let Some(d) = p.facts.release_date {
         prod["release_date"] = Value::String(d.to_string());
@@ -39,7 +40,7 @@ fn facts_document(p: &Production) -> Value {
 
 fn facts_note(p: &Production) -> String {
     format!(
-        "{} · {} · {} · {}. These are the production's facts of record; the studio's record is what the policy uses.",
+        "{} · {} · {} · {} · union agreements: {}. These are the production's facts of record; the studio's record is what the policy uses.",
         p.facts.title,
         p.facts.kind,
         if p.facts.eu_release {
@@ -51,6 +52,7 @@ fn facts_note(p: &Production) -> String {
             .release_date
             .map(|d| format!("release {d}"))
             .unwrap_or_else(|| "release date not yet known".into()),
+        super::form::agreement_names(&p.facts.agreements),
     )
 }
 
@@ -64,10 +66,12 @@ fn page(
     ctx: &Ctx,
     p: &Production,
     target: FormTarget,
-    form: DeclForm,
+    mut form: DeclForm,
     problems: Vec<FieldProblem>,
     summary: String,
 ) -> DeclarePage {
+    // The union fields follow the production's record, whatever a document claims.
+    form.union = super::form::works_under_union(&p.facts.agreements);
     let base = format!("/productions/{}/declare", p.id);
     let declaration_id = target
         .action

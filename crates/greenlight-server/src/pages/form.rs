@@ -233,6 +233,8 @@ pub struct ToolRow {
 pub struct MentionRow {
     pub kind: String,
     pub name: String,
+    /// A performer's principal facial feature the input names (union field).
+    pub feature: String,
 }
 
 /// An input row of the form.
@@ -260,6 +262,15 @@ pub struct TalentRow {
     pub consent_scope: String,
     pub consent_signed: String,
     pub consent_by: String,
+    /// Union fields: shown when the production works under a SAG-AFTRA agreement.
+    pub role: String,
+    pub replica_origin: String,
+    pub replaces_human_role: bool,
+    pub has_scan: bool,
+    pub scan_date: String,
+    pub scan_notice: String,
+    pub scan_engaged: String,
+    pub consent_separately_signed: bool,
 }
 
 /// Everything the guided form shows, as the strings and switches a person sees.
@@ -290,6 +301,19 @@ pub struct DeclForm {
     pub union_affected: bool,
     pub union_agreement: String,
     pub self_assessment: [String; 5],
+    /// `production.agreements` as the document gives them (kept as hidden fields).
+    pub agreements: Vec<String>,
+    /// `use.genre` (union field).
+    pub genre: String,
+    /// Whether the union fields are shown: the production works under a SAG-AFTRA agreement
+    /// on record. Set by the page from the production, not from the document; when false, the
+    /// union values a document holds travel as hidden fields so a round trip keeps them.
+    pub union: bool,
+}
+
+/// Whether a production's agreements on record make the union fields relevant.
+pub fn works_under_union(agreements: &[String]) -> bool {
+    agreements.iter().any(|a| a.starts_with("sag-aftra-"))
 }
 
 impl DeclForm {
@@ -314,6 +338,7 @@ impl DeclForm {
                     .map(|m| MentionRow {
                         kind: s(m, "/type"),
                         name: s(m, "/name"),
+                        feature: s(m, "/feature"),
                     })
                     .collect();
                 InputRow {
@@ -340,6 +365,14 @@ impl DeclForm {
                 consent_scope: s(t, "/consent/scope"),
                 consent_signed: s(t, "/consent/signed"),
                 consent_by: s(t, "/consent/by"),
+                role: s(t, "/role"),
+                replica_origin: s(t, "/replica_origin"),
+                replaces_human_role: b(t, "/replaces_human_role", false),
+                has_scan: t.pointer("/scan").is_some(),
+                scan_date: s(t, "/scan/date"),
+                scan_notice: s(t, "/scan/notice"),
+                scan_engaged: s(t, "/scan/engaged"),
+                consent_separately_signed: b(t, "/consent/separately_signed", false),
             })
             .collect();
         let media = rows(doc, "/outputs/media")
@@ -373,7 +406,56 @@ impl DeclForm {
             union_agreement: s(doc, "/union_work/agreement"),
             self_assessment: ["p1", "p2", "p3", "p4", "p5"]
                 .map(|p| s(doc, &format!("/self_assessment/{p}"))),
+            agreements: rows(doc, "/production/agreements")
+                .iter()
+                .filter_map(|a| a.as_str().map(str::to_owned))
+                .collect(),
+            genre: s(doc, "/use/genre"),
+            union: false,
         }
+    }
+
+    /// The union values the document holds that differ from the format's defaults, as
+    /// (field name, value) pairs: what the page carries as hidden fields while the union
+    /// fields are not shown, so that form -> declaration -> form keeps them.
+    pub fn union_hidden_fields(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut keep = |name: String, value: &str, default: &str| {
+            if !value.is_empty() && value != default {
+                out.push((name, value.to_owned()));
+            }
+        };
+        keep("use.genre".into(), &self.genre, "none");
+        for (i, input) in self.inputs.iter().enumerate() {
+            for (j, m) in input.mentions.iter().enumerate() {
+                keep(
+                    format!("inputs[{i}].mentions[{j}].feature"),
+                    &m.feature,
+                    "none",
+                );
+            }
+        }
+        for (i, t) in self.talent.iter().enumerate() {
+            keep(format!("talent[{i}].role"), &t.role, "principal");
+            keep(
+                format!("talent[{i}].replica_origin"),
+                &t.replica_origin,
+                "unknown",
+            );
+            if t.replaces_human_role {
+                keep(format!("talent[{i}].replaces_human_role"), "true", "");
+            }
+            if t.has_consent && t.consent_separately_signed {
+                keep(format!("talent[{i}].consent.separately_signed"), "true", "");
+            }
+            if t.has_scan {
+                keep(format!("talent[{i}]._scan"), "true", "");
+                keep(format!("talent[{i}].scan.date"), &t.scan_date, "");
+                keep(format!("talent[{i}].scan.notice"), &t.scan_notice, "");
+                keep(format!("talent[{i}].scan.engaged"), &t.scan_engaged, "");
+            }
+        }
+        out
     }
 
     /// Adds the blank rows a person types into: one tool when there is none, one mention per
@@ -458,6 +540,17 @@ pub fn field_label(path: &str) -> String {
             "by" => "consent given by",
             "affected" => "affected",
             "agreement" => "agreement reference",
+            "agreements" => "union agreements",
+            "genre" => "genre",
+            "role" => "engagement",
+            "replica_origin" => "how the replica was made",
+            "replaces_human_role" => "replaces a human performer",
+            "separately_signed" => "consent signed apart from other terms",
+            "feature" => "facial feature named",
+            "scan" => "capture session (scan)",
+            "date" => "capture date",
+            "notice" => "performer told on",
+            "engaged" => "performer engaged on",
             _ => return None,
         })
     };
@@ -476,6 +569,9 @@ pub fn field_label(path: &str) -> String {
         [("talent", Some(i)), (f, None)] => leaf(f).map(|l| format!("Performer {}: {l}", i + 1)),
         [("talent", Some(i)), ("consent", None), (f, None)] => {
             leaf(f).map(|l| format!("Performer {}: {l}", i + 1))
+        }
+        [("talent", Some(i)), ("scan", None), (f, None)] => {
+            leaf(f).map(|l| format!("Performer {}: scan {l}", i + 1))
         }
         [("union_work", None), (f, None)] => leaf(f).map(|l| format!("Union-covered work: {l}")),
         [("self_assessment", None), (p, None)] => {
@@ -583,6 +679,69 @@ pub const CONSENT_BY: Choices = &[
     ("performer", "The performer"),
     ("estate", "The estate"),
     ("union", "The union"),
+];
+/// The union agreements a production may work under (`production.agreements`).
+pub const AGREEMENTS: Choices = &[
+    (
+        "sag-aftra-tv-theatrical-2023",
+        "SAG-AFTRA TV/Theatrical Agreement 2023",
+    ),
+    (
+        "sag-aftra-tv-theatrical-2026",
+        "SAG-AFTRA TV/Theatrical Agreement 2026 (recorded; no pack reads it yet)",
+    ),
+    (
+        "wga-mba-2023",
+        "WGA Minimum Basic Agreement 2023 (recorded; no pack reads it yet)",
+    ),
+];
+
+/// The agreements as a person reads them: "SAG-AFTRA TV/Theatrical Agreement 2023", or
+/// "none".
+pub fn agreement_names(agreements: &[String]) -> String {
+    if agreements.is_empty() {
+        return "none".to_owned();
+    }
+    agreements
+        .iter()
+        .map(|a| {
+            AGREEMENTS
+                .iter()
+                .find(|(v, _)| v == a)
+                .map(|(_, l)| l.split(" (").next().unwrap_or(l).to_owned())
+                .unwrap_or_else(|| a.clone())
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub const GENRES: Choices = &[
+    ("none", "None of these"),
+    ("comment", "Comment"),
+    ("criticism", "Criticism"),
+    ("scholarship", "Scholarship"),
+    ("satire-parody", "Satire or parody"),
+    ("docudrama", "Docudrama"),
+    ("historical-biographical", "Historical or biographical"),
+];
+pub const ROLES: Choices = &[
+    ("principal", "Principal performer"),
+    ("background", "Background actor"),
+];
+pub const REPLICA_ORIGINS: Choices = &[
+    (
+        "employment",
+        "Made in this engagement, with the performer (a scan, a session)",
+    ),
+    ("independent", "Made from existing material"),
+    ("unknown", "Unknown"),
+];
+pub const FEATURES: Choices = &[
+    ("none", "None"),
+    ("eyes", "Eyes"),
+    ("nose", "Nose"),
+    ("mouth", "Mouth"),
+    ("ears", "Ears"),
 ];
 pub const ANSWERS: Choices = &[("met", "Met"), ("not-met", "Not met"), ("unsure", "Unsure")];
 
@@ -718,5 +877,160 @@ mod tests {
         assert!(form.talent[0].has_consent);
         assert_eq!(form.talent[0].consent_document, "C-1");
         assert!(form.realistic, "realistic defaults to true");
+    }
+
+    /// A declaration with every union field set away from its default.
+    fn union_document() -> Value {
+        json!({
+            "greenlight": "declaration/v1",
+            "production": {"title": "T", "agreements": ["sag-aftra-tv-theatrical-2023"]},
+            "use": {"ref": "R", "summary": "S", "genre": "satire-parody"},
+            "tools": [{"name": "X"}],
+            "inputs": [{"kind": "prompt", "mentions": [{"type": "performer", "name": "Jane", "feature": "eyes"}]}],
+            "talent": [{"performer": "Jane", "treatment": "replica", "role": "background",
+                        "replica_origin": "employment", "replaces_human_role": true,
+                        "scan": {"date": "2026-06-10", "notice": "2026-06-01", "engaged": "2026-05-20"},
+                        "consent": {"document": "C-1", "scope": "storm", "signed": "2026-02-01",
+                                    "separately_signed": true}}],
+        })
+    }
+
+    /// The union values of a parsed declaration, as the format reads them.
+    fn union_values(doc: &Value) -> Value {
+        let d = greenlight_core::format::parse(
+            doc.to_string().as_bytes(),
+            greenlight_core::format::SourceKind::Json,
+        )
+        .expect("a valid declaration")
+        .declaration;
+        let t = &d.talent[0];
+        json!({
+            "agreements": d.production.agreements,
+            "genre": d.usage.genre,
+            "feature": d.inputs[0].mentions[0].feature,
+            "role": t.role,
+            "replica_origin": t.replica_origin,
+            "replaces_human_role": t.replaces_human_role,
+            "scan": t.scan,
+            "separately_signed": t.consent.as_ref().map(|c| c.separately_signed),
+        })
+    }
+
+    /// The fields the declare page posts for a form, as the template writes them when the
+    /// union fields are shown (`union`) or carried hidden.
+    fn posted(form: &DeclForm) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = vec![
+            ("production.title".into(), form.title.clone()),
+            ("use.ref".into(), form.reference.clone()),
+            ("use.summary".into(), form.summary.clone()),
+            ("tools[0].name".into(), form.tools[0].name.clone()),
+        ];
+        for a in &form.agreements {
+            out.push(("production.agreements[]".into(), a.clone()));
+        }
+        for (i, input) in form.inputs.iter().enumerate() {
+            out.push((format!("inputs[{i}].kind"), input.kind.clone()));
+            for (j, m) in input.mentions.iter().enumerate() {
+                out.push((format!("inputs[{i}].mentions[{j}].type"), m.kind.clone()));
+                out.push((format!("inputs[{i}].mentions[{j}].name"), m.name.clone()));
+                if form.union {
+                    out.push((
+                        format!("inputs[{i}].mentions[{j}].feature"),
+                        m.feature.clone(),
+                    ));
+                }
+            }
+        }
+        for (i, t) in form.talent.iter().enumerate() {
+            out.push((format!("talent[{i}].performer"), t.performer.clone()));
+            out.push((format!("talent[{i}].treatment"), t.treatment.clone()));
+            out.push((format!("talent[{i}]._consent"), t.has_consent.to_string()));
+            out.push((
+                format!("talent[{i}].consent.document"),
+                t.consent_document.clone(),
+            ));
+            out.push((
+                format!("talent[{i}].consent.scope"),
+                t.consent_scope.clone(),
+            ));
+            out.push((
+                format!("talent[{i}].consent.signed"),
+                t.consent_signed.clone(),
+            ));
+            if form.union {
+                out.push((format!("talent[{i}].role"), t.role.clone()));
+                out.push((
+                    format!("talent[{i}].replica_origin"),
+                    t.replica_origin.clone(),
+                ));
+                out.push((format!("talent[{i}].replaces_human_role"), "false".into()));
+                if t.replaces_human_role {
+                    out.push((format!("talent[{i}].replaces_human_role"), "true".into()));
+                }
+                out.push((format!("talent[{i}]._scan"), t.has_scan.to_string()));
+                out.push((format!("talent[{i}].scan.date"), t.scan_date.clone()));
+                out.push((format!("talent[{i}].scan.notice"), t.scan_notice.clone()));
+                out.push((format!("talent[{i}].scan.engaged"), t.scan_engaged.clone()));
+                out.push((
+                    format!("talent[{i}].consent.separately_signed"),
+                    t.consent_separately_signed.to_string(),
+                ));
+            }
+        }
+        if form.union {
+            out.push(("use.genre".into(), form.genre.clone()));
+        } else {
+            out.extend(form.union_hidden_fields());
+        }
+        out
+    }
+
+    #[test]
+    fn union_fields_round_trip_through_the_form_shown_or_hidden() {
+        let doc = union_document();
+        let want = union_values(&doc);
+        for union in [true, false] {
+            let mut form = DeclForm::from_document(&doc);
+            form.union = union;
+            let back = pairs_to_document(&posted(&form));
+            assert_eq!(union_values(&back), want, "union fields shown: {union}");
+            let again = DeclForm::from_document(&back);
+            assert_eq!(again.talent[0].scan_engaged, "2026-05-20");
+            assert_eq!(again.inputs[0].mentions[0].feature, "eyes");
+        }
+    }
+
+    #[test]
+    fn a_closed_scan_gate_leaves_no_scan() {
+        let doc = pairs_to_document(&pairs(&[
+            ("talent[0].performer", "Jane"),
+            ("talent[0]._scan", "false"),
+            ("talent[0].scan.date", ""),
+        ]));
+        assert_eq!(doc.pointer("/talent/0/scan"), None);
+    }
+
+    #[test]
+    fn hidden_union_fields_leave_defaults_out() {
+        let doc = json!({
+            "greenlight": "declaration/v1",
+            "production": {"title": "T"},
+            "use": {"ref": "R", "summary": "S", "genre": "none"},
+            "tools": [{"name": "X"}],
+            "talent": [{"performer": "Jane", "treatment": "replica", "role": "principal",
+                        "replica_origin": "unknown", "replaces_human_role": false}],
+        });
+        assert!(
+            DeclForm::from_document(&doc)
+                .union_hidden_fields()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn only_sag_aftra_agreements_show_the_union_fields() {
+        assert!(works_under_union(&["sag-aftra-tv-theatrical-2023".into()]));
+        assert!(!works_under_union(&["wga-mba-2023".into()]));
+        assert!(!works_under_union(&[]));
     }
 }

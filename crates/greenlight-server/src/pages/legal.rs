@@ -89,6 +89,28 @@ pub async fn consents(
                 label: "In force".into(),
             }
         };
+        let deceased_uses = state
+            .store
+            .consent_deceased_uses(&ctx.principal, &c.id)
+            .await
+            .unwrap_or_default();
+        let problems = c.union_problems(!deceased_uses.is_empty());
+        let mut union_notes: Vec<String> = problems
+            .iter()
+            .map(|p| {
+                if p.starts_with("given by the performer") {
+                    format!("{p} (deceased in {})", deceased_uses.join(", "))
+                } else {
+                    (*p).to_owned()
+                }
+            })
+            .collect();
+        if deceased_uses.is_empty() && c.by == ConsentBy::Performer {
+            union_notes.push(
+                "not for a deceased performer (only the estate or the union can consent)"
+                    .to_owned(),
+            );
+        }
         let production = c
             .production_id
             .as_ref()
@@ -98,6 +120,8 @@ pub async fn consents(
         rows.push(ConsentRow {
             revoke_action: (legal && c.revoked_at.is_none())
                 .then(|| format!("/legal/consents/{}/revoke", c.id)),
+            signature_action: (legal && c.revoked_at.is_none())
+                .then(|| format!("/legal/consents/{}/separately-signed", c.id)),
             document_href: format!("/legal/consents/{}/document", c.id),
             id: c.id.0,
             performer: c.performer,
@@ -111,6 +135,9 @@ pub async fn consents(
             document: c.document_name,
             sha256: c.document_sha256.chars().take(12).collect(),
             uses,
+            separately_signed: c.separately_signed,
+            union_valid: problems.is_empty(),
+            union_notes,
         });
     }
     let productions = ctx
@@ -170,6 +197,7 @@ pub async fn record_consent(State(state): State<AppState>, form: CsrfMultipart) 
         by,
         treatment,
         scope: form.text("scope"),
+        separately_signed: form.text("separately_signed") == "true",
         signed,
         expires: date(&form.text("expires"), "The expiry date")?,
         document: Document {
@@ -182,6 +210,26 @@ pub async fn record_consent(State(state): State<AppState>, form: CsrfMultipart) 
         .record_consent(&form.ctx.principal, None, new)
         .await?;
     Ok(see_other("/legal/consents?done=consent"))
+}
+
+/// Records whether a consent is signed separately from other terms; the store re-triages
+/// every use it covers.
+pub async fn set_separately_signed(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: CsrfForm,
+) -> PageResult {
+    form.ctx
+        .require(&[Role::Legal], "Recording a separate signature")?;
+    state
+        .store
+        .set_consent_separately_signed(
+            &form.ctx.principal,
+            &ConsentId(id),
+            form.get("separately_signed") == "true",
+        )
+        .await?;
+    Ok(see_other("/legal/consents?done=signature"))
 }
 
 /// Revokes a consent (with a reason); the store re-triages every use it covered.

@@ -84,6 +84,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/legal/consents/{id}/revoke", post(legal::revoke_consent))
         .route(
+            "/legal/consents/{id}/separately-signed",
+            post(legal::set_separately_signed),
+        )
+        .route(
             "/legal/consents/{id}/document",
             get(legal::consent_document),
         )
@@ -96,6 +100,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin", get(admin::page))
         .route("/admin/orgs", post(admin::create_org))
         .route("/admin/productions", post(admin::create_production))
+        .route("/admin/productions/agreements", post(admin::set_agreements))
         .route("/admin/people", post(admin::invite))
         .route(
             "/admin/invitations/{id}/revoke",
@@ -596,10 +601,16 @@ pub fn flash_for(done: Option<&str>) -> Vec<views::Flash> {
         Some("linked") => "Consent linked; the declaration was triaged again.",
         Some("consent") => "Consent recorded.",
         Some("revoked") => "Consent revoked; every use it covered was triaged again.",
+        Some("signature") => {
+            "Separate signature recorded; every use the consent covers was triaged again."
+        }
         Some("tool") => "Tool registered.",
         Some("tool_changed") => "The tool's terms were changed; every use of it was triaged again.",
         Some("org") => "Organisation created.",
         Some("production") => "Production created.",
+        Some("agreements") => {
+            "Union agreements recorded; the production's declarations were triaged again."
+        }
         Some("person") => "Person added.",
         Some("invited") => {
             "That person already has an account: they were sent an invitation, hold the role \

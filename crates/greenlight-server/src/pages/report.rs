@@ -93,6 +93,7 @@ pub fn report_page(
             .release_date
             .map(|x| x.to_string())
             .unwrap_or_default(),
+        agreements: super::form::agreement_names(&p.facts.agreements),
         packs: p.packs.join(", "),
         generated: when(d.generated_at),
         csv_href: format!("/productions/{}/report.csv", p.id),

@@ -499,6 +499,18 @@ impl DeclarePage {
     pub fn consent_by(&self, current: &str) -> Vec<Opt> {
         options_besides_default(form::CONSENT_BY, current, "performer")
     }
+    pub fn genres(&self) -> Vec<Opt> {
+        options_besides_default(form::GENRES, &self.form.genre, "none")
+    }
+    pub fn roles(&self, current: &str) -> Vec<Opt> {
+        options_besides_default(form::ROLES, current, "principal")
+    }
+    pub fn replica_origins(&self, current: &str) -> Vec<Opt> {
+        options_besides_default(form::REPLICA_ORIGINS, current, "unknown")
+    }
+    pub fn features(&self, current: &str) -> Vec<Opt> {
+        options_besides_default(form::FEATURES, current, "none")
+    }
     /// The problems of one row of a list (`tools`, 2), everything under it included.
     pub fn row_errors(&self, list: &str, index: impl std::fmt::Display) -> String {
         self.errors_under(&format!("{list}[{index}]"))
@@ -617,6 +629,13 @@ pub struct ConsentRow {
     pub sha256: String,
     pub uses: Vec<(String, String)>,
     pub revoke_action: Option<String>,
+    /// Where legal records the separate signature (or its absence).
+    pub signature_action: Option<String>,
+    pub separately_signed: bool,
+    /// Whether the consent counts as a valid consent under the union pack.
+    pub union_valid: bool,
+    /// Why it does not (the pack's wording), or what it would not cover.
+    pub union_notes: Vec<String>,
 }
 
 /// Legal: the consent registry.
@@ -731,6 +750,8 @@ pub struct ProductionView {
     pub kind: String,
     pub eu_release: bool,
     pub release_date: String,
+    /// The union agreements, as a person reads them.
+    pub agreements: String,
     pub packs: String,
     pub linked: String,
 }
@@ -759,6 +780,11 @@ pub struct AdminPage {
 impl AdminPage {
     pub fn kinds(&self) -> Vec<Opt> {
         options(form::KINDS, "scripted")
+    }
+
+    /// The union agreements a production may record.
+    pub fn agreements(&self) -> form::Choices {
+        form::AGREEMENTS
     }
 }
 
@@ -813,6 +839,8 @@ pub struct ReportPage {
     pub kind: String,
     pub eu_release: bool,
     pub release_date: String,
+    /// The union agreements, as a person reads them.
+    pub agreements: String,
     pub packs: String,
     pub generated: String,
     pub csv_href: String,
@@ -867,6 +895,8 @@ pub struct DashboardPage {
     /// The disclosure report of each production, on a dashboard of several.
     pub reports: Vec<(String, String)>,
     pub declare_href: String,
+    /// The production's facts of record (one production's dashboard only).
+    pub facts: String,
 }
 
 /// Builds bars from counts, scaled to the largest.

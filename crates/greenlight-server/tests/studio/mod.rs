@@ -67,6 +67,7 @@ pub fn lighthouse_keeper() -> ProductionFacts {
         kind: "scripted".into(),
         eu_release: false,
         release_date: None,
+        agreements: vec![],
     }
 }
 

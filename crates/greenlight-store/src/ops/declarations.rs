@@ -606,8 +606,16 @@ fn require_if_match(if_match: Option<&str>, current: &DeclarationSummary) -> Res
 
 /// What a new revision may change without voiding an approval: `use.summary` and
 /// `inputs[].description`.
+///
+/// Both sides are read as declarations and written again before comparing: an effective
+/// declaration stored before a field joined the format (the union pack's `agreements`,
+/// `role`, `replica_origin`, ...) lacks it, while a fresh one carries it at its default,
+/// and the two mean the same. Comparing the stored JSON as text voided such approvals.
 fn material(eff: &serde_json::Value) -> serde_json::Value {
-    let mut v = eff.clone();
+    let mut v = serde_json::from_value::<Declaration>(eff.clone())
+        .ok()
+        .and_then(|d| serde_json::to_value(d).ok())
+        .unwrap_or_else(|| eff.clone());
     if let Some(u) = v.get_mut("use").and_then(|u| u.as_object_mut()) {
         u.remove("summary");
     }

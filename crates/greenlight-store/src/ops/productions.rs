@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use greenlight_core::declaration::Agreement;
 use greenlight_core::pack::Pack;
 use sqlx::AnyConnection;
 
@@ -14,7 +15,10 @@ use crate::model::{OrgId, OrgKind, Principal, Production, ProductionFacts, Produ
 use crate::{Result, Store, StoreError};
 
 /// Packs a new production enables when none are given.
-pub const DEFAULT_PACKS: &[&str] = &["netflix-genai", "eu-ai-act-art50"];
+/// `sag-aftra-2023` answers `SAG-NOT-APPLICABLE` until the production records the agreement,
+/// so enabling it costs a production without one nothing. Existing productions keep the
+/// packs they were created with.
+pub const DEFAULT_PACKS: &[&str] = &["netflix-genai", "eu-ai-act-art50", "sag-aftra-2023"];
 
 const KINDS: &[&str] = &["scripted", "documentary", "unscripted", "animation"];
 
@@ -35,6 +39,20 @@ fn check_facts(facts: &ProductionFacts) -> Result<()> {
             "kind",
             format!("{:?} is not one of {}", facts.kind, KINDS.join(", ")),
         ));
+    }
+    for (i, a) in facts.agreements.iter().enumerate() {
+        if Agreement::parse(a).is_none() {
+            return Err(StoreError::invalid(
+                &format!("agreements[{i}]"),
+                format!("{a:?} is not one of {}", Agreement::ALLOWED.join(", ")),
+            ));
+        }
+        if facts.agreements[..i].contains(a) {
+            return Err(StoreError::invalid(
+                &format!("agreements[{i}]"),
+                format!("{a:?} is listed twice"),
+            ));
+        }
     }
     Ok(())
 }
@@ -62,7 +80,7 @@ pub(crate) async fn load_production(
     id: &ProductionId,
 ) -> Result<(Production, String)> {
     let row = sqlx::query(
-        "SELECT id, studio_id, title, kind, eu_release, release_date, packs, salt, version, created_at FROM productions WHERE id = $1",
+        "SELECT id, studio_id, title, kind, eu_release, release_date, agreements, packs, salt, version, created_at FROM productions WHERE id = $1",
     )
     .bind(id.0.clone())
     .fetch_optional(&mut *conn)
@@ -81,6 +99,7 @@ pub(crate) async fn load_production(
             kind: get_s(&row, "kind")?,
             eu_release: get_i(&row, "eu_release")? != 0,
             release_date: parse_opt_date(get_os(&row, "release_date")?)?,
+            agreements: parse_json(&get_s(&row, "agreements")?)?,
         },
         packs: parse_json(&get_s(&row, "packs")?)?,
         linked_orgs: links
@@ -120,7 +139,7 @@ impl Access {
 }
 
 impl Store {
-    /// A studio admin creates a production (default packs: netflix-genai, eu-ai-act-art50).
+    /// A studio admin creates a production (default packs: [`DEFAULT_PACKS`]).
     pub async fn create_production(
         &self,
         actor: &Principal,
@@ -155,8 +174,8 @@ impl Store {
                 };
                 let salt = new_salt();
                 sqlx::query(
-                    "INSERT INTO productions (id, studio_id, title, kind, eu_release, release_date, packs, salt, version, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    "INSERT INTO productions (id, studio_id, title, kind, eu_release, release_date, packs, salt, version, created_at, agreements) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                 )
                 .bind(p.id.0.clone())
                 .bind(studio.0.clone())
@@ -168,6 +187,7 @@ impl Store {
                 .bind(salt.clone())
                 .bind(1i64)
                 .bind(ts(w.now))
+                .bind(to_json(&p.facts.agreements))
                 .execute(&mut w.conn)
                 .await?;
                 w.audit(Some(&actor_id), Some(&studio.0), "production.create", "production", &p.id.0, None, Some(digest(&salt, &production_state(&p))));
@@ -240,6 +260,9 @@ impl Store {
         if let Some(d) = update.release_date {
             facts.release_date = d;
         }
+        if let Some(a) = update.agreements {
+            facts.agreements = a;
+        }
         check_facts(&facts)?;
         let packs = update.packs.unwrap_or_else(|| current.packs.clone());
         check_packs(&packs)?;
@@ -253,13 +276,14 @@ impl Store {
                     return Ok(before);
                 }
                 sqlx::query(
-                    "UPDATE productions SET title = $1, kind = $2, eu_release = $3, release_date = $4, packs = $5, version = version + 1 WHERE id = $6",
+                    "UPDATE productions SET title = $1, kind = $2, eu_release = $3, release_date = $4, packs = $5, agreements = $6, version = version + 1 WHERE id = $7",
                 )
                 .bind(facts.title.clone())
                 .bind(facts.kind.clone())
                 .bind(facts.eu_release as i64)
                 .bind(facts.release_date.map(|d| d.to_string()))
                 .bind(to_json(&packs))
+                .bind(to_json(&facts.agreements))
                 .bind(id.0.clone())
                 .execute(&mut w.conn)
                 .await?;

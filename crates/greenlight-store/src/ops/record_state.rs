@@ -36,8 +36,17 @@ pub(crate) fn user_state(
 }
 
 /// The state of a production: its facts of record, packs and linked organisations.
+///
+/// The union agreements (migration 0120) are covered only when there are some: a production
+/// without any digests as it did before they existed, so earlier entries still verify.
 pub(crate) fn production_state(p: &Production) -> Value {
-    json!({"id": p.id, "studio_id": p.studio_id, "facts": p.facts, "packs": p.packs, "linked_orgs": p.linked_orgs})
+    let mut facts = json!(p.facts);
+    if p.facts.agreements.is_empty()
+        && let Some(f) = facts.as_object_mut()
+    {
+        f.remove("agreements");
+    }
+    json!({"id": p.id, "studio_id": p.studio_id, "facts": facts, "packs": p.packs, "linked_orgs": p.linked_orgs})
 }
 
 /// The state of a declaration: where it stands in the workflow and why.
@@ -48,9 +57,16 @@ pub(crate) fn declaration_state(s: &DeclarationSummary, decision: Option<&Decisi
 }
 
 /// The state of a consent record.
+///
+/// Separate signature (migration 0120) is covered only when recorded: a consent without it
+/// digests as it did before the column existed, so earlier entries still verify.
 pub(crate) fn consent_state(c: &Consent) -> Value {
-    json!({"id": c.id, "performer": c.performer, "by": c.by, "treatment": c.treatment, "scope": c.scope, "signed": c.signed,
-           "expires": c.expires, "revoked_at": c.revoked_at, "revoked_reason": c.revoked_reason, "document_sha256": c.document_sha256})
+    let mut state = json!({"id": c.id, "performer": c.performer, "by": c.by, "treatment": c.treatment, "scope": c.scope, "signed": c.signed,
+           "expires": c.expires, "revoked_at": c.revoked_at, "revoked_reason": c.revoked_reason, "document_sha256": c.document_sha256});
+    if c.separately_signed {
+        state["separately_signed"] = Value::Bool(true);
+    }
+    state
 }
 
 /// The state of a registered tool: its reviewed terms.

@@ -13,7 +13,7 @@ use crate::model::*;
 use crate::{Result, Store, StoreError};
 
 pub(crate) const CONSENT_COLS: &str = "id, studio_id, production_id, performer, given_by, treatment, scope, signed, expires, revoked_at, revoked_reason, \
-     document_name, document_sha256, recorded_by, salt, created_at";
+     document_name, document_sha256, recorded_by, salt, created_at, separately_signed";
 
 pub(crate) fn consent_from(r: &sqlx::any::AnyRow) -> Result<(Consent, String)> {
     Ok((
@@ -25,6 +25,7 @@ pub(crate) fn consent_from(r: &sqlx::any::AnyRow) -> Result<(Consent, String)> {
             by: parse_enum(&get_s(r, "given_by")?)?,
             treatment: parse_enum(&get_s(r, "treatment")?)?,
             scope: get_s(r, "scope")?,
+            separately_signed: get_i(r, "separately_signed")? != 0,
             signed: parse_date(&get_s(r, "signed")?)?,
             expires: parse_opt_date(get_os(r, "expires")?)?,
             revoked_at: parse_opt_ts(get_os(r, "revoked_at")?)?,
@@ -198,6 +199,7 @@ impl Store {
                     by: new.by,
                     treatment: new.treatment,
                     scope,
+                    separately_signed: new.separately_signed,
                     signed: new.signed,
                     expires: new.expires,
                     revoked_at: None,
@@ -208,7 +210,7 @@ impl Store {
                     created_at: w.now,
                 };
                 let salt = new_salt();
-                let sql = format!("INSERT INTO consents ({CONSENT_COLS}, document) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL, $10, $11, $12, $13, $14, $15)");
+                let sql = format!("INSERT INTO consents ({CONSENT_COLS}, document) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL, $10, $11, $12, $13, $14, $15, $16)");
                 sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(c.id.0.clone())
                     .bind(studio.0.clone())
@@ -224,6 +226,7 @@ impl Store {
                     .bind(actor_id.0.clone())
                     .bind(salt.clone())
                     .bind(ts(w.now))
+                    .bind(c.separately_signed as i64)
                     .bind(new.document.bytes)
                     .execute(&mut w.conn)
                     .await?;
@@ -280,6 +283,64 @@ impl Store {
                         w,
                         &DeclarationId(get_s(d, "declaration_id")?),
                         &format!("{}'s consent revoked: {reason}", after.performer),
+                        Some(&actor_id.0),
+                    )
+                    .await?;
+                }
+                Ok(after)
+            })
+        })
+        .await
+    }
+
+    /// Legal records whether a consent is signed separately from other terms (for one
+    /// recorded before the registry asked, or recorded wrongly); every linked declaration is
+    /// triaged again, as for a revocation.
+    pub async fn set_consent_separately_signed(
+        &self,
+        actor: &Principal,
+        id: &ConsentId,
+        separately_signed: bool,
+    ) -> Result<Consent> {
+        let c = self.consent(actor, id).await?;
+        check_studio(actor, &c.studio_id, Role::Legal, "records consents")?;
+        let (id, actor_id) = (id.clone(), actor.user.id.clone());
+        self.write(move |w| {
+            Box::pin(async move {
+                let (before, salt) = load_consent(&mut w.conn, &id).await?;
+                if before.separately_signed == separately_signed {
+                    return Ok(before);
+                }
+                sqlx::query("UPDATE consents SET separately_signed = $1 WHERE id = $2")
+                    .bind(separately_signed as i64)
+                    .bind(id.0.clone())
+                    .execute(&mut w.conn)
+                    .await?;
+                let (after, _) = load_consent(&mut w.conn, &id).await?;
+                w.audit(
+                    Some(&actor_id.0),
+                    Some(&after.studio_id.0),
+                    "consent.update",
+                    "consent",
+                    &id.0,
+                    Some(digest(&salt, &consent_state(&before))),
+                    Some(digest(&salt, &consent_state(&after))),
+                );
+                let what = if separately_signed {
+                    "recorded as signed separately from other terms"
+                } else {
+                    "recorded as not signed separately from other terms"
+                };
+                let decls =
+                    sqlx::query("SELECT declaration_id FROM consent_links WHERE consent_id = $1")
+                        .bind(id.0.clone())
+                        .fetch_all(&mut w.conn)
+                        .await?;
+                for d in &decls {
+                    retriage(
+                        w,
+                        &DeclarationId(get_s(d, "declaration_id")?),
+                        &format!("{}'s consent {what}", after.performer),
                         Some(&actor_id.0),
                     )
                     .await?;
@@ -377,6 +438,50 @@ impl Store {
                 .await
             {
                 out.push(d.summary);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The references of the uses linked to this consent whose current effective
+    /// declaration says the performer it covers is deceased (that the caller may see): for
+    /// them only a consent by the estate or the union counts under the union pack.
+    pub async fn consent_deceased_uses(
+        &self,
+        actor: &Principal,
+        id: &ConsentId,
+    ) -> Result<Vec<String>> {
+        self.consent(actor, id).await?;
+        let rows = sqlx::query(
+            "SELECT declaration_id, performer FROM consent_links WHERE consent_id = $1 ORDER BY declaration_id",
+        )
+        .bind(id.0.clone())
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let Ok(d) = self
+                .declaration(actor, &DeclarationId(get_s(r, "declaration_id")?))
+                .await
+            else {
+                continue;
+            };
+            let performer = key(&get_s(r, "performer")?);
+            let Some(t) = d.current.triages.last() else {
+                continue;
+            };
+            let Ok(eff) = serde_json::from_value::<greenlight_core::declaration::Declaration>(
+                t.effective.clone(),
+            ) else {
+                continue;
+            };
+            if eff
+                .talent
+                .iter()
+                .any(|t| t.deceased && key(&t.performer) == performer)
+                && !out.contains(&d.summary.reference)
+            {
+                out.push(d.summary.reference.clone());
             }
         }
         Ok(out)
