@@ -25,6 +25,7 @@ pub mod credentials;
 pub mod declarations;
 pub mod decode;
 pub mod digest;
+pub mod edl;
 pub mod index;
 pub mod media;
 pub mod pdq;
