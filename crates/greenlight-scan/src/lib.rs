@@ -33,6 +33,7 @@ pub mod report;
 pub mod scan;
 pub mod verdict;
 pub mod video;
+pub mod vpdq;
 pub mod waiver;
 pub mod walk;
 pub mod xmp;
