@@ -9,6 +9,9 @@ and writes into crates/greenlight-scan/tests/fixtures/vpdq/:
   <name>.signal.json  the same hashes as a python-threatexchange `vpdq` signal string
   <name>.txt          the ffmpeg command, and the ffmpeg and vpdq versions used
 
+The checked-in fixtures were made with the defaults and with
+  --name testsrc2-1280x720-24fps-12frames --size 1280x720 --seconds 0.5
+
 Setup (the reference is not needed by CI; it needs FFmpeg's development files to build):
 
   apt-get install -y ffmpeg cmake pkg-config libavcodec-dev libavformat-dev libavutil-dev \
@@ -31,12 +34,12 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "crates/greenlight-scan/tests/fixtures/vpdq"
 
 
-def ffmpeg_command(video: Path, size: str, rate: int, seconds: int) -> list[str]:
+def ffmpeg_command(video: Path, size: str, rate: int, seconds: str) -> list[str]:
     # One thread and fixed settings, so the same ffmpeg build makes the same bytes.
     return [
         "ffmpeg", "-v", "error", "-y",
         "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}",
-        "-t", str(seconds),
+        "-t", seconds,
         "-c:v", "libx264", "-preset", "medium", "-crf", "28", "-pix_fmt", "yuv420p",
         "-threads", "1", "-map_metadata", "-1", "-fflags", "+bitexact",
         str(video),
@@ -49,7 +52,7 @@ def main() -> int:
     ap.add_argument("--name", default="testsrc2-320x240-24fps-3s")
     ap.add_argument("--size", default="320x240")
     ap.add_argument("--rate", type=int, default=24)
-    ap.add_argument("--seconds", type=int, default=3)
+    ap.add_argument("--seconds", default="3")
     args = ap.parse_args()
 
     args.out_dir.mkdir(parents=True, exist_ok=True)
