@@ -1268,6 +1268,49 @@ mod tests {
         }
 
         #[test]
+        fn written_events_are_read_back_at_their_record_frames(
+            start in 0u64..2_000_000,
+            shots in proptest::collection::vec((1u64..600, 0u64..50, proptest::option::of(1u32..60), any::<bool>()), 1..30),
+            drop in any::<bool>(),
+        ) {
+            let (r, nominal, dropped) = if drop { (rate(30000, 1001), 30, Some(2)) } else { (rate(25, 1), 25, None) };
+            let tc = |f: u64| format_timecode(f, nominal, dropped);
+            let mut text = format!("TITLE: GENERATED\nFCM: {}\n", if drop { "DROP FRAME" } else { "NON-DROP FRAME" });
+            let mut expected = Vec::new();
+            let mut at = start;
+            for (i, &(length, gap, dissolve, audio)) in shots.iter().enumerate() {
+                at += gap;
+                let number = i + 1;
+                let channels = if audio { "AA" } else { "V" };
+                let transition = match dissolve {
+                    Some(frames) => {
+                        // The outgoing zero-length line, then the incoming D line.
+                        text.push_str(&format!("{number:03}  PREV  V  C  00:00:00:00 00:00:00:00 {} {}\n", tc(at), tc(at)));
+                        format!("D {frames:03}")
+                    }
+                    None => "C".to_string(),
+                };
+                text.push_str(&format!(
+                    "{number:03}  R{number}  {channels}  {transition}  00:00:10:00 00:00:12:00 {} {}\n* FROM CLIP NAME: clip {number}\n",
+                    tc(at), tc(at + length)
+                ));
+                if !audio {
+                    expected.push((number as u32, at, at + length));
+                }
+                at += length;
+            }
+            let list = EditList::from_cmx3600(&text, Path::new("generated.edl"), r.num, r.den)
+                .map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+            let got: Vec<(u32, u64, u64)> = list.events.iter().map(|e| (e.number, e.record_in, e.record_out)).collect();
+            prop_assert_eq!(&got, &expected, "{}", text);
+            for &(number, record_in, record_out) in &expected {
+                prop_assert_eq!(list.event_at(record_in).map(|e| e.number), Some(number));
+                prop_assert_eq!(list.event_at(record_out - 1).map(|e| e.number), Some(number));
+            }
+            prop_assert_eq!(list.event_at(start.saturating_sub(1)).filter(|_| start > 0).map(|e| e.number), None);
+        }
+
+        #[test]
         fn event_line_parser_never_panics(line in "[0-9A-Z :;.*-]{0,80}") {
             let _ = EditList::from_cmx3600(&line, Path::new("x.edl"), 24, 1);
         }
