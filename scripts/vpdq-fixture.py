@@ -11,6 +11,7 @@ and writes into crates/greenlight-scan/tests/fixtures/vpdq/:
 
 The checked-in fixtures were made with the defaults and with
   --name testsrc2-1280x720-24fps-12frames --size 1280x720 --seconds 0.5
+  --name testsrc2-320x240-24fps-bt709-12frames --seconds 0.5 --bt709
 
 Setup (the reference is not needed by CI; it needs FFmpeg's development files to build):
 
@@ -34,14 +35,17 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "crates/greenlight-scan/tests/fixtures/vpdq"
 
 
-def ffmpeg_command(video: Path, size: str, rate: int, seconds: str) -> list[str]:
-    # One thread and fixed settings, so the same ffmpeg build makes the same bytes.
+def ffmpeg_command(video: Path, size: str, rate: int, seconds: str, bt709: bool) -> list[str]:
+    # One thread and fixed settings, so the same ffmpeg build makes the same bytes. --bt709 only
+    # tags the stream (the pixels are the same): vPDQ ignores the tag, ffmpeg's scaler does not.
+    tags = ["-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709"] if bt709 else []
     return [
         "ffmpeg", "-v", "error", "-y",
         "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}",
         "-t", seconds,
         "-c:v", "libx264", "-preset", "medium", "-crf", "28", "-pix_fmt", "yuv420p",
         "-threads", "1", "-map_metadata", "-1", "-fflags", "+bitexact",
+        *tags,
         str(video),
     ]
 
@@ -53,11 +57,12 @@ def main() -> int:
     ap.add_argument("--size", default="320x240")
     ap.add_argument("--rate", type=int, default=24)
     ap.add_argument("--seconds", default="3")
+    ap.add_argument("--bt709", action="store_true", help="tag the stream as BT.709")
     args = ap.parse_args()
 
     args.out_dir.mkdir(parents=True, exist_ok=True)
     video = args.out_dir / f"{args.name}.mp4"
-    command = ffmpeg_command(video, args.size, args.rate, args.seconds)
+    command = ffmpeg_command(video, args.size, args.rate, args.seconds, args.bt709)
     subprocess.run(command, check=True)
 
     # seconds_per_hash=0: every frame, at the video's own size (no downsampling).

@@ -12,7 +12,9 @@
 //!
 //! Two fixtures: 320×240 (72 frames), where [`greenlight_scan::pdq::hash_rgb`] is the same
 //! function, and 1280×720 (12 frames), where the distances of `hash_rgb`, which resizes to
-//! 512×512 first, are printed beside (measured: up to 10 bits).
+//! 512×512 first, are printed beside (measured: up to 10 bits). A third, tagged BT.709, holds
+//! vPDQ's colour conversion: it ignores the tag, where ffmpeg's scaler by default follows it
+//! (16–24 bits from vPDQ on those frames), so the test asks ffmpeg for BT.601 explicitly.
 //!
 //! Without `ffmpeg` the decoding test prints that it skipped; the fixture's format and the
 //! signal form are checked either way.
@@ -28,6 +30,7 @@ use greenlight_scan::vpdq::{
 
 const NAME: &str = "testsrc2-320x240-24fps-3s";
 const HD_NAME: &str = "testsrc2-1280x720-24fps-12frames";
+const BT709_NAME: &str = "testsrc2-320x240-24fps-bt709-12frames";
 const RATE: f32 = 24.0;
 
 fn fixture_of(name: &str, extension: &str) -> PathBuf {
@@ -76,7 +79,7 @@ fn reference_hash_file_is_read_and_rewritten_identically() {
 fn our_signal_is_byte_for_byte_python_threatexchange_s() {
     // The frames with vPDQ's own (unrounded) times, written as an HMA signal, must equal the
     // string python-threatexchange's formatting gave for the same features.
-    for name in [NAME, HD_NAME] {
+    for name in [NAME, HD_NAME, BT709_NAME] {
         let python = std::fs::read_to_string(fixture_of(name, "signal.json")).expect("fixture");
         let signal: Vec<VpdqSignalFrame> = reference_of(name)
             .iter()
@@ -222,6 +225,13 @@ fn our_pdq_of_every_frame_is_within_two_bits_of_vpdq() {
 #[test]
 fn our_pdq_of_every_hd_frame_is_within_two_bits_of_vpdq() {
     if let Some(worst) = compare_with_vpdq(HD_NAME, (1280, 720), 12) {
+        assert!(worst <= 2, "a frame is {worst} bits from vPDQ's hash");
+    }
+}
+
+#[test]
+fn vpdq_converts_a_bt709_tagged_stream_with_bt601_and_so_do_we() {
+    if let Some(worst) = compare_with_vpdq(BT709_NAME, (320, 240), 12) {
         assert!(worst <= 2, "a frame is {worst} bits from vPDQ's hash");
     }
 }
