@@ -52,6 +52,23 @@ pub enum BankError {
     /// A request that cannot be carried out as given.
     #[error("{0}")]
     Invalid(String),
+    /// A command that only reads named an SQLite file that does not exist.
+    #[error("the bank store {} does not exist (commands that only read never create one: register assets with `greenlight assets add` or name another store with --database-url)", .0.display())]
+    Missing(std::path::PathBuf),
+    /// The file is already in the production's ledger under another declaration's use.
+    #[error(
+        "{file} is already registered in production {production} under use {use_ref} (ledger entry #{id}); one file belongs to one use"
+    )]
+    OtherUse {
+        /// The file given.
+        file: String,
+        /// The production.
+        production: String,
+        /// The use it is registered under.
+        use_ref: String,
+        /// The existing entry.
+        id: i64,
+    },
 }
 
 impl From<sqlx::Error> for BankError {
@@ -223,7 +240,8 @@ pub struct BankStore {
     pool: Pool,
 }
 
-fn redact(url: &str) -> String {
+/// The URL without its password, for messages.
+pub fn redact(url: &str) -> String {
     // postgres://user:secret@host/db -> postgres://user:***@host/db
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => match url[s + 3..at].find(':') {
@@ -238,16 +256,76 @@ fn valid_hex64(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// What registering a file did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registered {
+    /// A new ledger entry.
+    New(i64),
+    /// The file was already registered under the same use; nothing changed.
+    Unchanged(i64),
+    /// The file was already registered under the same use; its frame hashes were replaced by
+    /// this version's (e.g. every frame of a video instead of a few per second).
+    Refreshed(i64),
+}
+
+/// Whether opening a store may create a missing SQLite file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Creation {
+    /// As the URL says (`mode=rwc` creates).
+    AsUrlSays,
+    /// Create the file and its folder when missing (commands that write).
+    Create,
+    /// Never create: a missing file is [`BankError::Missing`] (commands that only read).
+    Existing,
+}
+
 impl BankStore {
     /// Opens (creating when the URL says so) and migrates the store at `url`.
     pub async fn connect(url: &str) -> Result<Self, BankError> {
+        Self::open(url, Creation::AsUrlSays).await
+    }
+
+    /// Opens the store at `url` for writing: a missing SQLite file is created, with its
+    /// folder, whatever the URL's `mode`.
+    pub async fn connect_creating(url: &str) -> Result<Self, BankError> {
+        Self::open(url, Creation::Create).await
+    }
+
+    /// Opens the store at `url` for reading: a missing SQLite file is
+    /// [`BankError::Missing`], never created.
+    pub async fn connect_existing(url: &str) -> Result<Self, BankError> {
+        Self::open(url, Creation::Existing).await
+    }
+
+    async fn open(url: &str, creation: Creation) -> Result<Self, BankError> {
         let open = |e: &dyn std::fmt::Display| BankError::Open {
             url: redact(url),
             message: e.to_string(),
         };
         let pool = if url.starts_with("sqlite:") {
-            let options = SqliteConnectOptions::from_str(url)
-                .map_err(|e| open(&e))?
+            let mut options = SqliteConnectOptions::from_str(url).map_err(|e| open(&e))?;
+            let file = options.get_filename().to_path_buf();
+            let in_memory = file.as_os_str().is_empty() || file.as_os_str() == ":memory:";
+            if !in_memory {
+                match creation {
+                    Creation::AsUrlSays => {}
+                    Creation::Create => {
+                        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                            std::fs::create_dir_all(dir).map_err(|e| {
+                                open(&format!("creating the folder {}: {e}", dir.display()))
+                            })?;
+                        }
+                        options = options.create_if_missing(true);
+                    }
+                    Creation::Existing => {
+                        if !file.exists() {
+                            return Err(BankError::Missing(file));
+                        }
+                        options = options.create_if_missing(false);
+                    }
+                }
+            }
+            let options = options
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
@@ -282,7 +360,82 @@ impl BankStore {
         with_pool!(&self.pool, p => p.close().await)
     }
 
-    /// Registers an asset in a production's ledger; returns its id.
+    /// Registers an asset in a production's ledger, once: the same file (by BLAKE3) under the
+    /// same use is the entry already there, its frame hashes brought up to what this
+    /// version computes ([`Registered::Refreshed`] when they changed); under another use it is
+    /// [`BankError::OtherUse`] and nothing is written.
+    pub async fn register_asset(&self, asset: &NewAsset) -> Result<Registered, BankError> {
+        let existing = self
+            .find_asset(&asset.production, &asset.blake3.to_ascii_lowercase())
+            .await?;
+        let Some((id, use_ref)) = existing else {
+            return Ok(Registered::New(self.add_asset(asset).await?));
+        };
+        if use_ref != asset.use_ref {
+            return Err(BankError::OtherUse {
+                file: asset.file_name.clone(),
+                production: asset.production.clone(),
+                use_ref,
+                id,
+            });
+        }
+        let stored: Vec<(i64, String)> = with_pool!(&self.pool, p => {
+            sqlx::query("SELECT at_ms, pdq FROM bank_asset_frames WHERE asset_id = $1 ORDER BY at_ms")
+                .bind(id)
+                .fetch_all(p)
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get("at_ms")?, r.try_get("pdq")?)))
+                .collect::<Result<_, sqlx::Error>>()?
+        });
+        let fresh: Vec<(i64, String)> = asset
+            .frames
+            .iter()
+            .map(|f| (i64::from(f.millis), f.pdq.to_ascii_lowercase()))
+            .collect();
+        if stored == fresh {
+            return Ok(Registered::Unchanged(id));
+        }
+        with_pool!(&self.pool, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("DELETE FROM bank_asset_frames WHERE asset_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            for f in &asset.frames {
+                sqlx::query("INSERT INTO bank_asset_frames (asset_id, at_ms, pdq, quality) VALUES ($1, $2, $3, $4)")
+                    .bind(id)
+                    .bind(i64::from(f.millis))
+                    .bind(f.pdq.to_ascii_lowercase())
+                    .bind(i64::from(f.quality))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(Registered::Refreshed(id))
+    }
+
+    /// The ledger entry of `production` holding the file with this BLAKE3, and its use.
+    pub async fn find_asset(
+        &self,
+        production: &str,
+        blake3: &str,
+    ) -> Result<Option<(i64, String)>, BankError> {
+        let row = with_pool!(&self.pool, p => {
+            sqlx::query("SELECT id, use_ref FROM bank_assets WHERE production = $1 AND blake3 = $2 ORDER BY id LIMIT 1")
+                .bind(production)
+                .bind(blake3)
+                .fetch_optional(p)
+                .await?
+                .map(|r| Ok::<_, sqlx::Error>((r.try_get("id")?, r.try_get("use_ref")?)))
+                .transpose()?
+        });
+        Ok(row)
+    }
+
+    /// Adds an asset to a production's ledger as a new entry; returns its id. (Use
+    /// [`BankStore::register_asset`] to register a file once.)
     pub async fn add_asset(&self, asset: &NewAsset) -> Result<i64, BankError> {
         if asset.production.trim().is_empty() || asset.use_ref.trim().is_empty() {
             return Err(BankError::Invalid(

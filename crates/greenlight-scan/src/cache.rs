@@ -1,8 +1,10 @@
 //! The scan cache: what was learnt about each file (digests, media type, perceptual hashes,
 //! credentials), keyed so that a re-scan of an unchanged delivery reads nothing but metadata.
 //!
-//! It is a JSON-lines file (one entry per line), by default `.greenlight-cache.jsonl` at the
-//! delivery root, or wherever `--cache FILE` says. JSON lines rather than SQLite: it is read
+//! It is a JSON-lines file (one entry per line), by default in the user's cache folder
+//! (`$XDG_CACHE_HOME/greenlight/scan/`, `~/.cache/greenlight/scan/` on Linux), one file per
+//! delivery path, or wherever `--cache FILE` says. Never in the delivery itself: a file
+//! written there would ship with it. JSON lines rather than SQLite: it is read
 //! once and written once per scan, needs no locking beyond an atomic rename, and stays
 //! readable with `jq` when someone asks why a file was not re-hashed.
 //!
@@ -20,8 +22,38 @@ use serde::{Deserialize, Serialize};
 
 use crate::walk::FileStamp;
 
-/// Default cache file name, at the delivery root.
+/// The name of the cache file that earlier versions wrote at the delivery root; a walk
+/// still skips it, so an old cache left in a delivery is never scanned as content.
 pub const DEFAULT_CACHE_FILE: &str = ".greenlight-cache.jsonl";
+
+/// The default cache file of the delivery at `root` (an absolute path): in the user's cache
+/// folder, named after a digest of the path, so deliveries never share one and nothing is
+/// written into the delivery. `None` when the system names no cache folder.
+pub fn default_path(root: &Path) -> Option<PathBuf> {
+    let base = dirs::cache_dir()?;
+    let digest = blake3::hash(root.as_os_str().as_encoded_bytes());
+    let name = root
+        .file_name()
+        .map(|n| {
+            n.to_string_lossy()
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .take(40)
+                .collect::<String>()
+        })
+        .unwrap_or_default();
+    Some(
+        base.join("greenlight")
+            .join("scan")
+            .join(format!("{name}-{}.jsonl", &digest.to_hex()[..16])),
+    )
+}
 
 /// The cache key of one file.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -91,6 +123,9 @@ impl<T: Serialize + DeserializeOwned + Clone> Cache<T> {
     /// Writes the entries recorded by this scan (entries of files no longer present are
     /// dropped), through a temporary file and an atomic rename.
     pub fn save(&self) -> io::Result<()> {
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
         let tmp = self.path.with_extension("jsonl.tmp");
         {
             let mut out = BufWriter::new(File::create(&tmp)?);

@@ -258,7 +258,7 @@ impl Declarations {
                 Some(serde_saphyr::from_str::<Decision>(&text).map_err(|e| {
                     DeclarationsError::Invalid {
                         path: decision_path.clone(),
-                        message: e.to_string(),
+                        message: e.without_snippet().to_string(),
                     }
                 })?)
             } else {

@@ -46,6 +46,9 @@ pub fn sniff(head: &[u8]) -> MediaType {
             kind: MediaKind::C2paSidecar,
         };
     }
+    if let Some(t) = professional_video(head) {
+        return t;
+    }
     match infer::get(head) {
         Some(t) => {
             let kind = match t.matcher_type() {
@@ -64,6 +67,83 @@ pub fn sniff(head: &[u8]) -> MediaType {
             kind: MediaKind::Other,
         },
     }
+}
+
+/// The SMPTE universal label of an MXF partition pack (ST 377-1), up to the byte that tells
+/// header, body or footer apart: every MXF file starts with its header partition pack, after
+/// at most a 64 KiB run-in.
+const MXF_PARTITION_KEY: [u8; 13] = [
+    0x06, 0x0E, 0x2B, 0x34, 0x02, 0x05, 0x01, 0x01, 0x0D, 0x01, 0x02, 0x01, 0x01,
+];
+
+/// Delivery video formats `infer` does not know: MXF, MPEG transport streams (plain and
+/// M2TS), YUV4MPEG2, and raw H.264 / HEVC elementary streams.
+fn professional_video(head: &[u8]) -> Option<MediaType> {
+    let video = |mime: &str| {
+        Some(MediaType {
+            mime: mime.into(),
+            kind: MediaKind::Video,
+        })
+    };
+    // MXF: the header partition key (byte 13 = 0x02), at the start or after a run-in.
+    if head
+        .windows(MXF_PARTITION_KEY.len() + 1)
+        .any(|w| w[..13] == MXF_PARTITION_KEY && w[13] == 0x02)
+    {
+        return video("application/mxf");
+    }
+    // MPEG-TS: sync byte every 188 bytes; M2TS: every 192, after a 4-byte timestamp.
+    let synced = |first: usize, stride: usize| {
+        head.len() >= first + 3 * stride
+            && (0..4).all(|i| head.get(first + i * stride) == Some(&0x47))
+    };
+    if synced(0, 188) {
+        return video("video/mp2t");
+    }
+    if synced(4, 192) {
+        return video("video/mp2t");
+    }
+    if head.starts_with(b"YUV4MPEG2 ") {
+        return video("video/x-yuv4mpeg");
+    }
+    // Annex B start code, then a NAL header: H.264 SPS (type 7) / AUD (9), HEVC VPS (32) /
+    // AUD (35).
+    let nal = if head.starts_with(&[0, 0, 0, 1]) {
+        head.get(4)
+    } else if head.starts_with(&[0, 0, 1]) {
+        head.get(3)
+    } else {
+        None
+    };
+    match nal {
+        // H.264: a sequence parameter set (type 7, referenced) or an access unit delimiter.
+        Some(&b) if (b & 0x9F == 0x07 && b & 0x60 != 0) || b == 0x09 => video("video/h264"),
+        // HEVC: a video parameter set (type 32) or an access unit delimiter (type 35).
+        Some(&0x40) | Some(&0x46) => video("video/h265"),
+        _ => None,
+    }
+}
+
+/// The media type of a video by ffprobe's container name.
+pub fn video_mime(container: &str) -> String {
+    let first = container.split(',').next().unwrap_or_default();
+    match first {
+        "mxf" | "mxf_d10" | "mxf_opatom" => "application/mxf",
+        "mpegts" => "video/mp2t",
+        "mov" => "video/quicktime",
+        "matroska" => "video/x-matroska",
+        "avi" => "video/x-msvideo",
+        "h264" => "video/h264",
+        "hevc" => "video/h265",
+        "yuv4mpegpipe" => "video/x-yuv4mpeg",
+        "mpeg" | "mpegvideo" => "video/mpeg",
+        "ivf" => "video/x-ivf",
+        "flv" => "video/x-flv",
+        "webm" => "video/webm",
+        "image2" | "jpeg_pipe" | "png_pipe" => "video/x-image-sequence",
+        _ => "video/x-unknown",
+    }
+    .to_string()
 }
 
 /// Reads the head of a file and sniffs it.

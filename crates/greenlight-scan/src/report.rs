@@ -130,6 +130,10 @@ pub struct MatchReport {
     /// For a video: matched seconds as inclusive `[start, end]` ranges.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub time_ranges: Vec<(u32, u32)>,
+    /// For a video: the timecode of each range in `time_ranges` (its first and last matched
+    /// frame, at the file's rate, from its start timecode).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timecode: Vec<TimecodeRange>,
     /// For a video: frames that matched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frames_matched: Option<u64>,
@@ -142,6 +146,18 @@ pub struct MatchReport {
     /// For a ledger video: the seconds of the ledger entry that matched.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub bank_seconds: Vec<u32>,
+}
+
+/// A matched range in timecode: `HH:MM:SS:FF` (`;` before the frames for drop-frame).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimecodeRange {
+    /// First matched frame.
+    #[serde(rename = "in")]
+    pub r#in: String,
+    /// Last matched frame.
+    pub out: String,
+    /// The rate the labels count at, `num/den`.
+    pub rate: String,
 }
 
 /// The JSON report (one object, pretty-printed).
@@ -198,6 +214,19 @@ pub fn human(report: &ScanReport, color: bool) -> String {
             format!(", {} from cache", s.cached)
         } else {
             String::new()
+        }
+    );
+    let _ = writeln!(
+        out,
+        "checked against {} ledger entr{} and {} reference work entr{}{}",
+        s.ledger_entries,
+        if s.ledger_entries == 1 { "y" } else { "ies" },
+        s.reference_entries,
+        if s.reference_entries == 1 { "y" } else { "ies" },
+        if s.ledger_entries == 0 && s.reference_entries == 0 {
+            " (nothing registered: only credentials and AI markings were checked)"
+        } else {
+            ""
         }
     );
     if !s.by_code.is_empty() {

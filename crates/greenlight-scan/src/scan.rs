@@ -15,14 +15,15 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::bank::{Asset, HashType, Reference};
-use crate::cache::{Cache, CacheKey, DEFAULT_CACHE_FILE};
+use crate::cache::{Cache, CacheKey};
 use crate::credentials::{Credential, CredentialReader, CredentialState};
 use crate::declarations::Declarations;
 use crate::digest::{Digests, digest_file};
 use crate::index::PdqIndex;
 use crate::media::{MediaKind, MediaType, pdq_decodable, sniff_file};
 use crate::pdq::{self, LOW_QUALITY_THRESHOLD, PdqDihedral, PdqHash, PdqPath};
-use crate::report::{FileReport, FindingReport, MatchReport, ScanReport, Summary};
+use crate::report::{FileReport, FindingReport, MatchReport, ScanReport, Summary, TimecodeRange};
+use crate::timecode::{EditRate, TimecodeFormat};
 use crate::verdict::{Code, Policy, Severity, Verdict, fails};
 use crate::video::{self, FrameHash};
 use crate::waiver::{WaiverMatch, Waivers};
@@ -31,6 +32,15 @@ use crate::xmp;
 
 /// Largest image file decoded for PDQ; a bigger one is `UNREADABLE` (it is still hashed).
 pub const MAX_IMAGE_FILE: u64 = 512 * 1024 * 1024;
+
+/// Files of an unknown type at least this large are asked to `ffprobe` whether they are video.
+const MIN_PROBED_SIZE: u64 = 1024;
+
+/// Whether `ffprobe` runs here (asked once per process).
+fn ffprobe_runs() -> bool {
+    static RUNS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *RUNS.get_or_init(|| video::ffmpeg_available().is_ok())
+}
 
 /// Options of one scan.
 #[derive(Debug, Clone)]
@@ -61,9 +71,12 @@ pub struct FileFacts {
     /// PDQ of an image: eight dihedral hashes and quality, and the decode path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pdq: Option<(PdqDihedral, PdqPath)>,
-    /// PDQ per second of a video (frame times in milliseconds, whole seconds).
+    /// PDQ of a video's sampled frames (one a second, at exact frame positions).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub frames: Vec<FrameHash>,
+    /// What ffprobe said of a video: codec, frame rate, start timecode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video: Option<video::VideoInfo>,
     /// The content credential.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential: Option<Credential>,
@@ -141,18 +154,14 @@ pub fn scan(
     let total_bytes: u64 = walked.files.iter().map(|f| f.stamp.size).sum();
     progress.start(walked.files.len() as u64, total_bytes);
 
-    let cache_path = options.cache_path.clone().unwrap_or_else(|| {
-        if root.is_dir() {
-            root.join(DEFAULT_CACHE_FILE)
-        } else {
-            root.with_file_name(DEFAULT_CACHE_FILE)
-        }
-    });
+    let cache_path = options
+        .cache_path
+        .clone()
+        .or_else(|| crate::cache::default_path(root));
     let config = cache_config(options);
-    let cache: Cache<FileFacts> = if options.use_cache {
-        Cache::open(&cache_path)
-    } else {
-        Cache::open(Path::new(""))
+    let cache: Cache<FileFacts> = match (&cache_path, options.use_cache) {
+        (Some(path), true) => Cache::open(path),
+        _ => Cache::open(Path::new("")),
     };
 
     // Sniff first: a delivery with video needs ffmpeg, and that is known before any hashing.
@@ -220,8 +229,10 @@ pub fn scan(
                 );
             }
         }
-        if let Err(e) = cache.save() {
-            tracing::warn!("cache {} not written: {e}", cache_path.display());
+        if let Some(path) = &cache_path
+            && let Err(e) = cache.save()
+        {
+            tracing::warn!("cache {} not written: {e}", path.display());
         }
     }
 
@@ -290,16 +301,16 @@ pub fn scan(
 }
 
 /// Matched time ranges, frames matched, frames hashed.
-type FrameSpan = (Vec<(u32, u32)>, usize, usize);
+type FrameSpan = (Vec<(u32, u32)>, usize, usize, Vec<TimecodeRange>);
 
 const CHANGED: &str = "changed while being scanned";
 const READ_FAILED: &str = "could not be read";
 
 fn cache_config(options: &ScanOptions) -> String {
-    // `frames=...@Nfps,ms`: the frame sampling, and frame times kept in milliseconds (older
-    // entries kept whole seconds in another field, and must not be read as this shape).
+    // `frames=...@Nfps,exact`: the frame sampling (exact frame positions, numbered frames
+    // and the video's probe; older entries sampled with the `fps` filter).
     format!(
-        "{};{};pdq=exact;frames={}x{}@{}fps,ms",
+        "{};{};pdq=exact;frames={}x{}@{}fps,exact",
         env!("CARGO_PKG_VERSION"),
         if options.sha256 {
             "blake3+sha256"
@@ -343,6 +354,7 @@ pub fn analyse(
         size: entry.stamp.size,
         pdq: None,
         frames: vec![],
+        video: None,
         credential: None,
         xmp_source_types: vec![],
         problems,
@@ -350,6 +362,21 @@ pub fn analyse(
     if !facts.problems.is_empty() {
         return facts;
     }
+    // A type the sniffer does not know may still be video to ffmpeg (MPEG-TS, raw H.264, ...):
+    // anything ffprobe reads as video is video.
+    if facts.media.kind == MediaKind::Other
+        && facts.media.mime == "application/octet-stream"
+        && entry.stamp.size >= MIN_PROBED_SIZE
+        && ffprobe_runs()
+        && let Ok(Some(info)) = video::probe(path)
+    {
+        facts.media = MediaType {
+            mime: crate::media::video_mime(&info.container),
+            kind: MediaKind::Video,
+        };
+        facts.video = Some(info);
+    }
+    let media = facts.media.clone();
     match media.kind {
         MediaKind::Image if pdq_decodable(&media.mime) => {
             if entry.stamp.size > MAX_IMAGE_FILE {
@@ -372,10 +399,31 @@ pub fn analyse(
                 }
             }
         }
-        MediaKind::Video => match video::frame_hashes(path, video::DELIVERY_FRAMES_PER_SECOND) {
-            Ok(frames) => facts.frames = frames,
-            Err(e) => facts.problems.push(e.to_string()),
-        },
+        MediaKind::Video => {
+            let info = match facts.video.clone() {
+                Some(info) => Ok(Some(info)),
+                None => video::probe(path),
+            };
+            match info {
+                Ok(Some(info)) => {
+                    match video::frame_hashes(
+                        path,
+                        &info,
+                        video::Sampling::PerSecond(video::DELIVERY_FRAMES_PER_SECOND),
+                        video::MAX_SECONDS,
+                    ) {
+                        Ok(frames) => facts.frames = frames,
+                        Err(e) => facts.problems.push(e.to_string()),
+                    }
+                    facts.video = Some(info);
+                }
+                Ok(None) => facts.problems.push(format!(
+                    "{} holds no video stream ffmpeg can read: its pictures cannot be checked",
+                    media.mime
+                )),
+                Err(e) => facts.problems.push(e.to_string()),
+            }
+        }
         _ => {}
     }
     if matches!(
@@ -425,6 +473,8 @@ struct Hit {
     exact: bool,
     distance: Option<u32>,
     delivered_seconds: Vec<u32>,
+    // Frame numbers of the delivered frames that matched (when the frames are numbered).
+    delivered_frames: Vec<(u32, u64)>,
     // Whole seconds of the bank entry's matched frames (its frames are finer than a second).
     bank_seconds: Vec<u32>,
 }
@@ -512,6 +562,9 @@ impl<'a> Matcher<'a> {
                 // Several bank frames (a quarter second apart) may match one delivered frame:
                 // the delivered second is counted once when the hit is reported.
                 h.delivered_seconds.push(f.second());
+                if let Some(n) = f.frame {
+                    h.delivered_frames.push((f.second(), n));
+                }
                 h.bank_seconds.extend(millis.map(|ms| ms / 1000));
             }
         }
@@ -627,7 +680,13 @@ fn judge(
             let mut secs = hit.delivered_seconds.clone();
             secs.sort_unstable();
             secs.dedup();
-            (video::ranges(&secs), secs.len(), frames_total)
+            let ranges = video::ranges(&secs);
+            let timecode = facts
+                .video
+                .as_ref()
+                .map(|info| timecode_ranges(&ranges, &hit.delivered_frames, info))
+                .unwrap_or_default();
+            (ranges, secs.len(), frames_total, timecode)
         });
         match *target {
             Target::Ledger(i) => {
@@ -751,14 +810,20 @@ fn file_name(p: &Path) -> String {
 }
 
 fn describe(hit: &Hit, frames: &Option<FrameSpan>) -> String {
-    if let Some((ranges, n, total)) = frames {
+    if let Some((ranges, n, total, timecode)) = frames {
         let r: Vec<String> = ranges
             .iter()
-            .map(|(a, b)| {
-                if a == b {
+            .enumerate()
+            .map(|(i, (a, b))| {
+                let seconds = if a == b {
                     fmt_time(*a)
                 } else {
                     format!("{}-{}", fmt_time(*a), fmt_time(*b))
+                };
+                match timecode.get(i) {
+                    Some(t) if t.r#in == t.out => format!("{} ({seconds})", t.r#in),
+                    Some(t) => format!("{}-{} ({seconds})", t.r#in, t.out),
+                    None => seconds,
                 }
             })
             .collect();
@@ -826,15 +891,61 @@ fn match_report(hit: &Hit, frames: Option<FrameSpan>, kind: MatchKind<'_>) -> Ma
         distance: hit.distance,
         time_ranges: frames
             .as_ref()
-            .map(|(r, _, _)| r.clone())
+            .map(|(r, _, _, _)| r.clone())
             .unwrap_or_default(),
-        frames_matched: frames.as_ref().map(|(_, n, _)| *n as u64),
-        frames_total: frames.as_ref().map(|(_, _, t)| *t as u64),
+        timecode: frames
+            .as_ref()
+            .map(|(_, _, _, t)| t.clone())
+            .unwrap_or_default(),
+        frames_matched: frames.as_ref().map(|(_, n, _, _)| *n as u64),
+        frames_total: frames.as_ref().map(|(_, _, t, _)| *t as u64),
         share: frames
             .as_ref()
-            .map(|(_, n, t)| *n as f64 / (*t).max(1) as f64),
+            .map(|(_, n, t, _)| *n as f64 / (*t).max(1) as f64),
         bank_seconds,
     }
+}
+
+/// The timecode of each matched range: its first and last matched frame, labelled at the
+/// file's rate from its start timecode (`timecode` tag, else 00:00:00:00).
+fn timecode_ranges(
+    ranges: &[(u32, u32)],
+    matched: &[(u32, u64)],
+    info: &video::VideoInfo,
+) -> Vec<TimecodeRange> {
+    let Some(rate) = EditRate::new(info.rate_num, info.rate_den) else {
+        return vec![];
+    };
+    let drop_frame = info.timecode.as_deref().is_some_and(|t| t.contains(';'))
+        || (info.timecode.is_none()
+            && info.rate_den == 1001
+            && rate.nominal_fps().is_multiple_of(30));
+    let Ok(format) = TimecodeFormat::from_rate(rate, drop_frame)
+        .or_else(|_| TimecodeFormat::from_rate(rate, false))
+    else {
+        return vec![];
+    };
+    let start = info
+        .timecode
+        .as_deref()
+        .and_then(|t| format.parse(t).ok())
+        .unwrap_or(0);
+    ranges
+        .iter()
+        .filter_map(|&(a, b)| {
+            let frames = matched
+                .iter()
+                .filter(|(s, _)| (a..=b).contains(s))
+                .map(|(_, n)| *n);
+            let first = frames.clone().min()?;
+            let last = frames.max()?;
+            Some(TimecodeRange {
+                r#in: format.timecode(start + first).to_string(),
+                out: format.timecode(start + last).to_string(),
+                rate: rate.to_string(),
+            })
+        })
+        .collect()
 }
 
 fn push_finding(
@@ -934,15 +1045,42 @@ pub struct Fingerprint {
     pub media: MediaType,
     /// PDQ of an image (original orientation).
     pub pdq: Option<(PdqHash, u8)>,
-    /// PDQ of a video's frames, [`video::BANK_FRAMES_PER_SECOND`] per second.
+    /// PDQ of a video's frames: every frame for the ledger, [`video::BANK_FRAMES_PER_SECOND`]
+    /// a second for a reference bank.
     pub frames: Vec<FrameHash>,
-    /// A JPEG thumbnail (image, or the first frame of a video).
+    /// A JPEG thumbnail (image, or the first frame of a video), for the ledger.
     pub thumbnail: Option<Vec<u8>>,
+    /// For a video longer than the ledger's limit: the seconds hashed
+    /// ([`video::MAX_LEDGER_SECONDS`]); the rest is not.
+    pub hashed_seconds_cap: Option<u32>,
+}
+
+/// Which bank a file is fingerprinted for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BankKind {
+    /// The production's ledger: every frame of a video, and a thumbnail.
+    Ledger,
+    /// A reference bank of protected works: [`video::BANK_FRAMES_PER_SECOND`] frames a
+    /// second, no thumbnail (banks keep hashes, never pictures).
+    Reference,
 }
 
 /// Fingerprints a file for a bank. Errors say why in words (the caller adds the path).
-pub fn fingerprint(path: &Path, with_thumbnail: bool) -> Result<Fingerprint, String> {
-    let media = sniff_file(path).map_err(|e| e.to_string())?;
+pub fn fingerprint(path: &Path, bank: BankKind) -> Result<Fingerprint, String> {
+    let with_thumbnail = bank == BankKind::Ledger;
+    let mut media = sniff_file(path).map_err(|e| e.to_string())?;
+    let mut probed = None;
+    if media.kind == MediaKind::Other
+        && media.mime == "application/octet-stream"
+        && ffprobe_runs()
+        && let Ok(Some(info)) = video::probe(path)
+    {
+        media = MediaType {
+            mime: crate::media::video_mime(&info.container),
+            kind: MediaKind::Video,
+        };
+        probed = Some(info);
+    }
     let digests = digest_file(path, false).map_err(|e| e.to_string())?;
     let mut fp = Fingerprint {
         digests,
@@ -950,6 +1088,7 @@ pub fn fingerprint(path: &Path, with_thumbnail: bool) -> Result<Fingerprint, Str
         pdq: None,
         frames: vec![],
         thumbnail: None,
+        hashed_seconds_cap: None,
     };
     match media.kind {
         MediaKind::Image if pdq_decodable(&media.mime) => {
@@ -968,8 +1107,25 @@ pub fn fingerprint(path: &Path, with_thumbnail: bool) -> Result<Fingerprint, Str
             }
         }
         MediaKind::Video => {
-            fp.frames = video::frame_hashes(path, video::BANK_FRAMES_PER_SECOND)
-                .map_err(|e| e.to_string())?;
+            let info = match probed {
+                Some(info) => info,
+                None => video::probe(path)
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| "holds no video stream ffmpeg can read".to_string())?,
+            };
+            let (sampling, seconds) = match bank {
+                BankKind::Ledger => (video::Sampling::Every, video::MAX_LEDGER_SECONDS),
+                BankKind::Reference => (
+                    video::Sampling::PerSecond(video::BANK_FRAMES_PER_SECOND),
+                    video::MAX_SECONDS,
+                ),
+            };
+            fp.frames =
+                video::frame_hashes(path, &info, sampling, seconds).map_err(|e| e.to_string())?;
+            let cap = u64::from(seconds) * u64::from(info.rate_num) / u64::from(info.rate_den);
+            if bank == BankKind::Ledger && fp.frames.len() as u64 >= cap {
+                fp.hashed_seconds_cap = Some(seconds);
+            }
             if with_thumbnail {
                 fp.thumbnail = video::thumbnail_at(path, 0, THUMBNAIL_SIDE);
             }

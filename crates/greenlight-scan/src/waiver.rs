@@ -97,7 +97,10 @@ impl Waivers {
         if text.trim().is_empty() {
             return Ok(Self::default());
         }
-        let list: Vec<Waiver> = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
+        // The message without the library's snippet, which names the text `<input>`: the caller
+        // names the file.
+        let list: Vec<Waiver> =
+            serde_saphyr::from_str(text).map_err(|e| e.without_snippet().to_string())?;
         let mut problems = Vec::new();
         for (i, w) in list.iter().enumerate() {
             match (&w.file, &w.hash) {

@@ -11,7 +11,9 @@ use greenlight_scan::bank::{Asset, Frame, HashType, Reference};
 use greenlight_scan::credentials::CredentialReader;
 use greenlight_scan::declarations::Declarations;
 use greenlight_scan::report::{FileReport, ScanReport};
-use greenlight_scan::scan::{self, Banks, NoProgress, ScanInputs, ScanOptions, fingerprint};
+use greenlight_scan::scan::{
+    self, BankKind, Banks, NoProgress, ScanInputs, ScanOptions, fingerprint,
+};
 use greenlight_scan::verdict::{Code, Policy, Verdict};
 use greenlight_scan::waiver::Waivers;
 use image::{ImageFormat, imageops};
@@ -32,7 +34,7 @@ fn options() -> ScanOptions {
 }
 
 fn ledger_asset(id: i64, path: &Path, use_ref: &str) -> Asset {
-    let fp = fingerprint(path, true).expect("fingerprint");
+    let fp = fingerprint(path, BankKind::Ledger).expect("fingerprint");
     Asset {
         id,
         production: "ep101".into(),
@@ -177,7 +179,7 @@ fn ledger_matches_survive_reencoding_resizing_cropping_and_recolouring() {
         "recoloured.png",
         "unrelated.png",
     ] {
-        let h = fingerprint(&root.join(name), false)
+        let h = fingerprint(&root.join(name), BankKind::Reference)
             .expect("fp")
             .pdq
             .expect("pdq")
@@ -407,7 +409,7 @@ fn reference_bank_matches_name_the_work_and_low_quality_hashes_are_not_matched()
     .expect("write");
     let work_path = dir.path().join("work.png");
     std::fs::write(&work_path, media::encode(&work, ImageFormat::Png)).expect("write");
-    let fp = fingerprint(&work_path, false).expect("fingerprint");
+    let fp = fingerprint(&work_path, BankKind::Reference).expect("fingerprint");
     std::fs::remove_file(&work_path).expect("rm");
     let flat_fp = greenlight_scan::pdq::hash_image_bytes(&media::encode(&flat, ImageFormat::Png))
         .expect("hash");

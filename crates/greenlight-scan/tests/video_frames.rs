@@ -11,7 +11,9 @@ use chrono::NaiveDate;
 use greenlight_scan::bank::{BankStore, Frame, NewAsset};
 use greenlight_scan::credentials::CredentialReader;
 use greenlight_scan::declarations::Declarations;
-use greenlight_scan::scan::{self, Banks, NoProgress, ScanInputs, ScanOptions, fingerprint};
+use greenlight_scan::scan::{
+    self, BankKind, Banks, NoProgress, ScanInputs, ScanOptions, fingerprint,
+};
 use greenlight_scan::verdict::{Code, Policy, Verdict};
 use greenlight_scan::video::BANK_FRAMES_PER_SECOND;
 use greenlight_scan::waiver::Waivers;
@@ -40,7 +42,7 @@ fn ffmpeg(args: &[&str]) {
 
 /// Registers `clip` in a fresh SQLite ledger (as `assets add` does) and reads the ledger back.
 async fn ledger_of(dir: &Path, clip: &Path) -> Vec<greenlight_scan::bank::Asset> {
-    let fp = fingerprint(clip, false).expect("fingerprint");
+    let fp = fingerprint(clip, BankKind::Reference).expect("fingerprint");
     let store = BankStore::connect(&sqlite_url(dir))
         .await
         .expect("store opens");
@@ -105,9 +107,8 @@ async fn a_clip_cut_in_at_a_fractional_second_is_found() {
         "frames of a 4 s clip"
     );
     assert_eq!(
-        frames[1].millis,
-        1000 / BANK_FRAMES_PER_SECOND,
-        "times are kept below the second"
+        frames[1].millis, 240,
+        "times are kept below the second, each the frame's own: frame round(25 / 4) = 6 at 25 fps"
     );
 
     let decls = dir.path().join("decls");
@@ -140,8 +141,9 @@ async fn a_clip_cut_in_at_a_fractional_second_is_found() {
     };
 
     // (offset of the clip in the cut, the delivered seconds that show the clip)
-    // The delivery is sampled once a second; the clip shows in seconds 2 to 5 of both cuts.
-    for (offset, seconds) in [("1.6", (2, 5)), ("2.4", (2, 5))] {
+    // The delivery is sampled once a second, each sample the frame shown at that second: the
+    // 4 s clip at 1.6 s is on screen at seconds 2 to 5, at 2.4 s at seconds 3 to 6.
+    for (offset, seconds) in [("1.6", (2, 5)), ("2.4", (3, 6))] {
         let root = dir.path().join(format!("delivery-{offset}"));
         std::fs::create_dir_all(&root).expect("mkdir");
         let cut = root.join("cut.mp4");

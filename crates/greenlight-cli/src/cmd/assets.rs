@@ -5,9 +5,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use greenlight_scan::bank::{
-    self, BankStore, CsvRow, DEFAULT_DATABASE_URL, Frame, HashType, NewAsset, SignalFormat,
+    self, BankStore, CsvRow, DEFAULT_DATABASE_URL, Frame, HashType, NewAsset, Registered,
+    SignalFormat,
 };
-use greenlight_scan::scan::fingerprint;
+use greenlight_scan::scan::{BankKind, fingerprint};
 
 use crate::cmd::UsageError;
 use crate::cmd::scan::{resolve_production, runtime};
@@ -205,7 +206,15 @@ async fn add(
     // Fingerprint everything before writing anything: one unreadable file adds nothing.
     let mut assets = Vec::new();
     for path in &files {
-        let fp = fingerprint(path, true).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let fp = fingerprint(path, BankKind::Ledger)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        if let Some(seconds) = fp.hashed_seconds_cap {
+            eprintln!(
+                "note: {}: only its first {} minutes are hashed frame by frame; later frames are not in the ledger",
+                path.display(),
+                seconds / 60
+            );
+        }
         let file_name = path.file_name().map_or_else(
             || path.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
@@ -233,7 +242,7 @@ async fn add(
             },
         ));
     }
-    let store = BankStore::connect(url).await?;
+    let store = BankStore::connect_creating(url).await?;
     let production = match resolve_production(&store, production.as_deref()).await? {
         Some(p) => p,
         None => {
@@ -243,22 +252,53 @@ async fn add(
             .into());
         }
     };
+    // A file belongs to one use: refuse the whole command, before writing anything, when a
+    // file is already registered under another.
+    let mut elsewhere = Vec::new();
+    for (path, asset) in &assets {
+        if let Some((id, other)) = store.find_asset(&production, &asset.blake3).await?
+            && other != use_ref
+        {
+            elsewhere.push(format!(
+                "{} is already registered under use {other} (ledger entry #{id})",
+                path.display()
+            ));
+        }
+    }
+    if !elsewhere.is_empty() {
+        store.close().await;
+        return Err(UsageError(format!(
+            "{}; nothing was registered (one file belongs to one use)",
+            elsewhere.join("; ")
+        ))
+        .into());
+    }
     for (path, mut asset) in assets {
         asset.production = production.clone();
         let low = asset
             .pdq
             .as_ref()
             .is_some_and(|(_, q)| *q < greenlight_scan::pdq::LOW_QUALITY_THRESHOLD);
-        let id = store.add_asset(&asset).await?;
+        let registered = store.register_asset(&asset).await?;
         let what = match (&asset.pdq, asset.frames.len()) {
             (Some((h, q)), _) => format!("PDQ {h} quality {q}"),
             (None, n) if n > 0 => format!("{n} frame hashes"),
             _ => "exact hash only".to_string(),
         };
-        println!(
-            "#{id} {} -> {production} / {use_ref} ({what})",
-            path.display()
-        );
+        match registered {
+            Registered::New(id) => println!(
+                "#{id} {} -> {production} / {use_ref} ({what})",
+                path.display()
+            ),
+            Registered::Unchanged(id) => println!(
+                "#{id} {} is already registered under {production} / {use_ref}: nothing added",
+                path.display()
+            ),
+            Registered::Refreshed(id) => println!(
+                "#{id} {} is already registered under {production} / {use_ref}: its hashes were brought up to date ({what})",
+                path.display()
+            ),
+        }
         if low {
             eprintln!(
                 "warning: {}: PDQ quality below 50, so it will be matched by exact hash only",
@@ -271,7 +311,7 @@ async fn add(
 }
 
 async fn list(url: &str, production: Option<String>, format: ListFormat) -> anyhow::Result<u8> {
-    let store = BankStore::connect(url).await?;
+    let store = BankStore::connect_existing(url).await?;
     let assets = store.assets(production.as_deref()).await?;
     store.close().await;
     for a in &assets {
@@ -339,7 +379,7 @@ async fn export(
     out: Option<PathBuf>,
     format: ExportFormat,
 ) -> anyhow::Result<u8> {
-    let store = BankStore::connect(url).await?;
+    let store = BankStore::connect_existing(url).await?;
     let production = resolve_production(&store, production.as_deref()).await?;
     let assets = match &production {
         Some(p) => store.assets(Some(p)).await?,
@@ -430,7 +470,7 @@ async fn import(
     if !problems.is_empty() {
         anyhow::bail!("{}:\n{}", file.display(), problems.join("\n"));
     }
-    let store = BankStore::connect(url).await?;
+    let store = BankStore::connect_creating(url).await?;
     let mut n = 0;
     for ((use_ref, name), mut a) in grouped {
         if a.blake3.is_empty() {

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use greenlight_scan::bank::{BankStore, CsvRow, HashType, NewReference};
-use greenlight_scan::scan::fingerprint;
+use greenlight_scan::scan::{BankKind, fingerprint};
 
 use crate::cmd::UsageError;
 use crate::cmd::assets::{ExportFormat, ListFormat, Store, read_exchange_file, write_export};
@@ -152,8 +152,8 @@ async fn add(url: &str, work: Work, files: Vec<PathBuf>) -> anyhow::Result<u8> {
     let mut refs = Vec::new();
     let mut skipped_low = 0;
     for path in &files {
-        let fp =
-            fingerprint(path, false).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let fp = fingerprint(path, BankKind::Reference)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         let r = |hash_type, hash: String, quality| NewReference {
             bank: bank.clone(),
             work_id: id.clone(),
@@ -175,7 +175,7 @@ async fn add(url: &str, work: Work, files: Vec<PathBuf>) -> anyhow::Result<u8> {
             refs.push(r(HashType::Pdq, f.hash.to_hex(), Some(f.quality)));
         }
     }
-    let store = BankStore::connect(url).await?;
+    let store = BankStore::connect_creating(url).await?;
     let added = store.add_references(&refs).await?;
     store.close().await;
     println!("{added} hash(es) of {title:?} ({id}) added to bank {bank}");
@@ -227,7 +227,7 @@ async fn import(
         ))
         .into());
     }
-    let store = BankStore::connect(url).await?;
+    let store = BankStore::connect_creating(url).await?;
     let added = store.add_references(&refs).await?;
     store.close().await;
     println!(
@@ -243,7 +243,7 @@ async fn export(
     out: Option<PathBuf>,
     format: ExportFormat,
 ) -> anyhow::Result<u8> {
-    let store = BankStore::connect(url).await?;
+    let store = BankStore::connect_existing(url).await?;
     let refs = store.references(bank.as_deref()).await?;
     store.close().await;
     let rows: Vec<CsvRow> = refs
@@ -261,7 +261,7 @@ async fn export(
 }
 
 async fn list(url: &str, bank: Option<String>, format: ListFormat) -> anyhow::Result<u8> {
-    let store = BankStore::connect(url).await?;
+    let store = BankStore::connect_existing(url).await?;
     let refs = store.references(bank.as_deref()).await?;
     store.close().await;
     for r in &refs {

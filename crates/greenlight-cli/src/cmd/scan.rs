@@ -80,7 +80,8 @@ pub struct Args {
     /// Ignore the cache: analyse every file again (and do not write the cache).
     #[arg(long)]
     pub no_cache: bool,
-    /// Cache file [default: .greenlight-cache.jsonl at the delivery root].
+    /// Cache file [default: in the user's cache folder, e.g. ~/.cache/greenlight/scan/, one per
+    /// delivery path; never inside the delivery].
     #[arg(long, value_name = "FILE", conflicts_with = "no_cache")]
     pub cache: Option<PathBuf>,
     /// PEM bundle of C2PA trust anchors; without it no credential is `trusted`.
@@ -131,7 +132,20 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 args.production.as_deref(),
                 args.report.is_some(),
             )?;
-            (inputs.banks, Some(inputs.declarations))
+            let mut banks = inputs.banks;
+            // Reference works kept in a local bank store (the default file, or
+            // GREENLIGHT_BANKS_URL) are checked too, beside the server's: a protected work
+            // registered locally must not drop out because the ledger comes from a server.
+            if let Some((url, references)) = local_references()? {
+                eprintln!(
+                    "note: also checking {} reference work entr{} from the local bank store {}",
+                    references.len(),
+                    if references.len() == 1 { "y" } else { "ies" },
+                    greenlight_scan::bank::redact(&url)
+                );
+                banks.references.extend(references);
+            }
+            (banks, Some(inputs.declarations))
         }
         None => {
             let declarations = match &args.declarations {
@@ -191,6 +205,23 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     })
 }
 
+/// The reference banks of the local bank store, when there is one: `GREENLIGHT_BANKS_URL`, or
+/// the default file when it exists. Never creates a store.
+fn local_references() -> anyhow::Result<Option<(String, Vec<greenlight_scan::bank::Reference>)>> {
+    let url = match std::env::var(BANKS_URL_ENV).ok().filter(|u| !u.is_empty()) {
+        Some(url) => url,
+        None if Path::new("greenlight-banks.db").exists() => DEFAULT_DATABASE_URL.to_owned(),
+        None => return Ok(None),
+    };
+    let references = runtime()?.block_on(async {
+        let store = BankStore::connect_existing(&url).await?;
+        let references = store.references(None).await?;
+        store.close().await;
+        Ok::<_, anyhow::Error>(references)
+    })?;
+    Ok((!references.is_empty()).then_some((url, references)))
+}
+
 /// Loads the ledger of `production` and every reference bank. The default local store is not
 /// created by a scan: when its file does not exist, the banks are empty.
 pub fn load_banks(url: &str, production: Option<&str>) -> anyhow::Result<Banks> {
@@ -204,7 +235,7 @@ pub fn load_banks(url: &str, production: Option<&str>) -> anyhow::Result<Banks> 
         return Ok(Banks::default());
     }
     runtime()?.block_on(async {
-        let store = BankStore::connect(url).await?;
+        let store = BankStore::connect_existing(url).await?;
         let production = resolve_production(&store, production).await?;
         // A misspelt production would scan against an empty ledger and pass what it should
         // catch: a name the store does not know is a usage error when it knows others.

@@ -153,13 +153,15 @@ fn scan_json(dir: &Dir, extra: &[&str]) -> (i32, Value, String) {
     let mut args = vec![
         "scan",
         "delivery",
-        "--database-url",
-        &url,
         "--format",
         "json",
         "--as-of",
         "2026-11-23",
     ];
+    // A scan never creates a bank store: name it only once something was registered.
+    if dir.path().join("banks.db").exists() {
+        args.extend(["--database-url", &url]);
+    }
     args.extend_from_slice(extra);
     let out = dir.run(&args);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -278,15 +280,7 @@ fn undeclared_ai_fails_until_a_waiver_covers_it() {
         "the waivers file is not scanned"
     );
     // After the expiry date the waiver no longer applies.
-    let url = db_url(&dir);
-    let out = dir.run(&[
-        "scan",
-        "delivery",
-        "--database-url",
-        &url,
-        "--as-of",
-        "2027-01-01",
-    ]);
+    let out = dir.run(&["scan", "delivery", "--as-of", "2027-01-01"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("expired on 2026-12-31"));
 }
@@ -486,4 +480,146 @@ fn make_video(path: &Path, source: &str, extra: &[&str]) {
         .status()
         .expect("ffmpeg runs");
     assert!(status.success());
+}
+
+#[test]
+fn the_cache_stays_outside_the_delivery_and_a_second_scan_uses_it() {
+    let dir = Dir::new();
+    dir.write("delivery/shot.png", picture(320, 240, 1));
+    dir.write("delivery/notes.txt", "hello");
+    let (code, first, _) = scan_json(&dir, &[]);
+    assert_eq!(code, 0);
+    assert_eq!(first["summary"]["cached"], 0);
+    let mut names: Vec<String> = std::fs::read_dir(dir.path().join("delivery"))
+        .expect("delivery")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["notes.txt", "shot.png"],
+        "the scan wrote nothing into the delivery"
+    );
+    let (_, second, _) = scan_json(&dir, &[]);
+    assert_eq!(second["summary"]["cached"], 2, "{second}");
+}
+
+#[test]
+fn read_only_commands_never_create_a_named_store_and_exit_4() {
+    let dir = Dir::new();
+    dir.write("delivery/a.txt", "a");
+    let missing = dir.path().join("stores/none/banks.db");
+    let url = format!("sqlite://{}", missing.display());
+    for args in [
+        vec!["scan", "delivery", "--database-url", &url],
+        vec!["assets", "list", "--database-url", &url],
+        vec!["bank", "list", "--database-url", &url],
+    ] {
+        let out = dir.run(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(4), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&missing.display().to_string()),
+            "{args:?} names the missing file: {stderr}"
+        );
+        assert!(!missing.exists(), "{args:?} created {}", missing.display());
+    }
+    // A command that writes creates it, folder included, whatever the URL's mode.
+    dir.write("bank/a.png", picture(64, 64, 1));
+    let out = dir.run(&[
+        "assets",
+        "add",
+        "--database-url",
+        &url,
+        "--production",
+        "ep1",
+        "--use",
+        "R-1",
+        "bank/a.png",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(missing.is_file());
+}
+
+#[test]
+fn the_same_file_is_registered_once_and_under_one_use() {
+    let dir = Dir::new();
+    dir.write("bank/a.png", picture(64, 64, 1));
+    dir.write("bank/b.png", picture(64, 64, 2));
+    register(&dir, "bank/a.png", "R-1");
+    let url = db_url(&dir);
+    let again = dir.run(&[
+        "assets",
+        "add",
+        "--database-url",
+        &url,
+        "--production",
+        "ep101",
+        "--use",
+        "R-1",
+        "bank/a.png",
+    ]);
+    assert_eq!(again.status.code(), Some(0));
+    let said = String::from_utf8_lossy(&again.stdout);
+    assert!(said.contains("already registered"), "{said}");
+    let other = dir.run(&[
+        "assets",
+        "add",
+        "--database-url",
+        &url,
+        "--production",
+        "ep101",
+        "--use",
+        "R-2",
+        "bank/b.png",
+        "bank/a.png",
+    ]);
+    let stderr = String::from_utf8_lossy(&other.stderr);
+    assert_eq!(other.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("already registered under use R-1"),
+        "{stderr}"
+    );
+    let list = dir.run(&["assets", "list", "--database-url", &url, "--format", "json"]);
+    let entries = String::from_utf8_lossy(&list.stdout).lines().count();
+    assert_eq!(
+        entries, 1,
+        "one entry, and nothing from the refused command"
+    );
+}
+
+#[test]
+fn the_human_summary_says_what_was_checked_and_file_errors_name_the_file() {
+    let dir = Dir::new();
+    dir.write("delivery/a.txt", "a");
+    dir.write("bank/a.png", picture(64, 64, 1));
+    register(&dir, "bank/a.png", "R-1");
+    let url = db_url(&dir);
+    let out = dir.run(&["scan", "delivery", "--database-url", &url]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("checked against 1 ledger entry and 0 reference work entries"),
+        "{stdout}"
+    );
+    dir.write("waivers.yaml", "- code: [nonsense\n");
+    let bad = dir.run(&["scan", "delivery", "--waivers", "waivers.yaml"]);
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(4));
+    assert!(stderr.contains("waivers.yaml"), "{stderr}");
+    assert!(!stderr.contains("<input>"), "{stderr}");
+    dir.write("decls/x.decision.yaml", "state: [maybe\n");
+    dir.write(
+        "decls/x.yaml",
+        "greenlight: declaration/v1\nproduction:\n  title: T\nuse:\n  ref: X\n  summary: s\ntools:\n  - name: t\n",
+    );
+    let bad = dir.run(&["scan", "delivery", "--declarations", "decls"]);
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(4));
+    assert!(stderr.contains("x.decision.yaml"), "{stderr}");
+    assert!(!stderr.contains("<input>"), "{stderr}");
 }

@@ -33,7 +33,10 @@ impl Dir {
     /// A `greenlight` command with this directory as working directory.
     pub fn command(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_greenlight"));
+        // The scan cache goes to the user's cache folder: keep it inside this test's folder.
         cmd.current_dir(self.tmp.path())
+            .env("XDG_CACHE_HOME", self.tmp.path().join(".user-cache"))
+            .env_remove("GREENLIGHT_BANKS_URL")
             .env_remove("NO_COLOR")
             .env("GREENLIGHT_LOG", "off");
         cmd
