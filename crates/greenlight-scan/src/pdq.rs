@@ -360,6 +360,30 @@ pub fn hash_rgb_dihedral(width: u32, height: u32, rgb: &[u8]) -> PdqDihedral {
     dihedral_of(rgb_coefficients(width, height, rgb))
 }
 
+/// Hashes an 8-bit RGB frame at its own size, without the 512 px resizing step, as Meta's vPDQ
+/// hashes video frames (its frame hasher filters the full-size luminance directly). On frames
+/// larger than 512 px this gives vPDQ's hash bit for bit where [`hash_rgb`] can be a few bits
+/// away; it costs memory and time in proportion to the frame's size.
+///
+/// # Panics
+/// When `rgb` is shorter than `width * height * 3` (a caller's bug, not data).
+pub fn hash_rgb_unscaled(width: u32, height: u32, rgb: &[u8]) -> PdqResult {
+    let (w, h) = (width as usize, height as usize);
+    assert!(
+        rgb.len() >= w * h * 3,
+        "hash_rgb_unscaled needs width * height * 3 bytes of RGB"
+    );
+    let (hash, quality) = match Coefficients::of_pixels_sized(w, h, Channels::Rgb, rgb, false) {
+        Some(c) => (c.hash(Dihedral::Original), c.quality),
+        None => (PdqHash::ZERO, 0),
+    };
+    PdqResult {
+        hash,
+        quality,
+        path: PdqPath::Exact,
+    }
+}
+
 fn rgb_coefficients(width: u32, height: u32, rgb: &[u8]) -> Option<Coefficients> {
     let (w, h) = (width as usize, height as usize);
     assert!(
@@ -412,7 +436,18 @@ impl Coefficients {
 
     /// Steps 2 to 6. `None` when the image is too small to hash.
     fn of_pixels(width: usize, height: usize, channels: Channels, pixels: &[u8]) -> Option<Self> {
-        let (rows, cols, mut luma) = luminance(width, height, channels, pixels);
+        Self::of_pixels_sized(width, height, channels, pixels, true)
+    }
+
+    /// Steps 2 (when `downsample`) to 6.
+    fn of_pixels_sized(
+        width: usize,
+        height: usize,
+        channels: Channels,
+        pixels: &[u8],
+        downsample: bool,
+    ) -> Option<Self> {
+        let (rows, cols, mut luma) = luminance(width, height, channels, pixels, downsample);
         if rows < MIN_HASHABLE_SIDE || cols < MIN_HASHABLE_SIDE {
             return None;
         }
@@ -478,9 +513,10 @@ fn luminance(
     height: usize,
     channels: Channels,
     pixels: &[u8],
+    downsample: bool,
 ) -> (usize, usize, Vec<f32>) {
     let side = DOWNSAMPLE_SIDE as usize;
-    let (rows, cols) = if width > side || height > side {
+    let (rows, cols) = if downsample && (width > side || height > side) {
         (side, side)
     } else {
         (height, width)
