@@ -57,6 +57,8 @@ pub struct CompositionFinding {
 /// The edit event a matched range falls in (from `--edl` or `--otio`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ShotReport {
+    /// The index of the matched range (in `time_ranges` and `timecode`) in this shot.
+    pub range: usize,
     /// Event number.
     pub event: u32,
     /// Clip name.
@@ -273,6 +275,36 @@ pub fn human(report: &ScanReport, color: bool) -> String {
                 (Severity::Note, _) => paint("2", "note"),
             };
             let _ = writeln!(out, "  {sev:>6} {} {}", x.code, x.message);
+            if let Some(m) = &x.r#match {
+                for shot in &m.shots {
+                    let at = m
+                        .timecode
+                        .get(shot.range)
+                        .map(|t| format!("{}-{}", t.r#in, t.out))
+                        .unwrap_or_default();
+                    let _ = writeln!(
+                        out,
+                        "         {at} is in shot {} {}{}(source {}-{})",
+                        shot.event,
+                        shot.clip.as_deref().unwrap_or(""),
+                        shot.reel
+                            .as_deref()
+                            .map(|r| format!(" reel {r} "))
+                            .unwrap_or_else(|| " ".into()),
+                        shot.source_in,
+                        shot.source_out
+                    );
+                }
+                if let Some(imf) = &m.imf {
+                    for c in &imf.compositions {
+                        let _ = writeln!(
+                            out,
+                            "         plays in {} ({}) at {}-{}",
+                            c.title, c.cpl, c.r#in, c.out
+                        );
+                    }
+                }
+            }
             if let Some(w) = &x.waiver {
                 let _ = writeln!(
                     out,
@@ -362,7 +394,7 @@ pub fn csv(report: &ScanReport) -> String {
                 let tc = i.and_then(|i| m.and_then(|m| m.timecode.get(i)));
                 let secs = i.and_then(|i| m.and_then(|m| m.time_ranges.get(i)));
                 let shot = i
-                    .and_then(|i| m.and_then(|m| m.shots.get(i)))
+                    .and_then(|i| m.and_then(|m| m.shots.iter().find(|s| s.range == i)))
                     .map(|s| {
                         format!(
                             "{} {}",

@@ -61,6 +61,9 @@ pub struct ScanOptions {
     /// Original-version IMF packages that supplemental packages in the delivery may play
     /// track files from (`--ov`).
     pub ov: Vec<PathBuf>,
+    /// An edit list (CMX 3600 EDL or OTIO) whose record timecode is the delivered files'
+    /// timecode: each matched range is named by its edit event (`--edl`, `--otio`).
+    pub edit_list: Option<PathBuf>,
 }
 
 /// What was learnt about one file, independent of banks and policy (so it can be cached).
@@ -98,6 +101,9 @@ pub enum ScanError {
     /// The delivery path cannot be read.
     #[error(transparent)]
     Walk(#[from] crate::walk::WalkError),
+    /// The edit list cannot be read.
+    #[error(transparent)]
+    EditList(#[from] crate::edl::EdlError),
     /// The delivery holds video and `ffmpeg` is missing.
     #[error("{count} video file(s) in the delivery (first: {first}), but {source}")]
     NoFfmpeg {
@@ -327,6 +333,9 @@ pub fn scan(
     } else {
         Verdict::Pass
     };
+    if let Some(path) = &options.edit_list {
+        name_shots(&mut files, path)?;
+    }
     let compositions = packages.compositions(root, &files);
     Ok(ScanReport {
         verdict,
@@ -979,6 +988,48 @@ fn match_report(hit: &Hit, frames: Option<FrameSpan>, kind: MatchKind<'_>) -> Ma
             .map(|(_, n, t, ..)| *n as f64 / (*t).max(1) as f64),
         bank_seconds,
     }
+}
+
+/// Names the edit event of every matched range with a timecode, from the edit list at `path`
+/// read at each range's rate.
+fn name_shots(files: &mut [FileReport], path: &Path) -> Result<(), ScanError> {
+    let mut lists: HashMap<String, crate::edl::EditList> = HashMap::new();
+    for f in files.iter_mut() {
+        for x in &mut f.findings {
+            let Some(m) = &mut x.r#match else { continue };
+            let mut shots = Vec::new();
+            for (range, t) in m.timecode.iter().enumerate() {
+                let Ok(rate) = t.rate.parse::<EditRate>() else {
+                    continue;
+                };
+                if !lists.contains_key(&t.rate) {
+                    let list = crate::edl::EditList::read(path, rate.num, rate.den)?;
+                    lists.insert(t.rate.clone(), list);
+                }
+                let list = &lists[&t.rate];
+                let Ok(format) = TimecodeFormat::from_rate(rate, t.r#in.contains(';'))
+                    .or_else(|_| TimecodeFormat::from_rate(rate, false))
+                else {
+                    continue;
+                };
+                let Ok(frame) = format.parse(&t.r#in) else {
+                    continue;
+                };
+                if let Some(e) = list.event_at(frame) {
+                    shots.push(crate::report::ShotReport {
+                        range,
+                        event: e.number,
+                        clip: e.clip.clone(),
+                        reel: e.reel.clone(),
+                        source_in: e.source_in.clone(),
+                        source_out: e.source_out.clone(),
+                    });
+                }
+            }
+            m.shots = shots;
+        }
+    }
+    Ok(())
 }
 
 /// The first and last matched frame of each range of seconds (ranges without numbered

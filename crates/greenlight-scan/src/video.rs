@@ -14,7 +14,8 @@
 //!
 //! **Decode only what is kept.** For intra-only essences (JPEG 2000, ProRes, DNxHD/HR, image
 //! codecs) the packets of frames not kept are dropped before decoding: one `ffmpeg` copies the
-//! stream through the `noise` bitstream filter's `drop` expression into NUT on a pipe, a second
+//! stream through the `noise` bitstream filter's `drop` expression into Matroska on a pipe
+//! (NUT has no codec tag for DNxHR), a second
 //! decodes what is left. JPEG 2000 is decoded at reduced resolution (`-lowres`) while the frame
 //! stays at least [`MIN_DECODED_WIDTH`]×[`MIN_DECODED_HEIGHT`]; HTJ2K, which ffmpeg's own
 //! decoder cannot read, goes to `libopenjpeg`. Long-GOP codecs must decode every frame; the
@@ -408,14 +409,32 @@ pub fn frame_hashes(
                 Err(e) => first.and(Err(e)),
             }
         }
+        // Packets that cannot be copied out for dropping: decode them all instead.
+        first if info.intra_only() && sampling != Sampling::Every => {
+            match decode(path, info, &sampling, max_seconds, Decoder::NativeAll) {
+                Ok(frames) if !frames.is_empty() => Ok(frames),
+                _ => first,
+            }
+        }
         other => other,
     }
 }
 
 #[derive(Debug, Clone, Copy)]
 enum Decoder {
-    Native { lowres: u32 },
+    Native {
+        lowres: u32,
+    },
     OpenJpeg,
+    /// ffmpeg's own decoder on every packet, the sampled frames kept by the filter graph: the
+    /// fallback when dropping packets before decoding fails for a file.
+    NativeAll,
+}
+
+impl Decoder {
+    fn decode_all(self) -> bool {
+        matches!(self, Decoder::NativeAll)
+    }
 }
 
 fn decode(
@@ -431,7 +450,7 @@ fn decode(
         (u64::from(seconds) * u64::from(num) / u64::from(den)).clamp(1, u64::from(MAX_FRAMES));
     let expression = sampling.expression(num, den);
     // Frames kept before decoding (intra-only) or by the filter graph (long-GOP).
-    let drop_packets = info.intra_only() && expression.is_some();
+    let drop_packets = info.intra_only() && expression.is_some() && !decoder.decode_all();
     let mut feeder: Option<Child> = None;
     let mut cmd = Command::new("ffmpeg");
     cmd.args(["-hide_banner", "-nostdin", "-nostats", "-loglevel", "info"]);
@@ -439,7 +458,7 @@ fn decode(
         Decoder::Native { lowres } if lowres > 0 => {
             cmd.args(["-lowres", &lowres.to_string()]);
         }
-        Decoder::Native { .. } => {}
+        Decoder::Native { .. } | Decoder::NativeAll => {}
         Decoder::OpenJpeg => {
             cmd.args(["-c:v", "libopenjpeg"]);
         }
@@ -452,7 +471,7 @@ fn decode(
             .arg(path)
             .args(["-map", "0:v:0", "-c", "copy", "-bsf:v"])
             .arg(format!("noise=drop=not({keep})"))
-            .args(["-f", "nut", "pipe:1"])
+            .args(["-f", "matroska", "pipe:1"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

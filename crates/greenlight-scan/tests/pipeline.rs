@@ -31,6 +31,7 @@ fn options() -> ScanOptions {
         policy: Policy::default(),
         as_of: as_of(),
         ov: vec![],
+        edit_list: None,
     }
 }
 

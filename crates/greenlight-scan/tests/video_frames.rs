@@ -139,6 +139,7 @@ async fn a_clip_cut_in_at_a_fractional_second_is_found() {
         policy: Policy::default(),
         as_of: as_of(),
         ov: vec![],
+        edit_list: None,
     };
 
     // (offset of the clip in the cut, the delivered seconds that show the clip)

@@ -99,6 +99,13 @@ pub struct Args {
     /// delivery's supplemental packages play; repeat for several.
     #[arg(long, value_name = "DIR")]
     pub ov: Vec<PathBuf>,
+    /// A CMX 3600 edit decision list whose record timecode is the delivered files' timecode:
+    /// each video finding names its edit event (number, clip, reel, source in/out).
+    #[arg(long, value_name = "FILE", conflicts_with = "otio")]
+    pub edl: Option<PathBuf>,
+    /// As `--edl`, from an OpenTimelineIO (`.otio`) file.
+    #[arg(long, value_name = "FILE")]
+    pub otio: Option<PathBuf>,
 }
 
 /// Runs the command.
@@ -176,7 +183,13 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             );
         }
     }
+    let edit_list = args.edl.clone().or_else(|| args.otio.clone());
+    if let Some(path) = &edit_list {
+        // Read it once now: a malformed list stops the scan before any hashing.
+        greenlight_scan::edl::EditList::read(path, 24, 1)?;
+    }
     let options = ScanOptions {
+        edit_list,
         ov: args.ov.clone(),
         sha256: args.sha256,
         max_distance: args.max_distance,

@@ -623,3 +623,76 @@ fn the_human_summary_says_what_was_checked_and_file_errors_name_the_file() {
     assert!(stderr.contains("x.decision.yaml"), "{stderr}");
     assert!(!stderr.contains("<input>"), "{stderr}");
 }
+
+#[test]
+fn an_edit_list_names_the_shot_and_csv_gives_a_row_per_range_with_timecode() {
+    if !ffmpeg() {
+        eprintln!("skipped: ffmpeg is not installed, so video matching cannot be tested");
+        return;
+    }
+    let dir = Dir::new();
+    make_video(
+        &dir.path().join("previs.mp4"),
+        "testsrc2=duration=3:size=320x240:rate=24",
+        &[],
+    );
+    register(&dir, "previs.mp4", "PREVIS-1");
+    std::fs::create_dir_all(dir.path().join("delivery")).expect("mkdir");
+    make_video(
+        &dir.path().join("delivery/master.mov"),
+        "testsrc2=duration=3:size=320x240:rate=24",
+        &["-vf", "scale=480:360", "-timecode", "10:00:00:00"],
+    );
+    dir.write(
+        "cut.edl",
+        "TITLE: EP101\nFCM: NON-DROP FRAME\n\n\
+         001  PREVIS1  V     C        00:00:00:00 00:00:03:00 10:00:00:00 10:00:03:00\n\
+         * FROM CLIP NAME: previs_v3.mp4\n",
+    );
+    let (code, report, stderr) = scan_json(&dir, &["--edl", "cut.edl"]);
+    assert_eq!(code, 1, "{stderr}");
+    let m = &report["files"][0]["findings"][0]["match"];
+    assert_eq!(m["timecode"][0]["in"], "10:00:00:00", "{m}");
+    assert_eq!(m["timecode"][0]["out"], "10:00:02:00", "{m}");
+    assert_eq!(m["shots"][0]["event"], 1, "{m}");
+    assert_eq!(m["shots"][0]["clip"], "previs_v3.mp4");
+    assert_eq!(m["shots"][0]["reel"], "PREVIS1");
+    let url = db_url(&dir);
+    let out = dir.run(&[
+        "scan",
+        "delivery",
+        "--database-url",
+        &url,
+        "--format",
+        "csv",
+        "--edl",
+        "cut.edl",
+    ]);
+    let csv = String::from_utf8_lossy(&out.stdout);
+    let mut lines = csv.lines();
+    assert!(
+        lines
+            .next()
+            .is_some_and(|h| h.starts_with("file,code,severity,waived,timecode_in,timecode_out")),
+        "{csv}"
+    );
+    let row = lines.next().expect("a row");
+    assert!(
+        row.starts_with(
+            "master.mov,UNAPPROVED-AI,fail,false,10:00:00:00,10:00:02:00,24/1,0,2,1 previs_v3.mp4,"
+        ),
+        "{row}"
+    );
+    // A malformed list stops the scan before anything is hashed, naming the line.
+    dir.write(
+        "bad.edl",
+        "001  R  V  C  00:00:00:00 00:00:03:00 xx:00:00:00 10:00:03:00\n",
+    );
+    let bad = dir.run(&["scan", "delivery", "--edl", "bad.edl"]);
+    assert_eq!(bad.status.code(), Some(4));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("line 1"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}
