@@ -183,7 +183,7 @@ pub fn decode(bytes: &[u8]) -> Result<DecodedImage, DecodeError> {
 /// Decodes `bytes`, refusing anything beyond `limits` before allocating for it.
 pub fn decode_with_limits(bytes: &[u8], limits: &Limits) -> Result<DecodedImage, DecodeError> {
     match sniff(bytes) {
-        Some(ImageKind::Jpeg) => decode_jpeg(bytes, limits, JpegScale::Full),
+        Some(ImageKind::Jpeg) => decode_jpeg(bytes, limits, JpegScale::Full, false),
         Some(kind) => decode_with_image_crate(bytes, kind, limits),
         None => Err(DecodeError::Unsupported {
             message: "not a JPEG, PNG, GIF, WebP, TIFF or BMP image".into(),
@@ -219,7 +219,7 @@ pub fn decode_jpeg_reduced(
         let f = turbojpeg::ScalingFactor::new(1, d);
         f.scale(header.width) >= min_side && f.scale(header.height) >= min_side
     })?;
-    Some(decode_jpeg(bytes, limits, JpegScale::Reduced(denom)))
+    Some(decode_jpeg(bytes, limits, JpegScale::Reduced(denom), false))
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -284,10 +284,18 @@ fn check_size(
     Ok(())
 }
 
+/// Decodes a JPEG whose data ends early as far as it goes: libjpeg fills the rows it could
+/// not decode with grey, as Meta's PDQ hasher (which decodes with libjpeg) hashes such a file.
+/// Any other error is returned as [`decode_with_limits`] would.
+pub fn decode_truncated_jpeg(bytes: &[u8], limits: &Limits) -> Result<DecodedImage, DecodeError> {
+    decode_jpeg(bytes, limits, JpegScale::Full, true)
+}
+
 fn decode_jpeg(
     bytes: &[u8],
     limits: &Limits,
     scale: JpegScale,
+    keep_partial: bool,
 ) -> Result<DecodedImage, DecodeError> {
     use turbojpeg::{Colorspace, PixelFormat};
     let mut decompressor = turbojpeg::Decompressor::new().map_err(jpeg_error)?;
@@ -329,7 +337,11 @@ fn decode_jpeg(
         height,
         format,
     };
-    decompressor.decompress(bytes, image).map_err(jpeg_error)?;
+    match decompressor.decompress(bytes, image).map_err(jpeg_error) {
+        Ok(()) => {}
+        Err(DecodeError::Truncated { .. }) if keep_partial => {}
+        Err(e) => return Err(e),
+    }
     Ok(DecodedImage {
         width: u32::try_from(width).map_err(|_| DecodeError::Corrupt {
             format: "JPEG",

@@ -322,6 +322,11 @@ pub fn hash_image_bytes_dihedral_with(
     Ok((dihedral_of(Coefficients::of_image(&image)), path))
 }
 
+/// The eight dihedral hashes of a decoded image (exact path).
+pub fn hash_decoded_dihedral(image: &DecodedImage) -> PdqDihedral {
+    dihedral_of(Coefficients::of_image(image))
+}
+
 /// Hashes a decoded image (exact path).
 pub fn hash_decoded(image: &DecodedImage) -> PdqResult {
     let (hash, quality) = match Coefficients::of_image(image) {

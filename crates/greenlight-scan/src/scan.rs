@@ -81,6 +81,9 @@ pub struct FileFacts {
     /// PDQ of a video's sampled frames (one a second, at exact frame positions).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub frames: Vec<FrameHash>,
+    /// A file whose data ends early, hashed from what decodes: why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<String>,
     /// What ffprobe said of a video: codec, frame rate, start timecode.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video: Option<video::VideoInfo>,
@@ -427,6 +430,7 @@ pub fn analyse_with(
         pdq: None,
         frames: vec![],
         video: None,
+        truncated: None,
         credential: None,
         xmp_source_types: vec![],
         problems,
@@ -463,6 +467,23 @@ pub fn analyse_with(
                         &pdq::PdqOptions::default(),
                     ) {
                         Ok(d) => facts.pdq = Some(d),
+                        // A JPEG that ends early is hashed from what decodes, as Meta's hasher
+                        // does, so it still meets perceptual matching (TRUNCATED says so).
+                        Err(e @ crate::decode::DecodeError::Truncated { .. }) => {
+                            match crate::decode::decode_truncated_jpeg(
+                                &bytes,
+                                &crate::decode::Limits::default(),
+                            ) {
+                                Ok(image) => {
+                                    facts.pdq =
+                                        Some((pdq::hash_decoded_dihedral(&image), PdqPath::Exact));
+                                    facts.truncated = Some(e.to_string());
+                                }
+                                Err(_) => facts
+                                    .problems
+                                    .push(format!("image could not be decoded: {e}")),
+                            }
+                        }
                         Err(e) => facts
                             .problems
                             .push(format!("image could not be decoded: {e}")),
@@ -675,6 +696,16 @@ fn judge(
     };
     for p in &facts.problems {
         push_finding(&mut f, Code::Unreadable, p.clone(), None, inputs, options);
+    }
+    if let Some(why) = &facts.truncated {
+        push_finding(
+            &mut f,
+            Code::Truncated,
+            format!("the file ends early ({why}): it was hashed and matched from what decodes"),
+            None,
+            inputs,
+            options,
+        );
     }
     if let Some(c) = &facts.credential {
         match c.state {

@@ -5,6 +5,7 @@
 //! `UNREADABLE`; reduced-resolution JPEG 2000 decoding stays within 2 bits of full size.
 
 mod imf_package;
+mod media;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -480,4 +481,54 @@ fn the_real_packages_scan_clean_with_a_verdict_per_composition() {
             picture.findings
         );
     }
+}
+
+#[test]
+fn a_truncated_jpeg_is_hashed_from_what_decodes_and_still_matched() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let still = dir.path().join("still.jpg");
+    std::fs::write(
+        &still,
+        media::encode(&media::picture(640, 480, 3), image::ImageFormat::Jpeg),
+    )
+    .expect("write");
+    let fp = fingerprint(&still, BankKind::Ledger).expect("fingerprint");
+    let (hash, quality) = fp.pdq.expect("an image hash");
+    let banks = Banks {
+        ledger: vec![Asset {
+            id: 1,
+            production: "ep101".into(),
+            use_ref: "KEY-ART".into(),
+            tool: None,
+            added_at: "2026-11-01T00:00:00Z".into(),
+            file_name: "still.jpg".into(),
+            blake3: fp.digests.blake3,
+            media_type: fp.media.mime,
+            pdq: Some(hash.to_hex()),
+            pdq_quality: Some(quality),
+            frames: vec![],
+            thumbnail: None,
+        }],
+        references: vec![],
+    };
+    let root = dir.path().join("delivery");
+    std::fs::create_dir_all(&root).expect("mkdir");
+    let bytes = std::fs::read(&still).expect("read");
+    // The end of the data is gone: the bottom rows decode grey (PDQ is sensitive to that: at
+    // 0.2 % missing this picture is 22 bits away, at 0.5 % 32, past the threshold).
+    std::fs::write(
+        root.join("cut-short.jpg"),
+        &bytes[..bytes.len() * 998 / 1000],
+    )
+    .expect("write");
+    let report = scan_with(&root, &banks, &options());
+    let f = file(&report, "cut-short.jpg");
+    let found = codes(f);
+    assert!(found.contains(&Code::Truncated), "{:?}", f.findings);
+    assert!(
+        found.contains(&Code::UnapprovedAi),
+        "matched despite the missing tail: {:?}",
+        f.findings
+    );
+    assert!(!found.contains(&Code::Unreadable), "{:?}", f.findings);
 }
