@@ -40,6 +40,9 @@ pub enum CredentialState {
     Valid,
     /// Valid, and the signer chains to a configured trust anchor.
     Trusted,
+    /// The file only references its manifest at a URL (`failures` holds it): it cannot be
+    /// checked offline, and the scan never fetches it.
+    Remote,
 }
 
 /// One action of a manifest's actions assertion.
@@ -184,6 +187,18 @@ impl CredentialReader {
             let file = File::open(path).map_err(|e| e.to_string())?;
             match c2pa::Reader::from_shared_context(&self.context).with_stream(mime, file) {
                 Ok(reader) => return Ok(Some(summarize(&reader, CredentialSource::Embedded))),
+                Err(
+                    c2pa::Error::RemoteManifestUrl(url) | c2pa::Error::RemoteManifestFetch(url),
+                ) => {
+                    return Ok(Some(Credential {
+                        source: CredentialSource::Embedded,
+                        state: CredentialState::Remote,
+                        failures: vec![url],
+                        claim_generator: None,
+                        actions: vec![],
+                        ingredients: vec![],
+                    }));
+                }
                 Err(e) if no_manifest(&e) => {}
                 // A container the C2PA reader cannot parse (a truncated or corrupt file) holds a
                 // broken credential only if a manifest store was there to break; otherwise the

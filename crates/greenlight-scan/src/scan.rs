@@ -745,6 +745,17 @@ fn judge(
                 options,
             ),
             CredentialState::Trusted => {}
+            CredentialState::Remote => push_finding(
+                &mut f,
+                Code::CredentialRemote,
+                format!(
+                    "content credential is only referenced remotely ({}): it cannot be checked offline",
+                    c.failures.first().map_or("no address", String::as_str)
+                ),
+                None,
+                inputs,
+                options,
+            ),
         }
     }
     let frames_total = facts.frames.len();

@@ -532,3 +532,40 @@ fn a_truncated_jpeg_is_hashed_from_what_decodes_and_still_matched() {
     );
     assert!(!found.contains(&Code::Unreadable), "{:?}", f.findings);
 }
+
+#[test]
+fn a_credential_only_referenced_remotely_is_credential_remote() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let signer = c2pa::EphemeralSigner::new("greenlight-test.local").expect("ephemeral signer");
+    let mut builder = media::builder(&serde_json::json!({
+        "title": "remote",
+        "claim_generator_info": [{"name": "greenlight-test", "version": "1"}],
+    }));
+    builder
+        .set_remote_url("https://credentials.example/manifests/abc.c2pa")
+        .set_no_embed(true);
+    let source = media::encode(&media::picture(320, 240, 5), image::ImageFormat::Jpeg);
+    let mut dest = std::io::Cursor::new(Vec::new());
+    builder
+        .sign(
+            &signer,
+            "image/jpeg",
+            &mut std::io::Cursor::new(source),
+            &mut dest,
+        )
+        .expect("signs");
+    std::fs::write(dir.path().join("remote.jpg"), dest.into_inner()).expect("write");
+    let report = scan_with(dir.path(), &Banks::default(), &options());
+    let f = file(&report, "remote.jpg");
+    assert_eq!(codes(f), [Code::CredentialRemote], "{:?}", f.findings);
+    assert!(
+        f.findings[0]
+            .message
+            .contains("https://credentials.example/manifests/abc.c2pa")
+    );
+    assert_eq!(
+        report.verdict,
+        Verdict::Fail,
+        "overridable: fails unless waived"
+    );
+}
