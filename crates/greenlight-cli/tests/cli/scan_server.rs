@@ -122,6 +122,40 @@ fn a_scan_against_a_server_follows_its_decisions() {
     let (code, report, stderr) = scan(&dir, &base, Some(&reviewer), &["--production", &production]);
     assert_eq!(code, 1, "{stderr}");
     assert_eq!(codes(&report), ["UNAPPROVED-AI"], "{report}");
+
+    // A protected work in the local bank store (the default file here) is checked beside the
+    // server's ledger, and the scan says so (two entries: its BLAKE3 and its PDQ).
+    let poster = picture(160, 120, 9);
+    dir.write("work/poster.png", &poster);
+    dir.write("delivery/shots/poster.png", &poster);
+    let out = dir.run(&[
+        "bank",
+        "add",
+        "--bank",
+        "library",
+        "--id",
+        "SL-7",
+        "--title",
+        "The Keeper",
+        "work/poster.png",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (code, report, stderr) = scan(&dir, &base, Some(&reviewer), &["--production", &production]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("also checking 2 reference work entries from the local bank store"),
+        "{stderr}"
+    );
+    assert!(
+        codes(&report).contains(&"REFERENCE-MATCH".to_string()),
+        "{report}"
+    );
+    std::fs::remove_file(dir.path().join("delivery/shots/poster.png")).expect("remove");
     assert_eq!(report["summary"]["ledger_entries"], 1, "{report}");
 
     // Declared temporary. The partner's token sees one production: --production may go.
