@@ -201,7 +201,9 @@ mod tests {
                 Code::TempAsset,
                 Code::UnapprovedAi,
                 Code::ReferenceMatch,
-                Code::CredentialInvalid
+                Code::CredentialInvalid,
+                Code::PackageInvalid,
+                Code::PackageIncomplete,
             ]
         );
         let over: Vec<_> = Code::ALL
@@ -210,8 +212,15 @@ mod tests {
             .collect();
         assert_eq!(
             over,
-            [Code::UndeclaredAi, Code::Unreadable, Code::MarkingStripped]
+            [
+                Code::UndeclaredAi,
+                Code::Unreadable,
+                Code::MarkingStripped,
+                Code::Truncated,
+                Code::CredentialRemote,
+            ]
         );
+        assert_eq!(Code::NotInComposition.severity(&strict), Severity::Note);
         assert_eq!(Code::CredentialUntrusted.severity(&default), Severity::Note);
         assert_eq!(
             Code::CredentialUntrusted.severity(&strict),
