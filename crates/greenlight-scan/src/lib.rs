@@ -33,6 +33,7 @@ pub mod package;
 pub mod pdq;
 pub mod report;
 pub mod scan;
+pub mod sequence;
 pub mod timecode;
 pub mod verdict;
 pub mod video;

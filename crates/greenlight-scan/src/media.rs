@@ -49,6 +49,12 @@ pub fn sniff(head: &[u8]) -> MediaType {
     if let Some(t) = professional_video(head) {
         return t;
     }
+    if let Some(mime) = crate::sequence::sniff(head) {
+        return MediaType {
+            mime: mime.into(),
+            kind: MediaKind::Image,
+        };
+    }
     match infer::get(head) {
         Some(t) => {
             let kind = match t.matcher_type() {

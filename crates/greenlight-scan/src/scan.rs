@@ -61,6 +61,8 @@ pub struct ScanOptions {
     /// Original-version IMF packages that supplemental packages in the delivery may play
     /// track files from (`--ov`).
     pub ov: Vec<PathBuf>,
+    /// The frame rate of image sequences, for their timecode (`--sequence-rate`).
+    pub sequence_rate: EditRate,
     /// An edit list (CMX 3600 EDL or OTIO) whose record timecode is the delivered files'
     /// timecode: each matched range is named by its edit event (`--edl`, `--otio`).
     pub edit_list: Option<PathBuf>,
@@ -188,7 +190,12 @@ pub fn scan(
         .files
         .iter()
         .zip(&kinds)
-        .filter(|(_, k)| k.as_ref().is_some_and(|k| k.kind == MediaKind::Video))
+        .filter(|(_, k)| {
+            k.as_ref().is_some_and(|k| {
+                k.kind == MediaKind::Video
+                    || matches!(k.mime.as_str(), "image/x-dpx" | "image/x-exr")
+            })
+        })
         .map(|(f, _)| f)
         .collect();
     if let Some(first) = videos.first() {
@@ -200,7 +207,7 @@ pub fn scan(
     }
 
     let cached = AtomicU64::new(0);
-    let analysed: Vec<(FileFacts, bool)> = walked
+    let mut analysed: Vec<(FileFacts, bool)> = walked
         .files
         .par_iter()
         .map(|entry| {
@@ -259,6 +266,19 @@ pub fn scan(
         }
     }
 
+    let sequences = {
+        let listing: Vec<(&str, &str)> = walked
+            .files
+            .iter()
+            .zip(&analysed)
+            .map(|(e, (f, _))| (e.rel.as_str(), f.media.mime.as_str()))
+            .collect();
+        crate::sequence::find(&listing, |i| {
+            crate::sequence::still_size(&walked.files[i].path)
+        })
+    };
+    hash_sequence_frames(&sequences, &walked.files, &mut analysed, options);
+
     let matcher = Matcher::new(inputs.banks, options.max_distance);
     let mut files: Vec<FileReport> = walked
         .files
@@ -296,6 +316,11 @@ pub fn scan(
         };
         push_finding(&mut files[at], p.code, p.message, None, inputs, options);
         finish(&mut files[at]);
+    }
+    let paths = crate::sequence::report_paths(&sequences);
+    for (s, path) in sequences.iter().zip(paths) {
+        let f = sequence_report(s, path, &files, &analysed, inputs, options);
+        files.push(f);
     }
     for problem in &walked.problems {
         let mut f = FileReport {
@@ -1030,6 +1055,150 @@ fn match_report(hit: &Hit, frames: Option<FrameSpan>, kind: MatchKind<'_>) -> Ma
             .map(|(_, n, t, ..)| *n as f64 / (*t).max(1) as f64),
         bank_seconds,
     }
+}
+
+/// The PDQ of the frames of DPX and EXR sequences (ffmpeg decodes them; stills are hashed
+/// as images already), for at most [`crate::sequence::MAX_HASHED_FRAMES`] frames a sequence
+/// (longer ones are sampled once a second).
+fn hash_sequence_frames(
+    sequences: &[crate::sequence::Sequence],
+    files: &[WalkEntry],
+    analysed: &mut [(FileFacts, bool)],
+    options: &ScanOptions,
+) {
+    let rate = options.sequence_rate;
+    let wanted: Vec<usize> = sequences
+        .iter()
+        .filter(|s| s.needs_ffmpeg())
+        .flat_map(|s| {
+            s.hashed(rate.num, rate.den)
+                .into_iter()
+                .map(|k| s.frames[k].1)
+                .collect::<Vec<_>>()
+        })
+        .filter(|&i| analysed[i].0.problems.is_empty() && analysed[i].0.pdq.is_none())
+        .collect();
+    let hashes: Vec<(usize, Result<pdq::PdqDihedral, video::VideoError>)> = wanted
+        .par_iter()
+        .map(|&i| (i, video::still_hash(&files[i].path)))
+        .collect();
+    for (i, r) in hashes {
+        match r {
+            Ok(d) => analysed[i].0.pdq = Some((d, PdqPath::Exact)),
+            Err(e) => analysed[i].0.problems.push(e.to_string()),
+        }
+    }
+}
+
+/// The report entry of a sequence: its frames' digests, a missing frame, and what its frames
+/// matched, per bank entry, as time ranges and timecode of the shot.
+fn sequence_report(
+    s: &crate::sequence::Sequence,
+    path: String,
+    files: &[FileReport],
+    analysed: &[(FileFacts, bool)],
+    inputs: &ScanInputs<'_>,
+    options: &ScanOptions,
+) -> FileReport {
+    let digests: Vec<&str> = s
+        .frames
+        .iter()
+        .map(|&(_, i)| analysed[i].0.digests.blake3.as_str())
+        .collect();
+    let mut f = FileReport {
+        path,
+        blake3: Some(crate::sequence::digest_of(&digests)),
+        sha256: None,
+        media_type: Some("video/x-image-sequence".into()),
+        size: Some(s.frames.iter().map(|&(_, i)| analysed[i].0.size).sum()),
+        pdq: None,
+        pdq_quality: None,
+        verdict: Verdict::Pass,
+        findings: vec![],
+    };
+    if !s.missing.is_empty() {
+        let shown: Vec<String> = s.missing.iter().take(20).map(u64::to_string).collect();
+        push_finding(
+            &mut f,
+            Code::Unreadable,
+            format!(
+                "{} frame(s) of {} are missing from the sequence: {}{}",
+                s.missing.len(),
+                s.pattern,
+                shown.join(", "),
+                if s.missing.len() > 20 { ", ..." } else { "" }
+            ),
+            None,
+            inputs,
+            options,
+        );
+    }
+    let rate = options.sequence_rate;
+    // (code, bank, entry) -> (first match, positions in the shot, frame numbers)
+    let mut by_entry: BTreeMap<(Code, String, i64), (MatchReport, Vec<u32>, Vec<(u32, u64)>)> =
+        BTreeMap::new();
+    for (k, &(number, i)) in s.frames.iter().enumerate() {
+        for x in &files[i].findings {
+            let Some(m) = &x.r#match else { continue };
+            let millis = (k as u64 * 1000 * u64::from(rate.den)) / u64::from(rate.num);
+            let second = u32::try_from(millis / 1000).unwrap_or(u32::MAX);
+            let e = by_entry
+                .entry((x.code, m.bank.clone(), m.entry_id))
+                .or_insert_with(|| (m.clone(), vec![], vec![]));
+            e.1.push(second);
+            e.2.push((second, number));
+        }
+    }
+    let info = video::VideoInfo {
+        container: "image2".into(),
+        codec: s.mime.clone(),
+        rate_num: rate.num,
+        rate_den: rate.den,
+        width: 0,
+        height: 0,
+        timecode: None,
+    };
+    let total = s.frames.len();
+    for ((code, _, _), (mut m, mut seconds, numbers)) in by_entry {
+        let matched = numbers.len();
+        seconds.sort_unstable();
+        seconds.dedup();
+        let ranges = video::ranges(&seconds);
+        let frame_ranges = frame_ranges(&ranges, &numbers);
+        m.timecode = timecode_ranges(&frame_ranges, &info);
+        m.time_ranges = ranges;
+        m.frame_ranges = frame_ranges;
+        m.frames_matched = Some(matched as u64);
+        m.frames_total = Some(total as u64);
+        m.share = Some(matched as f64 / total.max(1) as f64);
+        m.imf = None;
+        let what = match (&m.use_ref, &m.title) {
+            (Some(u), _) => format!(
+                "ledger entry #{} ({}, use {u})",
+                m.entry_id,
+                m.file_name.as_deref().unwrap_or("")
+            ),
+            (None, Some(t)) => format!(
+                "{t} ({}) in reference bank {}",
+                m.work_id.as_deref().unwrap_or(""),
+                m.bank
+            ),
+            _ => format!("{} entry #{}", m.bank, m.entry_id),
+        };
+        let at: Vec<String> = m
+            .timecode
+            .iter()
+            .map(|t| format!("{}-{}", t.r#in, t.out))
+            .collect();
+        let message = format!(
+            "{matched} of {total} frames of {} (at {}) match {what}",
+            s.pattern,
+            at.join(", ")
+        );
+        push_finding(&mut f, code, message, Some(m), inputs, options);
+    }
+    finish(&mut f);
+    f
 }
 
 /// Names the edit event of every matched range with a timecode, from the edit list at `path`

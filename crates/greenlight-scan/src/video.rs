@@ -322,6 +322,34 @@ pub fn probe(path: &Path) -> Result<Option<VideoInfo>, VideoError> {
     }))
 }
 
+/// The PDQ hashes (eight orientations) of a single picture ffmpeg decodes (a DPX or EXR
+/// frame), scaled as video frames are.
+pub fn still_hash(path: &Path) -> Result<crate::pdq::PdqDihedral, VideoError> {
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-v", "error", "-i"])
+        .arg(path)
+        .args(["-frames:v", "1", "-vf"])
+        .arg(format!("scale={FRAME_SIDE}:{FRAME_SIDE}:flags=area"))
+        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| VideoError::FfmpegMissing(e.to_string()))?;
+    let len = (FRAME_SIDE * FRAME_SIDE * 3) as usize;
+    if !out.status.success() || out.stdout.len() < len {
+        let message = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        return Err(VideoError::Decode(if message.is_empty() {
+            "no picture".into()
+        } else {
+            message.chars().take(2000).collect()
+        }));
+    }
+    Ok(pdq::hash_rgb_dihedral(
+        FRAME_SIDE,
+        FRAME_SIDE,
+        &out.stdout[..len],
+    ))
+}
+
 /// Whether `path` holds an audio stream ffprobe can read (an MXF may hold only sound).
 pub fn has_audio(path: &Path) -> bool {
     let Ok(child) = Command::new("ffprobe")

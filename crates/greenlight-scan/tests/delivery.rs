@@ -57,6 +57,7 @@ fn options() -> ScanOptions {
         as_of: NaiveDate::from_ymd_opt(2026, 11, 23).expect("date"),
         ov: vec![],
         edit_list: None,
+        sequence_rate: greenlight_scan::timecode::EditRate { num: 24, den: 1 },
     }
 }
 
@@ -568,4 +569,92 @@ fn a_credential_only_referenced_remotely_is_credential_remote() {
         Verdict::Fail,
         "overridable: fails unless waived"
     );
+}
+
+#[test]
+fn a_dpx_sequence_is_one_shot_whose_frames_match_with_timecode() {
+    if !ffmpeg_with("dpx") || !ffmpeg_with("libx264") {
+        eprintln!("skipped: ffmpeg with dpx and libx264 is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let clip = previs(dir.path());
+    let banks = ledger(&clip);
+    let root = dir.path().join("delivery");
+    std::fs::create_dir_all(root.join("plates")).expect("mkdir");
+    // The clip's frames 24 to 71 as DPX frames numbered from 86424 (01:00:01:00 at 24 fps).
+    ffmpeg(&[
+        "-i",
+        s(&clip),
+        "-vf",
+        "trim=start_frame=24:end_frame=72,scale=480:270",
+        "-start_number",
+        "86424",
+        s(&root.join("plates/sh010_%06d.dpx")),
+    ]);
+    let report = scan_with(&root, &banks, &options());
+    let seq = file(&report, "plates");
+    assert_eq!(seq.media_type.as_deref(), Some("video/x-image-sequence"));
+    let m = seq
+        .findings
+        .iter()
+        .find(|x| x.code == Code::UnapprovedAi)
+        .and_then(|x| x.r#match.as_ref())
+        .unwrap_or_else(|| panic!("the sequence matches the clip: {:?}", seq.findings));
+    assert_eq!(m.frames_total, Some(48));
+    assert!(
+        m.frames_matched.unwrap_or(0) >= 46,
+        "{:?}",
+        m.frames_matched
+    );
+    assert_eq!(m.timecode[0].r#in, "01:00:01:00");
+    assert_eq!(m.timecode[0].out, "01:00:02:23");
+    // Every frame file keeps its own digest and its own finding.
+    let frame = file(&report, "plates/sh010_086430.dpx");
+    assert_eq!(frame.media_type.as_deref(), Some("image/x-dpx"));
+    assert!(
+        codes(frame).contains(&Code::UnapprovedAi),
+        "{:?}",
+        frame.findings
+    );
+
+    // A frame missing from the middle is named.
+    std::fs::remove_file(root.join("plates/sh010_086440.dpx")).expect("remove");
+    let report = scan_with(&root, &banks, &options());
+    let seq = file(&report, "plates");
+    let missing = seq
+        .findings
+        .iter()
+        .find(|x| x.code == Code::Unreadable)
+        .unwrap_or_else(|| panic!("a missing frame is a finding: {:?}", seq.findings));
+    assert!(missing.message.contains("86440"), "{}", missing.message);
+}
+
+#[test]
+fn numbered_stills_are_a_sequence_only_from_24_frames() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for n in 1..=23 {
+        std::fs::write(
+            dir.path().join(format!("board_{n:03}.png")),
+            media::encode(&media::picture(64, 48, n), image::ImageFormat::Png),
+        )
+        .expect("write");
+    }
+    let report = scan_with(dir.path(), &Banks::default(), &options());
+    assert!(
+        report
+            .files
+            .iter()
+            .all(|f| f.media_type.as_deref() != Some("video/x-image-sequence")),
+        "23 numbered stills are stills"
+    );
+    std::fs::write(
+        dir.path().join("board_024.png"),
+        media::encode(&media::picture(64, 48, 24), image::ImageFormat::Png),
+    )
+    .expect("write");
+    let report = scan_with(dir.path(), &Banks::default(), &options());
+    let seq = file(&report, ".");
+    assert_eq!(seq.media_type.as_deref(), Some("video/x-image-sequence"));
+    assert_eq!(report.files.len(), 25, "24 frames and the sequence");
 }

@@ -32,6 +32,7 @@ fn options() -> ScanOptions {
         as_of: as_of(),
         ov: vec![],
         edit_list: None,
+        sequence_rate: greenlight_scan::timecode::EditRate { num: 24, den: 1 },
     }
 }
 

@@ -140,6 +140,7 @@ async fn a_clip_cut_in_at_a_fractional_second_is_found() {
         as_of: as_of(),
         ov: vec![],
         edit_list: None,
+        sequence_rate: greenlight_scan::timecode::EditRate { num: 24, den: 1 },
     };
 
     // (offset of the clip in the cut, the delivered seconds that show the clip)

@@ -103,6 +103,10 @@ pub struct Args {
     /// each video finding names its edit event (number, clip, reel, source in/out).
     #[arg(long, value_name = "FILE", conflicts_with = "otio")]
     pub edl: Option<PathBuf>,
+    /// Frame rate of image sequences (DPX, EXR, numbered TIFF/PNG/JPEG), for their timecode:
+    /// `24`, `25`, `24000/1001`.
+    #[arg(long, value_name = "RATE", default_value = "24")]
+    pub sequence_rate: greenlight_scan::timecode::EditRate,
     /// As `--edl`, from an OpenTimelineIO (`.otio`) file.
     #[arg(long, value_name = "FILE")]
     pub otio: Option<PathBuf>,
@@ -189,6 +193,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         greenlight_scan::edl::EditList::read(path, 24, 1)?;
     }
     let options = ScanOptions {
+        sequence_rate: args.sequence_rate,
         edit_list,
         ov: args.ov.clone(),
         sha256: args.sha256,
