@@ -1134,9 +1134,9 @@ fn sequence_report(
         );
     }
     let rate = options.sequence_rate;
-    // (code, bank, entry) -> (first match, positions in the shot, frame numbers)
-    let mut by_entry: BTreeMap<(Code, String, i64), (MatchReport, Vec<u32>, Vec<(u32, u64)>)> =
-        BTreeMap::new();
+    // (code, bank, entry) -> (first match, seconds of the shot, (second, frame number))
+    type Matched = (MatchReport, Vec<u32>, Vec<(u32, u64)>);
+    let mut by_entry: BTreeMap<(Code, String, i64), Matched> = BTreeMap::new();
     for (k, &(number, i)) in s.frames.iter().enumerate() {
         for x in &files[i].findings {
             let Some(m) = &x.r#match else { continue };

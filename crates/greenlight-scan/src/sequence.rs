@@ -67,7 +67,9 @@ fn numbered(name: &str) -> Option<(&str, u64, usize, &str)> {
 pub fn find(files: &[(&str, &str)], size: impl Fn(usize) -> Option<(u32, u32)>) -> Vec<Sequence> {
     // (folder, prefix, digits, extension, type) -> frames
     type Key<'a> = (&'a str, &'a str, usize, &'a str, &'a str);
-    let mut groups: BTreeMap<Key<'_>, Vec<(u64, usize, Option<(u32, u32)>)>> = BTreeMap::new();
+    // (frame number, file index, pixel size of a still)
+    type Frame = (u64, usize, Option<(u32, u32)>);
+    let mut groups: BTreeMap<Key<'_>, Vec<Frame>> = BTreeMap::new();
     for (i, (rel, mime)) in files.iter().enumerate() {
         let always = matches!(*mime, "image/x-dpx" | "image/x-exr");
         let still = matches!(*mime, "image/tiff" | "image/png" | "image/jpeg");
