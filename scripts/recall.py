@@ -89,9 +89,9 @@ CODECS = {
 }
 
 
-def make(cmd, out):
-    """Runs an ffmpeg command writing `out`, unless a kept working folder already has it."""
-    if os.path.exists(out) and os.path.getsize(out) > 0:
+def make(cmd, out, skip=False):
+    """Runs an ffmpeg command writing `out`, unless skipped or a kept working folder has it."""
+    if skip or (os.path.exists(out) and os.path.getsize(out) > 0):
         return
     try:
         run(cmd)
@@ -205,6 +205,8 @@ def main():
     ap.add_argument("--work", help="working folder (default: a temporary one)")
     ap.add_argument("--seed", type=int, default=12)
     ap.add_argument("--keep", action="store_true", help="keep the working folder")
+    ap.add_argument("--codecs", default=",".join(CODECS),
+                    help="comma-separated subset of " + ", ".join(CODECS) + " to make and scan")
     ap.add_argument("--alternatives", action="store_true",
                     help="also replay other sampling choices on every frame's hash")
     a = ap.parse_args()
@@ -212,6 +214,9 @@ def main():
     if not os.access(binary, os.X_OK):
         sys.exit(f"{binary}: not an executable; build with `cargo build --release -p greenlight`")
     rng = random.Random(a.seed)
+    selected = {c: CODECS[c] for c in a.codecs.split(",") if c in CODECS}
+    if not selected:
+        sys.exit(f"--codecs: none of {a.codecs!r} is one of {', '.join(CODECS)}")
     work = a.work or tempfile.mkdtemp(prefix="gl-recall-")
     os.makedirs(work, exist_ok=True)
     clips = os.path.join(work, "clips")
@@ -245,7 +250,8 @@ def main():
     expected = {}  # file name -> (codec, ref, clip start s, clip end s) or (codec, None, ...)
     for ci, (codec, spec) in enumerate(CODECS.items()):
         folder = os.path.join(work, codec)
-        os.makedirs(folder, exist_ok=True)
+        if codec in selected:
+            os.makedirs(folder, exist_ok=True)
         for i, (ref, name, path, d) in enumerate(registered):
             w, h = spec["sizes"][(i + ci) % 2]
             pre = rng.randint(13, 83)   # frames of other footage before the clip
@@ -258,7 +264,7 @@ def main():
                      f"{FILLER.format(w=w, h=h, s=rng.randint(1, 10**6), n=post)},setsar=1[b];"
                      "[a][c][b]concat=n=3:v=1:a=0,format=yuv420p[v]")
             make(["ffmpeg", "-v", "error", "-y", "-i", path, "-filter_complex", graph,
-                  "-map", "[v]", "-r", str(RATE)] + args + [out], out)
+                  "-map", "[v]", "-r", str(RATE)] + args + [out], out, codec not in selected)
             clip_frames = d * RATE - cut_in
             expected[os.path.basename(out)] = (codec, ref, pre / RATE, (pre + clip_frames) / RATE,
                                                f"{w}x{h} {note}, at frame {pre}, in-point {cut_in}")
@@ -268,19 +274,21 @@ def main():
             args, note = codec_args(codec, rng)
             out = os.path.join(folder, f"U-{name}-{w}x{h}.{spec['ext']}")
             make(["ffmpeg", "-v", "error", "-y", "-i", path, "-vf", f"scale={w}:{h}",
-                  "-r", str(RATE)] + args + [out], out)
+                  "-r", str(RATE)] + args + [out], out, codec not in selected)
             expected[os.path.basename(out)] = (codec, None, 0, 0, f"{w}x{h} {note}")
-        print(f"made {codec} deliveries", file=sys.stderr)
+        print(f"made {codec} deliveries" if codec in selected else f"skipped {codec}",
+              file=sys.stderr)
 
     for ref, name, path, d in registered:
         run([binary, "assets", "add", "--database-url", db, "--production", "recall",
              "--use", ref, "--tool", "lavfi", path])
         print(f"registered {ref} {name} ({d} s)", file=sys.stderr)
 
+    expected = {k: v for k, v in expected.items() if v[0] in selected}
     rows = {c: {"deliveries": 0, "found": 0, "placed": 0, "wrong": 0, "unrelated": 0,
-                "false": 0} for c in CODECS}
+                "false": 0} for c in selected}
     detail = []
-    for codec in CODECS:
+    for codec in selected:
         folder = os.path.join(work, codec)
         r = subprocess.run([binary, "scan", folder, "--database-url", db, "--production", "recall",
                             "--format", "json", "--no-cache"],
@@ -325,7 +333,7 @@ def main():
     print("| codec | deliveries | recall | located in the clip's seconds | matched another entry "
           "| unrelated clips | false matches |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    total = {k: 0 for k in rows["h264"]}
+    total = {k: 0 for k in next(iter(rows.values()))}
     for codec, row in rows.items():
         for k, v in row.items():
             total[k] += v
@@ -334,7 +342,7 @@ def main():
               f"({100 * row['found'] / max(row['deliveries'], 1):.0f} %) | {row['placed']} "
               f"| {row['wrong']} | {row['unrelated']} | {row['false']}/{row['unrelated']} |")
     if a.alternatives:
-        alternatives(binary, work, db, CODECS, expected, spans)
+        alternatives(binary, work, db, selected, expected, spans)
     if not a.keep and not a.work:
         shutil.rmtree(work, ignore_errors=True)
     else:
