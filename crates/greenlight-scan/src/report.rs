@@ -525,9 +525,85 @@ pub struct Thumbnails {
 /// The key of a delivered thumbnail: the path, and for a video the first matched second.
 pub fn delivered_key(path: &str, m: &MatchReport) -> String {
     match m.time_ranges.first() {
-        Some((start, _)) => format!("{path}#t={start}"),
+        Some((start, _)) => range_key(path, *start),
         None => path.to_string(),
     }
+}
+
+/// The key of the delivered thumbnail of the matched range that starts at `second`.
+pub fn range_key(path: &str, second: u32) -> String {
+    format!("{path}#t={second}")
+}
+
+/// Rows of the timecode table: every matched video range with a timecode, sorted by
+/// timecode, then file.
+fn timecode_rows(report: &ScanReport, thumbs: &Thumbnails) -> String {
+    let mut rows: Vec<(String, String)> = Vec::new();
+    for f in &report.files {
+        for x in &f.findings {
+            let Some(m) = &x.r#match else { continue };
+            for (i, t) in m.timecode.iter().enumerate() {
+                let second = m.time_ranges.get(i).map_or(0, |r| r.0);
+                let shot = m
+                    .shots
+                    .iter()
+                    .find(|s| s.range == i)
+                    .map(|s| {
+                        format!(
+                            "{} {}",
+                            s.event,
+                            s.clip.as_deref().or(s.reel.as_deref()).unwrap_or("")
+                        )
+                    })
+                    .unwrap_or_default();
+                let entry = match (&m.use_ref, &m.title) {
+                    (Some(u), _) => format!("ledger #{} ({u})", m.entry_id),
+                    (None, Some(t)) => format!("{t} ({})", m.bank),
+                    _ => format!("{} #{}", m.bank, m.entry_id),
+                };
+                let thumb = thumbs
+                    .delivered
+                    .get(&range_key(&f.path, second))
+                    .map(|b| {
+                        format!(
+                            "<img alt=\"frame\" src=\"data:image/jpeg;base64,{}\">",
+                            base64::engine::general_purpose::STANDARD.encode(b)
+                        )
+                    })
+                    .unwrap_or_default();
+                let sev = if x.waived {
+                    "waived"
+                } else {
+                    sev_name(x.severity)
+                };
+                rows.push((
+                    format!("{}\u{0}{}", t.r#in, f.path),
+                    format!(
+                        "<tr class=\"{sev}\"><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td><td><b>{}</b> {sev}</td><td>{}</td><td>{}</td><td>{thumb}</td></tr>\n",
+                        esc(&t.r#in),
+                        esc(&t.out),
+                        esc(&t.rate),
+                        esc(&f.path),
+                        x.code,
+                        esc(&entry),
+                        esc(&shot)
+                    ),
+                ));
+            }
+        }
+    }
+    rows.sort();
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "<section class=\"timecodes\"><h2>Matches by timecode</h2><table><thead><tr><th>In</th><th>Out</th><th>Rate</th><th>File</th><th>Finding</th><th>Matches</th><th>Shot</th><th>Frame</th></tr></thead><tbody>\n",
+    );
+    for (_, row) in rows {
+        out.push_str(&row);
+    }
+    out.push_str("</tbody></table></section>\n");
+    out
 }
 
 /// A self-contained HTML page (inline CSS and `data:` images, no scripts, no external
@@ -552,6 +628,7 @@ pub fn html(report: &ScanReport, thumbs: &Thumbnails) -> String {
         passed = report.summary.passed,
         failed = report.summary.failed,
     );
+    out.push_str(&timecode_rows(report, thumbs));
     let mut listed = 0;
     for f in report.files.iter().filter(|f| !f.findings.is_empty()) {
         listed += 1;
@@ -635,7 +712,7 @@ pub fn html(report: &ScanReport, thumbs: &Thumbnails) -> String {
     out
 }
 
-const CSS: &str = "body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#222}header{padding:1em 2em;color:#fff}\
+const CSS: &str = "table{border-collapse:collapse;margin:1em 2em}td,th{border-bottom:1px solid #ddd;padding:.3em .6em;text-align:left;vertical-align:middle}td img{max-height:60px}body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#222}header{padding:1em 2em;color:#fff}\
 header.pass{background:#1b7a3a}header.fail{background:#b3261e}main{padding:1em 2em}h1{margin:.2em 0}\
 section.file{border:1px solid #ddd;border-radius:6px;margin:1em 0;padding:.5em 1em}h2{font-size:1.05em}\
 .badge{display:inline-block;padding:0 .5em;border-radius:3px;color:#fff;font-size:.85em}.badge.pass{background:#1b7a3a}\

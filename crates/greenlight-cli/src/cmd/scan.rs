@@ -325,8 +325,12 @@ fn color() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
+/// Most thumbnails of matched ranges beyond each match's first, in one HTML report.
+const MAX_RANGE_THUMBNAILS: usize = 200;
+
 fn thumbnails(root: &Path, report: &ScanReport, banks: &Banks) -> Thumbnails {
     let mut t = Thumbnails::default();
+    let mut range_thumbs = 0;
     for a in &banks.ledger {
         if let Some(bytes) = &a.thumbnail {
             t.ledger.insert(a.id, bytes.clone());
@@ -339,6 +343,22 @@ fn thumbnails(root: &Path, report: &ScanReport, banks: &Banks) -> Thumbnails {
             root.to_path_buf()
         };
         for m in f.findings.iter().filter_map(|x| x.r#match.as_ref()) {
+            // A frame for each matched range of a video (for the timecode table), at most
+            // MAX_RANGE_THUMBNAILS in a report.
+            for &(second, _) in m.time_ranges.iter().skip(1) {
+                let key = report::range_key(&f.path, second);
+                if range_thumbs >= MAX_RANGE_THUMBNAILS || t.delivered.contains_key(&key) {
+                    continue;
+                }
+                if let Some(jpeg) = scan::delivered_thumbnail(
+                    &path,
+                    f.media_type.as_deref().unwrap_or(""),
+                    Some(second),
+                ) {
+                    t.delivered.insert(key, jpeg);
+                    range_thumbs += 1;
+                }
+            }
             let key = report::delivered_key(&f.path, m);
             if t.delivered.contains_key(&key) {
                 continue;

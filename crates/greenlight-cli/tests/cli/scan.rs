@@ -683,6 +683,27 @@ fn an_edit_list_names_the_shot_and_csv_gives_a_row_per_range_with_timecode() {
         ),
         "{row}"
     );
+    // The HTML report lists the matches by timecode, with the shot and a frame.
+    let out = dir.run(&[
+        "scan",
+        "delivery",
+        "--database-url",
+        &url,
+        "--edl",
+        "cut.edl",
+        "--report",
+        "r.html",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let html = std::fs::read_to_string(dir.path().join("r.html")).expect("report written");
+    let table = &html[html.find("Matches by timecode").expect("a timecode table")..];
+    let table = &table[..table.find("</table>").expect("table end")];
+    assert!(table.contains("<code>10:00:00:00</code>"), "{table}");
+    assert!(table.contains("1 previs_v3.mp4"), "{table}");
+    assert!(
+        table.contains("data:image/jpeg;base64,"),
+        "a frame per range: {table}"
+    );
     // A malformed list stops the scan before anything is hashed, naming the line.
     dir.write(
         "bad.edl",
