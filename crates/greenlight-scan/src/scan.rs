@@ -822,7 +822,7 @@ fn judge(
             .xmp_source_types
             .iter()
             .any(|t| xmp::is_generative_ai(t));
-    let hits = matcher.hits(facts);
+    let hits = merge_works(matcher, matcher.hits(facts));
     let mut ledger_matched = false;
     let mut refs_seen = std::collections::HashSet::new();
     for (target, hit) in &hits {
@@ -951,6 +951,37 @@ fn judge(
     }
     finish(&mut f);
     f
+}
+
+/// One hit per protected work: a work imported as many rows (the frames of a vPDQ file, a
+/// BLAKE3 and a PDQ) is reported once, with every frame that matched any of its rows.
+fn merge_works(matcher: &Matcher<'_>, hits: BTreeMap<Target, Hit>) -> BTreeMap<Target, Hit> {
+    let mut out: BTreeMap<Target, Hit> = BTreeMap::new();
+    let mut first_of: HashMap<(&str, &str), Target> = HashMap::new();
+    for (target, hit) in hits {
+        let Target::Reference(i) = target else {
+            out.insert(target, hit);
+            continue;
+        };
+        let r = &matcher.banks.references[i];
+        let key = *first_of
+            .entry((r.bank.as_str(), r.work_id.as_str()))
+            .or_insert(target);
+        let merged = out.entry(key).or_default();
+        merged.exact |= hit.exact;
+        merged.distance = match (merged.distance, hit.distance) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        merged.delivered_seconds.extend(hit.delivered_seconds);
+        merged.delivered_frames.extend(hit.delivered_frames);
+        merged.bank_seconds.extend(hit.bank_seconds);
+    }
+    for hit in out.values_mut() {
+        hit.delivered_frames.sort_unstable();
+        hit.delivered_frames.dedup();
+    }
+    out
 }
 
 fn file_name(p: &Path) -> String {

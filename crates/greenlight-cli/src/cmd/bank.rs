@@ -193,6 +193,37 @@ async fn import(
     studio: Option<String>,
     file: PathBuf,
 ) -> anyhow::Result<u8> {
+    // A video hashed by Meta's vPDQ (`vpdq-hash-video` output, or an HMA `vpdq` signal): the
+    // frames of one work, named by --id and --title.
+    if let Some(frames) = read_vpdq_file(&file)? {
+        let (Some(work_id), Some(title)) = (id.clone(), title.clone()) else {
+            return Err(UsageError(format!(
+                "{}: a vPDQ file holds the frames of one video: name the work with --id and --title",
+                file.display()
+            ))
+            .into());
+        };
+        let refs: Vec<NewReference> = frames
+            .into_iter()
+            .map(|(pdq, quality)| NewReference {
+                bank: bank.clone(),
+                work_id: work_id.clone(),
+                title: title.clone(),
+                hash_type: greenlight_scan::bank::HashType::Pdq,
+                hash: pdq,
+                quality: Some(quality),
+                studio: studio.clone(),
+            })
+            .collect();
+        let store = BankStore::connect_creating(url).await?;
+        let added = store.add_references(&refs).await?;
+        store.close().await;
+        println!(
+            "{added} new frame hash(es) of {} (vPDQ) imported into bank {bank} as {work_id}",
+            refs.len()
+        );
+        return Ok(0);
+    }
     let read = read_exchange_file(&file)?;
     let mut refs = Vec::with_capacity(read.rows.len());
     let mut missing = Vec::new();
@@ -235,6 +266,38 @@ async fn import(
         refs.len()
     );
     Ok(0)
+}
+
+/// The (PDQ, quality) of each frame of a vPDQ file, when `file` is one: `vpdq-hash-video`
+/// lines (`frame,quality,hash,seconds`) or an HMA `vpdq` signal (a JSON list).
+fn read_vpdq_file(file: &std::path::Path) -> anyhow::Result<Option<Vec<(String, u8)>>> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('[') {
+        return match greenlight_scan::vpdq::read_vpdq_signal(&text) {
+            Ok(frames) => Ok(Some(
+                frames.into_iter().map(|f| (f.pdq, f.quality)).collect(),
+            )),
+            Err(e) => Err(anyhow::anyhow!("{}: {e}", file.display())),
+        };
+    }
+    // Four comma-separated fields with a 64-digit hash third: vpdq-hash-video's lines.
+    let first = trimmed.lines().next().unwrap_or_default();
+    let fields: Vec<&str> = first.split(',').collect();
+    let looks_vpdq = fields.len() == 4
+        && fields[2].len() == 64
+        && fields[2].bytes().all(|b| b.is_ascii_hexdigit())
+        && fields[0].bytes().all(|b| b.is_ascii_digit());
+    if !looks_vpdq {
+        return Ok(None);
+    }
+    match greenlight_scan::vpdq::read_vpdq(&text) {
+        Ok(frames) => Ok(Some(
+            frames.into_iter().map(|f| (f.pdq, f.quality)).collect(),
+        )),
+        Err(e) => Err(anyhow::anyhow!("{}: {e}", file.display())),
+    }
 }
 
 async fn export(

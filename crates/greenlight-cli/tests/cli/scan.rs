@@ -717,3 +717,66 @@ fn an_edit_list_names_the_shot_and_csv_gives_a_row_per_range_with_timecode() {
         String::from_utf8_lossy(&bad.stderr)
     );
 }
+
+#[test]
+fn a_vpdq_file_from_meta_is_one_work_whose_matched_frames_are_reported_together() {
+    if !ffmpeg() {
+        eprintln!("skipped: ffmpeg is not installed, so video matching cannot be tested");
+        return;
+    }
+    let fixtures =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../greenlight-scan/tests/fixtures/vpdq");
+    let dir = Dir::new();
+    let url = db_url(&dir);
+    // `vpdq-hash-video` output for a 3 s testsrc2 clip, every frame.
+    let hashes = fixtures.join("testsrc2-320x240-24fps-3s.csv");
+    let out = dir.run(&[
+        "bank",
+        "import",
+        "--database-url",
+        &url,
+        "--bank",
+        "meta",
+        "--id",
+        "W-1",
+        "--title",
+        "Test Card",
+        hashes.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("72 new frame hash(es)"));
+    // Without a work name it is refused, naming what to give.
+    let out = dir.run(&[
+        "bank",
+        "import",
+        "--database-url",
+        &url,
+        "--bank",
+        "meta",
+        hashes.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--id and --title"));
+    std::fs::create_dir_all(dir.path().join("delivery")).expect("mkdir");
+    make_video(
+        &dir.path().join("delivery/cut.mp4"),
+        "testsrc2=duration=3:size=320x240:rate=24",
+        &["-vf", "scale=640:480"],
+    );
+    let (code, report, stderr) = scan_json(&dir, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    let findings = report["files"][0]["findings"].as_array().expect("findings");
+    let refs: Vec<&Value> = findings
+        .iter()
+        .filter(|x| x["code"] == "REFERENCE-MATCH")
+        .collect();
+    assert_eq!(refs.len(), 1, "one finding for the work: {findings:?}");
+    assert_eq!(refs[0]["match"]["work_id"], "W-1");
+    assert_eq!(refs[0]["match"]["frames_matched"], 3, "{}", refs[0]);
+    assert_eq!(refs[0]["match"]["time_ranges"], serde_json::json!([[0, 2]]));
+}
