@@ -75,7 +75,7 @@ if [ ! -f "$WORK/h264-1080p.mp4" ]; then
   ff -f lavfi -i "$SRC,trim=duration=60" -c:v libx264 -preset fast -crf 20 -pix_fmt yuv420p "$WORK/h264-1080p.mp4"
 fi
 
-frames() { ffprobe -v error -select_streams v:0 -count_packets -show_entries stream=nb_read_packets -of csv=p=0 "$1"; }
+frames() { ffprobe -v error -select_streams v:0 -count_packets -show_entries stream=nb_read_packets -of default=nw=1:nk=1 "$1" | head -1; }
 
 # bench NAME TARGET DECODE-COMMAND: the untimed check, then hyperfine on decode and scan.
 bench() {
