@@ -345,10 +345,16 @@ pub fn draft(title: &str, uses: &[UseObligations]) -> ActionList {
 /// formula (OWASP's CSV injection list: a leading `=`, `+`, `-`, `@`, tab or carriage return,
 /// also after leading spaces, gets a `'` in front).
 pub fn csv_field(s: &str) -> String {
+    format!("\"{}\"", formula_safe(s).replace('"', "\"\""))
+}
+
+/// `s` with a leading `'` when a spreadsheet would run it as a formula (`=`, `+`, `-`, `@`,
+/// TAB or CR first, after any spaces; or a leading line break); unquoted, for writers that
+/// quote themselves.
+pub fn formula_safe(s: &str) -> String {
     let risky = s.starts_with(['\t', '\r', '\n'])
         || s.trim_start().starts_with(['=', '+', '-', '@', '\t', '\r']);
-    let s = if risky { format!("'{s}") } else { s.to_owned() };
-    format!("\"{}\"", s.replace('"', "\"\""))
+    if risky { format!("'{s}") } else { s.to_owned() }
 }
 
 #[cfg(test)]

@@ -230,6 +230,17 @@ pub struct MatchReport {
     pub bank_seconds: Vec<u32>,
 }
 
+impl MatchReport {
+    /// What matched, for tables: `ledger #3 (PREVIS-1)` or `library #7 (The Keeper)`.
+    pub fn entry_label(&self) -> String {
+        match (&self.use_ref, &self.title) {
+            (Some(u), _) => format!("ledger #{} ({u})", self.entry_id),
+            (None, Some(t)) => format!("{} #{} ({t})", self.bank, self.entry_id),
+            _ => format!("{} #{}", self.bank, self.entry_id),
+        }
+    }
+}
+
 /// A matched range in timecode: `HH:MM:SS:FF` (`;` before the frames for drop-frame).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimecodeRange {
@@ -382,11 +393,7 @@ pub fn csv(report: &ScanReport) -> String {
             let entry = x
                 .r#match
                 .as_ref()
-                .map(|m| match (&m.use_ref, &m.title) {
-                    (Some(u), _) => format!("ledger #{} ({u})", m.entry_id),
-                    (None, Some(t)) => format!("{} #{} ({t})", m.bank, m.entry_id),
-                    _ => format!("{} #{}", m.bank, m.entry_id),
-                })
+                .map(MatchReport::entry_label)
                 .unwrap_or_default();
             let ranges = x.r#match.as_ref().map(|m| m.time_ranges.len()).unwrap_or(0);
             let row = |i: Option<usize>| {
@@ -406,7 +413,7 @@ pub fn csv(report: &ScanReport) -> String {
                     })
                     .unwrap_or_default();
                 vec![
-                    neutralise(&f.path),
+                    greenlight_core::disclosure::formula_safe(&f.path),
                     x.code.as_str().to_string(),
                     severity.to_string(),
                     x.waived.to_string(),
@@ -415,9 +422,9 @@ pub fn csv(report: &ScanReport) -> String {
                     tc.map(|t| t.rate.clone()).unwrap_or_default(),
                     secs.map(|s| s.0.to_string()).unwrap_or_default(),
                     secs.map(|s| s.1.to_string()).unwrap_or_default(),
-                    neutralise(&shot),
-                    neutralise(&entry),
-                    neutralise(&x.message),
+                    greenlight_core::disclosure::formula_safe(&shot),
+                    greenlight_core::disclosure::formula_safe(&entry),
+                    greenlight_core::disclosure::formula_safe(&x.message),
                 ]
             };
             if ranges == 0 {
@@ -431,16 +438,6 @@ pub fn csv(report: &ScanReport) -> String {
     }
     let bytes = w.into_inner().unwrap_or_default();
     String::from_utf8_lossy(&bytes).into_owned()
-}
-
-/// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, TAB, CR first) gets a
-/// leading apostrophe.
-fn neutralise(cell: &str) -> String {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{cell}")
-    } else {
-        cell.to_string()
-    }
 }
 
 pub fn junit(report: &ScanReport) -> String {
@@ -556,11 +553,7 @@ fn timecode_rows(report: &ScanReport, thumbs: &Thumbnails) -> String {
                         )
                     })
                     .unwrap_or_default();
-                let entry = match (&m.use_ref, &m.title) {
-                    (Some(u), _) => format!("ledger #{} ({u})", m.entry_id),
-                    (None, Some(t)) => format!("{t} ({})", m.bank),
-                    _ => format!("{} #{}", m.bank, m.entry_id),
-                };
+                let entry = m.entry_label();
                 let thumb = thumbs
                     .delivered
                     .get(&range_key(&f.path, second))

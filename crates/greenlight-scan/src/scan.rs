@@ -37,6 +37,23 @@ pub const MAX_IMAGE_FILE: u64 = 512 * 1024 * 1024;
 /// Files of an unknown type at least this large are asked to `ffprobe` whether they are video.
 const MIN_PROBED_SIZE: u64 = 1024;
 
+/// A type the sniffer does not know may still be video to ffmpeg (MPEG-TS variants, raw
+/// elementary streams, ...): anything ffprobe reads as video is video.
+fn probe_unknown(path: &Path, sniffed: &MediaType) -> Option<(MediaType, video::VideoInfo)> {
+    if sniffed.kind != MediaKind::Other
+        || sniffed.mime != "application/octet-stream"
+        || !ffprobe_runs()
+    {
+        return None;
+    }
+    let info = video::probe(path).ok()??;
+    let media = MediaType {
+        mime: crate::media::video_mime(&info.container),
+        kind: MediaKind::Video,
+    };
+    Some((media, info))
+}
+
 /// Whether `ffprobe` runs here (asked once per process).
 fn ffprobe_runs() -> bool {
     static RUNS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
@@ -463,18 +480,10 @@ pub fn analyse_with(
     if !facts.problems.is_empty() {
         return facts;
     }
-    // A type the sniffer does not know may still be video to ffmpeg (MPEG-TS, raw H.264, ...):
-    // anything ffprobe reads as video is video.
-    if facts.media.kind == MediaKind::Other
-        && facts.media.mime == "application/octet-stream"
-        && entry.stamp.size >= MIN_PROBED_SIZE
-        && ffprobe_runs()
-        && let Ok(Some(info)) = video::probe(path)
+    if entry.stamp.size >= MIN_PROBED_SIZE
+        && let Some((media, info)) = probe_unknown(path, &facts.media)
     {
-        facts.media = MediaType {
-            mime: crate::media::video_mime(&info.container),
-            kind: MediaKind::Video,
-        };
+        facts.media = media;
         facts.video = Some(info);
     }
     let media = facts.media.clone();
@@ -1203,19 +1212,7 @@ fn sequence_report(
         m.frames_total = Some(total as u64);
         m.share = Some(matched as f64 / total.max(1) as f64);
         m.imf = None;
-        let what = match (&m.use_ref, &m.title) {
-            (Some(u), _) => format!(
-                "ledger entry #{} ({}, use {u})",
-                m.entry_id,
-                m.file_name.as_deref().unwrap_or("")
-            ),
-            (None, Some(t)) => format!(
-                "{t} ({}) in reference bank {}",
-                m.work_id.as_deref().unwrap_or(""),
-                m.bank
-            ),
-            _ => format!("{} entry #{}", m.bank, m.entry_id),
-        };
+        let what = m.entry_label();
         let at: Vec<String> = m
             .timecode
             .iter()
@@ -1441,15 +1438,8 @@ pub fn fingerprint(path: &Path, bank: BankKind) -> Result<Fingerprint, String> {
     let with_thumbnail = bank == BankKind::Ledger;
     let mut media = sniff_file(path).map_err(|e| e.to_string())?;
     let mut probed = None;
-    if media.kind == MediaKind::Other
-        && media.mime == "application/octet-stream"
-        && ffprobe_runs()
-        && let Ok(Some(info)) = video::probe(path)
-    {
-        media = MediaType {
-            mime: crate::media::video_mime(&info.container),
-            kind: MediaKind::Video,
-        };
+    if let Some((m, info)) = probe_unknown(path, &media) {
+        media = m;
         probed = Some(info);
     }
     let digests = digest_file(path, false).map_err(|e| e.to_string())?;

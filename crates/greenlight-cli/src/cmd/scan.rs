@@ -189,8 +189,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     }
     let edit_list = args.edl.clone().or_else(|| args.otio.clone());
     if let Some(path) = &edit_list {
-        // Read it once now: a malformed list stops the scan before any hashing.
-        greenlight_scan::edl::EditList::read(path, 24, 1)?;
+        // Read it once now: a malformed list stops the scan before any hashing. At 59.94 every
+        // list of up to 60 frames a second reads, drop-frame ones included; each match's range
+        // is read again at its own file's rate.
+        greenlight_scan::edl::EditList::read(path, 60000, 1001)?;
     }
     let options = ScanOptions {
         sequence_rate: args.sequence_rate,

@@ -129,18 +129,25 @@ fn declaration(
     }
 }
 
-fn register(dir: &Dir, file: &str, reference: &str) {
-    let out = dir.run(&[
+/// `assets add` of `files` under `reference` in production ep101 of the test's store.
+fn assets_add(dir: &Dir, reference: &str, files: &[&str]) -> std::process::Output {
+    let url = db_url(dir);
+    let mut args = vec![
         "assets",
         "add",
         "--database-url",
-        &db_url(dir),
+        &url,
         "--production",
         "ep101",
         "--use",
         reference,
-        file,
-    ]);
+    ];
+    args.extend_from_slice(files);
+    dir.run(&args)
+}
+
+fn register(dir: &Dir, file: &str, reference: &str) {
+    let out = assets_add(dir, reference, &[file]);
     assert!(
         out.status.success(),
         "assets add: {}",
@@ -553,32 +560,11 @@ fn the_same_file_is_registered_once_and_under_one_use() {
     dir.write("bank/b.png", picture(64, 64, 2));
     register(&dir, "bank/a.png", "R-1");
     let url = db_url(&dir);
-    let again = dir.run(&[
-        "assets",
-        "add",
-        "--database-url",
-        &url,
-        "--production",
-        "ep101",
-        "--use",
-        "R-1",
-        "bank/a.png",
-    ]);
+    let again = assets_add(&dir, "R-1", &["bank/a.png"]);
     assert_eq!(again.status.code(), Some(0));
     let said = String::from_utf8_lossy(&again.stdout);
     assert!(said.contains("already registered"), "{said}");
-    let other = dir.run(&[
-        "assets",
-        "add",
-        "--database-url",
-        &url,
-        "--production",
-        "ep101",
-        "--use",
-        "R-2",
-        "bank/b.png",
-        "bank/a.png",
-    ]);
+    let other = assets_add(&dir, "R-2", &["bank/b.png", "bank/a.png"]);
     let stderr = String::from_utf8_lossy(&other.stderr);
     assert_eq!(other.status.code(), Some(2), "{stderr}");
     assert!(
