@@ -35,6 +35,7 @@ pub mod report;
 pub mod scan;
 pub mod sequence;
 pub mod timecode;
+pub mod timed_text;
 pub mod verdict;
 pub mod video;
 pub mod vpdq;

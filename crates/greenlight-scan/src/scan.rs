@@ -25,6 +25,7 @@ use crate::package::DeliveryPackages;
 use crate::pdq::{self, LOW_QUALITY_THRESHOLD, PdqDihedral, PdqHash, PdqPath};
 use crate::report::{FileReport, FindingReport, MatchReport, ScanReport, Summary, TimecodeRange};
 use crate::timecode::{EditRate, TimecodeFormat};
+use crate::timed_text;
 use crate::verdict::{Code, Policy, Severity, Verdict, fails};
 use crate::video::{self, FrameHash};
 use crate::waiver::{WaiverMatch, Waivers};
@@ -555,10 +556,24 @@ pub fn analyse_with(
                 Ok(None) if media.mime == "application/mxf" && video::has_audio(path) => {
                     facts.media.kind = MediaKind::Audio;
                 }
+                // An IMF subtitle or caption track file: its images are hashed as pictures.
+                Ok(None) if media.mime == "application/mxf" => match timed_text::read(path) {
+                    Ok(Some(tt)) => hash_subtitle_images(&tt, &mut facts),
+                    Ok(None) => facts.problems.push(
+                        "application/mxf holds neither video, sound nor timed text ffmpeg or Greenlight can read: its content cannot be checked"
+                            .into(),
+                    ),
+                    Err(e) => facts.problems.push(format!("timed text: {e}")),
+                },
                 Ok(None) => facts.problems.push(format!(
                     "{} holds no video stream ffmpeg can read: its pictures cannot be checked",
                     media.mime
                 )),
+                // ffprobe may refuse an MXF holding only timed text.
+                Err(e) if media.mime == "application/mxf" => match timed_text::read(path) {
+                    Ok(Some(tt)) => hash_subtitle_images(&tt, &mut facts),
+                    _ => facts.problems.push(e.to_string()),
+                },
                 Err(e) => facts.problems.push(e.to_string()),
             }
         }
@@ -587,6 +602,24 @@ pub fn analyse_with(
         Err(e) => facts.problems.push(format!("{CHANGED}: {e}")),
     }
     facts
+}
+
+/// Hashes every image of an IMSC image-profile track as a frame shown at its begin time.
+fn hash_subtitle_images(tt: &timed_text::TimedText, facts: &mut FileFacts) {
+    for (i, image) in tt.images.iter().enumerate() {
+        match pdq::hash_image_bytes_dihedral_with(tt.png(image), &pdq::PdqOptions::default()) {
+            Ok((d, _)) => facts.frames.push(video::FrameHash {
+                millis: image.begin_ms,
+                hash: d.original(),
+                quality: d.quality,
+                frame: None,
+            }),
+            Err(e) => facts.problems.push(format!(
+                "subtitle image {} could not be decoded: {e}",
+                i + 1
+            )),
+        }
+    }
 }
 
 /// What a bank hit points at.

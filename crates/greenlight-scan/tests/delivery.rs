@@ -658,3 +658,85 @@ fn numbered_stills_are_a_sequence_only_from_24_frames() {
     assert_eq!(seq.media_type.as_deref(), Some("video/x-image-sequence"));
     assert_eq!(report.files.len(), 25, "24 frames and the sequence");
 }
+
+/// An IMF timed-text track file as packaging tools write one for the IMSC image profile: an
+/// MXF whose header partition is followed by the TTML document and, in generic-stream
+/// partitions, the PNG images it shows.
+fn timed_text_mxf(begins_and_images: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut bytes = vec![
+        0x06, 0x0E, 0x2B, 0x34, 0x02, 0x05, 0x01, 0x01, 0x0D, 0x01, 0x02, 0x01, 0x01, 0x02, 0x04,
+        0x00, 0x83, 0x00, 0x00, 0x58,
+    ];
+    bytes.extend(std::iter::repeat_n(0u8, 0x58));
+    let divs: String = begins_and_images
+        .iter()
+        .enumerate()
+        .map(|(i, (begin, _))| {
+            format!(r##"<div begin="{begin}" end="01:00:00:00" smpte:backgroundImage="#img{i}"/>"##)
+        })
+        .collect();
+    bytes.extend(
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><tt xmlns="http://www.w3.org/ns/ttml" xmlns:ttp="http://www.w3.org/ns/ttml#parameter" xmlns:smpte="http://www.smpte-ra.org/schemas/2052-1/2010/smpte-tt" ttp:frameRate="24"><body>{divs}</body></tt>"#
+        )
+        .as_bytes(),
+    );
+    for (_, png) in begins_and_images {
+        // A generic-stream partition pack key, then the image.
+        bytes.extend([
+            0x06, 0x0E, 0x2B, 0x34, 0x02, 0x05, 0x01, 0x01, 0x0D, 0x01, 0x02, 0x01, 0x01, 0x03,
+            0x11, 0x00,
+        ]);
+        bytes.extend(png);
+    }
+    bytes
+}
+
+#[test]
+fn a_temporary_still_shown_as_a_subtitle_image_is_found_at_its_time() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let still = dir.path().join("still.png");
+    let ai = media::encode(&media::picture(640, 360, 11), image::ImageFormat::Png);
+    std::fs::write(&still, &ai).expect("write");
+    let fp = fingerprint(&still, BankKind::Ledger).expect("fingerprint");
+    let (hash, quality) = fp.pdq.expect("an image hash");
+    let banks = Banks {
+        ledger: vec![Asset {
+            id: 1,
+            production: "ep101".into(),
+            use_ref: "TITLE-CARD".into(),
+            tool: None,
+            added_at: "2026-11-01T00:00:00Z".into(),
+            file_name: "still.png".into(),
+            blake3: fp.digests.blake3,
+            media_type: fp.media.mime,
+            pdq: Some(hash.to_hex()),
+            pdq_quality: Some(quality),
+            frames: vec![],
+            thumbnail: None,
+        }],
+        references: vec![],
+    };
+    let root = dir.path().join("delivery");
+    std::fs::create_dir_all(&root).expect("mkdir");
+    let other = media::encode(&media::picture(640, 360, 12), image::ImageFormat::Png);
+    std::fs::write(
+        root.join("SUB_en.mxf"),
+        timed_text_mxf(&[("00:00:05:00", other.clone()), ("00:00:12:12", ai)]),
+    )
+    .expect("write");
+    // Text-profile subtitles: nothing to hash, and nothing unreadable either.
+    std::fs::write(root.join("SUB_fr.mxf"), timed_text_mxf(&[])).expect("write");
+    let report = scan_with(&root, &banks, &options());
+    let f = file(&report, "SUB_en.mxf");
+    let found = f
+        .findings
+        .iter()
+        .find(|x| x.code == Code::UnapprovedAi)
+        .unwrap_or_else(|| panic!("the subtitle image is matched: {:?}", f.findings));
+    let m = found.r#match.as_ref().expect("match details");
+    assert_eq!(m.time_ranges, vec![(12, 12)], "{found:?}");
+    assert!(!codes(f).contains(&Code::Unreadable), "{:?}", f.findings);
+    let text = file(&report, "SUB_fr.mxf");
+    assert!(text.findings.is_empty(), "{:?}", text.findings);
+}
