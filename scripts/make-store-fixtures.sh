@@ -7,6 +7,7 @@
 # databases made before that change keep working.
 #
 # Usage: scripts/make-store-fixtures.sh [BINARY]   (default: the debug build of this tree)
+# With a binary built elsewhere, set FIXTURE_COMMIT to the commit it was built from.
 # Needs ffmpeg, sqlite3, psql/pg_dump and a PostgreSQL server at 127.0.0.1:5432 (trust auth).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -86,5 +87,8 @@ pg_dump --no-owner --no-privileges --inserts "$base/$db" > "$out/before-postgres
 counts "$base/$db" > "$out/postgres-counts.txt"
 psql -qtA "$pg" -c "DROP DATABASE $db" >/dev/null
 
-echo "made by $(git rev-parse --short HEAD) ($("$bin" --version))" > "$out/MADE-BY"
+# The audit signing key of both databases (a throwaway test key), so the test verifies the
+# audit chain and its signed checkpoints.
+cp "$work/audit.key" "$out/audit.key"
+echo "made by $("$bin" --version) built from commit ${FIXTURE_COMMIT:-$(git rev-parse --short HEAD)}" > "$out/MADE-BY"
 ls -l "$out"

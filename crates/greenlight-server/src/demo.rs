@@ -201,6 +201,7 @@ pub async fn seed(store: &Store) -> Result<(), StoreError> {
             data_terms: DataTerms::None,
             terms_reviewed: chrono::NaiveDate::from_ymd_opt(2026, 9, 1),
             evidence: Some(Document { name: "acme-enterprise-terms.txt".into(), bytes: b"Acme Imagine Enterprise: inputs and outputs are neither stored nor used for training.\n".to_vec() }),
+            traces: vec![],
         };
         store.register_tool(&legal, Some(&studio.id), tool).await?;
     }

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use crate::model::{
     ConfirmationKind, ConsentBy, DataTerms, DecisionAction, ProductionFacts, ProductionId,
-    Treatment,
+    ToolTrace, Treatment,
 };
 
 /// A decision a reviewer records.
@@ -84,6 +84,9 @@ pub struct NewTool {
     pub data_terms: DataTerms,
     pub terms_reviewed: Option<NaiveDate>,
     pub evidence: Option<Document>,
+    /// The traces its output carries (`c2pa`, `iptc`, `watermark`, `metadata`, or `none`
+    /// alone); empty: not recorded.
+    pub traces: Vec<ToolTrace>,
 }
 
 /// A confirmation legal records on a declaration.

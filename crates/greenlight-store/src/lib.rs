@@ -32,8 +32,8 @@ pub use audit::{AuditEntry, Checkpoint, SigningKey, VerifyReport};
 pub use error::{FieldProblem, Result, StoreError};
 pub use model::*;
 pub use ops::{
-    Bootstrap, Disclosure, DisclosureRow, KEEP_MARKING, MAX_NAME_CHARS, MAX_SUMMARY_CHARS,
-    MAX_TEXT_CHARS, NewMember, ReportScope, ScanUse, TriagePreview,
+    Bootstrap, Disclosure, DisclosureRow, KEEP_MARKING, LedgerOnly, MAX_NAME_CHARS,
+    MAX_SUMMARY_CHARS, MAX_TEXT_CHARS, NewMember, ReportScope, ScanUse, TriagePreview,
 };
 
 /// How to open a store.

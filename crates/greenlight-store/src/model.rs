@@ -196,6 +196,90 @@ text_enum!(
     }
 );
 
+/// What happens to a declaration, as far as its workflow state is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    /// A reviewer decides.
+    Decide(DecisionAction),
+    /// The partner withdraws it.
+    Withdraw,
+    /// A new revision. `same_terms`: nothing but `use.summary` and `inputs[].description`
+    /// changed, so an approval stands; `routed`: where the new triage sends it.
+    Revise { same_terms: bool, routed: State },
+    /// Triaged again in place (a consent, tool, fact or pack changed). `changed`: the result
+    /// differs from the stored one; `routed`: where that result would send a new submission.
+    Retriage { changed: bool, routed: State },
+    /// The approval's expiry date passed.
+    Expire,
+}
+
+/// A transition the workflow does not allow from the current state; the message says why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct NotAllowed(pub String);
+
+impl State {
+    /// Where a declaration in this state goes after `t`, or why it cannot go anywhere. The
+    /// whole review workflow is this one function; the store only applies its answer.
+    pub fn after(self, t: Transition) -> Result<State, NotAllowed> {
+        use DecisionAction as A;
+        use State as S;
+        match t {
+            Transition::Decide(action) => match (action, self) {
+                // Changes requested: only a new revision (back in review) can be approved.
+                (A::Approve, S::InReview | S::Suspended) => Ok(S::Approved),
+                (A::Reject, S::InReview | S::Suspended | S::ChangesRequested | S::Acknowledged) => {
+                    Ok(S::Rejected)
+                }
+                (A::RequestChanges, S::InReview | S::Suspended | S::Acknowledged) => {
+                    Ok(S::ChangesRequested)
+                }
+                (A::Revoke, S::Approved | S::Suspended) => Ok(S::Revoked),
+                (action, state) => Err(NotAllowed(format!(
+                    "cannot {} a declaration that is {state}",
+                    action.as_str().replace('_', " ")
+                ))),
+            },
+            Transition::Withdraw => match self {
+                S::Withdrawn => Err(NotAllowed("the declaration is already withdrawn".into())),
+                _ => Ok(S::Withdrawn),
+            },
+            Transition::Revise { same_terms, routed } => match self {
+                S::Withdrawn | S::Revoked => Err(NotAllowed(format!(
+                    "the declaration is {self}; it takes no new revision"
+                ))),
+                S::Approved if same_terms => Ok(S::Approved),
+                _ => Ok(routed),
+            },
+            Transition::Retriage { changed, routed } => Ok(match self {
+                S::Approved if changed => S::Suspended,
+                S::Acknowledged if routed == S::InReview => S::InReview,
+                other => other,
+            }),
+            Transition::Expire => match self {
+                S::Approved => Ok(S::Expired),
+                other => Err(NotAllowed(format!(
+                    "only an approval expires; this one is {other}"
+                ))),
+            },
+        }
+    }
+
+    /// Whether the declaration still counts (it is not withdrawn, rejected, revoked or
+    /// expired): re-triage and the production's reports look at these.
+    pub fn is_live(self) -> bool {
+        matches!(
+            self,
+            State::Submitted
+                | State::Acknowledged
+                | State::InReview
+                | State::Approved
+                | State::ChangesRequested
+                | State::Suspended
+        )
+    }
+}
+
 text_enum!(
     /// What a decision does.
     DecisionAction {
@@ -221,6 +305,23 @@ text_enum!(
         Trains = "trains",
         /// Not known.
         Unknown = "unknown",
+    }
+);
+
+text_enum!(
+    /// A trace a tool leaves in what it makes, by which a delivery scan can recognise its
+    /// output without the ledger.
+    ToolTrace {
+        /// A C2PA manifest (content credentials).
+        C2pa = "c2pa",
+        /// IPTC digital source type or AI fields in XMP.
+        Iptc = "iptc",
+        /// An invisible watermark.
+        Watermark = "watermark",
+        /// Generator metadata (a prompt or workflow in PNG text, EXIF, MP4 or audio tags).
+        Metadata = "metadata",
+        /// None: its output is found at delivery only through the ledger.
+        None = "none",
     }
 );
 
@@ -623,8 +724,19 @@ pub struct Tool {
     pub terms_reviewed: Option<NaiveDate>,
     pub evidence_name: Option<String>,
     pub evidence_sha256: Option<String>,
+    /// The traces its output carries, as legal recorded them; empty when not recorded.
+    #[serde(default)]
+    pub traces: Vec<ToolTrace>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
+}
+
+impl Tool {
+    /// Whether legal recorded that the tool leaves no trace: its output's provenance then
+    /// depends on the ledger alone.
+    pub fn leaves_no_trace(&self) -> bool {
+        self.traces == [ToolTrace::None]
+    }
 }
 
 /// One page of a list, and how to get the next.
@@ -675,4 +787,165 @@ pub struct DeclarationFilter {
     pub org_id: Option<OrgId>,
     /// Oldest first (the review queue) instead of newest first.
     pub oldest_first: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use DecisionAction as A;
+
+    fn decide(from: State, action: DecisionAction) -> Result<State, NotAllowed> {
+        from.after(Transition::Decide(action))
+    }
+
+    #[test]
+    fn a_declaration_in_review_or_suspended_can_be_approved() {
+        assert_eq!(decide(State::InReview, A::Approve), Ok(State::Approved));
+        assert_eq!(decide(State::Suspended, A::Approve), Ok(State::Approved));
+    }
+
+    #[test]
+    fn changes_requested_waits_for_a_new_revision_before_approval() {
+        let err = decide(State::ChangesRequested, A::Approve).unwrap_err();
+        assert_eq!(
+            err.0,
+            "cannot approve a declaration that is changes_requested"
+        );
+        let routed = State::ChangesRequested.after(Transition::Revise {
+            same_terms: false,
+            routed: State::InReview,
+        });
+        assert_eq!(routed, Ok(State::InReview));
+    }
+
+    #[test]
+    fn an_acknowledgement_can_be_rejected_or_sent_back_but_not_approved() {
+        assert_eq!(decide(State::Acknowledged, A::Reject), Ok(State::Rejected));
+        assert_eq!(
+            decide(State::Acknowledged, A::RequestChanges),
+            Ok(State::ChangesRequested)
+        );
+        assert!(decide(State::Acknowledged, A::Approve).is_err());
+    }
+
+    #[test]
+    fn only_an_approval_or_a_suspended_one_is_revoked() {
+        assert_eq!(decide(State::Approved, A::Revoke), Ok(State::Revoked));
+        assert_eq!(decide(State::Suspended, A::Revoke), Ok(State::Revoked));
+        for s in [
+            State::InReview,
+            State::Rejected,
+            State::Acknowledged,
+            State::Expired,
+        ] {
+            assert!(decide(s, A::Revoke).is_err(), "{s}");
+        }
+    }
+
+    #[test]
+    fn no_decision_reopens_a_closed_declaration() {
+        for s in [
+            State::Rejected,
+            State::Withdrawn,
+            State::Revoked,
+            State::Expired,
+        ] {
+            for a in DecisionAction::ALL {
+                assert!(decide(s, *a).is_err(), "{a} on {s}");
+            }
+        }
+    }
+
+    #[test]
+    fn withdrawing_twice_is_refused() {
+        assert_eq!(
+            State::InReview.after(Transition::Withdraw),
+            Ok(State::Withdrawn)
+        );
+        assert!(State::Withdrawn.after(Transition::Withdraw).is_err());
+    }
+
+    #[test]
+    fn a_revision_keeps_an_approval_only_when_the_terms_are_the_same() {
+        let revise = |same_terms| {
+            State::Approved.after(Transition::Revise {
+                same_terms,
+                routed: State::InReview,
+            })
+        };
+        assert_eq!(revise(true), Ok(State::Approved));
+        assert_eq!(revise(false), Ok(State::InReview));
+        // Same terms mean nothing to a declaration that was not approved.
+        assert_eq!(
+            State::Rejected.after(Transition::Revise {
+                same_terms: true,
+                routed: State::Acknowledged
+            }),
+            Ok(State::Acknowledged)
+        );
+    }
+
+    #[test]
+    fn withdrawn_and_revoked_declarations_take_no_revision() {
+        for s in [State::Withdrawn, State::Revoked] {
+            let err = s
+                .after(Transition::Revise {
+                    same_terms: false,
+                    routed: State::InReview,
+                })
+                .unwrap_err();
+            assert!(err.0.contains("takes no new revision"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_changed_result_suspends_an_approval_and_sends_an_acknowledgement_to_review() {
+        let retriage =
+            |s: State, changed, routed| s.after(Transition::Retriage { changed, routed });
+        assert_eq!(
+            retriage(State::Approved, true, State::Acknowledged),
+            Ok(State::Suspended)
+        );
+        assert_eq!(
+            retriage(State::Approved, false, State::InReview),
+            Ok(State::Approved)
+        );
+        assert_eq!(
+            retriage(State::Acknowledged, true, State::InReview),
+            Ok(State::InReview)
+        );
+        assert_eq!(
+            retriage(State::Acknowledged, false, State::Acknowledged),
+            Ok(State::Acknowledged)
+        );
+        assert_eq!(
+            retriage(State::InReview, true, State::Acknowledged),
+            Ok(State::InReview)
+        );
+    }
+
+    #[test]
+    fn only_an_approval_expires() {
+        assert_eq!(
+            State::Approved.after(Transition::Expire),
+            Ok(State::Expired)
+        );
+        assert!(State::Suspended.after(Transition::Expire).is_err());
+    }
+
+    #[test]
+    fn live_states_are_the_ones_still_in_play() {
+        let live: Vec<State> = State::ALL.iter().copied().filter(|s| s.is_live()).collect();
+        assert_eq!(
+            live,
+            vec![
+                State::Submitted,
+                State::Acknowledged,
+                State::InReview,
+                State::Approved,
+                State::ChangesRequested,
+                State::Suspended
+            ]
+        );
+    }
 }

@@ -390,6 +390,7 @@ async fn workflow_story(db: Db) {
                 data_terms: DataTerms::Trains,
                 terms_reviewed: chrono::NaiveDate::from_ymd_opt(2026, 10, 1),
                 evidence: None,
+                traces: vec![],
             },
         )
         .await

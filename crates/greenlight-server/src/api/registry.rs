@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use greenlight_store::input::{Document, NewConsent, NewTool};
 use greenlight_store::{
     Consent, ConsentBy, ConsentId, DataTerms, DeclarationSummary, OrgId, Page, ProductionId,
-    StoreError, Tool, ToolId, Treatment,
+    StoreError, Tool, ToolId, ToolTrace, Treatment,
 };
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -218,6 +218,11 @@ pub struct ToolUpload {
     pub terms_reviewed: Option<NaiveDate>,
     #[serde(default)]
     pub evidence: Option<DocumentUpload>,
+    /// The traces the tool's output carries: any of `c2pa`, `iptc`, `watermark`,
+    /// `metadata`, or `["none"]` for a tool that leaves none (its output is then found at
+    /// delivery only through the ledger). Left out: not recorded.
+    #[serde(default)]
+    pub traces: Vec<ToolTrace>,
 }
 
 impl ToolUpload {
@@ -233,6 +238,7 @@ impl ToolUpload {
                 data_terms: self.data_terms,
                 terms_reviewed: self.terms_reviewed,
                 evidence,
+                traces: self.traces,
             },
         ))
     }

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use chrono::NaiveDate;
 use greenlight_store::input::{Document, NewConsent, NewTool};
 use greenlight_store::{
-    ConsentBy, ConsentId, DataTerms, PageRequest, ProductionId, Role, ToolId, Treatment,
+    ConsentBy, ConsentId, DataTerms, PageRequest, ProductionId, Role, ToolId, ToolTrace, Treatment,
 };
 use serde::Deserialize;
 
@@ -284,6 +284,8 @@ pub async fn tools(
                 .unwrap_or_default(),
         );
         rows.push(ToolRowView {
+            traces: super::views::traces_in_words(&t.traces),
+            no_trace: t.leaves_no_trace(),
             edit_href: format!("/legal/tools/{}", t.id),
             evidence_href: t
                 .evidence_name
@@ -332,6 +334,17 @@ fn tool_from_form(form: &CsrfMultipart) -> PageResult<NewTool> {
                 name: p.file_name.clone().unwrap_or_else(|| "evidence".into()),
                 bytes: p.bytes.clone(),
             }),
+        traces: [
+            ("trace_c2pa", ToolTrace::C2pa),
+            ("trace_iptc", ToolTrace::Iptc),
+            ("trace_watermark", ToolTrace::Watermark),
+            ("trace_metadata", ToolTrace::Metadata),
+            ("trace_none", ToolTrace::None),
+        ]
+        .into_iter()
+        .filter(|(name, _)| !form.text(name).is_empty())
+        .map(|(_, t)| t)
+        .collect(),
     })
 }
 
@@ -362,6 +375,7 @@ pub async fn tool_page(
             .unwrap_or_default(),
     );
     Ok(render(&ToolEditPage {
+        traces: super::views::trace_boxes(&t.traces),
         layout: ctx.layout(&format!("Change the terms of {}", t.name), None),
         action: format!("/legal/tools/{}", t.id),
         evidence_href: t

@@ -42,21 +42,6 @@ pub async fn user_names(
     out
 }
 
-/// How many declarations match a filter (one count query, no rows).
-pub async fn count(store: &Store, who: &Principal, filter: DeclarationFilter) -> PageResult<i64> {
-    Ok(store
-        .declarations(
-            who,
-            &filter,
-            PageRequest {
-                offset: 0,
-                limit: 1,
-            },
-        )
-        .await?
-        .total)
-}
-
 /// Every declaration matching a filter, paged through (for dashboards).
 pub async fn all(
     store: &Store,
@@ -83,33 +68,32 @@ pub async fn all(
     }
 }
 
-/// The counts of a production's (or every visible) declarations by outcome and by state.
+/// The counts of a production's (or every visible) declarations by outcome (every outcome,
+/// in the spec's order) and by state (those that occur).
 pub async fn counts(
     store: &Store,
     who: &Principal,
     production: Option<ProductionId>,
 ) -> PageResult<(Vec<(String, i64)>, Vec<(State, i64)>)> {
-    let mut by_outcome = Vec::new();
-    for o in ["notify", "review", "escalate", "written_approval"] {
-        let f = DeclarationFilter {
-            production_id: production.clone(),
-            outcome: Some(o.to_owned()),
-            ..DeclarationFilter::default()
-        };
-        by_outcome.push((o.to_owned(), count(store, who, f).await?));
-    }
-    let mut by_state = Vec::new();
-    for s in State::ALL {
-        let f = DeclarationFilter {
-            production_id: production.clone(),
-            state: Some(*s),
-            ..DeclarationFilter::default()
-        };
-        let n = count(store, who, f).await?;
-        if n > 0 {
-            by_state.push((*s, n));
-        }
-    }
+    let rows = store.declaration_counts(who, production).await?;
+    let by_outcome = greenlight_core::Outcome::ALL
+        .iter()
+        .map(|o| {
+            let n = rows
+                .iter()
+                .filter(|(x, ..)| x == o.as_str())
+                .map(|r| r.2)
+                .sum();
+            (o.as_str().to_owned(), n)
+        })
+        .collect();
+    let by_state = State::ALL
+        .iter()
+        .filter_map(|s| {
+            let n: i64 = rows.iter().filter(|(_, x, _)| x == s).map(|r| r.2).sum();
+            (n > 0).then_some((*s, n))
+        })
+        .collect();
     Ok((by_outcome, by_state))
 }
 

@@ -72,14 +72,19 @@ pub fn report_page(
                 })
                 .collect(),
             tools: u.tools.clone(),
+            ledger_only: u
+                .ledger_only
+                .as_ref()
+                .map(|l| l.statement())
+                .unwrap_or_default(),
         })
         .collect();
-    let counts = ["notify", "review", "escalate", "written_approval"]
+    let counts = greenlight_core::Outcome::ALL
         .iter()
         .map(|o| {
             (
-                outcome_badge(o),
-                d.uses.iter().filter(|u| u.outcome == *o).count(),
+                outcome_badge(o.as_str()),
+                d.uses.iter().filter(|u| u.outcome == o.as_str()).count(),
             )
         })
         .collect();

@@ -672,6 +672,59 @@ pub struct ToolRowView {
     pub reviewed: String,
     pub evidence: String,
     pub uses: Vec<(String, String)>,
+    /// The traces its output carries, in words ("" when not recorded).
+    pub traces: String,
+    /// Legal recorded that it leaves none.
+    pub no_trace: bool,
+}
+
+/// A trace checkbox of the tool forms.
+pub struct TraceBox {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub checked: bool,
+}
+
+/// The trace checkboxes, those in `traces` checked.
+pub fn trace_boxes(traces: &[greenlight_store::ToolTrace]) -> Vec<TraceBox> {
+    use greenlight_store::ToolTrace as T;
+    [
+        (T::C2pa, "trace_c2pa", "C2PA content credentials"),
+        (T::Iptc, "trace_iptc", "IPTC AI fields in XMP"),
+        (T::Watermark, "trace_watermark", "Invisible watermark"),
+        (
+            T::Metadata,
+            "trace_metadata",
+            "Generator metadata (prompt, workflow)",
+        ),
+        (
+            T::None,
+            "trace_none",
+            "None: provenance depends on the ledger alone",
+        ),
+    ]
+    .into_iter()
+    .map(|(t, name, label)| TraceBox {
+        name,
+        label,
+        checked: traces.contains(&t),
+    })
+    .collect()
+}
+
+/// The traces in words for the registry table.
+pub fn traces_in_words(traces: &[greenlight_store::ToolTrace]) -> String {
+    traces
+        .iter()
+        .map(|t| match t {
+            greenlight_store::ToolTrace::C2pa => "C2PA",
+            greenlight_store::ToolTrace::Iptc => "IPTC",
+            greenlight_store::ToolTrace::Watermark => "watermark",
+            greenlight_store::ToolTrace::Metadata => "metadata",
+            greenlight_store::ToolTrace::None => "none",
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Legal: the tool registry.
@@ -686,6 +739,10 @@ pub struct ToolsPage {
 impl ToolsPage {
     pub fn data_terms(&self) -> Vec<Opt> {
         options(form::DATA_USES, "unknown")
+    }
+
+    pub fn trace_boxes(&self) -> Vec<TraceBox> {
+        trace_boxes(&[])
     }
 }
 
@@ -704,6 +761,7 @@ pub struct ToolEditPage {
     pub evidence: String,
     pub evidence_href: String,
     pub uses: Vec<(String, String)>,
+    pub traces: Vec<TraceBox>,
 }
 
 impl ToolEditPage {
@@ -828,6 +886,9 @@ pub struct ReportRow {
     pub conditions: Vec<String>,
     pub consents: Vec<String>,
     pub tools: Vec<String>,
+    /// "provenance depends on the ledger alone (...)" for a use of a tool that leaves no
+    /// trace; "" otherwise.
+    pub ledger_only: String,
 }
 
 /// The disclosure report of a production.

@@ -1,17 +1,19 @@
 //! Declarations: submission and triage, revisions, decisions, withdrawal, consent links,
 //! confirmations, obligations, and re-triage in place when facts of record change.
 
+use greenlight_core::CheckResult;
 use greenlight_core::declaration::Declaration;
-use greenlight_core::format::{self, SourceKind};
-use greenlight_core::{CheckResult, Outcome};
-use sqlx::AnyConnection;
+use greenlight_core::format::SourceKind;
 
-use super::productions::{Access, load_packs, load_production};
-use super::registry::{load_consent, load_tools};
-use super::{get_i, get_os, get_s, today};
+use super::productions::Access;
+use super::records::*;
+use super::triage::{
+    Linked, counted, evaluate_with, material, production_and_tools, retriage, retriage_linked,
+    routed_state, store_triage, tools_fingerprint, triage_now,
+};
+use super::{get_i, get_os, get_s};
 use crate::audit::{digest, new_salt};
-use crate::db::{parse_enum, parse_json, parse_opt_ts, parse_ts, to_json, ts};
-use crate::effective::{Effective, Record, effective};
+use crate::db::{parse_json, to_json, ts};
 use crate::input::{ConfirmationInput, DecisionInput};
 use crate::model::*;
 use crate::writer::WriteCtx;
@@ -33,543 +35,10 @@ pub struct TriagePreview {
     pub warnings: Vec<FieldProblem>,
 }
 
-/// Parses a body as a declaration, mapping problems to the store's field problems.
-pub(crate) fn parse_body(body: &[u8], kind: SourceKind) -> Result<Declaration> {
-    format::parse(body, kind)
-        .map(|p| p.declaration)
-        .map_err(|e| StoreError::InvalidDeclaration {
-            summary: e.summary.clone(),
-            problems: e
-                .problems
-                .iter()
-                .map(|p| FieldProblem {
-                    path: p.path.clone(),
-                    line: p.line,
-                    column: p.column,
-                    message: p.message.clone(),
-                })
-                .collect(),
-        })
-}
-
 fn media_of(body: &[u8]) -> &'static str {
     match body.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'{') => "json",
         _ => "yaml",
-    }
-}
-
-/// The declaration row.
-struct Row {
-    summary: DeclarationSummary,
-    decision: Option<Decision>,
-    salt: String,
-    studio_id: OrgId,
-}
-
-pub(crate) const SELECT_DECL: &str = "SELECT d.id, d.production_id, p.title AS production_title, p.studio_id, d.org_id, d.ref, d.summary, d.state, d.outcome, \
-     d.open_blockers, d.open_obligations, d.revision, d.decision, d.submitted_by, d.salt, d.version, d.created_at, d.updated_at, \
-     COALESCE(r.created_at, d.created_at) AS revision_at \
-     FROM declarations d JOIN productions p ON p.id = d.production_id \
-     LEFT JOIN revisions r ON r.declaration_id = d.id AND r.number = d.revision";
-
-fn row_from(r: &sqlx::any::AnyRow) -> Result<Row> {
-    Ok(Row {
-        summary: DeclarationSummary {
-            id: DeclarationId(get_s(r, "id")?),
-            production_id: ProductionId(get_s(r, "production_id")?),
-            production_title: get_s(r, "production_title")?,
-            org_id: OrgId(get_s(r, "org_id")?),
-            reference: get_s(r, "ref")?,
-            summary: get_s(r, "summary")?,
-            state: parse_enum(&get_s(r, "state")?)?,
-            outcome: get_s(r, "outcome")?,
-            open_blockers: get_i(r, "open_blockers")?,
-            open_obligations: get_i(r, "open_obligations")?,
-            revision: get_i(r, "revision")?,
-            submitted_by: UserId(get_s(r, "submitted_by")?),
-            created_at: parse_ts(&get_s(r, "created_at")?)?,
-            updated_at: parse_ts(&get_s(r, "updated_at")?)?,
-            revision_at: parse_ts(&get_s(r, "revision_at")?)?,
-            version: get_i(r, "version")?,
-        },
-        decision: get_os(r, "decision")?
-            .as_deref()
-            .map(parse_json)
-            .transpose()?,
-        salt: get_s(r, "salt")?,
-        studio_id: OrgId(get_s(r, "studio_id")?),
-    })
-}
-
-/// Reads a declaration back after a change to it and appends the audit entry: who, the
-/// action, and the digests (keyed with the record's salt) of its state before and after.
-async fn audit_change(
-    w: &mut WriteCtx,
-    actor: Option<&str>,
-    before: &Row,
-    action: impl Into<String>,
-) -> Result<Row> {
-    let id = &before.summary.id;
-    let after = load_row(&mut w.conn, id).await?;
-    w.audit(
-        actor,
-        Some(&before.studio_id.0),
-        action,
-        "declaration",
-        &id.0,
-        Some(digest(&before.salt, &decl_state(before))),
-        Some(digest(&before.salt, &decl_state(&after))),
-    );
-    Ok(after)
-}
-
-async fn load_row(conn: &mut AnyConnection, id: &DeclarationId) -> Result<Row> {
-    let sql = format!("{SELECT_DECL} WHERE d.id = $1");
-    let r = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(id.0.clone())
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("declaration {id}")))?;
-    row_from(&r)
-}
-
-fn decl_state(row: &Row) -> serde_json::Value {
-    super::record_state::declaration_state(&row.summary, row.decision.as_ref())
-}
-
-/// A declaration row's summary, decision and salt (what its audited state is made of).
-pub(crate) fn state_parts(
-    r: &sqlx::any::AnyRow,
-) -> Result<(DeclarationSummary, Option<Decision>, String)> {
-    let row = row_from(r)?;
-    Ok((row.summary, row.decision, row.salt))
-}
-
-async fn links_of(conn: &mut AnyConnection, id: &DeclarationId) -> Result<Vec<ConsentLink>> {
-    let rows = sqlx::query("SELECT consent_id, performer, by_user, at FROM consent_links WHERE declaration_id = $1 ORDER BY performer")
-        .bind(id.0.clone())
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(ConsentLink {
-                consent_id: ConsentId(get_s(r, "consent_id")?),
-                performer: get_s(r, "performer")?,
-                by: UserId(get_s(r, "by_user")?),
-                at: parse_ts(&get_s(r, "at")?)?,
-            })
-        })
-        .collect()
-}
-
-async fn confirmations_of(
-    conn: &mut AnyConnection,
-    id: &DeclarationId,
-) -> Result<Vec<Confirmation>> {
-    let rows = sqlx::query("SELECT kind, idx, reference, by_user, at FROM confirmations WHERE declaration_id = $1 ORDER BY kind, idx")
-        .bind(id.0.clone())
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Confirmation {
-                kind: parse_enum(&get_s(r, "kind")?)?,
-                index: get_i(r, "idx")?,
-                reference: get_s(r, "reference")?,
-                by: UserId(get_s(r, "by_user")?),
-                at: parse_ts(&get_s(r, "at")?)?,
-            })
-        })
-        .collect()
-}
-
-/// Computes the effective declaration and evaluates it with the production's packs.
-async fn triage_now(
-    conn: &mut AnyConnection,
-    production: &Production,
-    declared: &Declaration,
-    decl: Option<&DeclarationId>,
-) -> Result<(Effective, CheckResult)> {
-    let tools = load_tools(conn, &production.studio_id).await?;
-    let (links, confirmations) = match decl {
-        Some(id) => (links_of(conn, id).await?, confirmations_of(conn, id).await?),
-        None => (vec![], vec![]),
-    };
-    let mut consents = Vec::with_capacity(links.len());
-    for l in &links {
-        consents.push((
-            l.performer.clone(),
-            load_consent(conn, &l.consent_id).await?.0,
-        ));
-    }
-    evaluate_with(production, declared, &tools, &consents, &confirmations)
-}
-
-/// The effective declaration and its check result, from records already loaded.
-fn evaluate_with(
-    production: &Production,
-    declared: &Declaration,
-    tools: &[Tool],
-    consents: &[(String, Consent)],
-    confirmations: &[Confirmation],
-) -> Result<(Effective, CheckResult)> {
-    let record = Record {
-        production: &production.facts,
-        tools,
-        consents,
-        confirmations,
-        as_of: today(),
-    };
-    let eff = effective(declared, &record);
-    let packs = load_packs(&production.packs)?;
-    let result = greenlight_core::evaluate(&eff.declaration, &packs, today())
-        .map_err(|e| StoreError::Backend(format!("evaluating the declaration: {e}")))?;
-    Ok((eff, result))
-}
-
-/// The production and its studio's tools, cached for the rest of the batch.
-async fn production_and_tools(
-    w: &mut WriteCtx,
-    id: &ProductionId,
-) -> Result<(Production, Vec<Tool>)> {
-    if let Some(v) = w.cache.get(&id.0) {
-        return Ok(v.clone());
-    }
-    let (p, _) = load_production(&mut w.conn, id).await?;
-    let tools = load_tools(&mut w.conn, &p.studio_id).await?;
-    w.cache.insert(id.0.clone(), (p.clone(), tools.clone()));
-    Ok((p, tools))
-}
-
-/// Identifies the registry state a triage was computed on (tool ids and versions).
-fn tools_fingerprint(tools: &[Tool]) -> String {
-    tools
-        .iter()
-        .map(|t| format!("{}:{};", t.id, t.version))
-        .collect()
-}
-
-fn routed_state(result: &CheckResult) -> State {
-    if result.outcome == Outcome::Notify && result.blockers.is_empty() {
-        State::Acknowledged
-    } else {
-        State::InReview
-    }
-}
-
-async fn push_history(
-    w: &mut WriteCtx,
-    id: &DeclarationId,
-    by: Option<&str>,
-    action: &str,
-    from: Option<State>,
-    to: Option<State>,
-    detail: &str,
-) -> Result<()> {
-    push_history_at(w, id, None, by, action, from, to, detail).await
-}
-
-#[allow(clippy::too_many_arguments)] // one argument per history column
-async fn push_history_at(
-    w: &mut WriteCtx,
-    id: &DeclarationId,
-    n: Option<i64>,
-    by: Option<&str>,
-    action: &str,
-    from: Option<State>,
-    to: Option<State>,
-    detail: &str,
-) -> Result<()> {
-    let n = match n {
-        Some(n) => n,
-        None => next_history(w, id).await?,
-    };
-    sqlx::query("INSERT INTO history (declaration_id, n, at, by_user, action, from_state, to_state, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-        .bind(id.0.clone())
-        .bind(n)
-        .bind(ts(w.now))
-        .bind(by.map(str::to_owned))
-        .bind(action.to_owned())
-        .bind(from.map(|s| s.as_str()))
-        .bind(to.map(|s| s.as_str()))
-        .bind(detail.to_owned())
-        .execute(&mut w.conn)
-        .await?;
-    Ok(())
-}
-
-async fn next_history(w: &mut WriteCtx, id: &DeclarationId) -> Result<i64> {
-    let n = sqlx::query("SELECT COALESCE(MAX(n), 0) AS n FROM history WHERE declaration_id = $1")
-        .bind(id.0.clone())
-        .fetch_one(&mut w.conn)
-        .await?;
-    Ok(get_i(&n, "n")? + 1)
-}
-
-/// Stores a triage result for `revision` and its obligations; returns the open obligation count.
-async fn store_triage(
-    w: &mut WriteCtx,
-    id: &DeclarationId,
-    revision: i64,
-    reason: &str,
-    eff: &Effective,
-    result: &CheckResult,
-) -> Result<(i64, i64)> {
-    store_triage_as(w, id, revision, reason, eff, result, false).await
-}
-
-/// `fresh`: the declaration was created in this operation (no earlier triage, obligation or
-/// tool link exists), which saves the look-ups on the submission path.
-async fn store_triage_as(
-    w: &mut WriteCtx,
-    id: &DeclarationId,
-    revision: i64,
-    reason: &str,
-    eff: &Effective,
-    result: &CheckResult,
-    fresh: bool,
-) -> Result<(i64, i64)> {
-    if fresh {
-        return store_first_triage(w, id, reason, eff, result).await;
-    }
-    let seq = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS n FROM triages WHERE declaration_id = $1 AND revision = $2")
-        .bind(id.0.clone())
-        .bind(revision)
-        .fetch_one(&mut w.conn)
-        .await?;
-    let seq = get_i(&seq, "n")? + 1;
-    sqlx::query(
-        "INSERT INTO triages (declaration_id, revision, seq, reason, effective, result, outcome, differences, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(id.0.clone())
-    .bind(revision)
-    .bind(seq)
-    .bind(reason.to_owned())
-    .bind(to_json(&eff.declaration))
-    .bind(to_json(result))
-    .bind(result.outcome.as_str())
-    .bind(to_json(&eff.differences))
-    .bind(ts(w.now))
-    .execute(&mut w.conn)
-    .await?;
-    // Obligations: keep what exists (and whether it is done), add new ones, void dropped ones.
-    let existing = sqlx::query("SELECT id, pack, rule, kind, status FROM obligations WHERE declaration_id = $1 AND revision = $2")
-        .bind(id.0.clone())
-        .bind(revision)
-        .fetch_all(&mut w.conn)
-        .await?;
-    let mut keys = Vec::new();
-    for o in &result.obligations {
-        keys.push((o.pack.clone(), o.rule.clone(), o.kind.clone()));
-        let found = existing.iter().find(|r| {
-            get_s(r, "pack").ok().as_deref() == Some(&o.pack)
-                && get_s(r, "rule").ok().as_deref() == Some(&o.rule)
-                && get_s(r, "kind").ok().as_deref() == Some(&o.kind)
-        });
-        match found {
-            Some(r) if get_s(r, "status")? == ObligationStatus::Void.as_str() => {
-                sqlx::query(
-                    "UPDATE obligations SET status = 'open', text = $1, due = $2 WHERE id = $3",
-                )
-                .bind(o.text.clone())
-                .bind(o.due.clone())
-                .bind(get_s(r, "id")?)
-                .execute(&mut w.conn)
-                .await?;
-            }
-            Some(_) => {}
-            None => {
-                sqlx::query(
-                    "INSERT INTO obligations (id, declaration_id, revision, rule, pack, kind, text, due, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open')",
-                )
-                .bind(ObligationId::new().0)
-                .bind(id.0.clone())
-                .bind(revision)
-                .bind(o.rule.clone())
-                .bind(o.pack.clone())
-                .bind(o.kind.clone())
-                .bind(o.text.clone())
-                .bind(o.due.clone())
-                .execute(&mut w.conn)
-                .await?;
-            }
-        }
-    }
-    for r in &existing {
-        let k = (get_s(r, "pack")?, get_s(r, "rule")?, get_s(r, "kind")?);
-        if !keys.contains(&k) && get_s(r, "status")? == ObligationStatus::Open.as_str() {
-            sqlx::query("UPDATE obligations SET status = 'void' WHERE id = $1")
-                .bind(get_s(r, "id")?)
-                .execute(&mut w.conn)
-                .await?;
-        }
-    }
-    let open = sqlx::query("SELECT COUNT(*) AS n FROM obligations WHERE declaration_id = $1 AND revision = $2 AND status = 'open'")
-        .bind(id.0.clone())
-        .bind(revision)
-        .fetch_one(&mut w.conn)
-        .await?;
-    // Registered tools the declaration uses, for re-triage when their terms change.
-    sqlx::query("DELETE FROM declaration_tools WHERE declaration_id = $1")
-        .bind(id.0.clone())
-        .execute(&mut w.conn)
-        .await?;
-    for t in &eff.tools_used {
-        sqlx::query("INSERT INTO declaration_tools (declaration_id, tool_id) VALUES ($1, $2)")
-            .bind(id.0.clone())
-            .bind(t.0.clone())
-            .execute(&mut w.conn)
-            .await?;
-    }
-    Ok((seq, get_i(&open, "n")?))
-}
-
-async fn store_first_triage(
-    w: &mut WriteCtx,
-    id: &DeclarationId,
-    reason: &str,
-    eff: &Effective,
-    result: &CheckResult,
-) -> Result<(i64, i64)> {
-    sqlx::query(
-        "INSERT INTO triages (declaration_id, revision, seq, reason, effective, result, outcome, differences, created_at) \
-         VALUES ($1, 1, 1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(id.0.clone())
-    .bind(reason.to_owned())
-    .bind(to_json(&eff.declaration))
-    .bind(to_json(result))
-    .bind(result.outcome.as_str())
-    .bind(to_json(&eff.differences))
-    .bind(ts(w.now))
-    .execute(&mut w.conn)
-    .await?;
-    let mut seen: Vec<(&str, &str, &str)> = Vec::new();
-    for o in &result.obligations {
-        if seen.contains(&(o.pack.as_str(), o.rule.as_str(), o.kind.as_str())) {
-            continue;
-        }
-        seen.push((o.pack.as_str(), o.rule.as_str(), o.kind.as_str()));
-        sqlx::query(
-            "INSERT INTO obligations (id, declaration_id, revision, rule, pack, kind, text, due, status) VALUES ($1, $2, 1, $3, $4, $5, $6, $7, 'open')",
-        )
-        .bind(ObligationId::new().0)
-        .bind(id.0.clone())
-        .bind(o.rule.clone())
-        .bind(o.pack.clone())
-        .bind(o.kind.clone())
-        .bind(o.text.clone())
-        .bind(o.due.clone())
-        .execute(&mut w.conn)
-        .await?;
-    }
-    for t in &eff.tools_used {
-        sqlx::query("INSERT INTO declaration_tools (declaration_id, tool_id) VALUES ($1, $2)")
-            .bind(id.0.clone())
-            .bind(t.0.clone())
-            .execute(&mut w.conn)
-            .await?;
-    }
-    Ok((1, seen.len() as i64))
-}
-
-async fn current_result(
-    conn: &mut AnyConnection,
-    id: &DeclarationId,
-    revision: i64,
-) -> Result<(i64, CheckResult, serde_json::Value)> {
-    let r = sqlx::query("SELECT seq, result, effective FROM triages WHERE declaration_id = $1 AND revision = $2 ORDER BY seq DESC LIMIT 1")
-        .bind(id.0.clone())
-        .bind(revision)
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok((
-        get_i(&r, "seq")?,
-        parse_json(&get_s(&r, "result")?)?,
-        parse_json(&get_s(&r, "effective")?)?,
-    ))
-}
-
-async fn revision_text(
-    conn: &mut AnyConnection,
-    id: &DeclarationId,
-    revision: i64,
-) -> Result<String> {
-    let r = sqlx::query("SELECT body FROM revisions WHERE declaration_id = $1 AND number = $2")
-        .bind(id.0.clone())
-        .bind(revision)
-        .fetch_one(&mut *conn)
-        .await?;
-    get_s(&r, "body")
-}
-
-const LIVE: &[State] = &[
-    State::Submitted,
-    State::Acknowledged,
-    State::InReview,
-    State::Approved,
-    State::ChangesRequested,
-    State::Suspended,
-];
-
-/// Triages the current revision again in place (facts of record changed). If the result
-/// differs, an approval becomes `suspended` and an acknowledgement goes to review.
-pub(crate) async fn retriage(
-    w: &mut WriteCtx,
-    id: &DeclarationId,
-    reason: &str,
-    actor: Option<&str>,
-) -> Result<bool> {
-    let row = load_row(&mut w.conn, id).await?;
-    let s = &row.summary;
-    if !LIVE.contains(&s.state) {
-        return Ok(false);
-    }
-    let text = revision_text(&mut w.conn, id, s.revision).await?;
-    let declared = parse_body(text.as_bytes(), SourceKind::Sniff)?;
-    let (production, _) = load_production(&mut w.conn, &s.production_id).await?;
-    let (_, before, _) = current_result(&mut w.conn, id, s.revision).await?;
-    let (eff, result) = triage_now(&mut w.conn, &production, &declared, Some(id)).await?;
-    let (_, open_obligations) = store_triage(w, id, s.revision, reason, &eff, &result).await?;
-    let changed = before != result;
-    let to = match s.state {
-        State::Approved if changed => State::Suspended,
-        State::Acknowledged if routed_state(&result) == State::InReview => State::InReview,
-        other => other,
-    };
-    sqlx::query(
-        "UPDATE declarations SET outcome = $1, open_blockers = $2, open_obligations = $3, state = $4, version = version + 1, updated_at = $5 WHERE id = $6",
-    )
-    .bind(result.outcome.as_str())
-    .bind(result.blockers.len() as i64)
-    .bind(open_obligations)
-    .bind(to.as_str())
-    .bind(ts(w.now))
-    .bind(id.0.clone())
-    .execute(&mut w.conn)
-    .await?;
-    let detail = if changed {
-        format!(
-            "{reason}: result changed, outcome {}, {}",
-            result.outcome.as_str(),
-            counted(result.blockers.len(), "open blocker")
-        )
-    } else {
-        format!("{reason}: result unchanged")
-    };
-    push_history(w, id, actor, "retriage", Some(s.state), Some(to), &detail).await?;
-    audit_change(w, actor, &row, "declaration.retriage").await?;
-    Ok(changed)
-}
-
-/// "no blockers", "1 blocker", "3 blockers": a count as a sentence says it.
-pub(crate) fn counted(n: usize, noun: &str) -> String {
-    match n {
-        0 => format!("no {noun}s"),
-        1 => format!("1 {noun}"),
-        n => format!("{n} {noun}s"),
     }
 }
 
@@ -584,49 +53,6 @@ fn submitting_org(actor: &Principal, p: &Production) -> Result<OrgId> {
     Err(StoreError::Forbidden(
         "only a partner of the studio or of a linked organisation submits declarations".into(),
     ))
-}
-
-/// A decision, revision or withdrawal names the exact revision and version it is about: the
-/// declaration's ETag. `*` ("whatever is current") is refused like a missing header, so
-/// nobody approves a revision they never saw.
-fn require_if_match(if_match: Option<&str>, current: &DeclarationSummary) -> Result<()> {
-    let etag = current.etag();
-    match if_match.map(str::trim) {
-        None | Some("" | "*") => Err(StoreError::Stale {
-            given: String::new(),
-            current: etag,
-        }),
-        Some(given) if given == etag => Ok(()),
-        Some(given) => Err(StoreError::Stale {
-            given: given.to_owned(),
-            current: etag,
-        }),
-    }
-}
-
-/// What a new revision may change without voiding an approval: `use.summary` and
-/// `inputs[].description`.
-///
-/// Both sides are read as declarations and written again before comparing: an effective
-/// declaration stored before a field joined the format (the union pack's `agreements`,
-/// `role`, `replica_origin`, ...) lacks it, while a fresh one carries it at its default,
-/// and the two mean the same. Comparing the stored JSON as text voided such approvals.
-fn material(eff: &serde_json::Value) -> serde_json::Value {
-    let mut v = serde_json::from_value::<Declaration>(eff.clone())
-        .ok()
-        .and_then(|d| serde_json::to_value(d).ok())
-        .unwrap_or_else(|| eff.clone());
-    if let Some(u) = v.get_mut("use").and_then(|u| u.as_object_mut()) {
-        u.remove("summary");
-    }
-    if let Some(inputs) = v.get_mut("inputs").and_then(|i| i.as_array_mut()) {
-        for i in inputs {
-            if let Some(o) = i.as_object_mut() {
-                o.remove("description");
-            }
-        }
-    }
-    v
 }
 
 impl Store {
@@ -857,57 +283,9 @@ impl Store {
             if_match.map(str::to_owned),
         );
         self.write(move |w| {
-            Box::pin(async move {
-                let row = load_row(&mut w.conn, &id).await?;
-                require_if_match(if_match.as_deref(), &row.summary)?;
-                let s = &row.summary;
-                if matches!(s.state, State::Withdrawn | State::Revoked) {
-                    return Err(StoreError::conflict(format!("the declaration is {}; it takes no new revision", s.state)));
-                }
-                let (p, _) = load_production(&mut w.conn, &s.production_id).await?;
-                let (_, _, before_eff) = current_result(&mut w.conn, &id, s.revision).await?;
-                let (eff, result) = triage_now(&mut w.conn, &p, &declared, Some(&id)).await?;
-                let number = s.revision + 1;
-                let now = ts(w.now);
-                sqlx::query("INSERT INTO revisions (declaration_id, number, body, media, submitted_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-                    .bind(id.0.clone())
-                    .bind(number)
-                    .bind(text)
-                    .bind(media)
-                    .bind(actor_id.0.clone())
-                    .bind(now.clone())
-                    .execute(&mut w.conn)
-                    .await?;
-                let (_, open) = store_triage(w, &id, number, "new revision", &eff, &result).await?;
-                let eff_json = serde_json::to_value(&eff.declaration).unwrap_or_default();
-                let keeps_approval = matches!(s.state, State::Approved) && material(&eff_json) == material(&before_eff);
-                let (state, decision) = if keeps_approval {
-                    (State::Approved, row.decision.clone())
-                } else {
-                    (routed_state(&result), None)
-                };
-                sqlx::query(
-                    "UPDATE declarations SET revision = $1, summary = $2, state = $3, outcome = $4, open_blockers = $5, open_obligations = $6, decision = $7, version = version + 1, updated_at = $8 WHERE id = $9",
-                )
-                .bind(number)
-                .bind(declared.usage.summary.clone())
-                .bind(state.as_str())
-                .bind(result.outcome.as_str())
-                .bind(result.blockers.len() as i64)
-                .bind(open)
-                .bind(decision.as_ref().map(to_json))
-                .bind(now)
-                .bind(id.0.clone())
-                .execute(&mut w.conn)
-                .await?;
-                let mut detail = format!("revision {number}, outcome {}, {}", result.outcome.as_str(), counted(result.blockers.len(), "blocker"));
-                if s.state == State::Approved && !keeps_approval {
-                    detail.push_str("; the earlier approval is void");
-                }
-                push_history(w, &id, Some(&actor_id.0), "revise", Some(s.state), Some(state), &detail).await?;
-                let after = audit_change(w, Some(&actor_id.0), &row, "declaration.revise").await?;
-                Ok(after.summary)
-            })
+            Box::pin(write_revision(
+                w, id, actor_id, if_match, declared, text, media,
+            ))
         })
         .await
     }
@@ -968,69 +346,8 @@ impl Store {
             actor.user.id.clone(),
             if_match.map(str::to_owned),
         );
-        self.write(move |w| {
-            Box::pin(async move {
-                let row = load_row(&mut w.conn, &id).await?;
-                require_if_match(if_match.as_deref(), &row.summary)?;
-                let submitters = sqlx::query("SELECT DISTINCT submitted_by FROM revisions WHERE declaration_id = $1")
-                    .bind(id.0.clone())
-                    .fetch_all(&mut w.conn)
-                    .await?;
-                for r in &submitters {
-                    if get_s(r, "submitted_by")? == actor_id.0 {
-                        return Err(StoreError::Forbidden("nobody decides on a declaration they submitted".into()));
-                    }
-                }
-                let s = &row.summary;
-                use DecisionAction as A;
-                use State as S;
-                let to = match (input.action, s.state) {
-                    // Changes requested: only a new revision (back in review) can be approved.
-                    (A::Approve, S::InReview | S::Suspended) => S::Approved,
-                    (A::Reject, S::InReview | S::Suspended | S::ChangesRequested | S::Acknowledged) => S::Rejected,
-                    (A::RequestChanges, S::InReview | S::Suspended | S::Acknowledged) => S::ChangesRequested,
-                    (A::Revoke, S::Approved | S::Suspended) => S::Revoked,
-                    (action, state) => {
-                        return Err(StoreError::conflict(format!("cannot {} a declaration that is {state}", action.as_str().replace('_', " "))));
-                    }
-                };
-                let (triage_seq, result, _) = current_result(&mut w.conn, &id, s.revision).await?;
-                if input.action == A::Approve && !result.blockers.is_empty() {
-                    return Err(StoreError::Conflict {
-                        message: format!("{} must be cleared before approval", counted(result.blockers.len(), "open blocker")),
-                        blockers: result.blockers.iter().map(|b| format!("{}: {}", b.rule, b.message)).collect(),
-                    });
-                }
-                let decision = Decision {
-                    action: input.action,
-                    by: actor_id.clone(),
-                    at: w.now,
-                    revision: s.revision,
-                    triage: triage_seq,
-                    reason: input.reason.clone().map(|r| r.trim().to_owned()).filter(|r| !r.is_empty()),
-                    conditions: input.conditions.iter().map(|c| c.trim().to_owned()).collect(),
-                    expires: if input.action == A::Approve { input.expires } else { None },
-                };
-                sqlx::query("UPDATE declarations SET state = $1, decision = $2, version = version + 1, updated_at = $3 WHERE id = $4")
-                    .bind(to.as_str())
-                    .bind(to_json(&decision))
-                    .bind(ts(w.now))
-                    .bind(id.0.clone())
-                    .execute(&mut w.conn)
-                    .await?;
-                let mut detail = decision.reason.clone().unwrap_or_default();
-                if !decision.conditions.is_empty() {
-                    detail = format!("{detail} conditions: {}", decision.conditions.join("; ")).trim().to_owned();
-                }
-                if let Some(e) = decision.expires {
-                    detail = format!("{detail} expires {e}").trim().to_owned();
-                }
-                push_history(w, &id, Some(&actor_id.0), input.action.as_str(), Some(s.state), Some(to), &detail).await?;
-                let after = audit_change(w, Some(&actor_id.0), &row, format!("declaration.{}", input.action.as_str())).await?;
-                Ok(after.summary)
-            })
-        })
-        .await
+        self.write(move |w| Box::pin(write_decision(w, id, actor_id, if_match, input)))
+            .await
     }
 
     /// A partner of the submitting organisation withdraws the declaration.
@@ -1058,24 +375,8 @@ impl Store {
             actor.user.id.clone(),
             if_match.map(str::to_owned),
         );
-        self.write(move |w| {
-            Box::pin(async move {
-                let row = load_row(&mut w.conn, &id).await?;
-                require_if_match(if_match.as_deref(), &row.summary)?;
-                if matches!(row.summary.state, State::Withdrawn) {
-                    return Err(StoreError::conflict("the declaration is already withdrawn"));
-                }
-                sqlx::query("UPDATE declarations SET state = 'withdrawn', version = version + 1, updated_at = $1 WHERE id = $2")
-                    .bind(ts(w.now))
-                    .bind(id.0.clone())
-                    .execute(&mut w.conn)
-                    .await?;
-                push_history(w, &id, Some(&actor_id.0), "withdraw", Some(row.summary.state), Some(State::Withdrawn), reason.as_deref().unwrap_or("")).await?;
-                let after = audit_change(w, Some(&actor_id.0), &row, "declaration.withdraw").await?;
-                Ok(after.summary)
-            })
-        })
-        .await
+        self.write(move |w| Box::pin(write_withdrawal(w, id, actor_id, if_match, reason)))
+            .await
     }
 
     /// Legal links a recorded consent to a talent entry (by performer); the declaration is
@@ -1111,35 +412,9 @@ impl Store {
         let performer = talent.performer.clone();
         let (id, consent, actor_id) = (id.clone(), consent.clone(), actor.user.id.clone());
         self.write(move |w| {
-            Box::pin(async move {
-                let (c, _) = load_consent(&mut w.conn, &consent).await.map_err(|_| StoreError::invalid("consent_id", "no such consent"))?;
-                if c.studio_id != studio {
-                    return Err(StoreError::invalid("consent_id", "no such consent"));
-                }
-                let row = load_row(&mut w.conn, &id).await?;
-                if c.production_id.as_ref().is_some_and(|p| p != &row.summary.production_id) {
-                    return Err(StoreError::invalid("consent_id", "the consent is limited to another production"));
-                }
-                sqlx::query("DELETE FROM consent_links WHERE declaration_id = $1 AND performer = $2")
-                    .bind(id.0.clone())
-                    .bind(performer.clone())
-                    .execute(&mut w.conn)
-                    .await?;
-                sqlx::query("INSERT INTO consent_links (declaration_id, performer, consent_id, by_user, at) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(id.0.clone())
-                    .bind(performer.clone())
-                    .bind(consent.0.clone())
-                    .bind(actor_id.0.clone())
-                    .bind(ts(w.now))
-                    .execute(&mut w.conn)
-                    .await?;
-                w.audit(Some(&actor_id.0), Some(&studio.0), "declaration.link_consent", "declaration", &id.0, None, None);
-                // People read history: name the consent by what it is, not by its id.
-                let what = format!("{}'s consent ({}, signed {}) linked to {performer}", c.performer, c.treatment, c.signed);
-                push_history(w, &id, Some(&actor_id.0), "link_consent", None, None, &what).await?;
-                retriage(w, &id, &what, Some(&actor_id.0)).await?;
-                Ok(load_row(&mut w.conn, &id).await?.summary)
-            })
+            Box::pin(write_consent_link(
+                w, id, consent, actor_id, studio, performer,
+            ))
         })
         .await
     }
@@ -1182,31 +457,9 @@ impl Store {
         };
         let (id, actor_id, kind) = (id.clone(), actor.user.id.clone(), input.kind);
         self.write(move |w| {
-            Box::pin(async move {
-                sqlx::query("DELETE FROM confirmations WHERE declaration_id = $1 AND kind = $2 AND idx = $3")
-                    .bind(id.0.clone())
-                    .bind(kind.as_str())
-                    .bind(index)
-                    .execute(&mut w.conn)
-                    .await?;
-                sqlx::query("INSERT INTO confirmations (declaration_id, kind, idx, reference, by_user, at) VALUES ($1, $2, $3, $4, $5, $6)")
-                    .bind(id.0.clone())
-                    .bind(kind.as_str())
-                    .bind(index)
-                    .bind(reference.clone())
-                    .bind(actor_id.0.clone())
-                    .bind(ts(w.now))
-                    .execute(&mut w.conn)
-                    .await?;
-                let what = match kind {
-                    ConfirmationKind::InputCleared => format!("inputs[{index}].cleared confirmed ({reference})"),
-                    ConfirmationKind::UnionAgreement => format!("union_work.agreement confirmed ({reference})"),
-                };
-                w.audit(Some(&actor_id.0), Some(&studio.0), "declaration.confirm", "declaration", &id.0, None, None);
-                push_history(w, &id, Some(&actor_id.0), "confirm", None, None, &what).await?;
-                retriage(w, &id, &what, Some(&actor_id.0)).await?;
-                Ok(load_row(&mut w.conn, &id).await?.summary)
-            })
+            Box::pin(write_confirmation(
+                w, id, actor_id, kind, index, reference, studio,
+            ))
         })
         .await
     }
@@ -1242,46 +495,9 @@ impl Store {
         let evidence = super::required_within("evidence", evidence, super::MAX_TEXT_CHARS)?;
         let (obligation, actor_id) = (obligation.clone(), actor.user.id.clone());
         self.write(move |w| {
-            Box::pin(async move {
-                let status = sqlx::query("SELECT status, rule, kind FROM obligations WHERE id = $1").bind(obligation.0.clone()).fetch_one(&mut w.conn).await?;
-                if get_s(&status, "status")? != ObligationStatus::Open.as_str() {
-                    return Err(StoreError::conflict("the obligation is not open"));
-                }
-                sqlx::query("UPDATE obligations SET status = 'done', done_by = $1, done_at = $2, evidence = $3 WHERE id = $4")
-                    .bind(actor_id.0.clone())
-                    .bind(ts(w.now))
-                    .bind(evidence.clone())
-                    .bind(obligation.0.clone())
-                    .execute(&mut w.conn)
-                    .await?;
-                let row = load_row(&mut w.conn, &decl).await?;
-                let open = sqlx::query("SELECT COUNT(*) AS n FROM obligations WHERE declaration_id = $1 AND revision = $2 AND status = 'open'")
-                    .bind(decl.0.clone())
-                    .bind(row.summary.revision)
-                    .fetch_one(&mut w.conn)
-                    .await?;
-                sqlx::query("UPDATE declarations SET open_obligations = $1, version = version + 1, updated_at = $2 WHERE id = $3")
-                    .bind(get_i(&open, "n")?)
-                    .bind(ts(w.now))
-                    .bind(decl.0.clone())
-                    .execute(&mut w.conn)
-                    .await?;
-                push_history(w, &decl, Some(&actor_id.0), "obligation_done", None, None, &format!("obligation {} ({}) done: {evidence}", get_s(&status, "kind")?, get_s(&status, "rule")?)).await?;
-                w.audit(
-                    Some(&actor_id.0),
-                    Some(&row.studio_id.0),
-                    "obligation.done",
-                    "obligation",
-                    &obligation.0,
-                    None,
-                    Some(digest(&row.salt, &super::record_state::obligation_state(&obligation.0, &evidence))),
-                );
-                // The declaration's open obligations and version changed with it.
-                audit_change(w, Some(&actor_id.0), &row, "declaration.obligation_done").await?;
-                let mut obs = obligations_of(&mut w.conn, &decl, None).await?;
-                obs.retain(|o| o.id == obligation);
-                obs.pop().ok_or_else(|| StoreError::NotFound(format!("obligation {obligation}")))
-            })
+            Box::pin(write_obligation_done(
+                w, obligation, actor_id, evidence, decl,
+            ))
         })
         .await
     }
@@ -1363,63 +579,14 @@ impl Store {
     ) -> Result<Page<DeclarationSummary>> {
         let unpaged = page.is_none();
         let page = page.unwrap_or_default().clamped();
-        // Visibility: declarations of productions of the caller's studios, plus those of
-        // their own organisations on linked productions.
-        let mut studios = Vec::new();
-        let mut orgs = Vec::new();
-        for m in &actor.memberships {
-            if m.org_kind == OrgKind::Studio && !studios.contains(&m.org_id.0) {
-                studios.push(m.org_id.0.clone());
-            }
-            if !orgs.contains(&m.org_id.0) {
-                orgs.push(m.org_id.0.clone());
-            }
-        }
-        if orgs.is_empty() {
+        let Some((wher, args)) = visible_where(actor, filter, states) else {
             return Ok(Page {
                 items: vec![],
                 total: 0,
                 offset: page.offset,
                 limit: page.limit,
             });
-        }
-        let mut args: Vec<String> = Vec::new();
-        let ph = |v: String, args: &mut Vec<String>| {
-            args.push(v);
-            format!("${}", args.len())
         };
-        let studio_in = studios
-            .iter()
-            .map(|s| ph(s.clone(), &mut args))
-            .collect::<Vec<_>>();
-        let org_in = orgs
-            .iter()
-            .map(|s| ph(s.clone(), &mut args))
-            .collect::<Vec<_>>();
-        let mut wher = String::from("(");
-        if !studio_in.is_empty() {
-            wher.push_str(&format!("p.studio_id IN ({}) OR ", studio_in.join(",")));
-        }
-        wher.push_str(&format!("d.org_id IN ({}))", org_in.join(",")));
-        if let Some(p) = &filter.production_id {
-            wher.push_str(&format!(
-                " AND d.production_id = {}",
-                ph(p.0.clone(), &mut args)
-            ));
-        }
-        if !states.is_empty() {
-            let list: Vec<String> = states
-                .iter()
-                .map(|s| ph(s.as_str().to_owned(), &mut args))
-                .collect();
-            wher.push_str(&format!(" AND d.state IN ({})", list.join(",")));
-        }
-        if let Some(o) = &filter.outcome {
-            wher.push_str(&format!(" AND d.outcome = {}", ph(o.clone(), &mut args)));
-        }
-        if let Some(o) = &filter.org_id {
-            wher.push_str(&format!(" AND d.org_id = {}", ph(o.0.clone(), &mut args)));
-        }
         let order = if filter.oldest_first {
             // Waiting since the current revision was submitted: later activity on it
             // (an obligation marked done, a re-triage) does not move it back in the queue.
@@ -1464,6 +631,41 @@ impl Store {
         })
     }
 
+    /// How many declarations the caller may see there are, by outcome and state, on one
+    /// production or all of them: one `GROUP BY` query, for the dashboards.
+    pub async fn declaration_counts(
+        &self,
+        actor: &Principal,
+        production: Option<ProductionId>,
+    ) -> Result<Vec<(String, State, i64)>> {
+        let filter = DeclarationFilter {
+            production_id: production,
+            ..DeclarationFilter::default()
+        };
+        let Some((wher, args)) = visible_where(actor, &filter, &[]) else {
+            return Ok(vec![]);
+        };
+        let sql = format!(
+            "SELECT d.outcome, d.state, COUNT(*) AS n FROM declarations d \
+             JOIN productions p ON p.id = d.production_id WHERE {wher} GROUP BY d.outcome, d.state"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for a in &args {
+            q = q.bind(a.clone());
+        }
+        q.fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|r| {
+                Ok((
+                    get_s(r, "outcome")?,
+                    crate::db::parse_enum(&get_s(r, "state")?)?,
+                    get_i(r, "n")?,
+                ))
+            })
+            .collect()
+    }
+
     /// The review queue: `in_review` and `suspended` declarations of the caller's studios,
     /// oldest first.
     pub async fn queue(
@@ -1493,144 +695,531 @@ impl Store {
     /// [`Store::expire_due`] as if today were `today` (`None`: the real today); the
     /// background pass and the tests that move time forward share it.
     pub async fn expire_due_as_of(&self, today: Option<chrono::NaiveDate>) -> Result<usize> {
-        self.write(move |w| {
-            Box::pin(async move {
-                let today = today.unwrap_or_else(|| w.now.date_naive());
-                let mut changed = 0;
-                let approved = sqlx::query("SELECT id, decision FROM declarations WHERE state = 'approved'").fetch_all(&mut w.conn).await?;
-                for r in &approved {
-                    let id = DeclarationId(get_s(r, "id")?);
-                    let Some(d) = get_os(r, "decision")?.as_deref().map(parse_json::<Decision>).transpose()? else { continue };
-                    if d.expires.is_some_and(|e| e < today) {
-                        let row = load_row(&mut w.conn, &id).await?;
-                        sqlx::query("UPDATE declarations SET state = 'expired', version = version + 1, updated_at = $1 WHERE id = $2")
-                            .bind(ts(w.now))
-                            .bind(id.0.clone())
-                            .execute(&mut w.conn)
-                            .await?;
-                        push_history(w, &id, None, "expire", Some(State::Approved), Some(State::Expired), "the approval's expiry date passed").await?;
-                        let after = load_row(&mut w.conn, &id).await?;
-                        w.audit(None, Some(&row.studio_id.0), "declaration.expire", "declaration", &id.0, Some(digest(&row.salt, &decl_state(&row))), Some(digest(&row.salt, &decl_state(&after))));
-                        changed += 1;
-                    }
-                }
-                let lapsed = sqlx::query("SELECT id, studio_id, performer FROM consents WHERE expires IS NOT NULL AND expires < $1 AND lapsed_at IS NULL AND revoked_at IS NULL")
-                    .bind(today.to_string())
-                    .fetch_all(&mut w.conn)
-                    .await?;
-                for r in &lapsed {
-                    let cid = get_s(r, "id")?;
-                    let performer = get_os(r, "performer")?.unwrap_or_default();
-                    sqlx::query("UPDATE consents SET lapsed_at = $1 WHERE id = $2").bind(ts(w.now)).bind(cid.clone()).execute(&mut w.conn).await?;
-                    w.audit(None, Some(&get_s(r, "studio_id")?), "consent.expire", "consent", &cid, None, None);
-                    let decls = sqlx::query("SELECT declaration_id FROM consent_links WHERE consent_id = $1").bind(cid.clone()).fetch_all(&mut w.conn).await?;
-                    for d in &decls {
-                        retriage(w, &DeclarationId(get_s(d, "declaration_id")?), &format!("{performer}'s consent expired"), None).await?;
-                    }
-                    changed += 1;
-                }
-                Ok(changed)
-            })
-        })
-        .await
+        self.write(move |w| Box::pin(write_expiries(w, today)))
+            .await
     }
 }
 
-async fn revision(conn: &mut AnyConnection, id: &DeclarationId, number: i64) -> Result<Revision> {
-    let r = sqlx::query("SELECT number, body, media, submitted_by, created_at FROM revisions WHERE declaration_id = $1 AND number = $2")
+/// A new revision, triaged; an approval stands only when the terms are the same.
+async fn write_revision(
+    w: &mut WriteCtx,
+    id: DeclarationId,
+    actor_id: UserId,
+    if_match: Option<String>,
+    declared: Declaration,
+    text: String,
+    media: &'static str,
+) -> Result<DeclarationSummary> {
+    let row = load_checked(w, &id, if_match.as_deref()).await?;
+    let s = &row.summary;
+    // Refused before any work when the workflow takes no revision in this state.
+    let revise = |same_terms, routed| s.state.after(Transition::Revise { same_terms, routed });
+    revise(false, State::InReview).map_err(|e| StoreError::conflict(e.0))?;
+    let (p, _) = load_production(&mut w.conn, &s.production_id).await?;
+    let (_, _, before_eff) = current_result(&mut w.conn, &id, s.revision).await?;
+    let (eff, result) = triage_now(&mut w.conn, &p, &declared, Some(&id)).await?;
+    let number = s.revision + 1;
+    let now = ts(w.now);
+    sqlx::query("INSERT INTO revisions (declaration_id, number, body, media, submitted_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(id.0.clone())
         .bind(number)
-        .fetch_one(&mut *conn)
+        .bind(text)
+        .bind(media)
+        .bind(actor_id.0.clone())
+        .bind(now.clone())
+        .execute(&mut w.conn)
         .await?;
-    let triages = sqlx::query(
-        "SELECT revision, seq, reason, effective, result, outcome, differences, created_at FROM triages WHERE declaration_id = $1 AND revision = $2 ORDER BY seq",
-    )
-    .bind(id.0.clone())
-    .bind(number)
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(Revision {
-        number: get_i(&r, "number")?,
-        text: get_s(&r, "body")?,
-        media: get_s(&r, "media")?,
-        submitted_by: UserId(get_s(&r, "submitted_by")?),
-        at: parse_ts(&get_s(&r, "created_at")?)?,
-        triages: triages
-            .iter()
-            .map(|t| {
-                Ok(Triage {
-                    revision: get_i(t, "revision")?,
-                    seq: get_i(t, "seq")?,
-                    at: parse_ts(&get_s(t, "created_at")?)?,
-                    reason: get_s(t, "reason")?,
-                    effective: parse_json(&get_s(t, "effective")?)?,
-                    result: parse_json(&get_s(t, "result")?)?,
-                    outcome: get_s(t, "outcome")?,
-                    differences: parse_json(&get_s(t, "differences")?)?,
-                })
-            })
-            .collect::<Result<_>>()?,
-    })
-}
-
-pub(crate) async fn obligations_of(
-    conn: &mut AnyConnection,
-    id: &DeclarationId,
-    revision: Option<i64>,
-) -> Result<Vec<Obligation>> {
-    let rows = match revision {
-        Some(n) => sqlx::query("SELECT * FROM obligations WHERE declaration_id = $1 AND revision = $2 ORDER BY pack, rule, kind")
-            .bind(id.0.clone())
-            .bind(n)
-            .fetch_all(&mut *conn)
-            .await?,
-        None => sqlx::query("SELECT * FROM obligations WHERE declaration_id = $1 ORDER BY revision, pack, rule, kind")
-            .bind(id.0.clone())
-            .fetch_all(&mut *conn)
-            .await?,
+    let (_, open) = store_triage(w, &id, number, "new revision", &eff, &result).await?;
+    let eff_json = serde_json::to_value(&eff.declaration).unwrap_or_default();
+    let same_terms = material(&eff_json) == material(&before_eff);
+    let state = revise(same_terms, routed_state(&result)).map_err(|e| StoreError::conflict(e.0))?;
+    // Triage never routes to `approved`: only a kept approval arrives there.
+    let keeps_approval = state == State::Approved;
+    let decision = if keeps_approval {
+        row.decision.clone()
+    } else {
+        None
     };
-    rows.iter().map(obligation_from).collect()
+    sqlx::query(
+        "UPDATE declarations SET revision = $1, summary = $2, state = $3, outcome = $4, open_blockers = $5, open_obligations = $6, decision = $7, version = version + 1, updated_at = $8 WHERE id = $9",
+    )
+    .bind(number)
+    .bind(declared.usage.summary.clone())
+    .bind(state.as_str())
+    .bind(result.outcome.as_str())
+    .bind(result.blockers.len() as i64)
+    .bind(open)
+    .bind(decision.as_ref().map(to_json))
+    .bind(now)
+    .bind(id.0.clone())
+    .execute(&mut w.conn)
+    .await?;
+    let mut detail = format!(
+        "revision {number}, outcome {}, {}",
+        result.outcome.as_str(),
+        counted(result.blockers.len(), "blocker")
+    );
+    if s.state == State::Approved && !keeps_approval {
+        detail.push_str("; the earlier approval is void");
+    }
+    push_history(
+        w,
+        &id,
+        Some(&actor_id.0),
+        "revise",
+        Some(s.state),
+        Some(state),
+        &detail,
+    )
+    .await?;
+    let after = audit_change(w, Some(&actor_id.0), &row, "declaration.revise").await?;
+    Ok(after.summary)
 }
 
-/// An obligation from a row of `obligations` (all its columns).
-pub(crate) fn obligation_from(r: &sqlx::any::AnyRow) -> Result<Obligation> {
-    Ok(Obligation {
-        id: ObligationId(get_s(r, "id")?),
-        declaration_id: DeclarationId(get_s(r, "declaration_id")?),
-        revision: get_i(r, "revision")?,
-        rule: get_s(r, "rule")?,
-        pack: get_s(r, "pack")?,
-        kind: get_s(r, "kind")?,
-        text: get_s(r, "text")?,
-        due: get_os(r, "due")?,
-        status: parse_enum(&get_s(r, "status")?)?,
-        done_by: get_os(r, "done_by")?.map(UserId),
-        done_at: parse_opt_ts(get_os(r, "done_at")?)?,
-        evidence: get_os(r, "evidence")?,
-    })
-}
-
-async fn history_of(conn: &mut AnyConnection, id: &DeclarationId) -> Result<Vec<HistoryEvent>> {
-    let rows = sqlx::query("SELECT at, by_user, action, from_state, to_state, detail FROM history WHERE declaration_id = $1 ORDER BY n")
+/// A reviewer's decision, applied as the workflow allows.
+async fn write_decision(
+    w: &mut WriteCtx,
+    id: DeclarationId,
+    actor_id: UserId,
+    if_match: Option<String>,
+    input: DecisionInput,
+) -> Result<DeclarationSummary> {
+    let row = load_checked(w, &id, if_match.as_deref()).await?;
+    let submitters =
+        sqlx::query("SELECT DISTINCT submitted_by FROM revisions WHERE declaration_id = $1")
+            .bind(id.0.clone())
+            .fetch_all(&mut w.conn)
+            .await?;
+    for r in &submitters {
+        if get_s(r, "submitted_by")? == actor_id.0 {
+            return Err(StoreError::Forbidden(
+                "nobody decides on a declaration they submitted".into(),
+            ));
+        }
+    }
+    let s = &row.summary;
+    let to = s
+        .state
+        .after(Transition::Decide(input.action))
+        .map_err(|e| StoreError::conflict(e.0))?;
+    let (triage_seq, result, _) = current_result(&mut w.conn, &id, s.revision).await?;
+    if input.action == DecisionAction::Approve && !result.blockers.is_empty() {
+        return Err(StoreError::Conflict {
+            message: format!(
+                "{} must be cleared before approval",
+                counted(result.blockers.len(), "open blocker")
+            ),
+            blockers: result
+                .blockers
+                .iter()
+                .map(|b| format!("{}: {}", b.rule, b.message))
+                .collect(),
+        });
+    }
+    let decision = Decision {
+        action: input.action,
+        by: actor_id.clone(),
+        at: w.now,
+        revision: s.revision,
+        triage: triage_seq,
+        reason: input
+            .reason
+            .clone()
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty()),
+        conditions: input
+            .conditions
+            .iter()
+            .map(|c| c.trim().to_owned())
+            .collect(),
+        expires: if input.action == DecisionAction::Approve {
+            input.expires
+        } else {
+            None
+        },
+    };
+    sqlx::query("UPDATE declarations SET state = $1, decision = $2, version = version + 1, updated_at = $3 WHERE id = $4")
+        .bind(to.as_str())
+        .bind(to_json(&decision))
+        .bind(ts(w.now))
         .bind(id.0.clone())
-        .fetch_all(&mut *conn)
+        .execute(&mut w.conn)
         .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(HistoryEvent {
-                at: parse_ts(&get_s(r, "at")?)?,
-                by: get_os(r, "by_user")?.map(UserId),
-                action: get_s(r, "action")?,
-                from_state: get_os(r, "from_state")?
-                    .as_deref()
-                    .map(parse_enum)
-                    .transpose()?,
-                to_state: get_os(r, "to_state")?
-                    .as_deref()
-                    .map(parse_enum)
-                    .transpose()?,
-                detail: get_s(r, "detail")?,
-            })
-        })
-        .collect()
+    let mut detail = decision.reason.clone().unwrap_or_default();
+    if !decision.conditions.is_empty() {
+        detail = format!("{detail} conditions: {}", decision.conditions.join("; "))
+            .trim()
+            .to_owned();
+    }
+    if let Some(e) = decision.expires {
+        detail = format!("{detail} expires {e}").trim().to_owned();
+    }
+    push_history(
+        w,
+        &id,
+        Some(&actor_id.0),
+        input.action.as_str(),
+        Some(s.state),
+        Some(to),
+        &detail,
+    )
+    .await?;
+    let after = audit_change(
+        w,
+        Some(&actor_id.0),
+        &row,
+        format!("declaration.{}", input.action.as_str()),
+    )
+    .await?;
+    Ok(after.summary)
+}
+
+/// The partner's withdrawal.
+async fn write_withdrawal(
+    w: &mut WriteCtx,
+    id: DeclarationId,
+    actor_id: UserId,
+    if_match: Option<String>,
+    reason: Option<String>,
+) -> Result<DeclarationSummary> {
+    let row = load_checked(w, &id, if_match.as_deref()).await?;
+    let to = row
+        .summary
+        .state
+        .after(Transition::Withdraw)
+        .map_err(|e| StoreError::conflict(e.0))?;
+    sqlx::query(
+        "UPDATE declarations SET state = $1, version = version + 1, updated_at = $2 WHERE id = $3",
+    )
+    .bind(to.as_str())
+    .bind(ts(w.now))
+    .bind(id.0.clone())
+    .execute(&mut w.conn)
+    .await?;
+    push_history(
+        w,
+        &id,
+        Some(&actor_id.0),
+        "withdraw",
+        Some(row.summary.state),
+        Some(to),
+        reason.as_deref().unwrap_or(""),
+    )
+    .await?;
+    let after = audit_change(w, Some(&actor_id.0), &row, "declaration.withdraw").await?;
+    Ok(after.summary)
+}
+
+/// A consent linked to a talent entry, then the declaration triaged again.
+async fn write_consent_link(
+    w: &mut WriteCtx,
+    id: DeclarationId,
+    consent: ConsentId,
+    actor_id: UserId,
+    studio: OrgId,
+    performer: String,
+) -> Result<DeclarationSummary> {
+    let (c, _) = load_consent(&mut w.conn, &consent)
+        .await
+        .map_err(|_| StoreError::invalid("consent_id", "no such consent"))?;
+    if c.studio_id != studio {
+        return Err(StoreError::invalid("consent_id", "no such consent"));
+    }
+    let row = load_row(&mut w.conn, &id).await?;
+    if c.production_id
+        .as_ref()
+        .is_some_and(|p| p != &row.summary.production_id)
+    {
+        return Err(StoreError::invalid(
+            "consent_id",
+            "the consent is limited to another production",
+        ));
+    }
+    sqlx::query("DELETE FROM consent_links WHERE declaration_id = $1 AND performer = $2")
+        .bind(id.0.clone())
+        .bind(performer.clone())
+        .execute(&mut w.conn)
+        .await?;
+    sqlx::query("INSERT INTO consent_links (declaration_id, performer, consent_id, by_user, at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(id.0.clone())
+        .bind(performer.clone())
+        .bind(consent.0.clone())
+        .bind(actor_id.0.clone())
+        .bind(ts(w.now))
+        .execute(&mut w.conn)
+        .await?;
+    w.audit(
+        Some(&actor_id.0),
+        Some(&studio.0),
+        "declaration.link_consent",
+        "declaration",
+        &id.0,
+        None,
+        None,
+    );
+    // People read history: name the consent by what it is, not by its id.
+    let what = format!(
+        "{}'s consent ({}, signed {}) linked to {performer}",
+        c.performer, c.treatment, c.signed
+    );
+    push_history(w, &id, Some(&actor_id.0), "link_consent", None, None, &what).await?;
+    retriage(w, &id, &what, Some(&actor_id.0)).await?;
+    Ok(load_row(&mut w.conn, &id).await?.summary)
+}
+
+/// A clearance or agreement confirmed, then the declaration triaged again.
+async fn write_confirmation(
+    w: &mut WriteCtx,
+    id: DeclarationId,
+    actor_id: UserId,
+    kind: ConfirmationKind,
+    index: i64,
+    reference: String,
+    studio: OrgId,
+) -> Result<DeclarationSummary> {
+    sqlx::query("DELETE FROM confirmations WHERE declaration_id = $1 AND kind = $2 AND idx = $3")
+        .bind(id.0.clone())
+        .bind(kind.as_str())
+        .bind(index)
+        .execute(&mut w.conn)
+        .await?;
+    sqlx::query("INSERT INTO confirmations (declaration_id, kind, idx, reference, by_user, at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(id.0.clone())
+        .bind(kind.as_str())
+        .bind(index)
+        .bind(reference.clone())
+        .bind(actor_id.0.clone())
+        .bind(ts(w.now))
+        .execute(&mut w.conn)
+        .await?;
+    let what = match kind {
+        ConfirmationKind::InputCleared => {
+            format!("inputs[{index}].cleared confirmed ({reference})")
+        }
+        ConfirmationKind::UnionAgreement => format!("union_work.agreement confirmed ({reference})"),
+    };
+    w.audit(
+        Some(&actor_id.0),
+        Some(&studio.0),
+        "declaration.confirm",
+        "declaration",
+        &id.0,
+        None,
+        None,
+    );
+    push_history(w, &id, Some(&actor_id.0), "confirm", None, None, &what).await?;
+    retriage(w, &id, &what, Some(&actor_id.0)).await?;
+    Ok(load_row(&mut w.conn, &id).await?.summary)
+}
+
+/// An obligation marked done, with its evidence.
+async fn write_obligation_done(
+    w: &mut WriteCtx,
+    obligation: ObligationId,
+    actor_id: UserId,
+    evidence: String,
+    decl: DeclarationId,
+) -> Result<Obligation> {
+    let status = sqlx::query("SELECT status, rule, kind FROM obligations WHERE id = $1")
+        .bind(obligation.0.clone())
+        .fetch_one(&mut w.conn)
+        .await?;
+    if get_s(&status, "status")? != ObligationStatus::Open.as_str() {
+        return Err(StoreError::conflict("the obligation is not open"));
+    }
+    sqlx::query("UPDATE obligations SET status = 'done', done_by = $1, done_at = $2, evidence = $3 WHERE id = $4")
+        .bind(actor_id.0.clone())
+        .bind(ts(w.now))
+        .bind(evidence.clone())
+        .bind(obligation.0.clone())
+        .execute(&mut w.conn)
+        .await?;
+    let row = load_row(&mut w.conn, &decl).await?;
+    let open = sqlx::query("SELECT COUNT(*) AS n FROM obligations WHERE declaration_id = $1 AND revision = $2 AND status = 'open'")
+        .bind(decl.0.clone())
+        .bind(row.summary.revision)
+        .fetch_one(&mut w.conn)
+        .await?;
+    sqlx::query("UPDATE declarations SET open_obligations = $1, version = version + 1, updated_at = $2 WHERE id = $3")
+        .bind(get_i(&open, "n")?)
+        .bind(ts(w.now))
+        .bind(decl.0.clone())
+        .execute(&mut w.conn)
+        .await?;
+    push_history(
+        w,
+        &decl,
+        Some(&actor_id.0),
+        "obligation_done",
+        None,
+        None,
+        &format!(
+            "obligation {} ({}) done: {evidence}",
+            get_s(&status, "kind")?,
+            get_s(&status, "rule")?
+        ),
+    )
+    .await?;
+    w.audit(
+        Some(&actor_id.0),
+        Some(&row.studio_id.0),
+        "obligation.done",
+        "obligation",
+        &obligation.0,
+        None,
+        Some(digest(
+            &row.salt,
+            &super::record_state::obligation_state(&obligation.0, &evidence),
+        )),
+    );
+    // The declaration's open obligations and version changed with it.
+    audit_change(w, Some(&actor_id.0), &row, "declaration.obligation_done").await?;
+    let mut obs = obligations_of(&mut w.conn, &decl, None).await?;
+    obs.retain(|o| o.id == obligation);
+    obs.pop()
+        .ok_or_else(|| StoreError::NotFound(format!("obligation {obligation}")))
+}
+
+/// Approvals past their expiry become `expired`; consents past theirs lapse and their declarations are triaged again.
+async fn write_expiries(w: &mut WriteCtx, today: Option<chrono::NaiveDate>) -> Result<usize> {
+    let today = today.unwrap_or_else(|| w.now.date_naive());
+    let mut changed = 0;
+    let approved = sqlx::query("SELECT id, decision FROM declarations WHERE state = 'approved'")
+        .fetch_all(&mut w.conn)
+        .await?;
+    for r in &approved {
+        let id = DeclarationId(get_s(r, "id")?);
+        let Some(d) = get_os(r, "decision")?
+            .as_deref()
+            .map(parse_json::<Decision>)
+            .transpose()?
+        else {
+            continue;
+        };
+        if d.expires.is_some_and(|e| e < today) {
+            let row = load_row(&mut w.conn, &id).await?;
+            let to = row
+                .summary
+                .state
+                .after(Transition::Expire)
+                .map_err(|e| StoreError::conflict(e.0))?;
+            sqlx::query("UPDATE declarations SET state = $1, version = version + 1, updated_at = $2 WHERE id = $3")
+                .bind(to.as_str())
+                .bind(ts(w.now))
+                .bind(id.0.clone())
+                .execute(&mut w.conn)
+                .await?;
+            let why = "the approval's expiry date passed";
+            push_history(
+                w,
+                &id,
+                None,
+                "expire",
+                Some(row.summary.state),
+                Some(to),
+                why,
+            )
+            .await?;
+            let after = load_row(&mut w.conn, &id).await?;
+            w.audit(
+                None,
+                Some(&row.studio_id.0),
+                "declaration.expire",
+                "declaration",
+                &id.0,
+                Some(digest(&row.salt, &decl_state(&row))),
+                Some(digest(&row.salt, &decl_state(&after))),
+            );
+            changed += 1;
+        }
+    }
+    let lapsed = sqlx::query("SELECT id, studio_id, performer FROM consents WHERE expires IS NOT NULL AND expires < $1 AND lapsed_at IS NULL AND revoked_at IS NULL")
+        .bind(today.to_string())
+        .fetch_all(&mut w.conn)
+        .await?;
+    for r in &lapsed {
+        let cid = get_s(r, "id")?;
+        let performer = get_os(r, "performer")?.unwrap_or_default();
+        sqlx::query("UPDATE consents SET lapsed_at = $1 WHERE id = $2")
+            .bind(ts(w.now))
+            .bind(cid.clone())
+            .execute(&mut w.conn)
+            .await?;
+        w.audit(
+            None,
+            Some(&get_s(r, "studio_id")?),
+            "consent.expire",
+            "consent",
+            &cid,
+            None,
+            None,
+        );
+        let why = format!("{performer}'s consent expired");
+        retriage_linked(w, Linked::Consent(&ConsentId(cid.clone())), &why, None).await?;
+        changed += 1;
+    }
+    Ok(changed)
+}
+
+/// The `WHERE` clause (over `declarations d JOIN productions p`) and its arguments that keep
+/// the declarations `actor` may see and `filter` and `states` keep; `None` when the caller
+/// sees none.
+fn visible_where(
+    actor: &Principal,
+    filter: &DeclarationFilter,
+    states: &[State],
+) -> Option<(String, Vec<String>)> {
+    // Visibility: declarations of productions of the caller's studios, plus those of
+    // their own organisations on linked productions.
+    let mut studios = Vec::new();
+    let mut orgs = Vec::new();
+    for m in &actor.memberships {
+        if m.org_kind == OrgKind::Studio && !studios.contains(&m.org_id.0) {
+            studios.push(m.org_id.0.clone());
+        }
+        if !orgs.contains(&m.org_id.0) {
+            orgs.push(m.org_id.0.clone());
+        }
+    }
+    if orgs.is_empty() {
+        return None;
+    }
+    let mut args: Vec<String> = Vec::new();
+    let ph = |v: String, args: &mut Vec<String>| {
+        args.push(v);
+        format!("${}", args.len())
+    };
+    let studio_in = studios
+        .iter()
+        .map(|s| ph(s.clone(), &mut args))
+        .collect::<Vec<_>>();
+    let org_in = orgs
+        .iter()
+        .map(|s| ph(s.clone(), &mut args))
+        .collect::<Vec<_>>();
+    let mut wher = String::from("(");
+    if !studio_in.is_empty() {
+        wher.push_str(&format!("p.studio_id IN ({}) OR ", studio_in.join(",")));
+    }
+    wher.push_str(&format!("d.org_id IN ({}))", org_in.join(",")));
+    if let Some(p) = &filter.production_id {
+        wher.push_str(&format!(
+            " AND d.production_id = {}",
+            ph(p.0.clone(), &mut args)
+        ));
+    }
+    if !states.is_empty() {
+        let list: Vec<String> = states
+            .iter()
+            .map(|s| ph(s.as_str().to_owned(), &mut args))
+            .collect();
+        wher.push_str(&format!(" AND d.state IN ({})", list.join(",")));
+    }
+    if let Some(o) = &filter.outcome {
+        wher.push_str(&format!(" AND d.outcome = {}", ph(o.clone(), &mut args)));
+    }
+    if let Some(o) = &filter.org_id {
+        wher.push_str(&format!(" AND d.org_id = {}", ph(o.0.clone(), &mut args)));
+    }
+    Some((wher, args))
 }

@@ -7,8 +7,8 @@ use utoipa::ToSchema;
 
 use std::collections::HashMap;
 
-use super::declarations::obligation_from;
-use super::registry::{CONSENT_COLS, consent_from};
+use super::records::obligation_from;
+use super::records::{CONSENT_COLS, consent_from};
 use super::{get_os, get_s};
 use crate::db::parse_json;
 use crate::model::*;
@@ -36,6 +36,36 @@ pub struct DisclosureRow {
     pub obligations: Vec<Obligation>,
     /// True for an approved use with obligations still open.
     pub approved_with_open_obligations: bool,
+    /// Set when a registered tool of the use leaves no trace in its output (legal recorded
+    /// `traces: ["none"]`): a delivery scan finds that output only through the ledger, so the
+    /// use's provenance depends on the ledger alone. Names the tools and the ledger entries
+    /// registered under the use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger_only: Option<LedgerOnly>,
+}
+
+/// A use whose provenance depends on the ledger alone.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LedgerOnly {
+    /// The registered tools that leave no trace.
+    pub tools: Vec<String>,
+    /// The ledger entries (file names) registered under the use's reference, when the
+    /// production's ledger is kept in this database.
+    pub ledger_entries: Vec<String>,
+}
+
+impl LedgerOnly {
+    /// The flag as the report prints it.
+    pub fn statement(&self) -> String {
+        let entries = match self.ledger_entries.len() {
+            0 => "no ledger entry is registered under it".to_owned(),
+            _ => format!("ledger entries: {}", self.ledger_entries.join(", ")),
+        };
+        format!(
+            "provenance depends on the ledger alone ({} leaves no trace; {entries})",
+            self.tools.join(", ")
+        )
+    }
 }
 
 /// Which uses a report holds: every use of the production (for the studio's members), or
@@ -104,7 +134,7 @@ impl Disclosure {
             out.push('\n');
         }
         out.push_str(
-            "ref,summary,organisation,state,outcome,revision,decision,decided_by,decided_at,conditions,expires,tools,consents,obligations,open_obligations\n",
+            "ref,summary,organisation,state,outcome,revision,decision,decided_by,decided_at,conditions,expires,tools,consents,obligations,open_obligations,provenance\n",
         );
         for u in &self.uses {
             let d = u.decision.as_ref();
@@ -154,6 +184,10 @@ impl Disclosure {
                     .filter(|o| o.status == ObligationStatus::Open)
                     .count()
                     .to_string(),
+                u.ledger_only
+                    .as_ref()
+                    .map(LedgerOnly::statement)
+                    .unwrap_or_default(),
             ];
             out.push_str(
                 &fields
@@ -266,6 +300,27 @@ impl Store {
                 .or_default()
                 .push(o);
         }
+        // Registered tools that leave no trace, per use.
+        let mut no_trace: HashMap<String, Vec<String>> = HashMap::new();
+        for r in sqlx::query(
+            "SELECT dt.declaration_id, t.name FROM declaration_tools dt \
+             JOIN tools t ON t.id = dt.tool_id JOIN declarations d ON d.id = dt.declaration_id \
+             WHERE d.production_id = $1 AND t.traces = '[\"none\"]' ORDER BY t.name",
+        )
+        .bind(production.0.clone())
+        .fetch_all(&mut *conn)
+        .await?
+        {
+            no_trace
+                .entry(get_s(&r, "declaration_id")?)
+                .or_default()
+                .push(get_s(&r, "name")?);
+        }
+        let ledger = if no_trace.is_empty() {
+            HashMap::new()
+        } else {
+            ledger_entries(&mut conn, self.backend(), production).await?
+        };
         let deciders: Vec<&UserId> = summaries
             .iter()
             .filter_map(|s| decisions.get(&s.id.0).map(|d| &d.by))
@@ -280,7 +335,12 @@ impl Store {
                 let all = obligations.remove(id).unwrap_or_default();
                 let open = all.iter().any(|o| o.status == ObligationStatus::Open);
                 let decision = decisions.remove(id);
+                let ledger_only = no_trace.remove(id).map(|tools| LedgerOnly {
+                    tools,
+                    ledger_entries: ledger.get(&s.reference).cloned().unwrap_or_default(),
+                });
                 DisclosureRow {
+                    ledger_only,
                     declaration_id: s.id.clone(),
                     reference: s.reference,
                     summary: s.summary,
@@ -367,7 +427,7 @@ impl Store {
                         // Partners do not read the registry; they still see what was linked.
                         let mut conn = self.pool().acquire().await?;
                         consents.push(
-                            super::registry::load_consent(&mut conn, &l.consent_id)
+                            super::records::load_consent(&mut conn, &l.consent_id)
                                 .await?
                                 .0,
                         );
@@ -387,6 +447,26 @@ impl Store {
                 let mut conn = self.pool().acquire().await?;
                 let names =
                     names_of(&mut conn, [&s.org_id], d.decision.iter().map(|x| &x.by)).await?;
+                let mut silent = Vec::new();
+                for r in sqlx::query(
+                    "SELECT t.name FROM declaration_tools dt JOIN tools t ON t.id = dt.tool_id \
+                     WHERE dt.declaration_id = $1 AND t.traces = '[\"none\"]' ORDER BY t.name",
+                )
+                .bind(s.id.0.clone())
+                .fetch_all(&mut *conn)
+                .await?
+                {
+                    silent.push(get_s(&r, "name")?);
+                }
+                let ledger_only = if silent.is_empty() {
+                    None
+                } else {
+                    let ledger = ledger_entries(&mut conn, self.backend(), production).await?;
+                    Some(LedgerOnly {
+                        tools: silent,
+                        ledger_entries: ledger.get(&s.reference).cloned().unwrap_or_default(),
+                    })
+                };
                 drop(conn);
                 uses.push(DisclosureRow {
                     declaration_id: s.id.clone(),
@@ -407,6 +487,7 @@ impl Store {
                         .filter(|o| o.status != ObligationStatus::Void)
                         .collect(),
                     approved_with_open_obligations: s.state == State::Approved && open,
+                    ledger_only,
                 });
             }
             offset += n;
@@ -484,6 +565,41 @@ async fn names_of<'a>(
         }
     }
     Ok(Names { orgs, users })
+}
+
+/// The production's ledger entries (file names) by `use.ref`, when the ledger is kept in this
+/// database: its tables exist once an asset was registered here (`assets add` on the server's
+/// database); before that there are none.
+async fn ledger_entries(
+    conn: &mut sqlx::AnyConnection,
+    backend: crate::Backend,
+    production: &ProductionId,
+) -> Result<HashMap<String, Vec<String>>> {
+    let sql = match backend {
+        crate::Backend::Sqlite => {
+            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'bank_assets'"
+        }
+        crate::Backend::Postgres => {
+            "SELECT COUNT(*) AS n FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'bank_assets'"
+        }
+    };
+    let exists = super::get_i(&sqlx::query(sql).fetch_one(&mut *conn).await?, "n")? > 0;
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    if !exists {
+        return Ok(out);
+    }
+    for r in sqlx::query(
+        "SELECT use_ref, file_name FROM bank_assets WHERE production = $1 ORDER BY file_name",
+    )
+    .bind(production.0.clone())
+    .fetch_all(&mut *conn)
+    .await?
+    {
+        out.entry(get_s(&r, "use_ref")?)
+            .or_default()
+            .push(get_s(&r, "file_name")?);
+    }
+    Ok(out)
 }
 
 /// Just the `tools` of an effective declaration.

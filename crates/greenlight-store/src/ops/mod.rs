@@ -7,12 +7,14 @@ mod disclosure;
 mod disclosure_text;
 mod productions;
 mod record_state;
+mod records;
 mod registry;
 mod scan_uses;
 mod tenancy;
+mod triage;
 
 pub use declarations::TriagePreview;
-pub use disclosure::{Disclosure, DisclosureRow, ReportScope};
+pub use disclosure::{Disclosure, DisclosureRow, LedgerOnly, ReportScope};
 pub use scan_uses::{KEEP_MARKING, ScanUse};
 pub use tenancy::{Bootstrap, NewMember};
 

@@ -1,15 +1,14 @@
 //! Productions: facts of record, enabled packs, linked organisations.
 
-use std::sync::Arc;
-
 use greenlight_core::declaration::Agreement;
 use greenlight_core::pack::Pack;
-use sqlx::AnyConnection;
 
 use super::record_state::production_state;
-use super::{get_i, get_os, get_s, required};
+use super::records::load_production;
+use super::triage::{Linked, retriage_linked};
+use super::{get_s, required};
 use crate::audit::{digest, new_salt};
-use crate::db::{parse_json, parse_opt_date, parse_ts, to_json, ts};
+use crate::db::{to_json, ts};
 use crate::input::{NewProduction, ProductionUpdate};
 use crate::model::{OrgId, OrgKind, Principal, Production, ProductionFacts, ProductionId, Role};
 use crate::{Result, Store, StoreError};
@@ -21,16 +20,6 @@ use crate::{Result, Store, StoreError};
 pub const DEFAULT_PACKS: &[&str] = &["netflix-genai", "eu-ai-act-art50", "sag-aftra-2023"];
 
 const KINDS: &[&str] = &["scripted", "documentary", "unscripted", "animation"];
-
-/// The packs a production enables, loaded.
-pub(crate) fn load_packs(ids: &[String]) -> Result<Vec<Arc<Pack>>> {
-    ids.iter()
-        .map(|id| {
-            Pack::builtin(id)
-                .ok_or_else(|| StoreError::Backend(format!("pack {id} is not built in")))
-        })
-        .collect()
-}
 
 fn check_facts(facts: &ProductionFacts) -> Result<()> {
     required("title", &facts.title)?;
@@ -73,43 +62,6 @@ fn check_packs(packs: &[String]) -> Result<()> {
         }
     }
     Ok(())
-}
-
-pub(crate) async fn load_production(
-    conn: &mut AnyConnection,
-    id: &ProductionId,
-) -> Result<(Production, String)> {
-    let row = sqlx::query(
-        "SELECT id, studio_id, title, kind, eu_release, release_date, agreements, packs, salt, version, created_at FROM productions WHERE id = $1",
-    )
-    .bind(id.0.clone())
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or_else(|| StoreError::NotFound(format!("production {id}")))?;
-    let links =
-        sqlx::query("SELECT org_id FROM production_orgs WHERE production_id = $1 ORDER BY org_id")
-            .bind(id.0.clone())
-            .fetch_all(&mut *conn)
-            .await?;
-    let production = Production {
-        id: ProductionId(get_s(&row, "id")?),
-        studio_id: OrgId(get_s(&row, "studio_id")?),
-        facts: ProductionFacts {
-            title: get_s(&row, "title")?,
-            kind: get_s(&row, "kind")?,
-            eu_release: get_i(&row, "eu_release")? != 0,
-            release_date: parse_opt_date(get_os(&row, "release_date")?)?,
-            agreements: parse_json(&get_s(&row, "agreements")?)?,
-        },
-        packs: parse_json(&get_s(&row, "packs")?)?,
-        linked_orgs: links
-            .iter()
-            .map(|r| get_s(r, "org_id").map(OrgId))
-            .collect::<Result<_>>()?,
-        created_at: parse_ts(&get_s(&row, "created_at")?)?,
-        version: get_i(&row, "version")?,
-    };
-    Ok((production, get_s(&row, "salt")?))
 }
 
 /// What the caller may do on a production.
@@ -302,14 +254,7 @@ impl Store {
                     (true, false) => "production facts changed",
                     _ => "production packs changed",
                 };
-                let decls = sqlx::query("SELECT id FROM declarations WHERE production_id = $1")
-                    .bind(id.0.clone())
-                    .fetch_all(&mut w.conn)
-                    .await?;
-                for d in decls {
-                    let did = crate::model::DeclarationId(get_s(&d, "id")?);
-                    super::declarations::retriage(w, &did, reason, Some(&actor_id)).await?;
-                }
+                retriage_linked(w, Linked::Production(&id), reason, Some(&actor_id)).await?;
                 Ok(after)
             })
         })

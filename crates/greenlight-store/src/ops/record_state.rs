@@ -71,8 +71,13 @@ pub(crate) fn consent_state(c: &Consent) -> Value {
 
 /// The state of a registered tool: its reviewed terms.
 pub(crate) fn tool_state(t: &Tool) -> Value {
-    json!({"id": t.id, "name": t.name, "vendor": t.vendor, "plan": t.plan, "agreement": t.agreement, "data_terms": t.data_terms,
-           "terms_reviewed": t.terms_reviewed, "evidence_sha256": t.evidence_sha256})
+    let mut state = json!({"id": t.id, "name": t.name, "vendor": t.vendor, "plan": t.plan, "agreement": t.agreement, "data_terms": t.data_terms,
+           "terms_reviewed": t.terms_reviewed, "evidence_sha256": t.evidence_sha256});
+    // Covered only when recorded, so digests written before traces existed still verify.
+    if !t.traces.is_empty() {
+        state["traces"] = json!(t.traces);
+    }
+    state
 }
 
 /// The state of a completed obligation (digested with its declaration's salt).
@@ -186,7 +191,7 @@ pub(crate) async fn walk_current(
             .await?;
         for r in &rows {
             let id = crate::model::ProductionId(get_s(r, "id")?);
-            let (p, salt) = super::productions::load_production(conn, &id).await?;
+            let (p, salt) = super::records::load_production(conn, &id).await?;
             check(CurrentRecord {
                 entity: "production",
                 id: id.0,
@@ -203,7 +208,7 @@ pub(crate) async fn walk_current(
     loop {
         let sql = format!(
             "{} WHERE d.id > $1 ORDER BY d.id LIMIT $2",
-            super::declarations::SELECT_DECL
+            super::records::SELECT_DECL
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(after.clone())
@@ -211,7 +216,7 @@ pub(crate) async fn walk_current(
             .fetch_all(&mut *conn)
             .await?;
         for r in &rows {
-            let (summary, decision, salt) = super::declarations::state_parts(r)?;
+            let (summary, decision, salt) = super::records::state_parts(r)?;
             check(CurrentRecord {
                 entity: "declaration",
                 id: summary.id.0.clone(),
@@ -258,7 +263,7 @@ pub(crate) async fn walk_current(
     loop {
         let sql = format!(
             "SELECT {} FROM consents WHERE id > $1 ORDER BY id LIMIT $2",
-            super::registry::CONSENT_COLS
+            super::records::CONSENT_COLS
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(after.clone())
@@ -266,7 +271,7 @@ pub(crate) async fn walk_current(
             .fetch_all(&mut *conn)
             .await?;
         for r in &rows {
-            let (c, salt) = super::registry::consent_from(r)?;
+            let (c, salt) = super::records::consent_from(r)?;
             check(CurrentRecord {
                 entity: "consent",
                 id: c.id.0.clone(),
@@ -283,7 +288,7 @@ pub(crate) async fn walk_current(
     loop {
         let sql = format!(
             "SELECT {} FROM tools WHERE id > $1 ORDER BY id LIMIT $2",
-            super::registry::TOOL_COLS
+            super::records::TOOL_COLS
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(after.clone())
@@ -291,7 +296,7 @@ pub(crate) async fn walk_current(
             .fetch_all(&mut *conn)
             .await?;
         for r in &rows {
-            let (t, salt) = super::registry::tool_from(r)?;
+            let (t, salt) = super::records::tool_from(r)?;
             check(CurrentRecord {
                 entity: "tool",
                 id: t.id.0.clone(),

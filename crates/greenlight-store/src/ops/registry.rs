@@ -3,87 +3,15 @@
 use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 
-use super::declarations::retriage;
 use super::record_state::{consent_state, tool_state};
-use super::{get_i, get_os, get_s, required};
+use super::records::{CONSENT_COLS, TOOL_COLS, consent_from, load_consent, load_tools, tool_from};
+use super::triage::{Linked, retriage, retriage_linked};
+use super::{get_s, required};
 use crate::audit::{digest, new_salt};
-use crate::db::{parse_date, parse_enum, parse_opt_date, parse_opt_ts, parse_ts, ts};
+use crate::db::ts;
 use crate::input::{NewConsent, NewTool};
 use crate::model::*;
 use crate::{Result, Store, StoreError};
-
-pub(crate) const CONSENT_COLS: &str = "id, studio_id, production_id, performer, given_by, treatment, scope, signed, expires, revoked_at, revoked_reason, \
-     document_name, document_sha256, recorded_by, salt, created_at, separately_signed";
-
-pub(crate) fn consent_from(r: &sqlx::any::AnyRow) -> Result<(Consent, String)> {
-    Ok((
-        Consent {
-            id: ConsentId(get_s(r, "id")?),
-            studio_id: OrgId(get_s(r, "studio_id")?),
-            production_id: get_os(r, "production_id")?.map(ProductionId),
-            performer: get_s(r, "performer")?,
-            by: parse_enum(&get_s(r, "given_by")?)?,
-            treatment: parse_enum(&get_s(r, "treatment")?)?,
-            scope: get_s(r, "scope")?,
-            separately_signed: get_i(r, "separately_signed")? != 0,
-            signed: parse_date(&get_s(r, "signed")?)?,
-            expires: parse_opt_date(get_os(r, "expires")?)?,
-            revoked_at: parse_opt_ts(get_os(r, "revoked_at")?)?,
-            revoked_reason: get_os(r, "revoked_reason")?,
-            document_name: get_s(r, "document_name")?,
-            document_sha256: get_s(r, "document_sha256")?,
-            recorded_by: UserId(get_s(r, "recorded_by")?),
-            created_at: parse_ts(&get_s(r, "created_at")?)?,
-        },
-        get_s(r, "salt")?,
-    ))
-}
-
-pub(crate) async fn load_consent(
-    conn: &mut AnyConnection,
-    id: &ConsentId,
-) -> Result<(Consent, String)> {
-    let sql = format!("SELECT {CONSENT_COLS} FROM consents WHERE id = $1");
-    let r = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(id.0.clone())
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("consent {id}")))?;
-    consent_from(&r)
-}
-
-pub(crate) const TOOL_COLS: &str = "id, studio_id, name, vendor, plan, agreement, data_terms, terms_reviewed, evidence_name, evidence_sha256, salt, version, updated_at";
-
-pub(crate) fn tool_from(r: &sqlx::any::AnyRow) -> Result<(Tool, String)> {
-    Ok((
-        Tool {
-            id: ToolId(get_s(r, "id")?),
-            studio_id: OrgId(get_s(r, "studio_id")?),
-            name: get_s(r, "name")?,
-            vendor: get_os(r, "vendor")?,
-            plan: get_os(r, "plan")?,
-            agreement: get_os(r, "agreement")?,
-            data_terms: parse_enum(&get_s(r, "data_terms")?)?,
-            terms_reviewed: parse_opt_date(get_os(r, "terms_reviewed")?)?,
-            evidence_name: get_os(r, "evidence_name")?,
-            evidence_sha256: get_os(r, "evidence_sha256")?,
-            updated_at: parse_ts(&get_s(r, "updated_at")?)?,
-            version: get_i(r, "version")?,
-        },
-        get_s(r, "salt")?,
-    ))
-}
-
-/// The studio's registered tools, by name.
-pub(crate) async fn load_tools(conn: &mut AnyConnection, studio: &OrgId) -> Result<Vec<Tool>> {
-    let sql =
-        format!("SELECT {TOOL_COLS} FROM tools WHERE studio_id = $1 ORDER BY name_key, vendor_key");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(studio.0.clone())
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter().map(|r| tool_from(r).map(|t| t.0)).collect()
-}
 
 async fn load_tool(conn: &mut AnyConnection, id: &ToolId) -> Result<(Tool, String)> {
     let sql = format!("SELECT {TOOL_COLS} FROM tools WHERE id = $1");
@@ -110,7 +38,28 @@ fn check_tool(new: &NewTool) -> Result<String> {
     if let Some(d) = &new.evidence {
         super::within("evidence.name", d.name.trim(), super::MAX_NAME_CHARS)?;
     }
+    for (i, t) in new.traces.iter().enumerate() {
+        if new.traces[..i].contains(t) {
+            return Err(StoreError::invalid(
+                &format!("traces[{i}]"),
+                format!("{t:?} is listed twice"),
+            ));
+        }
+        if *t == ToolTrace::None && new.traces.len() > 1 {
+            return Err(StoreError::invalid(
+                &format!("traces[{i}]"),
+                "\"none\" cannot be listed with a trace",
+            ));
+        }
+    }
     Ok(name)
+}
+
+/// The traces as stored: a JSON array in a fixed order.
+fn traces_json(traces: &[ToolTrace]) -> String {
+    let mut t = traces.to_vec();
+    t.sort();
+    crate::db::to_json(&t)
 }
 
 fn key(s: &str) -> String {
@@ -273,20 +222,8 @@ impl Store {
                     Some(digest(&salt, &consent_state(&before))),
                     Some(digest(&salt, &consent_state(&after))),
                 );
-                let decls =
-                    sqlx::query("SELECT declaration_id FROM consent_links WHERE consent_id = $1")
-                        .bind(id.0.clone())
-                        .fetch_all(&mut w.conn)
-                        .await?;
-                for d in &decls {
-                    retriage(
-                        w,
-                        &DeclarationId(get_s(d, "declaration_id")?),
-                        &format!("{}'s consent revoked: {reason}", after.performer),
-                        Some(&actor_id.0),
-                    )
-                    .await?;
-                }
+                let why = format!("{}'s consent revoked: {reason}", after.performer);
+                retriage_linked(w, Linked::Consent(&id), &why, Some(&actor_id.0)).await?;
                 Ok(after)
             })
         })
@@ -331,20 +268,8 @@ impl Store {
                 } else {
                     "recorded as not signed separately from other terms"
                 };
-                let decls =
-                    sqlx::query("SELECT declaration_id FROM consent_links WHERE consent_id = $1")
-                        .bind(id.0.clone())
-                        .fetch_all(&mut w.conn)
-                        .await?;
-                for d in &decls {
-                    retriage(
-                        w,
-                        &DeclarationId(get_s(d, "declaration_id")?),
-                        &format!("{}'s consent {what}", after.performer),
-                        Some(&actor_id.0),
-                    )
-                    .await?;
-                }
+                let why = format!("{}'s consent {what}", after.performer);
+                retriage_linked(w, Linked::Consent(&id), &why, Some(&actor_id.0)).await?;
                 Ok(after)
             })
         })
@@ -516,8 +441,8 @@ impl Store {
                     None => (None, None, None),
                 };
                 sqlx::query(
-                    "INSERT INTO tools (id, studio_id, name, name_key, vendor, vendor_key, plan, agreement, data_terms, terms_reviewed, evidence_name, evidence_sha256, evidence, salt, version, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15)",
+                    "INSERT INTO tools (id, studio_id, name, name_key, vendor, vendor_key, plan, agreement, data_terms, terms_reviewed, evidence_name, evidence_sha256, evidence, salt, version, updated_at, traces) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $16)",
                 )
                 .bind(id.0.clone())
                 .bind(studio.0.clone())
@@ -534,6 +459,7 @@ impl Store {
                 .bind(ev_bytes)
                 .bind(salt.clone())
                 .bind(ts(w.now))
+                .bind(traces_json(&new.traces))
                 .execute(&mut w.conn)
                 .await?;
                 let (tool, _) = load_tool(&mut w.conn, &id).await?;
@@ -577,7 +503,7 @@ impl Store {
                 };
                 sqlx::query(
                     "UPDATE tools SET name = $1, name_key = $2, vendor = $3, vendor_key = $4, plan = $5, agreement = $6, data_terms = $7, terms_reviewed = $8, \
-                     evidence_name = $9, evidence_sha256 = $10, version = version + 1, updated_at = $11 WHERE id = $12",
+                     evidence_name = $9, evidence_sha256 = $10, version = version + 1, updated_at = $11, traces = $13 WHERE id = $12",
                 )
                 .bind(name.clone())
                 .bind(key(&name))
@@ -591,6 +517,7 @@ impl Store {
                 .bind(ev_sha)
                 .bind(ts(w.now))
                 .bind(id.0.clone())
+                .bind(traces_json(&new.traces))
                 .execute(&mut w.conn)
                 .await?;
                 if let Some(b) = ev_bytes {
@@ -606,10 +533,8 @@ impl Store {
                     Some(digest(&salt, &tool_state(&before))),
                     Some(digest(&salt, &tool_state(&after))),
                 );
-                let decls = sqlx::query("SELECT declaration_id FROM declaration_tools WHERE tool_id = $1").bind(id.0.clone()).fetch_all(&mut w.conn).await?;
-                for d in &decls {
-                    retriage(w, &DeclarationId(get_s(d, "declaration_id")?), &format!("tool {name} terms changed"), Some(&actor_id.0)).await?;
-                }
+                let why = format!("tool {name} terms changed");
+                retriage_linked(w, Linked::Tool(&id), &why, Some(&actor_id.0)).await?;
                 Ok(after)
             })
         })
