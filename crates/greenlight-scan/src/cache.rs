@@ -22,10 +22,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::walk::FileStamp;
 
-/// The name of the cache file that earlier versions wrote at the delivery root; a walk
-/// still skips it, so an old cache left in a delivery is never scanned as content.
-pub const DEFAULT_CACHE_FILE: &str = ".greenlight-cache.jsonl";
-
 /// The default cache file of the delivery at `root` (an absolute path): in the user's cache
 /// folder, named after a digest of the path, so deliveries never share one and nothing is
 /// written into the delivery. `None` when the system names no cache folder.

@@ -13,11 +13,11 @@ use serde::{Deserialize, Serialize};
 pub const IGNORE_FILE: &str = ".greenlightignore";
 
 /// Files the scan itself reads or writes at the delivery root, never scanned as deliverables.
-pub const OWN_FILES: &[&str] = &[
-    IGNORE_FILE,
-    crate::cache::DEFAULT_CACHE_FILE,
-    "greenlight-waivers.yaml",
-];
+pub const OWN_FILES: &[&str] = &[IGNORE_FILE, OLD_CACHE_FILE, "greenlight-waivers.yaml"];
+
+/// The name of the cache file that earlier versions wrote at the delivery root; a walk still
+/// skips it, so an old cache left in a delivery is never scanned as content.
+pub const OLD_CACHE_FILE: &str = ".greenlight-cache.jsonl";
 
 /// What the file system says about a file; compared before and after hashing to catch a file
 /// that changes during the scan, and part of the cache key.

@@ -180,12 +180,11 @@ impl From<StoreError> for ApiError {
                 } else {
                     StatusCode::UNPROCESSABLE_ENTITY
                 };
-                if summary.contains("too large") {
-                    return ApiError::too_large(greenlight_core::format::MAX_INPUT_BYTES)
-                        .with_errors(&problems);
-                }
                 ApiError::new(status, "Invalid declaration", summary).with_errors(&problems)
             }
+            StoreError::TooLarge {
+                limit, problems, ..
+            } => ApiError::too_large(limit).with_errors(&problems),
             StoreError::Unavailable(why) => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "Unavailable", why)
             }

@@ -36,7 +36,7 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(metrics_text))
         .fallback(pages::not_found)
         .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            state.metrics.clone(),
             metrics::track,
         ))
         .layer(axum::middleware::from_fn_with_state(
@@ -103,6 +103,6 @@ async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
 async fn metrics_text(State(s): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        s.metrics.render(&s),
+        s.metrics.render(&s.store.writer_stats()),
     )
 }

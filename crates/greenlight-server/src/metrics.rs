@@ -13,8 +13,6 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
 
-use crate::state::AppState;
-
 /// Upper bounds (seconds) of the request latency histogram.
 const BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
@@ -57,7 +55,7 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition.
-    pub fn render(&self, state: &AppState) -> String {
+    pub fn render(&self, w: &greenlight_store::WriterStats) -> String {
         let mut out = String::new();
         out.push_str(
             "# HELP greenlight_http_requests_total HTTP requests by method, route and status.\n",
@@ -99,7 +97,6 @@ impl Metrics {
                 );
             }
         }
-        let w = state.store.writer_stats();
         let counters = [
             (
                 "greenlight_store_write_batches_total",
@@ -144,7 +141,11 @@ impl Metrics {
 
 /// Per request: a request id (taken from `x-request-id` or made), a tracing span with
 /// method, route and id, the metrics, and the id on the response.
-pub async fn track(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn track(
+    State(metrics): State<std::sync::Arc<Metrics>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let id = req
         .headers()
@@ -165,7 +166,7 @@ pub async fn track(State(state): State<AppState>, mut req: Request, next: Next) 
     let mut res = next.run(req).instrument(span.clone()).await;
     let status = res.status().as_u16();
     let secs = started.elapsed().as_secs_f64();
-    state.metrics.observe(&method, &route, status, secs);
+    metrics.observe(&method, &route, status, secs);
     if status >= 500 {
         span.in_scope(|| tracing::warn!(status, elapsed_ms = secs * 1e3, "request failed"));
     } else {

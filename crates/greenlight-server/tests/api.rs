@@ -123,6 +123,34 @@ async fn invalid_declarations_get_4xx_with_field_paths_and_nothing_is_stored() {
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.json()["errors"][0]["path"], "action", "{}", r.json());
+    // A JSON body's problem names the full path of the field, from where serde stood (not
+    // from its message, which names only the last key).
+    let r = t
+        .post_json(
+            "/api/v1/declarations/x/decision",
+            &t.reviewer,
+            json!({"action": "approve", "conditions": ["fine", 7]}),
+            Some("*"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let e = &r.json()["errors"][0];
+    assert_eq!(e["path"], "conditions[1]", "{e}");
+    assert_eq!(e["pointer"], "/conditions/1", "{e}");
+    let r = t
+        .post_json(
+            "/api/v1/declarations/x/decision",
+            &t.reviewer,
+            json!({"action": "approve", "colour": "green"}),
+            Some("*"),
+        )
+        .await;
+    assert_eq!(r.json()["errors"][0]["path"], "colour", "{}", r.json());
+    let r = t
+        .post_json("/api/v1/orgs", &t.admin, json!({"kind": "vendor"}), None)
+        .await;
+    assert_eq!(r.json()["errors"][0]["path"], "name", "{}", r.json());
     let r = t
         .call(
             Method::POST,

@@ -10,7 +10,6 @@ use axum::http::{Method, StatusCode};
 use greenlight_scan::bank::{BankStore, HashType, NewAsset, NewReference};
 use greenlight_store::{NewMember, OrgKind, ProductionId, Role};
 use serde_json::{Value, json};
-use sqlx::Connection;
 use studio::{Studio, lighthouse_keeper};
 
 const TEMPORARY: &str = "greenlight: declaration/v1
@@ -313,33 +312,12 @@ async fn sqlite_ledger_follows_the_workflow() {
 
 #[tokio::test]
 async fn postgres_ledger_follows_the_workflow() {
-    let Ok(admin) = std::env::var("GREENLIGHT_TEST_POSTGRES_URL") else {
-        eprintln!(
-            "skipped: GREENLIGHT_TEST_POSTGRES_URL is not set, so the ledger endpoint is not tested on PostgreSQL"
-        );
+    let Some(db) =
+        greenlight_test_db::FreshPostgres::create("ledger_test", "the ledger endpoint").await
+    else {
         return;
     };
-    let name = format!("gl_ledger_test_{}", uuid::Uuid::new_v4().simple());
-    let mut c = sqlx::PgConnection::connect(&admin)
-        .await
-        .expect("GREENLIGHT_TEST_POSTGRES_URL is reachable");
-    sqlx::Executor::execute(
-        &mut c,
-        sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")),
-    )
-    .await
-    .expect("create the test database");
-    let base = match admin.rfind('/') {
-        Some(i) if i > admin.find("://").map_or(0, |s| s + 2) => &admin[..i],
-        _ => admin.as_str(),
-    };
-    let url = format!("{base}/{name}");
     let dir = tempfile::tempdir().expect("temp dir");
-    story(&url, dir).await;
-    sqlx::Executor::execute(
-        &mut c,
-        sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")),
-    )
-    .await
-    .expect("drop the test database");
+    story(&db.url, dir).await;
+    db.drop().await;
 }

@@ -180,6 +180,12 @@ pub(crate) fn parse_enum<T: std::str::FromStr<Err = String>>(s: &str) -> Result<
         .map_err(|e| StoreError::Backend(format!("bad value in database: {e}")))
 }
 
+/// An outcome as the database stores it (`written_approval`).
+pub(crate) fn parse_outcome(s: &str) -> Result<greenlight_core::Outcome> {
+    greenlight_core::Outcome::parse(s)
+        .ok_or_else(|| StoreError::Backend(format!("bad outcome in database: {s:?}")))
+}
+
 pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
     serde_json::from_str(s).map_err(|e| StoreError::Backend(format!("bad JSON in database: {e}")))
 }
@@ -232,5 +238,40 @@ mod tests {
             DateTime::parse_from_rfc3339("2026-01-02T03:04:05.5Z").map(|t| t.with_timezone(&Utc));
         let (a, b) = (ts(a.expect("valid")), ts(b.expect("valid")));
         assert!(a < b, "{a} < {b}");
+    }
+}
+
+/// The `VALUES` list of a multi-row insert: `($1,$2),($3,$4)` for 2 rows of 2 columns,
+/// numbered from `$1` (both SQLite and PostgreSQL read `$n`).
+pub(crate) fn values_list(rows: usize, columns: usize) -> String {
+    let mut sql = String::new();
+    let mut n = 0;
+    for r in 0..rows {
+        if r > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for c in 0..columns {
+            if c > 0 {
+                sql.push(',');
+            }
+            n += 1;
+            sql.push('$');
+            sql.push_str(&n.to_string());
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+#[cfg(test)]
+mod values_list_tests {
+    use super::values_list;
+
+    #[test]
+    fn placeholders_number_every_value_row_after_row() {
+        assert_eq!(values_list(2, 3), "($1,$2,$3),($4,$5,$6)");
+        assert_eq!(values_list(1, 1), "($1)");
+        assert_eq!(values_list(0, 4), "");
     }
 }

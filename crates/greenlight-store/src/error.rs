@@ -45,6 +45,20 @@ pub enum StoreError {
         summary: String,
         problems: Vec<FieldProblem>,
     },
+    /// A body larger than the store takes (a declaration over the format's limit): refused
+    /// before it is parsed.
+    #[error("{summary}")]
+    TooLarge {
+        summary: String,
+        /// The limit in bytes.
+        limit: usize,
+        problems: Vec<FieldProblem>,
+    },
+    /// A pack could not evaluate a declaration (a rule's expression failed at run time) or a
+    /// production names a pack that is not available: the store's configuration is at fault,
+    /// not the request.
+    #[error("pack {pack}: {message}")]
+    Evaluation { pack: String, message: String },
     /// The audit chain does not verify at this entry.
     #[error("audit chain broken at entry {seq}: {reason}")]
     AuditChainBroken { seq: i64, reason: String },

@@ -533,7 +533,8 @@ pub struct DeclarationSummary {
     pub summary: String,
     pub state: State,
     /// notify | review | escalate | written_approval (of the current triage)
-    pub outcome: String,
+    #[schema(value_type = String)]
+    pub outcome: greenlight_core::Outcome,
     pub open_blockers: i64,
     pub open_obligations: i64,
     pub revision: i64,
@@ -581,8 +582,9 @@ pub struct Triage {
     pub effective: serde_json::Value,
     /// The check result (the object `greenlight check --format json` prints).
     #[schema(value_type = Object)]
-    pub result: serde_json::Value,
-    pub outcome: String,
+    pub result: greenlight_core::CheckResult,
+    #[schema(value_type = String)]
+    pub outcome: greenlight_core::Outcome,
     pub differences: Vec<Difference>,
 }
 

@@ -76,8 +76,14 @@ pub(crate) struct WriteCtx {
 impl WriteCtx {
     /// Hands rows to the batch; they are inserted before the commit, before the next
     /// operation that is not deferred, and before the audit entries.
-    pub fn defer(&mut self, table: &'static str, columns: &'static [&'static str], row: Vec<Val>) {
-        debug_assert_eq!(columns.len(), row.len());
+    /// A row has exactly one value per column: the compiler checks it.
+    pub fn defer<const N: usize>(
+        &mut self,
+        table: &'static str,
+        columns: &'static [&'static str; N],
+        row: [Val; N],
+    ) {
+        let row = Vec::from(row);
         match self.deferred.tables.iter_mut().find(|t| t.0 == table) {
             Some(t) => t.2.push(row),
             None => self.deferred.tables.push((table, columns, vec![row])),
@@ -96,22 +102,11 @@ impl WriteCtx {
             // Stay well under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters.
             let per = (30_000 / columns.len()).max(1);
             for chunk in rows.chunks(per) {
-                let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
-                let mut n = 0;
-                for (i, _) in chunk.iter().enumerate() {
-                    if i > 0 {
-                        sql.push(',');
-                    }
-                    sql.push('(');
-                    for k in 0..columns.len() {
-                        if k > 0 {
-                            sql.push(',');
-                        }
-                        n += 1;
-                        sql.push_str(&format!("${n}"));
-                    }
-                    sql.push(')');
-                }
+                let sql = format!(
+                    "INSERT INTO {table} ({}) VALUES {}",
+                    columns.join(", "),
+                    crate::db::values_list(chunk.len(), columns.len())
+                );
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for row in chunk {
                     for v in row {
@@ -544,23 +539,10 @@ async fn append_entries(ctx: &mut WriteCtx, config: &StoreConfig) -> Result<Chec
     }
     ctx.pending = pending;
     for chunk in entries.chunks(200) {
-        let mut sql = String::from(
-            "INSERT INTO audit_entries (seq, at, actor, org_id, action, entity, entity_id, before_digest, after_digest, prev_hash, hash) VALUES ",
+        let sql = format!(
+            "INSERT INTO audit_entries (seq, at, actor, org_id, action, entity, entity_id, before_digest, after_digest, prev_hash, hash) VALUES {}",
+            crate::db::values_list(chunk.len(), 11)
         );
-        for (i, _) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push(',');
-            }
-            let b = i * 11;
-            sql.push('(');
-            for k in 1..=11 {
-                if k > 1 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!("${}", b + k));
-            }
-            sql.push(')');
-        }
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for e in chunk {
             q = q

@@ -152,17 +152,10 @@ fn consent(separately_signed: bool, document: &str) -> NewConsent {
 async fn rules(store: &Store, who: &Principal, id: &DeclarationId) -> (Vec<String>, Vec<String>) {
     let d = store.declaration(who, id).await.expect("read");
     let t = d.current.triages.last().expect("a triage");
-    let names = |key: &str| -> Vec<String> {
-        t.result[key]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|f| f["rule"].as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    (names("findings"), names("blockers"))
+    (
+        t.result.findings.iter().map(|f| f.rule.clone()).collect(),
+        t.result.blockers.iter().map(|b| b.rule.clone()).collect(),
+    )
 }
 
 async fn union_story(db: Db) {

@@ -522,54 +522,30 @@ fn a_crash_loses_no_acknowledged_write() {
     );
 }
 
-/// A PostgreSQL database of its own, created with `psql` and dropped afterwards.
+/// A PostgreSQL database of its own (see `greenlight-test-db`), dropped with this value.
 pub struct PgDb {
-    admin: String,
-    pub name: String,
     pub url: String,
+    db: Option<greenlight_test_db::FreshPostgres>,
 }
 
 impl PgDb {
     pub fn create(label: &str) -> Option<PgDb> {
-        let Ok(admin) = std::env::var("GREENLIGHT_TEST_POSTGRES_URL") else {
-            eprintln!("skipped: GREENLIGHT_TEST_POSTGRES_URL is not set");
-            return None;
-        };
-        let name = format!("gl_cli_{label}_{}", std::process::id());
-        let ok = Command::new("psql")
-            .arg(&admin)
-            .args(["-qc", &format!("CREATE DATABASE \"{name}\"")])
-            .status();
-        match ok {
-            Ok(s) if s.success() => {}
-            _ => {
-                eprintln!(
-                    "skipped: psql could not create a database at GREENLIGHT_TEST_POSTGRES_URL"
-                );
-                return None;
-            }
-        }
-        let base = admin
-            .rsplit_once('/')
-            .map(|(b, _)| b.to_owned())
-            .unwrap_or(admin.clone());
+        let db = greenlight_test_db::FreshPostgres::create_blocking(
+            &format!("cli_{label}"),
+            &format!("`{label}`"),
+        )?;
         Some(PgDb {
-            url: format!("{base}/{name}"),
-            admin,
-            name,
+            url: db.url.clone(),
+            db: Some(db),
         })
     }
 }
 
 impl Drop for PgDb {
     fn drop(&mut self) {
-        let _ = Command::new("psql")
-            .arg(&self.admin)
-            .args([
-                "-qc",
-                &format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name),
-            ])
-            .status();
+        if let Some(db) = self.db.take() {
+            db.drop_blocking();
+        }
     }
 }
 

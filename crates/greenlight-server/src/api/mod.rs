@@ -209,25 +209,32 @@ impl<T: DeserializeOwned, S: Send + Sync, const LIMIT: usize> FromRequest<S> for
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = read_body(req, state, LIMIT).await?;
         let mut de = serde_json::Deserializer::from_slice(&bytes);
-        match T::deserialize(&mut de).and_then(|v| de.end().map(|_| v)) {
-            Ok(v) => Ok(ApiJson(v)),
-            Err(e) if e.is_syntax() || e.is_eof() => Err(ApiError::bad_request(
+        match serde_path_to_error::deserialize(&mut de) {
+            Ok(v) => match de.end() {
+                Ok(()) => Ok(ApiJson(v)),
+                Err(e) => Err(ApiError::bad_request(
+                    None,
+                    format!("the body is not valid JSON: {e}"),
+                )),
+            },
+            Err(e) if e.inner().is_syntax() || e.inner().is_eof() => Err(ApiError::bad_request(
                 None,
-                format!("the body is not valid JSON: {e}"),
+                format!("the body is not valid JSON: {}", e.inner()),
             )),
             Err(e) => {
+                let detail = e.inner().to_string();
                 let mut err = ApiError::new(
                     axum::http::StatusCode::UNPROCESSABLE_ENTITY,
                     "Invalid request",
-                    e.to_string(),
+                    detail.clone(),
                 );
-                let field = field_of(&e.to_string());
+                let path = field_path(e.path(), &detail);
                 err.problem.errors.push(crate::error::FieldError {
-                    pointer: field.as_deref().map(|f| format!("/{f}")),
-                    path: field,
+                    pointer: path.as_ref().map(|(_, pointer)| pointer.clone()),
+                    path: path.map(|(p, _)| p),
                     line: None,
                     column: None,
-                    detail: e.to_string(),
+                    detail,
                 });
                 Err(err)
             }
@@ -235,11 +242,45 @@ impl<T: DeserializeOwned, S: Send + Sync, const LIMIT: usize> FromRequest<S> for
     }
 }
 
-/// serde names the field in backquotes (`missing field `name``, `unknown field `x``).
-fn field_of(msg: &str) -> Option<String> {
-    let start = msg.find('`')? + 1;
-    let end = start + msg[start..].find('`')?;
-    Some(msg[start..end].to_owned())
+/// The field a JSON body's error is about, as a path (`tools[0].data_use`) and a JSON
+/// pointer (`/tools/0/data_use`), from where the deserializer stood.
+fn field_path(at: &serde_path_to_error::Path, detail: &str) -> Option<(String, String)> {
+    use serde_path_to_error::Segment;
+    let mut path = String::new();
+    let mut pointer = String::new();
+    for seg in at.iter() {
+        match seg {
+            Segment::Seq { index } => {
+                path.push_str(&format!("[{index}]"));
+                pointer.push_str(&format!("/{index}"));
+            }
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+                pointer.push('/');
+                pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+            }
+            Segment::Unknown => {}
+        }
+    }
+    // serde reports an unknown field at the field itself, a missing one at the object that
+    // lacks it: only the latter's name comes from the message.
+    let missing = detail.find("missing field `").and_then(|i| {
+        let start = i + "missing field `".len();
+        let end = start + detail[start..].find('`')?;
+        Some(detail[start..end].to_owned())
+    });
+    if let Some(field) = missing {
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(&field);
+        pointer.push('/');
+        pointer.push_str(&field);
+    }
+    (!path.is_empty()).then_some((path, pointer))
 }
 
 /// A raw declaration body (YAML or JSON), at most the format's size limit (413 beyond).

@@ -11,7 +11,6 @@ use greenlight_store::{
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::form::PRINCIPLES;
 use super::views::{
     BlockerView, DecisionView, DeclarationPage, DiffLine, DifferenceView, FilterOption,
     FindingGroup, FindingView, HistoryView, ObligationView, PrincipleView, ReviewForm, TalentLink,
@@ -31,18 +30,6 @@ fn text(v: &Value, key: &str) -> String {
         Some(Value::Null) | None => String::new(),
         Some(other) => other.to_string(),
     }
-}
-
-fn fields(v: &Value) -> String {
-    v.get("fields")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-        .unwrap_or_default()
 }
 
 /// A declared or recorded value in words: yes/no, "none", a consent as its document, scope,
@@ -195,37 +182,38 @@ async fn build(state: &AppState, ctx: &Ctx, id: DeclarationId) -> PageResult<Dec
         .await?;
     let orgs = queries::org_names(&state.store, &ctx.principal).await?;
     let triage = detail.current.triages.last();
-    let result = triage.map(|t| t.result.clone()).unwrap_or(Value::Null);
-
-    let principles = match result.get("principles").and_then(Value::as_object) {
-        Some(map) => PRINCIPLES
+    let result = triage.map(|t| &t.result);
+    let answer_of = |pid: &str| -> String {
+        result
+            .and_then(|r| r.principles.as_ref())
+            .and_then(|m| m.get(pid))
+            .map(|a| a.as_str().to_owned())
+            .unwrap_or_default()
+    };
+    let titles = super::form::principles();
+    let principles = match result.and_then(|r| r.principles.as_ref()) {
+        Some(_) => titles
             .iter()
             .map(|(pid, text)| PrincipleView {
-                id: pid,
-                text,
-                answer: answer_badge(map.get(*pid).and_then(Value::as_str).unwrap_or("")),
+                id: pid.clone(),
+                text: text.clone(),
+                answer: answer_badge(&answer_of(pid)),
             })
             .collect(),
         None => Vec::new(),
     };
 
-    let findings: Vec<&Value> = result
-        .get("findings")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().collect())
-        .unwrap_or_default();
+    let findings: &[greenlight_core::wire::Finding] =
+        result.map(|r| r.findings.as_slice()).unwrap_or_default();
     let mut groups = Vec::new();
-    for (pid, ptext) in PRINCIPLES.iter() {
+    for (pid, ptext) in titles.iter() {
         let list: Vec<FindingView> = findings
             .iter()
-            .filter(|f| f.get("principle").and_then(Value::as_str) == Some(pid))
-            .map(|f| finding(f))
+            .filter(|f| f.principle.as_deref() == Some(pid.as_str()))
+            .map(finding)
             .collect();
         if !list.is_empty() {
-            let answer = result
-                .pointer(&format!("/principles/{pid}"))
-                .and_then(Value::as_str)
-                .unwrap_or("");
+            let answer = answer_of(pid);
             // A rule filed under a principle can set the outcome on its own rule while the
             // principle's question is answered "met": say so, or "Met" above "Escalate" reads
             // as a contradiction.
@@ -245,7 +233,7 @@ async fn build(state: &AppState, ctx: &Ctx, id: DeclarationId) -> PageResult<Dec
             };
             groups.push(FindingGroup {
                 heading: format!("{} — {}", pid.to_uppercase(), ptext),
-                answer: (!answer.is_empty()).then(|| answer_badge(answer)),
+                answer: (!answer.is_empty()).then(|| answer_badge(&answer)),
                 note,
                 findings: list,
             });
@@ -253,8 +241,8 @@ async fn build(state: &AppState, ctx: &Ctx, id: DeclarationId) -> PageResult<Dec
     }
     let other: Vec<FindingView> = findings
         .iter()
-        .filter(|f| f.get("principle").and_then(Value::as_str).is_none())
-        .map(|f| finding(f))
+        .filter(|f| f.principle.is_none())
+        .map(finding)
         .collect();
     if !other.is_empty() {
         groups.push(FindingGroup {
@@ -266,22 +254,16 @@ async fn build(state: &AppState, ctx: &Ctx, id: DeclarationId) -> PageResult<Dec
     }
 
     let blockers: Vec<BlockerView> = result
-        .get("blockers")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .map(|b| {
-                    let rule = text(b, "rule");
-                    BlockerView {
-                        clears: clears(&rule).to_owned(),
-                        message: text(b, "message"),
-                        fields: fields(b),
-                        rule,
-                    }
-                })
-                .collect()
+        .map(|r| r.blockers.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|b| BlockerView {
+            clears: clears(&b.rule).to_owned(),
+            message: b.message.clone(),
+            fields: b.fields.join(", "),
+            rule: b.rule.clone(),
         })
-        .unwrap_or_default();
+        .collect();
 
     let obligations = detail
         .obligations
@@ -459,11 +441,10 @@ async fn build(state: &AppState, ctx: &Ctx, id: DeclarationId) -> PageResult<Dec
         (legal && !talent_links.is_empty()).then(|| format!("/declarations/{}/consents", s.id));
 
     let policies = result
-        .get("policies")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .map(|p| format!("{} {}", text(p, "id"), text(p, "version")))
+        .map(|r| {
+            r.policies
+                .iter()
+                .map(|p| format!("{} {}", p.id, p.version))
                 .collect::<Vec<_>>()
                 .join(", ")
         })
@@ -477,7 +458,7 @@ async fn build(state: &AppState, ctx: &Ctx, id: DeclarationId) -> PageResult<Dec
         production: s.production_title.clone(),
         production_href: format!("/productions/{}", s.production_id),
         organisation: orgs.get(&s.org_id.0).cloned().unwrap_or_default(),
-        outcome: outcome_badge(&s.outcome),
+        outcome: outcome_badge(s.outcome.as_str()),
         state: state_badge(s.state.as_str()),
         revision: s.revision,
         // The current revision's own submission: a revision 2 was sent by whoever sent it,
@@ -514,16 +495,16 @@ async fn build(state: &AppState, ctx: &Ctx, id: DeclarationId) -> PageResult<Dec
     })
 }
 
-fn finding(f: &Value) -> FindingView {
-    let outcome = text(f, "outcome");
+fn finding(f: &greenlight_core::wire::Finding) -> FindingView {
+    let outcome = f.outcome.as_str();
     FindingView {
-        rule: text(f, "rule"),
-        pack: text(f, "pack"),
-        outcome: outcome_badge(&outcome),
-        level: outcome,
-        message: text(f, "message"),
-        source: text(f, "source"),
-        fields: fields(f),
+        rule: f.rule.clone(),
+        pack: f.pack.clone(),
+        outcome: outcome_badge(outcome),
+        level: outcome.to_owned(),
+        message: f.message.clone(),
+        source: f.source.clone(),
+        fields: f.fields.join(", "),
     }
 }
 

@@ -188,6 +188,9 @@ pub async fn edit(Path(id): Path<String>, form: CsrfForm) -> PageResult {
 fn invalid(e: StoreError) -> Result<(String, Vec<FieldProblem>), PageError> {
     match e {
         StoreError::InvalidDeclaration { summary, problems }
+        | StoreError::TooLarge {
+            summary, problems, ..
+        }
         | StoreError::Invalid { summary, problems } => Ok((summary, problems)),
         StoreError::DuplicateReference { reference, .. } => Ok((
             "The declaration was not submitted: its reference is taken".to_owned(),

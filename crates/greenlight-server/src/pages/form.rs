@@ -745,29 +745,30 @@ pub const FEATURES: Choices = &[
 ];
 pub const ANSWERS: Choices = &[("met", "Met"), ("not-met", "Not met"), ("unsure", "Unsure")];
 
-/// The five principles in short, as the pages state them.
-pub const PRINCIPLES: [(&str, &str); 5] = [
-    (
-        "p1",
-        "Outputs do not replicate identifiable characteristics of unowned or copyrighted material",
-    ),
-    (
-        "p2",
-        "Tools do not store, reuse or train on production inputs or outputs",
-    ),
-    (
-        "p3",
-        "Tools run in an enterprise-secured environment that safeguards inputs",
-    ),
-    (
-        "p4",
-        "Generated material is temporary, not part of the final deliverables",
-    ),
-    (
-        "p5",
-        "No performance or union-covered work is replaced or generated without consent",
-    ),
-];
+/// The principles of the streamer's guidance, as its pack (`netflix-genai`) states them, each
+/// title opening with a capital as the pages print it: (id, title), in the pack's order.
+pub fn principles() -> &'static [(String, String)] {
+    static PRINCIPLES: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
+    PRINCIPLES.get_or_init(|| {
+        greenlight_core::pack::Pack::builtin("netflix-genai")
+            .map(|p| {
+                p.file()
+                    .principles
+                    .iter()
+                    .map(|d| (d.id.clone(), capitalised(d.title.trim())))
+                    .collect()
+            })
+            .unwrap_or_default()
+    })
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(first) => first.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -61,7 +61,7 @@ pub fn row(
             .get(&d.org_id.0)
             .cloned()
             .unwrap_or_else(|| d.org_id.0.clone()),
-        outcome: outcome_badge(&d.outcome),
+        outcome: outcome_badge(d.outcome.as_str()),
         state: state_badge(d.state.as_str()),
         revision: d.revision,
         blockers: d.open_blockers,

@@ -204,7 +204,8 @@ impl From<StoreError> for PageError {
                 "Reload the declaration, read what changed, and decide again.",
             ),
             StoreError::Invalid { summary, .. }
-            | StoreError::InvalidDeclaration { summary, .. } => Self::status(
+            | StoreError::InvalidDeclaration { summary, .. }
+            | StoreError::TooLarge { summary, .. } => Self::status(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "Please check the form",
                 summary,

@@ -25,7 +25,7 @@ pub fn report_page(
                 .get(&u.organisation.0)
                 .cloned()
                 .unwrap_or_else(|| u.organisation_name.clone()),
-            outcome: outcome_badge(&u.outcome),
+            outcome: outcome_badge(u.outcome.as_str()),
             state: state_badge(u.state.as_str()),
             decision: u
                 .decision
@@ -84,7 +84,7 @@ pub fn report_page(
         .map(|o| {
             (
                 outcome_badge(o.as_str()),
-                d.uses.iter().filter(|u| u.outcome == o.as_str()).count(),
+                d.uses.iter().filter(|u| u.outcome == *o).count(),
             )
         })
         .collect();

@@ -218,8 +218,8 @@ pub struct QueuePage {
 /// A principle with the engine's answer.
 #[derive(Debug, Clone)]
 pub struct PrincipleView {
-    pub id: &'static str,
-    pub text: &'static str,
+    pub id: String,
+    pub text: String,
     pub answer: Badge,
 }
 
@@ -607,8 +607,8 @@ impl DeclarePage {
         .collect()
     }
 
-    pub fn principles(&self) -> &'static [(&'static str, &'static str); 5] {
-        &form::PRINCIPLES
+    pub fn principles(&self) -> &'static [(String, String)] {
+        form::principles()
     }
 }
 

@@ -1,11 +1,9 @@
-//! A small W3C WebDriver client over plain HTTP/1.1 (chromedriver on loopback): the handful
+//! A small W3C WebDriver command layer over `ureq` (chromedriver on loopback): the handful
 //! of commands the browser tests use, with nothing to download at build or run time.
 
 // A shared helper: not every test binary that includes it uses every command.
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -70,65 +68,30 @@ impl Driver {
 }
 
 fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> Result<Value, String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
-    s.set_read_timeout(Some(Duration::from_secs(120))).ok();
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
-    // Read the head, then exactly Content-Length bytes: chromedriver may keep the
-    // connection open whatever the request says.
-    let mut raw = Vec::new();
-    let mut buf = [0u8; 65536];
-    let head_end = loop {
-        let n = s.read(&mut buf).map_err(|e| e.to_string())?;
-        if n == 0 {
-            return Err("connection closed before the head".into());
-        }
-        raw.extend_from_slice(&buf[..n]);
-        if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
+    // WebDriver answers errors with a 4xx/5xx status and a JSON body the caller reads.
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(120)))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let url = format!("http://127.0.0.1:{port}{path}");
+    let response = match method {
+        "GET" => agent.get(&url).call(),
+        "DELETE" => agent.delete(&url).call(),
+        _ => agent
+            .post(&url)
+            .content_type("application/json")
+            .send(body.map(|b| b.to_string()).unwrap_or_default()),
     };
-    let head = String::from_utf8_lossy(&raw[..head_end]).to_ascii_lowercase();
-    let length = head.lines().find_map(|l| {
-        l.strip_prefix("content-length:")
-            .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-    });
-    let body = if let Some(len) = length {
-        while raw.len() < head_end + len {
-            let n = s.read(&mut buf).map_err(|e| e.to_string())?;
-            if n == 0 {
-                break;
-            }
-            raw.extend_from_slice(&buf[..n]);
-        }
-        String::from_utf8_lossy(&raw[head_end..(head_end + len).min(raw.len())]).into_owned()
-    } else {
-        let _ = s.read_to_end(&mut raw);
-        let rest = String::from_utf8_lossy(&raw[head_end..]).into_owned();
-        if head.contains("transfer-encoding: chunked") {
-            dechunk(&rest)
-        } else {
-            rest
-        }
-    };
-    serde_json::from_str(&body).map_err(|e| format!("{e}: {body}"))
-}
-
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        out.push_str(&rest[..n.min(rest.len())]);
-        s = rest.get(n + 2..).unwrap_or("");
-    }
-    out
+    let mut response = response.map_err(|e| e.to_string())?;
+    // Screenshots and printed pages come back as base64 in the JSON: allow them room.
+    let text = response
+        .body_mut()
+        .with_config()
+        .limit(512 << 20)
+        .read_to_string()
+        .map_err(|e| e.to_string())?;
+    serde_json::from_str(&text).map_err(|e| format!("{e}: {text}"))
 }
 
 /// A browser session.

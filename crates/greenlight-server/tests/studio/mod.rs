@@ -159,57 +159,23 @@ async fn add_members<const N: usize>(
 /// A freshly created PostgreSQL database for one test, dropped by [`TestPostgres::drop`].
 pub struct TestPostgres {
     pub url: String,
-    admin: String,
-    name: String,
+    db: greenlight_test_db::FreshPostgres,
 }
 
 impl TestPostgres {
     /// A new database on the server of `GREENLIGHT_TEST_POSTGRES_URL`; `None` (with a line
     /// saying what was skipped) when the variable is not set.
     pub async fn create(what: &str) -> Option<TestPostgres> {
-        use sqlx::Connection;
-        let Ok(admin) = std::env::var("GREENLIGHT_TEST_POSTGRES_URL") else {
-            eprintln!(
-                "skipped: GREENLIGHT_TEST_POSTGRES_URL is not set, so {what} is not tested on PostgreSQL"
-            );
-            return None;
-        };
-        let name = format!("gl_server_test_{}", uuid::Uuid::new_v4().simple());
-        let mut c = sqlx::PgConnection::connect(&admin)
-            .await
-            .expect("GREENLIGHT_TEST_POSTGRES_URL is reachable");
-        sqlx::Executor::execute(
-            &mut c,
-            sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")),
-        )
-        .await
-        .expect("create the test database");
-        let base = match admin.rfind('/') {
-            Some(i) if i > admin.find("://").map_or(0, |s| s + 2) => &admin[..i],
-            _ => admin.as_str(),
-        };
+        let db = greenlight_test_db::FreshPostgres::create("server_test", what).await?;
         Some(TestPostgres {
-            url: format!("{base}/{name}"),
-            admin,
-            name,
+            url: db.url.clone(),
+            db,
         })
     }
 
     /// Drops the database (after the store using it is closed).
     pub async fn drop(self) {
-        use sqlx::Connection;
-        let mut c = sqlx::PgConnection::connect(&self.admin)
-            .await
-            .expect("GREENLIGHT_TEST_POSTGRES_URL is reachable");
-        sqlx::Executor::execute(
-            &mut c,
-            sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                self.name
-            )),
-        )
-        .await
-        .expect("drop the test database");
+        self.db.drop().await;
     }
 }
 

@@ -173,7 +173,7 @@ impl Store {
                     "declarations",
                     &["id", "production_id", "org_id", "ref", "summary", "state", "outcome", "open_blockers", "open_obligations",
                       "revision", "decision", "submitted_by", "salt", "version", "created_at", "updated_at"],
-                    vec![
+                    [
                         S(id.0.clone()), S(production.0.clone()), S(org.0.clone()), S(reference.clone()),
                         S(declared.usage.summary.clone()), S(state.as_str().into()), S(result.outcome.as_str().into()),
                         I(result.blockers.len() as i64), I(open_obligations), I(1), N(None), S(actor_id.0.clone()),
@@ -183,12 +183,12 @@ impl Store {
                 w.defer(
                     "revisions",
                     &["declaration_id", "number", "body", "media", "submitted_by", "created_at"],
-                    vec![S(id.0.clone()), I(1), S(text), S(media.into()), S(actor_id.0.clone()), S(now.clone())],
+                    [S(id.0.clone()), I(1), S(text), S(media.into()), S(actor_id.0.clone()), S(now.clone())],
                 );
                 w.defer(
                     "triages",
                     &["declaration_id", "revision", "seq", "reason", "effective", "result", "outcome", "differences", "created_at"],
-                    vec![
+                    [
                         S(id.0.clone()), I(1), I(1), S("submitted".into()), S(to_json(&eff.declaration)), S(to_json(&result)),
                         S(result.outcome.as_str().into()), S(to_json(&eff.differences)), S(now.clone()),
                     ],
@@ -197,20 +197,20 @@ impl Store {
                     w.defer(
                         "obligations",
                         &["id", "declaration_id", "revision", "rule", "pack", "kind", "text", "due", "status"],
-                        vec![
+                        [
                             S(ObligationId::new().0), S(id.0.clone()), I(1), S(o.rule.clone()), S(o.pack.clone()),
                             S(o.kind.clone()), S(o.text.clone()), N(Some(o.due.clone())), S("open".into()),
                         ],
                     );
                 }
                 for t in &eff.tools_used {
-                    w.defer("declaration_tools", &["declaration_id", "tool_id"], vec![S(id.0.clone()), S(t.0.clone())]);
+                    w.defer("declaration_tools", &["declaration_id", "tool_id"], [S(id.0.clone()), S(t.0.clone())]);
                 }
                 let detail = format!("revision 1, outcome {}, {}", result.outcome.as_str(), counted(result.blockers.len(), "blocker"));
                 w.defer(
                     "history",
                     &["declaration_id", "n", "at", "by_user", "action", "from_state", "to_state", "detail"],
-                    vec![
+                    [
                         S(id.0.clone()), I(1), S(now.clone()), N(Some(actor_id.0.clone())), S("submit".into()), N(None),
                         N(Some(state.as_str().into())), S(detail),
                     ],
@@ -224,7 +224,7 @@ impl Store {
                         reference,
                         summary: declared.usage.summary.clone(),
                         state,
-                        outcome: result.outcome.as_str().to_owned(),
+                        outcome: result.outcome,
                         open_blockers: result.blockers.len() as i64,
                         open_obligations,
                         revision: 1,

@@ -24,7 +24,8 @@ pub struct DisclosureRow {
     /// The organisation's name, as the report prints it.
     pub organisation_name: String,
     pub state: State,
-    pub outcome: String,
+    #[schema(value_type = String)]
+    pub outcome: greenlight_core::Outcome,
     pub revision: i64,
     pub decision: Option<Decision>,
     /// Who gave the decision, by name (or email), as the report prints it.
@@ -143,7 +144,7 @@ impl Disclosure {
                 u.summary.clone(),
                 u.organisation_name.clone(),
                 u.state.as_str().to_owned(),
-                u.outcome.clone(),
+                u.outcome.as_str().to_owned(),
                 u.revision.to_string(),
                 d.map(|d| d.action.as_str().to_owned()).unwrap_or_default(),
                 u.decided_by_name.clone().unwrap_or_default(),
@@ -476,7 +477,7 @@ impl Store {
                     decided_by_name: d.decision.as_ref().map(|x| names.user(&x.by)),
                     organisation: s.org_id.clone(),
                     state: s.state,
-                    outcome: s.outcome.clone(),
+                    outcome: s.outcome,
                     revision: s.revision,
                     decision: d.decision.clone(),
                     tools,

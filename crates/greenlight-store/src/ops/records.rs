@@ -9,7 +9,9 @@ use sqlx::AnyConnection;
 
 use super::{get_i, get_os, get_s};
 use crate::audit::digest;
-use crate::db::{parse_date, parse_enum, parse_json, parse_opt_date, parse_opt_ts, parse_ts, ts};
+use crate::db::{
+    parse_date, parse_enum, parse_json, parse_opt_date, parse_opt_ts, parse_outcome, parse_ts, ts,
+};
 use crate::model::*;
 use crate::writer::WriteCtx;
 use crate::{FieldProblem, Result, StoreError};
@@ -38,7 +40,7 @@ pub(crate) fn row_from(r: &sqlx::any::AnyRow) -> Result<Row> {
             reference: get_s(r, "ref")?,
             summary: get_s(r, "summary")?,
             state: parse_enum(&get_s(r, "state")?)?,
-            outcome: get_s(r, "outcome")?,
+            outcome: parse_outcome(&get_s(r, "outcome")?)?,
             open_blockers: get_i(r, "open_blockers")?,
             open_obligations: get_i(r, "open_obligations")?,
             revision: get_i(r, "revision")?,
@@ -268,7 +270,7 @@ pub(crate) async fn revision(
                     reason: get_s(t, "reason")?,
                     effective: parse_json(&get_s(t, "effective")?)?,
                     result: parse_json(&get_s(t, "result")?)?,
-                    outcome: get_s(t, "outcome")?,
+                    outcome: parse_outcome(&get_s(t, "outcome")?)?,
                     differences: parse_json(&get_s(t, "differences")?)?,
                 })
             })
@@ -454,6 +456,22 @@ pub(crate) async fn load_tools(conn: &mut AnyConnection, studio: &OrgId) -> Resu
 
 /// Parses a body as a declaration, mapping problems to the store's field problems.
 pub(crate) fn parse_body(body: &[u8], kind: SourceKind) -> Result<Declaration> {
+    if body.len() > format::MAX_INPUT_BYTES {
+        let limit = format::MAX_INPUT_BYTES;
+        return Err(StoreError::TooLarge {
+            summary: "the file is too large to be a declaration".into(),
+            limit,
+            problems: vec![FieldProblem {
+                path: None,
+                line: None,
+                column: None,
+                message: format!(
+                    "the file has {} bytes; a declaration may have at most {limit} bytes (1 MiB)",
+                    body.len()
+                ),
+            }],
+        });
+    }
     format::parse(body, kind)
         .map(|p| p.declaration)
         .map_err(|e| StoreError::InvalidDeclaration {

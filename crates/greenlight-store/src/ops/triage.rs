@@ -61,8 +61,12 @@ pub(crate) fn evaluate_with(
     };
     let eff = effective(declared, &record);
     let packs = load_packs(&production.packs)?;
-    let result = greenlight_core::evaluate(&eff.declaration, &packs, today())
-        .map_err(|e| StoreError::Backend(format!("evaluating the declaration: {e}")))?;
+    let result = greenlight_core::evaluate(&eff.declaration, &packs, today()).map_err(|e| {
+        StoreError::Evaluation {
+            pack: production.packs.join(", "),
+            message: format!("evaluating the declaration: {e}"),
+        }
+    })?;
     Ok((eff, result))
 }
 
@@ -335,8 +339,10 @@ pub(crate) fn material(eff: &serde_json::Value) -> serde_json::Value {
 pub(crate) fn load_packs(ids: &[String]) -> Result<Vec<Arc<Pack>>> {
     ids.iter()
         .map(|id| {
-            Pack::builtin(id)
-                .ok_or_else(|| StoreError::Backend(format!("pack {id} is not built in")))
+            Pack::builtin(id).ok_or_else(|| StoreError::Evaluation {
+                pack: id.clone(),
+                message: "is not built in".into(),
+            })
         })
         .collect()
 }

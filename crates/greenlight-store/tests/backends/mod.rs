@@ -6,12 +6,10 @@ use std::future::Future;
 use std::pin::Pin;
 
 use greenlight_store::{SigningKey, Store, StoreConfig};
-use sqlx::Connection;
 
 pub struct Db {
     pub url: String,
-    admin_url: Option<String>,
-    name: String,
+    pg: Option<greenlight_test_db::FreshPostgres>,
     pub dir: tempfile::TempDir,
     pub key: SigningKey,
 }
@@ -31,14 +29,8 @@ impl Db {
     }
 
     pub async fn drop(self) {
-        if let Some(admin) = &self.admin_url {
-            let mut c = sqlx::PgConnection::connect(admin)
-                .await
-                .expect("connect to drop");
-            let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
-            sqlx::Executor::execute(&mut c, sqlx::AssertSqlSafe(sql))
-                .await
-                .expect("drop the test database");
+        if let Some(pg) = self.pg {
+            pg.drop().await;
         }
     }
 }
@@ -48,38 +40,17 @@ pub fn sqlite() -> Db {
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
     Db {
         url,
-        admin_url: None,
-        name: String::new(),
+        pg: None,
         dir,
         key: SigningKey::generate(),
     }
 }
 
 pub async fn postgres(label: &str) -> Option<Db> {
-    let admin = std::env::var("GREENLIGHT_TEST_POSTGRES_URL").ok()?;
-    let name = format!("gl_test_{label}_{}", uuid::Uuid::new_v4().simple());
-    let mut c = sqlx::PgConnection::connect(&admin)
-        .await
-        .expect("GREENLIGHT_TEST_POSTGRES_URL is reachable");
-    sqlx::Executor::execute(
-        &mut c,
-        sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")),
-    )
-    .await
-    .expect("create the test database");
-    let base = match admin.rfind('/') {
-        Some(i)
-            if admin[..i].contains("://") && i > admin.find("://").map(|s| s + 2).unwrap_or(0) =>
-        {
-            admin[..i].to_owned()
-        }
-        _ => admin.clone(),
-    };
-    let url = format!("{base}/{name}");
+    let pg = greenlight_test_db::FreshPostgres::create(label, &format!("`{label}`")).await?;
     Some(Db {
-        url,
-        admin_url: Some(admin),
-        name,
+        url: pg.url.clone(),
+        pg: Some(pg),
         dir: tempfile::tempdir().expect("temp dir"),
         key: SigningKey::generate(),
     })
@@ -90,10 +61,7 @@ where
     F: Fn(Db) -> Pin<Box<dyn Future<Output = ()>>>,
 {
     story(sqlite()).await;
-    match postgres(label).await {
-        Some(db) => story(db).await,
-        None => eprintln!(
-            "skipped the PostgreSQL run of `{label}`: GREENLIGHT_TEST_POSTGRES_URL is not set"
-        ),
+    if let Some(db) = postgres(label).await {
+        story(db).await;
     }
 }
