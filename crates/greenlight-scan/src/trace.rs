@@ -418,8 +418,10 @@ fn exif_traces(tiff: Vec<u8>, webp: bool, scan: &mut TraceScan) {
     };
     for field in exif.fields() {
         let text = match field.tag {
+            // UNDEFINED as EXIF says; some writers (Pillow) store it as BYTE.
             exif::Tag::UserComment => match &field.value {
                 exif::Value::Undefined(bytes, _) => user_comment(bytes),
+                exif::Value::Byte(bytes) => user_comment(bytes),
                 _ => continue,
             },
             _ => match &field.value {
@@ -749,12 +751,23 @@ fn id3_then<R: Read + Seek>(r: &mut R, len: u64, scan: &mut TraceScan) -> Walk {
 
 /// The prompt inside a generator's text, when one can be told apart; else the text.
 pub fn prompt_of(text: &str) -> String {
-    let trimmed = text.trim();
+    // ID3v2.4 and EXIF texts may end in NUL.
+    let text = text.trim_matches(|c: char| c == '\0' || c.is_whitespace());
+    let trimmed = text;
     if trimmed.starts_with('{')
         && let Ok(v) = serde_json::from_str::<Value>(trimmed)
         && let Some(p) = json_prompt(&v)
     {
         return p;
+    }
+    // AUTOMATIC1111: the prompt is what comes before the negative prompt and the settings.
+    if is_a1111(text) {
+        let end = ["\nNegative prompt:", "\nSteps: "]
+            .iter()
+            .filter_map(|m| text.find(m))
+            .min()
+            .unwrap_or(text.len());
+        return text[..end].to_string();
     }
     text.to_string()
 }
