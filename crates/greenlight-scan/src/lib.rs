@@ -36,6 +36,7 @@ pub mod scan;
 pub mod sequence;
 pub mod timecode;
 pub mod trace;
+mod trace_scan;
 pub mod verdict;
 pub mod video;
 pub mod vpdq;

@@ -238,3 +238,186 @@ fn truncated_files_keep_what_was_read_and_say_where_they_end() {
     assert_eq!(scan.traces.len(), 2, "text chunks before the cut are kept");
     assert_eq!(scan.problems.len(), 1, "{:?}", scan.problems);
 }
+
+mod in_the_scan {
+    use std::path::Path;
+
+    use chrono::NaiveDate;
+    use greenlight_scan::bank::Asset;
+    use greenlight_scan::credentials::CredentialReader;
+    use greenlight_scan::declarations::Declarations;
+    use greenlight_scan::report::{FileReport, ScanReport};
+    use greenlight_scan::scan::{self, BankKind, Banks, NoProgress, ScanInputs, ScanOptions};
+    use greenlight_scan::verdict::{Code, Policy, Severity, Verdict};
+    use greenlight_scan::waiver::Waivers;
+
+    use super::{PROMPT, fixture};
+
+    fn as_of() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 23).expect("date")
+    }
+
+    fn options() -> ScanOptions {
+        ScanOptions {
+            sha256: false,
+            max_distance: 31,
+            use_cache: false,
+            cache_path: None,
+            policy: Policy::default(),
+            as_of: as_of(),
+            ov: vec![],
+            edit_list: None,
+            sequence_rate: greenlight_scan::timecode::EditRate { num: 24, den: 1 },
+        }
+    }
+
+    fn asset(path: &Path, use_ref: &str) -> Asset {
+        let fp = scan::fingerprint(path, BankKind::Ledger).expect("fingerprint");
+        Asset {
+            id: 1,
+            production: "ep101".into(),
+            use_ref: use_ref.into(),
+            tool: Some("Gen".into()),
+            added_at: "2026-11-01T00:00:00Z".into(),
+            file_name: "a1111.png".into(),
+            blake3: fp.digests.blake3,
+            media_type: fp.media.mime,
+            pdq: fp.pdq.map(|(h, _)| h.to_hex()),
+            pdq_quality: fp.pdq.map(|(_, q)| q),
+            frames: vec![],
+            thumbnail: None,
+        }
+    }
+
+    fn run(root: &Path, banks: &Banks, decls: Option<&Declarations>) -> ScanReport {
+        let credentials = CredentialReader::new(None).expect("reader");
+        let inputs = ScanInputs {
+            banks,
+            declarations: decls,
+            waivers: &Waivers::default(),
+            credentials: &credentials,
+        };
+        scan::scan(root, &options(), &inputs, &NoProgress).expect("scan runs")
+    }
+
+    fn file<'a>(r: &'a ScanReport, path: &str) -> &'a FileReport {
+        r.files
+            .iter()
+            .find(|f| f.path == path)
+            .unwrap_or_else(|| panic!("{path} in report"))
+    }
+
+    fn delivery(dir: &Path) -> std::path::PathBuf {
+        let root = dir.join("delivery");
+        std::fs::create_dir_all(&root).expect("mkdir");
+        for name in ["a1111.png", "plain.png", "comfyui.mp4", "comfyui.flac"] {
+            std::fs::copy(fixture(name), root.join(name)).expect("copy");
+        }
+        let marked = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/watermark");
+        std::fs::copy(marked.join("sdxl.png"), root.join("sdxl.png")).expect("copy");
+        std::fs::copy(marked.join("clean-photo.png"), root.join("clean.png")).expect("copy");
+        root
+    }
+
+    #[test]
+    fn a_traced_file_in_no_ledger_entry_fails_with_its_trace_and_undeclared_ai() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = delivery(dir.path());
+        let report = run(&root, &Banks::default(), None);
+        assert_eq!(report.verdict, Verdict::Fail);
+
+        let f = file(&report, "a1111.png");
+        assert_eq!(f.verdict, Verdict::Fail);
+        let codes: Vec<Code> = f.findings.iter().map(|x| x.code).collect();
+        assert_eq!(codes, [Code::UndeclaredAi, Code::GeneratorTrace]);
+        let trace = &f.findings[1];
+        assert_eq!(trace.severity, Severity::Overridable);
+        let t = trace.trace.as_ref().expect("trace");
+        assert_eq!(
+            (t.signal.as_str(), t.detail.as_str()),
+            ("png-text:parameters", PROMPT)
+        );
+        assert!(trace.message.contains(PROMPT), "{}", trace.message);
+        assert!(
+            f.findings[0].message.contains("png-text:parameters"),
+            "{}",
+            f.findings[0].message
+        );
+
+        // The SDXL watermark, with its bit count.
+        let f = file(&report, "sdxl.png");
+        let t = f
+            .findings
+            .iter()
+            .find_map(|x| x.trace.as_ref())
+            .expect("watermark trace");
+        assert_eq!(
+            (t.signal.as_str(), t.detail.as_str()),
+            ("watermark:sdxl", "37/48 bits")
+        );
+
+        // Video and audio metadata keys, one finding a signal, one UNDECLARED-AI a file.
+        for (name, signals) in [
+            ("comfyui.mp4", ["mp4:udta:prompt", "mp4:udta:workflow"]),
+            ("comfyui.flac", ["flac:PROMPT", "flac:WORKFLOW"]),
+        ] {
+            let f = file(&report, name);
+            let mut got: Vec<&str> = f
+                .findings
+                .iter()
+                .filter_map(|x| x.trace.as_ref().map(|t| t.signal.as_str()))
+                .collect();
+            got.sort_unstable();
+            assert_eq!(got, signals, "{name}");
+            let undeclared = f
+                .findings
+                .iter()
+                .filter(|x| x.code == Code::UndeclaredAi)
+                .count();
+            assert_eq!(undeclared, 1, "{name}");
+        }
+
+        for name in ["plain.png", "clean.png"] {
+            let f = file(&report, name);
+            assert!(f.findings.is_empty(), "{name}: {:?}", f.findings);
+            assert_eq!(f.verdict, Verdict::Pass);
+        }
+        assert_eq!(report.summary.by_code.get("GENERATOR-TRACE"), Some(&6));
+    }
+
+    #[test]
+    fn a_trace_is_a_note_on_a_file_approved_for_final_use_and_no_undeclared_ai() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = delivery(dir.path());
+        let decls = dir.path().join("decls");
+        std::fs::create_dir_all(&decls).expect("mkdir");
+        std::fs::write(
+            decls.join("plate.yaml"),
+            // Not an EU release: the file need not keep an AI marking (a trace is no marking).
+            "greenlight: declaration/v1\nproduction:\n  title: Harbour Lights\n  eu_release: false\n  release_date: 2026-12-01\n\
+             use:\n  ref: PLATE-1\n  summary: Generated plate\ntools:\n  - name: Gen\noutputs:\n  final: true\n  media: [image]\n",
+        )
+        .expect("write");
+        std::fs::write(
+            decls.join("plate.decision.yaml"),
+            "state: approved\nby: reviewer@example.com\nat: 2026-11-02\n",
+        )
+        .expect("write");
+        let declarations = Declarations::load(&decls, as_of()).expect("declarations");
+        let banks = Banks {
+            ledger: vec![asset(&fixture("a1111.png"), "PLATE-1")],
+            references: vec![],
+        };
+        let report = run(&root, &banks, Some(&declarations));
+        let f = file(&report, "a1111.png");
+        let got: Vec<(Code, Severity)> = f.findings.iter().map(|x| (x.code, x.severity)).collect();
+        assert_eq!(
+            got,
+            [
+                (Code::ApprovedAi, Severity::Note),
+                (Code::GeneratorTrace, Severity::Note)
+            ]
+        );
+        assert_eq!(f.verdict, Verdict::Pass);
+    }
+}

@@ -1,0 +1,178 @@
+//! Generator traces in the scan: what a file carries ([`crate::trace`] for metadata,
+//! [`crate::watermark`] for pictures) and the findings that follow.
+//!
+//! Rules (product decisions): a trace is a `GENERATOR-TRACE` finding naming its signal,
+//! *overridable*, and a *note* when the file matches a ledger entry approved for final use;
+//! a traced file that matches no ledger entry also gets one `UNDECLARED-AI`, shared with the
+//! AI-marked path (C2PA, IPTC), so nothing is counted twice.
+
+use std::path::Path;
+
+use crate::decode::{Channels, DecodedImage};
+use crate::report::TraceReport;
+use crate::scan::FileFacts;
+use crate::trace::Trace;
+use crate::verdict::{Code, Policy, Severity};
+use crate::watermark::{ChannelOrder, Detection, Picture, detect};
+
+/// The watermark trace of a decoded picture, if it carries one.
+pub(crate) fn watermark_in_image(image: &DecodedImage) -> Option<Trace> {
+    let picture = Picture {
+        width: image.width as usize,
+        height: image.height as usize,
+        pixels: &image.pixels,
+        bytes_per_pixel: match image.channels {
+            Channels::Rgb => 3,
+            Channels::Gray => 1,
+        },
+    };
+    detect(&picture).map(|d| watermark_trace(&d, None))
+}
+
+/// The trace of a watermark found (in a video, at `millis`).
+pub(crate) fn watermark_trace(d: &Detection, millis: Option<u32>) -> Trace {
+    let mut detail = format!("{}/{} bits", d.matched, d.total);
+    if d.order == ChannelOrder::Rgb {
+        detail.push_str(", red and blue swapped");
+    }
+    if let Some(ms) = millis {
+        detail.push_str(&format!(", frame at {}", crate::scan::fmt_time(ms / 1000)));
+    }
+    Trace {
+        signal: d.message.signal().to_string(),
+        detail,
+    }
+}
+
+/// Reads the metadata traces of the file into `facts`; a container that cannot be walked is
+/// a problem (an `UNREADABLE` finding) unless the file was already found unreadable or
+/// truncated, and what was read before it is kept.
+pub(crate) fn metadata_traces(path: &Path, facts: &mut FileFacts) {
+    match crate::trace::traces_in_file(path) {
+        Ok(scan) => {
+            for t in scan.traces {
+                if !facts.traces.iter().any(|x| x.signal == t.signal) {
+                    facts.traces.push(t);
+                }
+            }
+            // A file the decoder already found broken is reported once, by the decoder.
+            if facts.problems.is_empty() && facts.truncated.is_none() {
+                facts.problems.extend(
+                    scan.problems
+                        .into_iter()
+                        .map(|p| format!("metadata could not be read for generator traces: {p}")),
+                );
+            } else {
+                for p in scan.problems {
+                    tracing::debug!("generator traces: {p}");
+                }
+            }
+        }
+        Err(e) => facts
+            .problems
+            .push(format!("could not be read for generator traces: {e}")),
+    }
+}
+
+/// Where a signal is found and which generators write it, in words.
+fn describe(signal: &str) -> String {
+    let (place, who) = match signal {
+        "png-text:parameters" => ("PNG text \"parameters\"", "AUTOMATIC1111, Fooocus"),
+        "png-text:prompt" => ("PNG text \"prompt\"", "ComfyUI"),
+        "png-text:workflow" => ("PNG text \"workflow\"", "ComfyUI"),
+        "png-text:invokeai_metadata" => ("PNG text \"invokeai_metadata\"", "InvokeAI"),
+        "png-text:invokeai_graph" => ("PNG text \"invokeai_graph\"", "InvokeAI"),
+        "png-text:fooocus_scheme" => ("PNG text \"fooocus_scheme\"", "Fooocus"),
+        "png-text:novelai" => ("PNG text \"Software\"/\"Comment\"", "NovelAI"),
+        "exif:UserComment" => ("EXIF UserComment", "a generator's parameters"),
+        "exif:Software" => ("EXIF Software", "a generator's name"),
+        "exif:ImageDescription" => ("EXIF ImageDescription", "a generator's parameters"),
+        "webp-exif:prompt" => ("WebP EXIF \"prompt:\"", "ComfyUI"),
+        "webp-exif:workflow" => ("WebP EXIF \"workflow:\"", "ComfyUI"),
+        "mp4:udta:prompt" => ("MP4 metadata key \"prompt\"", "ComfyUI"),
+        "mp4:udta:workflow" => ("MP4 metadata key \"workflow\"", "ComfyUI"),
+        "flac:PROMPT" => ("FLAC Vorbis comment PROMPT", "ComfyUI"),
+        "flac:WORKFLOW" => ("FLAC Vorbis comment WORKFLOW", "ComfyUI"),
+        "id3:PROMPT" => ("ID3 TXXX frame PROMPT", "ComfyUI"),
+        "id3:WORKFLOW" => ("ID3 TXXX frame WORKFLOW", "ComfyUI"),
+        "watermark:sdxl" => ("invisible watermark 0xB3EC907BB19E", "SDXL, SVD"),
+        "watermark:sd1" => (
+            "invisible watermark \"StableDiffusionV1\"",
+            "Stable Diffusion 1.x",
+        ),
+        "watermark:sd2" => ("invisible watermark \"SDV2\"", "Stable Diffusion 2.x"),
+        other => (other, "a generator"),
+    };
+    format!("{place} ({who})")
+}
+
+/// One `GENERATOR-TRACE` finding per trace: code, severity, message and the trace itself.
+pub(crate) fn trace_findings(
+    facts: &FileFacts,
+    approved_final: bool,
+    policy: &Policy,
+) -> Vec<(Code, Severity, String, Option<TraceReport>)> {
+    facts
+        .traces
+        .iter()
+        .map(|t| {
+            let severity = if approved_final {
+                Severity::Note
+            } else {
+                Code::GeneratorTrace.severity(policy)
+            };
+            let what = if t.signal.starts_with("watermark:") {
+                format!("{} bits match", t.detail)
+            } else {
+                format!("{:?}", t.detail)
+            };
+            let mut message = format!("generator trace in {}: {what}", describe(&t.signal));
+            if approved_final {
+                message.push_str("; the file matches a ledger entry approved for final use");
+            }
+            (
+                Code::GeneratorTrace,
+                severity,
+                message,
+                Some(TraceReport {
+                    signal: t.signal.clone(),
+                    detail: t.detail.clone(),
+                }),
+            )
+        })
+        .collect()
+}
+
+/// Why the file counts as AI output for `UNDECLARED-AI` when it matches no ledger entry: its
+/// AI marking (C2PA, IPTC) and its generator traces, in one sentence; `None` when it has
+/// neither or it matches the ledger.
+pub(crate) fn undeclared(
+    facts: &FileFacts,
+    ai_marked: bool,
+    ledger_matched: bool,
+) -> Option<String> {
+    if ledger_matched {
+        return None;
+    }
+    let mut why = Vec::new();
+    if ai_marked {
+        why.push(ai_marking(facts));
+    }
+    if !facts.traces.is_empty() {
+        let signals: Vec<&str> = facts.traces.iter().map(|t| t.signal.as_str()).collect();
+        why.push(format!(
+            "it carries generator traces ({})",
+            signals.join(", ")
+        ));
+    }
+    (!why.is_empty()).then(|| why.join("; "))
+}
+
+/// What marks the file as AI output, in words (the credential wins over XMP).
+fn ai_marking(facts: &FileFacts) -> String {
+    if facts.credential.as_ref().is_some_and(|c| c.declares_ai()) {
+        "its content credential says AI-generated".to_string()
+    } else {
+        "its XMP (IPTC digital source type) says AI-generated".to_string()
+    }
+}
