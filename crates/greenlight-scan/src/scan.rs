@@ -112,6 +112,9 @@ pub struct FileFacts {
     /// Digital source types in XMP.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub xmp_source_types: Vec<String>,
+    /// IPTC 2025.1 AI properties in XMP (AI System Used, its version, the prompt, its writer).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub xmp_ai: Vec<xmp::AiProperty>,
     /// Generator traces: prompts and graphs in metadata, the SD/SDXL watermark.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub traces: Vec<crate::trace::Trace>,
@@ -420,7 +423,7 @@ fn cache_config(options: &ScanOptions) -> String {
     // `frames=...@Nfps,exact`: the frame sampling (exact frame positions, numbered frames
     // and the video's probe; older entries sampled with the `fps` filter).
     format!(
-        "{};{};pdq=exact;frames={}x{}@{}fps,exact;traces=1",
+        "{};{};pdq=exact;frames={}x{}@{}fps,exact;traces=1,iptc2025",
         env!("CARGO_PKG_VERSION"),
         if options.sha256 {
             "blake3+sha256"
@@ -478,6 +481,7 @@ pub fn analyse_with(
         truncated: None,
         credential: None,
         xmp_source_types: vec![],
+        xmp_ai: vec![],
         traces: vec![],
         problems,
     };
@@ -587,8 +591,11 @@ pub fn analyse_with(
                 .problems
                 .push(format!("content credential could not be read: {e}")),
         }
-        match xmp::digital_source_types_in_file(path) {
-            Ok(t) => facts.xmp_source_types = t,
+        match xmp::read_file(path) {
+            Ok(x) => {
+                facts.xmp_source_types = x.source_types;
+                facts.xmp_ai = x.ai;
+            }
             Err(e) => facts.problems.push(format!("{READ_FAILED}: {e}")),
         }
         crate::trace_scan::metadata_traces(path, &mut facts);
@@ -844,7 +851,8 @@ fn judge(
         || facts
             .xmp_source_types
             .iter()
-            .any(|t| xmp::is_generative_ai(t));
+            .any(|t| xmp::is_generative_ai(t))
+        || !facts.xmp_ai.is_empty();
     let hits = merge_works(matcher, matcher.hits(facts));
     let mut ledger_matched = false;
     let mut approved_final = false;

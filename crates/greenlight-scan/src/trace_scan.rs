@@ -168,11 +168,51 @@ pub(crate) fn undeclared(
     (!why.is_empty()).then(|| why.join("; "))
 }
 
-/// What marks the file as AI output, in words (the credential wins over XMP).
+/// What marks the file as AI output, in words, with the generators' names where the marking
+/// gives them (the credential wins over XMP).
 fn ai_marking(facts: &FileFacts) -> String {
-    if facts.credential.as_ref().is_some_and(|c| c.declares_ai()) {
-        "its content credential says AI-generated".to_string()
-    } else {
-        "its XMP (IPTC digital source type) says AI-generated".to_string()
+    if let Some(c) = facts.credential.as_ref().filter(|c| c.declares_ai()) {
+        let mut names = Vec::new();
+        if let Some(g) = &c.claim_generator {
+            names.push(format!("claim generator {g}"));
+        }
+        for agent in c.ai_software_agents() {
+            names.push(format!("software agent {agent}"));
+        }
+        return if names.is_empty() {
+            "its content credential says AI-generated".to_string()
+        } else {
+            format!(
+                "its content credential says AI-generated ({})",
+                names.join(", ")
+            )
+        };
     }
+    let dst = facts
+        .xmp_source_types
+        .iter()
+        .any(|t| crate::xmp::is_generative_ai(t));
+    if facts.xmp_ai.is_empty() {
+        return "its XMP (IPTC digital source type) says AI-generated".to_string();
+    }
+    let fields: Vec<String> = facts
+        .xmp_ai
+        .iter()
+        .map(|a| {
+            let label = crate::xmp::AI_PROPERTIES
+                .iter()
+                .find(|(p, _)| *p == a.property)
+                .map_or(a.property.as_str(), |(_, l)| l);
+            format!("{label} {:?}", crate::trace::excerpt(&a.value))
+        })
+        .collect();
+    format!(
+        "its XMP ({}IPTC 2025.1 {}) says AI-generated",
+        if dst {
+            "IPTC digital source type, "
+        } else {
+            ""
+        },
+        fields.join(", ")
+    )
 }

@@ -2,6 +2,8 @@
 //! `fixtures/traces/README.md` and `scripts/trace-fixtures.py`), and hostile containers built
 //! here byte by byte.
 
+mod media;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -419,5 +421,70 @@ mod in_the_scan {
             ]
         );
         assert_eq!(f.verdict, Verdict::Pass);
+    }
+
+    #[test]
+    fn iptc_2025_ai_properties_and_adobe_parameters_are_on_the_ai_marked_path_with_names() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path().join("delivery");
+        std::fs::create_dir_all(&root).expect("mkdir");
+        let packet = "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\
+             <rdf:Description xmlns:Iptc4xmpExt=\"http://iptc.org/std/Iptc4xmpExt/2008-02-29/\" \
+             Iptc4xmpExt:AISystemUsed=\"Midjourney\" Iptc4xmpExt:AISystemVersionUsed=\"6.1\" \
+             Iptc4xmpExt:AIPromptInformation=\"a fox in the snow\"/></rdf:RDF></x:xmpmeta>";
+        let png = super::media::insert_itxt(
+            &super::media::png(64, 64, 3),
+            "XML:com.adobe.xmp",
+            packet.as_bytes(),
+        );
+        std::fs::write(root.join("iptc.png"), png).expect("write");
+
+        let signer = c2pa::EphemeralSigner::new("greenlight-test.local").expect("signer");
+        let definition = serde_json::json!({
+            "claim_generator_info": [{"name": "Adobe Photoshop", "version": "25.0"}],
+            "assertions": [{"label": "c2pa.actions", "data": {"actions": [{
+                "action": "c2pa.edited",
+                "softwareAgent": {"name": "Adobe Firefly"},
+                "parameters": {"com.adobe.digitalSourceType": super::media::AI}
+            }]}}]
+        });
+        let mut dest = std::io::Cursor::new(Vec::new());
+        super::media::builder(&definition)
+            .sign(
+                &signer,
+                "image/png",
+                &mut std::io::Cursor::new(super::media::png(64, 64, 4)),
+                &mut dest,
+            )
+            .expect("signs");
+        std::fs::write(root.join("fill.png"), dest.into_inner()).expect("write");
+
+        let report = run(&root, &Banks::default(), None);
+        let message = |name: &str| {
+            let f = file(&report, name);
+            assert!(
+                f.findings.iter().all(|x| x.code != Code::GeneratorTrace),
+                "{name}: C2PA and IPTC are no traces"
+            );
+            f.findings
+                .iter()
+                .find(|x| x.code == Code::UndeclaredAi)
+                .unwrap_or_else(|| panic!("{name}: {:?}", f.findings))
+                .message
+                .clone()
+        };
+        let m = message("iptc.png");
+        assert!(
+            m.contains("AI System Used \"Midjourney\"")
+                && m.contains("AI System Version Used \"6.1\"")
+                && m.contains("AI Prompt Information \"a fox in the snow\""),
+            "{m}"
+        );
+        let m = message("fill.png");
+        assert!(
+            m.contains("claim generator Adobe Photoshop 25.0")
+                && m.contains("software agent Adobe Firefly"),
+            "{m}"
+        );
     }
 }
