@@ -562,7 +562,12 @@ pub fn analyse_with(
                         },
                         video::MAX_SECONDS,
                     ) {
-                        Ok(frames) => facts.frames = frames,
+                        Ok(frames) => {
+                            facts.frames = frames;
+                            facts
+                                .traces
+                                .extend(crate::trace_scan::watermark_in_video(path, &info));
+                        }
                         Err(e) => facts.problems.push(e.to_string()),
                     }
                     facts.video = Some(info);

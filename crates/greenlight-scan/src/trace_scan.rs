@@ -6,7 +6,9 @@
 //! a traced file that matches no ledger entry also gets one `UNDECLARED-AI`, shared with the
 //! AI-marked path (C2PA, IPTC), so nothing is counted twice.
 
+use std::io::Read;
 use std::path::Path;
+use std::process::{Command, Stdio};
 
 use crate::decode::{Channels, DecodedImage};
 use crate::report::TraceReport;
@@ -27,6 +29,60 @@ pub(crate) fn watermark_in_image(image: &DecodedImage) -> Option<Trace> {
         },
     };
     detect(&picture).map(|d| watermark_trace(&d, None))
+}
+
+/// Video frames tested for the watermark: the first, then one a second after it.
+pub const WATERMARK_FRAMES: u32 = 3;
+
+/// Largest frame (in pixels) tested for the watermark: 4096 × 2160.
+pub const MAX_WATERMARK_PIXELS: u64 = 4096 * 2160;
+
+/// The watermark in a video: the first [`WATERMARK_FRAMES`] frames a second apart, decoded by
+/// `ffmpeg` at their own size. The frames the scan samples for PDQ are scaled to 512×512,
+/// which erases a watermark made at full size, so these few frames are decoded once more;
+/// the pipelines that embed it (SVD) mark every frame, so the first ones tell. `None` when no
+/// frame carries it, the frame is too large, or ffmpeg cannot decode it (the PDQ pass reports
+/// an undecodable video).
+pub(crate) fn watermark_in_video(path: &Path, info: &crate::video::VideoInfo) -> Option<Trace> {
+    let (w, h) = (u64::from(info.width), u64::from(info.height));
+    if w == 0 || h == 0 || w * h > MAX_WATERMARK_PIXELS {
+        return None;
+    }
+    let mut child = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-nostats", "-v", "error", "-i"])
+        .arg(path)
+        .args(["-map", "0:v:0", "-an", "-sn", "-dn", "-vf"])
+        .arg("select=isnan(prev_selected_t)+gte(t-prev_selected_t\\,1)")
+        .args(["-fps_mode", "passthrough", "-frames:v"])
+        .arg(WATERMARK_FRAMES.to_string())
+        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let mut stdout = child.stdout.take()?;
+    let mut frame = vec![0u8; (w * h * 3) as usize];
+    let mut found = None;
+    for k in 0..WATERMARK_FRAMES {
+        if stdout.read_exact(&mut frame).is_err() {
+            break;
+        }
+        let picture = Picture {
+            width: w as usize,
+            height: h as usize,
+            pixels: &frame,
+            bytes_per_pixel: 3,
+        };
+        if let Some(d) = detect(&picture) {
+            found = Some(watermark_trace(&d, Some(k * 1000)));
+            break;
+        }
+    }
+    drop(stdout);
+    let _ = child.kill();
+    let _ = child.wait();
+    found
 }
 
 /// The trace of a watermark found (in a video, at `millis`).

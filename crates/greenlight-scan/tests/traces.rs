@@ -487,4 +487,42 @@ mod in_the_scan {
             "{m}"
         );
     }
+
+    #[test]
+    fn the_watermark_is_found_in_the_frames_of_a_losslessly_encoded_video() {
+        if !super::media::ffmpeg() {
+            eprintln!("skipped: ffmpeg is not installed, so no video can be made");
+            return;
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path().join("delivery");
+        std::fs::create_dir_all(&root).expect("mkdir");
+        let marked = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/watermark");
+        for (still, video) in [("sdxl.png", "marked.mkv"), ("clean-photo.png", "clean.mkv")] {
+            let out = std::process::Command::new("ffmpeg")
+                .args(["-v", "error", "-y", "-loop", "1", "-i"])
+                .arg(marked.join(still))
+                .args(["-t", "2", "-r", "5", "-c:v", "ffv1", "-pix_fmt", "bgr0"])
+                .arg(root.join(video))
+                .output()
+                .expect("ffmpeg runs");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let report = run(&root, &Banks::default(), None);
+        let f = file(&report, "marked.mkv");
+        let t = f
+            .findings
+            .iter()
+            .find_map(|x| x.trace.as_ref())
+            .unwrap_or_else(|| panic!("{:?}", f.findings));
+        assert_eq!(
+            (t.signal.as_str(), t.detail.as_str()),
+            ("watermark:sdxl", "37/48 bits, frame at 0:00")
+        );
+        assert!(file(&report, "clean.mkv").findings.is_empty());
+    }
 }
