@@ -76,7 +76,11 @@ impl TraceScan {
 pub fn traces_in_file(path: &Path) -> io::Result<TraceScan> {
     let file = File::open(path)?;
     let len = file.metadata()?.len();
-    let mut r = BufReader::new(file);
+    traces_in(BufReader::new(file), len)
+}
+
+/// As [`traces_in_file`], for `len` bytes read from `r` (positioned at their start).
+pub fn traces_in<R: Read + Seek>(mut r: R, len: u64) -> io::Result<TraceScan> {
     let mut head = [0u8; 12];
     let n = read_up_to(&mut r, &mut head)?;
     let head = &head[..n];
@@ -330,8 +334,10 @@ fn jpeg<R: Read + Seek>(r: &mut R, len: u64, scan: &mut TraceScan) -> Walk {
         let at = pos(r)?;
         let mut marker = [0u8; 2];
         exact(r, &mut marker, "JPEG marker", at)?;
+        // Bytes that are no marker: decoders skip them with a warning, and the metadata
+        // segments come first, so the walk ends here without a problem.
         if marker[0] != 0xFF {
-            return Err(format!("JPEG marker expected at offset {at}"));
+            return Ok(());
         }
         match marker[1] {
             // Start of scan or end of image: the metadata segments are behind us.
@@ -828,6 +834,24 @@ pub fn excerpt(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_behind_a_known_signature_give_a_result_never_a_panic(
+            magic in 0usize..7,
+            body in proptest::collection::vec(proptest::num::u8::ANY, 0..600),
+        ) {
+            let prefixes: [&[u8]; 7] = [
+                b"\x89PNG\r\n\x1a\n", b"\xFF\xD8", b"RIFF\0\0\0\0WEBP", b"II*\0",
+                b"fLaC", b"ID3\x04\0\0\0\0\x01\0", b"\0\0\0\x18ftypisom",
+            ];
+            let mut bytes = prefixes[magic].to_vec();
+            bytes.extend_from_slice(&body);
+            let len = bytes.len() as u64;
+            let scan = traces_in(io::Cursor::new(bytes), len);
+            proptest::prop_assert!(scan.is_ok());
+        }
+    }
 
     #[test]
     fn an_excerpt_keeps_two_hundred_characters_with_white_space_folded() {

@@ -157,25 +157,35 @@ impl Picture<'_> {
             && self.width.saturating_mul(self.height) >= MIN_PIXELS
     }
 
-    /// The U sample of OpenCV's `COLOR_BGR2YUV` for pixel `i`, with blue taken from the
-    /// picture's blue channel (`Bgr`) or its red one (`Rgb`).
-    fn u(&self, i: usize, order: ChannelOrder) -> i32 {
-        let (r, g, b) = if self.bytes_per_pixel == 1 {
-            let v = i32::from(self.pixels[i]);
-            (v, v, v)
-        } else {
-            let p = &self.pixels[i * 3..i * 3 + 3];
-            let (r, g, b) = (i32::from(p[0]), i32::from(p[1]), i32::from(p[2]));
-            match order {
-                ChannelOrder::Bgr => (r, g, b),
-                ChannelOrder::Rgb => (b, g, r),
+    /// The U samples of OpenCV's `COLOR_BGR2YUV` for the first `out.len()` pixels of `row`,
+    /// with blue taken from the picture's blue channel (`Bgr`) or its red one (`Rgb`).
+    fn u_row(&self, row: usize, order: ChannelOrder, out: &mut [f64]) {
+        let start = row * self.width * self.bytes_per_pixel;
+        let samples = &self.pixels[start..start + out.len() * self.bytes_per_pixel];
+        if self.bytes_per_pixel == 1 {
+            for (o, &v) in out.iter_mut().zip(samples) {
+                let v = i32::from(v);
+                *o = f64::from(u_of(v, v, v));
             }
+            return;
+        }
+        let (ri, bi) = match order {
+            ChannelOrder::Bgr => (0, 2),
+            ChannelOrder::Rgb => (2, 0),
         };
-        // OpenCV's fixed point (14 fractional bits): Y = 0.114 B + 0.587 G + 0.299 R,
-        // U = 0.492 (B - Y) + 128, each rounded; then saturated to 8 bits.
-        let y = (b * 1868 + g * 9617 + r * 4899 + (1 << 13)) >> 14;
-        (((b - y) * 8061 + (128 << 14) + (1 << 13)) >> 14).clamp(0, 255)
+        for (o, p) in out.iter_mut().zip(samples.chunks_exact(3)) {
+            let (r, g, b) = (i32::from(p[ri]), i32::from(p[1]), i32::from(p[bi]));
+            *o = f64::from(u_of(r, g, b));
+        }
     }
+}
+
+/// OpenCV's fixed point (14 fractional bits): Y = 0.114 B + 0.587 G + 0.299 R,
+/// U = 0.492 (B - Y) + 128, each rounded; then saturated to 8 bits.
+#[inline]
+fn u_of(r: i32, g: i32, b: i32) -> i32 {
+    let y = (b * 1868 + g * 9617 + r * 4899 + (1 << 13)) >> 14;
+    (((b - y) * 8061 + (128 << 14) + (1 << 13)) >> 14).clamp(0, 255)
 }
 
 /// Calls `vote(block, one)` for every 4×4 block of the Haar approximation of the picture's U
@@ -196,15 +206,16 @@ pub fn for_each_vote(
     let (bw, bh) = (aw / 4, ah / 4);
     let mut band = vec![[0f64; 4]; aw]; // four rows of the approximation band, by column
     let mut pair = vec![0f64; w4]; // one row of the vertical step
+    let (mut top, mut bottom) = (vec![0f64; w4], vec![0f64; w4]);
     let mut block = 0usize;
     for by in 0..bh {
         for r in 0..4 {
             let row = (by * 4 + r) * 2;
+            picture.u_row(row, order, &mut top);
+            picture.u_row(row + 1, order, &mut bottom);
             // Rows first: s·x[2i+1] + s·x[2i], as PyWavelets sums it.
-            for (x, p) in pair.iter_mut().enumerate() {
-                let top = f64::from(picture.u(row * picture.width + x, order));
-                let bottom = f64::from(picture.u((row + 1) * picture.width + x, order));
-                *p = HAAR * bottom + HAAR * top;
+            for ((p, t), b) in pair.iter_mut().zip(&top).zip(&bottom) {
+                *p = HAAR * b + HAAR * t;
             }
             for (m, column) in band.iter_mut().enumerate() {
                 column[r] = HAAR * pair[2 * m + 1] + HAAR * pair[2 * m];
