@@ -1,6 +1,8 @@
 //! C2PA content credentials, read and validated by the `c2pa` crate (never hand-parsed):
 //! validation state, the failing status codes, claim generator, actions with their
-//! `digitalSourceType`, and ingredients followed recursively through the manifest store.
+//! `digitalSourceType` (or, in older Adobe manifests, their parameters'
+//! `com.adobe.digitalSourceType`) and software agent, and ingredients followed recursively
+//! through the manifest store.
 //! A manifest embedded in the file wins; otherwise a sidecar `NAME.c2pa` beside it is used.
 //!
 //! The scan is offline: no OCSP, timestamp or remote-manifest fetch. Without configured trust
@@ -104,6 +106,29 @@ impl Credential {
                     .iter()
                     .filter_map(|a| a.digital_source_type.as_deref()),
             );
+            for i in ingredients {
+                walk(&i.actions, &i.ingredients, out);
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.actions, &self.ingredients, &mut out);
+        out
+    }
+
+    /// The software agents of the actions that declare generative-AI content, anywhere in the
+    /// credential, each once.
+    pub fn ai_software_agents(&self) -> Vec<&str> {
+        fn walk<'a>(actions: &'a [Action], ingredients: &'a [Ingredient], out: &mut Vec<&'a str>) {
+            for a in actions {
+                if a.digital_source_type
+                    .as_deref()
+                    .is_some_and(is_generative_ai)
+                    && let Some(agent) = a.software_agent.as_deref()
+                    && !out.contains(&agent)
+                {
+                    out.push(agent);
+                }
+            }
             for i in ingredients {
                 walk(&i.actions, &i.ingredients, out);
             }
@@ -355,9 +380,14 @@ fn actions(manifest: &Value) -> Vec<Action> {
                     .and_then(|i| agents[i as usize]["name"].as_str())
                     .map(str::to_string),
             };
+            // Older Adobe manifests (Firefly, Photoshop generative fill) give the source type
+            // only in the action's parameters, as `com.adobe.digitalSourceType`.
+            let source_type = a["digitalSourceType"]
+                .as_str()
+                .or_else(|| a["parameters"]["com.adobe.digitalSourceType"].as_str());
             out.push(Action {
                 action: a["action"].as_str().unwrap_or_default().to_string(),
-                digital_source_type: a["digitalSourceType"].as_str().map(str::to_string),
+                digital_source_type: source_type.map(str::to_string),
                 software_agent: agent,
             });
         }

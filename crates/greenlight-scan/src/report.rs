@@ -163,6 +163,18 @@ pub struct FindingReport {
     /// The bank entry matched, for match findings.
     #[serde(rename = "match", default, skip_serializing_if = "Option::is_none")]
     pub r#match: Option<MatchReport>,
+    /// The generator trace, for `GENERATOR-TRACE` findings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<TraceReport>,
+}
+
+/// A generator trace: where it was found and what it says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceReport {
+    /// e.g. `png-text:parameters`, `exif:UserComment`, `mp4:udta:prompt`, `watermark:sdxl`.
+    pub signal: String,
+    /// The first 200 characters of the prompt, or the watermark's matching bit count.
+    pub detail: String,
 }
 
 /// The waiver applied to a finding.
@@ -794,6 +806,7 @@ mod tests {
                     message: "matches \"x\" & y".into(),
                     waiver: None,
                     r#match: None,
+                    trace: None,
                 }],
             }],
             compositions: vec![],

@@ -113,6 +113,12 @@ pub struct FileFacts {
     /// Digital source types in XMP.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub xmp_source_types: Vec<String>,
+    /// IPTC 2025.1 AI properties in XMP (AI System Used, its version, the prompt, its writer).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub xmp_ai: Vec<xmp::AiProperty>,
+    /// Generator traces: prompts and graphs in metadata, the SD/SDXL watermark.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub traces: Vec<crate::trace::Trace>,
     /// Why part of the file could not be analysed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<String>,
@@ -418,7 +424,7 @@ fn cache_config(options: &ScanOptions) -> String {
     // `frames=...@Nfps,exact`: the frame sampling (exact frame positions, numbered frames
     // and the video's probe; older entries sampled with the `fps` filter).
     format!(
-        "{};{};pdq=exact;frames={}x{}@{}fps,exact",
+        "{};{};pdq=exact;frames={}x{}@{}fps,exact;traces=1,iptc2025",
         env!("CARGO_PKG_VERSION"),
         if options.sha256 {
             "blake3+sha256"
@@ -476,6 +482,8 @@ pub fn analyse_with(
         truncated: None,
         credential: None,
         xmp_source_types: vec![],
+        xmp_ai: vec![],
+        traces: vec![],
         problems,
     };
     if !facts.problems.is_empty() {
@@ -497,11 +505,17 @@ pub fn analyse_with(
                 ));
             } else {
                 match std::fs::read(path) {
-                    Ok(bytes) => match pdq::hash_image_bytes_dihedral_with(
+                    // One decode for PDQ (the exact path) and the watermark.
+                    Ok(bytes) => match crate::decode::decode_with_limits(
                         &bytes,
-                        &pdq::PdqOptions::default(),
+                        &crate::decode::Limits::default(),
                     ) {
-                        Ok(d) => facts.pdq = Some(d),
+                        Ok(image) => {
+                            facts.pdq = Some((pdq::hash_decoded_dihedral(&image), PdqPath::Exact));
+                            facts
+                                .traces
+                                .extend(crate::trace_scan::watermark_in_image(&image));
+                        }
                         // A JPEG that ends early is hashed from what decodes, as Meta's hasher
                         // does, so it still meets perceptual matching (TRUNCATED says so).
                         Err(e @ crate::decode::DecodeError::Truncated { .. }) => {
@@ -512,6 +526,9 @@ pub fn analyse_with(
                                 Ok(image) => {
                                     facts.pdq =
                                         Some((pdq::hash_decoded_dihedral(&image), PdqPath::Exact));
+                                    facts
+                                        .traces
+                                        .extend(crate::trace_scan::watermark_in_image(&image));
                                     facts.truncated = Some(e.to_string());
                                 }
                                 Err(_) => facts
@@ -546,7 +563,12 @@ pub fn analyse_with(
                         },
                         video::MAX_SECONDS,
                     ) {
-                        Ok(frames) => facts.frames = frames,
+                        Ok(frames) => {
+                            facts.frames = frames;
+                            facts
+                                .traces
+                                .extend(crate::trace_scan::watermark_in_video(path, &info));
+                        }
                         Err(e) => facts.problems.push(e.to_string()),
                     }
                     facts.video = Some(info);
@@ -589,10 +611,14 @@ pub fn analyse_with(
                 .problems
                 .push(format!("content credential could not be read: {e}")),
         }
-        match xmp::digital_source_types_in_file(path) {
-            Ok(t) => facts.xmp_source_types = t,
+        match xmp::read_file(path) {
+            Ok(x) => {
+                facts.xmp_source_types = x.source_types;
+                facts.xmp_ai = x.ai;
+            }
             Err(e) => facts.problems.push(format!("{READ_FAILED}: {e}")),
         }
+        crate::trace_scan::metadata_traces(path, &mut facts);
     }
     match FileStamp::of(path) {
         Ok(after) if after.size == entry.stamp.size && after.mtime_ns == entry.stamp.mtime_ns => {}
@@ -863,9 +889,11 @@ fn judge(
         || facts
             .xmp_source_types
             .iter()
-            .any(|t| xmp::is_generative_ai(t));
+            .any(|t| xmp::is_generative_ai(t))
+        || !facts.xmp_ai.is_empty();
     let hits = merge_works(matcher, matcher.hits(facts));
     let mut ledger_matched = false;
+    let mut approved_final = false;
     let mut refs_seen = std::collections::HashSet::new();
     for (target, hit) in &hits {
         let frames = (!hit.delivered_seconds.is_empty()).then(|| {
@@ -927,17 +955,20 @@ fn judge(
                         inputs,
                         options,
                     ),
-                    Some(d) => push_finding(
-                        &mut f,
-                        Code::ApprovedAi,
-                        format!(
-                            "{how} {entry}, approved for final use in {}",
-                            file_name(&d.file)
-                        ),
-                        Some(m.clone()),
-                        inputs,
-                        options,
-                    ),
+                    Some(d) => {
+                        approved_final = true;
+                        push_finding(
+                            &mut f,
+                            Code::ApprovedAi,
+                            format!(
+                                "{how} {entry}, approved for final use in {}",
+                                file_name(&d.file)
+                            ),
+                            Some(m.clone()),
+                            inputs,
+                            options,
+                        )
+                    }
                 }
                 if let Some(d) = decl
                     && d.keep_marking
@@ -976,16 +1007,16 @@ fn judge(
             }
         }
     }
-    if ai_marked && !ledger_matched {
-        let source = if facts.credential.as_ref().is_some_and(|c| c.declares_ai()) {
-            "its content credential"
-        } else {
-            "its XMP (IPTC digital source type)"
-        };
+    for (code, severity, message, trace) in
+        crate::trace_scan::trace_findings(facts, approved_final, &options.policy)
+    {
+        push_finding_as(&mut f, code, severity, message, trace, inputs, options);
+    }
+    if let Some(why) = crate::trace_scan::undeclared(facts, ai_marked, ledger_matched) {
         push_finding(
             &mut f,
             Code::UndeclaredAi,
-            format!("{source} says AI-generated, and it matches no ledger entry"),
+            format!("{why}, and it matches no ledger entry"),
             None,
             inputs,
             options,
@@ -1358,6 +1389,34 @@ fn push_finding(
     options: &ScanOptions,
 ) {
     let severity = code.severity(&options.policy);
+    push_with(f, code, severity, message, m, None, inputs, options);
+}
+
+/// A finding whose severity depends on more than its code (a generator trace is a note on a
+/// file approved for final use), carrying its trace.
+fn push_finding_as(
+    f: &mut FileReport,
+    code: Code,
+    severity: Severity,
+    message: String,
+    trace: Option<crate::report::TraceReport>,
+    inputs: &ScanInputs<'_>,
+    options: &ScanOptions,
+) {
+    push_with(f, code, severity, message, None, trace, inputs, options);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn push_with(
+    f: &mut FileReport,
+    code: Code,
+    severity: Severity,
+    message: String,
+    m: Option<MatchReport>,
+    trace: Option<crate::report::TraceReport>,
+    inputs: &ScanInputs<'_>,
+    options: &ScanOptions,
+) {
     let mut waived = false;
     let mut waiver = None;
     let mut message = message;
@@ -1389,6 +1448,7 @@ fn push_finding(
         message,
         waiver,
         r#match: m,
+        trace,
     });
 }
 

@@ -3,8 +3,8 @@
 //! | severity | codes |
 //! |---|---|
 //! | fail (no waiver) | `TEMP-ASSET`, `UNAPPROVED-AI`, `REFERENCE-MATCH`, `CREDENTIAL-INVALID`, `PACKAGE-INVALID`, `PACKAGE-INCOMPLETE` |
-//! | overridable (fails unless waived) | `UNDECLARED-AI`, `UNREADABLE`, `MARKING-STRIPPED`, `TRUNCATED`, `CREDENTIAL-REMOTE`, and `CREDENTIAL-UNTRUSTED` with `--require-trusted` |
-//! | note (never fails) | `APPROVED-AI`, `CREDENTIAL-UNTRUSTED` by default, `LOW-QUALITY-HASH`, `NOT-IN-COMPOSITION` |
+//! | overridable (fails unless waived) | `UNDECLARED-AI`, `UNREADABLE`, `MARKING-STRIPPED`, `TRUNCATED`, `CREDENTIAL-REMOTE`, `GENERATOR-TRACE`, and `CREDENTIAL-UNTRUSTED` with `--require-trusted` |
+//! | note (never fails) | `APPROVED-AI`, `CREDENTIAL-UNTRUSTED` by default, `LOW-QUALITY-HASH`, `NOT-IN-COMPOSITION`, and `GENERATOR-TRACE` on a file that matches a ledger entry approved for final use |
 
 use std::fmt;
 use std::str::FromStr;
@@ -46,11 +46,15 @@ pub enum Code {
     CredentialRemote,
     /// Frames of an IMF track file that no composition plays.
     NotInComposition,
+    /// A generator left its trace: a prompt or node graph in the metadata, or the Stable
+    /// Diffusion / SDXL invisible watermark. A note on a file that matches a ledger entry
+    /// approved for final use (the scan decides that, see [`Code::severity`]).
+    GeneratorTrace,
 }
 
 impl Code {
     /// Every code, in the order reports list them.
-    pub const ALL: [Code; 15] = [
+    pub const ALL: [Code; 16] = [
         Code::TempAsset,
         Code::UnapprovedAi,
         Code::ReferenceMatch,
@@ -66,6 +70,7 @@ impl Code {
         Code::Truncated,
         Code::CredentialRemote,
         Code::NotInComposition,
+        Code::GeneratorTrace,
     ];
 
     /// The wire spelling, e.g. `TEMP-ASSET`.
@@ -86,10 +91,13 @@ impl Code {
             Code::Truncated => "TRUNCATED",
             Code::CredentialRemote => "CREDENTIAL-REMOTE",
             Code::NotInComposition => "NOT-IN-COMPOSITION",
+            Code::GeneratorTrace => "GENERATOR-TRACE",
         }
     }
 
-    /// The severity of this code under the given policy.
+    /// The severity of this code under the given policy. `GENERATOR-TRACE` is overridable
+    /// here; on a file that matches a ledger entry approved for final use the scan makes it a
+    /// note.
     pub fn severity(self, policy: &Policy) -> Severity {
         match self {
             Code::TempAsset
@@ -102,7 +110,8 @@ impl Code {
             | Code::Unreadable
             | Code::MarkingStripped
             | Code::Truncated
-            | Code::CredentialRemote => Severity::Overridable,
+            | Code::CredentialRemote
+            | Code::GeneratorTrace => Severity::Overridable,
             Code::CredentialUntrusted if policy.require_trusted => Severity::Overridable,
             Code::CredentialUntrusted
             | Code::ApprovedAi
@@ -218,6 +227,7 @@ mod tests {
                 Code::MarkingStripped,
                 Code::Truncated,
                 Code::CredentialRemote,
+                Code::GeneratorTrace,
             ]
         );
         assert_eq!(Code::NotInComposition.severity(&strict), Severity::Note);

@@ -1,5 +1,8 @@
 //! The IPTC digital source type in XMP (`Iptc4xmpExt:DigitalSourceType`), for files that carry
-//! no C2PA manifest but were marked by the generating tool.
+//! no C2PA manifest but were marked by the generating tool, and the AI properties of IPTC Photo
+//! Metadata 2025.1 in the same namespace: `AISystemUsed`, `AISystemVersionUsed`,
+//! `AIPromptInformation` and `AIPromptWriterName` (their presence says generative AI made the
+//! picture).
 //!
 //! The XMP packet is located by hand, by scanning the bytes for `<x:xmpmeta` ... `</x:xmpmeta>`
 //! as XMP Part 3 ("packet scanning") allows, because the packet may sit in any container
@@ -25,21 +28,59 @@ pub const SCAN_WINDOW: u64 = 8 * 1024 * 1024;
 /// The largest packet accepted (a bigger one is ignored, keeping memory bounded).
 pub const MAX_PACKET: usize = 4 * 1024 * 1024;
 
+/// The IPTC 2025.1 AI properties, by local name in the IPTC Extension namespace, with the
+/// label the standard gives them.
+pub const AI_PROPERTIES: [(&str, &str); 4] = [
+    ("AISystemUsed", "AI System Used"),
+    ("AISystemVersionUsed", "AI System Version Used"),
+    ("AIPromptInformation", "AI Prompt Information"),
+    ("AIPromptWriterName", "AI Prompt Writer Name"),
+];
+
+/// One IPTC 2025.1 AI property found in XMP.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AiProperty {
+    /// Its local name, e.g. `AISystemUsed`.
+    pub property: String,
+    /// Its value as written.
+    pub value: String,
+}
+
+/// What a file's XMP says about how it was made.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct XmpFacts {
+    /// Digital source types (full IRIs or bare codes, as written).
+    pub source_types: Vec<String>,
+    /// IPTC 2025.1 AI properties.
+    pub ai: Vec<AiProperty>,
+}
+
 /// The digital source types found in a file's XMP (full IRIs or bare codes, as written).
 pub fn digital_source_types_in_file(path: &Path) -> io::Result<Vec<String>> {
+    read_file(path).map(|f| f.source_types)
+}
+
+/// The source types and IPTC 2025.1 AI properties of every XMP packet at either end of a file.
+pub fn read_file(path: &Path) -> io::Result<XmpFacts> {
     let mut file = File::open(path)?;
     let len = file.metadata()?.len();
     let mut head = Vec::new();
     (&mut file).take(SCAN_WINDOW).read_to_end(&mut head)?;
-    let mut found = digital_source_types(&head);
+    let mut found = read_bytes(&head);
     if len > SCAN_WINDOW {
         let start = len.saturating_sub(SCAN_WINDOW).max(SCAN_WINDOW);
         file.seek(SeekFrom::Start(start))?;
         let mut tail = Vec::new();
         file.take(SCAN_WINDOW).read_to_end(&mut tail)?;
-        for t in digital_source_types(&tail) {
-            if !found.contains(&t) {
-                found.push(t);
+        let more = read_bytes(&tail);
+        for t in more.source_types {
+            if !found.source_types.contains(&t) {
+                found.source_types.push(t);
+            }
+        }
+        for a in more.ai {
+            if !found.ai.contains(&a) {
+                found.ai.push(a);
             }
         }
     }
@@ -48,7 +89,12 @@ pub fn digital_source_types_in_file(path: &Path) -> io::Result<Vec<String>> {
 
 /// The digital source types in every XMP packet found in `bytes`.
 pub fn digital_source_types(bytes: &[u8]) -> Vec<String> {
-    let mut out = Vec::new();
+    read_bytes(bytes).source_types
+}
+
+/// The source types and IPTC 2025.1 AI properties in every XMP packet found in `bytes`.
+pub fn read_bytes(bytes: &[u8]) -> XmpFacts {
+    let mut out = XmpFacts::default();
     let mut from = 0;
     while let Some(start) = find(&bytes[from..], b"<x:xmpmeta").map(|i| i + from) {
         let Some(end) =
@@ -57,9 +103,19 @@ pub fn digital_source_types(bytes: &[u8]) -> Vec<String> {
             break;
         };
         if end - start <= MAX_PACKET {
-            for t in types_in_packet(&bytes[start..end]) {
-                if !out.contains(&t) {
-                    out.push(t);
+            for (property, value) in properties_in_packet(&bytes[start..end]) {
+                if property == "DigitalSourceType" {
+                    if !out.source_types.contains(&value) {
+                        out.source_types.push(value);
+                    }
+                } else {
+                    let a = AiProperty {
+                        property: property.to_string(),
+                        value,
+                    };
+                    if !out.ai.contains(&a) {
+                        out.ai.push(a);
+                    }
                 }
             }
         }
@@ -78,31 +134,40 @@ pub fn is_generative_ai(source_type: &str) -> bool {
     )
 }
 
-fn types_in_packet(packet: &[u8]) -> Vec<String> {
+/// The properties read, as (local name, value): `DigitalSourceType` and the AI properties.
+fn properties_in_packet(packet: &[u8]) -> Vec<(&'static str, String)> {
     let mut reader = quick_xml::NsReader::from_reader(packet);
     let mut out = Vec::new();
-    let mut in_element = 0usize;
+    // The property being read and how deep inside it we are.
+    let mut inside: Option<(&'static str, usize)> = None;
     let mut buf = Vec::new();
     loop {
         match reader.read_resolved_event_into(&mut buf) {
             Ok((ns, Event::Start(e))) => {
-                // Text inside the property (directly, or in rdf:Bag/rdf:li) is collected.
-                if is_dst(&ns, e.local_name().as_ref()) {
-                    in_element += 1;
+                // Text inside the property (directly, or in rdf:Bag/rdf:Alt/rdf:li) is collected.
+                match (&mut inside, property(&ns, e.local_name().as_ref())) {
+                    (Some((_, depth)), _) => *depth += 1,
+                    (None, Some(p)) => inside = Some((p, 1)),
+                    (None, None) => {}
                 }
                 collect_attrs(&reader, &e, &mut out);
             }
             Ok((_, Event::Empty(e))) => collect_attrs(&reader, &e, &mut out),
-            Ok((_, Event::Text(t))) if in_element > 0 => {
-                if let Ok(text) = t.decode() {
+            Ok((_, Event::Text(t))) if inside.is_some() => {
+                if let (Ok(text), Some((p, _))) = (t.decode(), inside) {
                     let text = text.trim();
                     if !text.is_empty() {
-                        out.push(text.to_string());
+                        out.push((p, text.to_string()));
                     }
                 }
             }
-            Ok((ns, Event::End(e))) if is_dst(&ns, e.local_name().as_ref()) => {
-                in_element = in_element.saturating_sub(1);
+            Ok((_, Event::End(_))) => {
+                if let Some((_, depth)) = &mut inside {
+                    *depth -= 1;
+                    if *depth == 0 {
+                        inside = None;
+                    }
+                }
             }
             Ok((_, Event::Eof)) | Err(_) => break,
             _ => {}
@@ -112,22 +177,27 @@ fn types_in_packet(packet: &[u8]) -> Vec<String> {
     out
 }
 
-fn is_dst(ns: &ResolveResult<'_>, local: &[u8]) -> bool {
-    matches!(ns, ResolveResult::Bound(n) if n.as_ref() == IPTC_EXT_NS)
-        && local == b"DigitalSourceType"
+/// The property an IPTC Extension name is, if one we read.
+fn property(ns: &ResolveResult<'_>, local: &[u8]) -> Option<&'static str> {
+    if !matches!(ns, ResolveResult::Bound(n) if n.as_ref() == IPTC_EXT_NS) {
+        return None;
+    }
+    std::iter::once("DigitalSourceType")
+        .chain(AI_PROPERTIES.iter().map(|(name, _)| *name))
+        .find(|name| name.as_bytes() == local)
 }
 
 fn collect_attrs(
     reader: &quick_xml::NsReader<&[u8]>,
     e: &quick_xml::events::BytesStart<'_>,
-    out: &mut Vec<String>,
+    out: &mut Vec<(&'static str, String)>,
 ) {
     for attr in e.attributes().flatten() {
         let (ns, local) = reader.resolver().resolve_attribute(attr.key);
-        if is_dst(&ns, local.as_ref())
+        if let Some(p) = property(&ns, local.as_ref())
             && let Ok(v) = attr.normalized_value(quick_xml::XmlVersion::Implicit1_0)
         {
-            out.push(v.trim().to_string());
+            out.push((p, v.trim().to_string()));
         }
     }
 }
@@ -157,6 +227,32 @@ mod tests {
         );
         assert_eq!(digital_source_types(elem.as_bytes()), [AI]);
         assert!(is_generative_ai(AI));
+    }
+
+    #[test]
+    fn the_iptc_2025_ai_properties_are_read_as_attributes_or_elements() {
+        let packet = "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\
+             <rdf:Description xmlns:Iptc4xmpExt=\"http://iptc.org/std/Iptc4xmpExt/2008-02-29/\" Iptc4xmpExt:AISystemUsed=\"Midjourney\" Iptc4xmpExt:AISystemVersionUsed=\"6.1\">\
+             <Iptc4xmpExt:AIPromptInformation>a fox in the snow</Iptc4xmpExt:AIPromptInformation>\
+             <Iptc4xmpExt:AIPromptWriterName><rdf:Alt><rdf:li xml:lang=\"x-default\">J. Doe</rdf:li></rdf:Alt></Iptc4xmpExt:AIPromptWriterName>\
+             <Iptc4xmpExt:LocationShown>not read</Iptc4xmpExt:LocationShown>\
+             </rdf:Description></rdf:RDF></x:xmpmeta>";
+        let facts = read_bytes(packet.as_bytes());
+        assert!(facts.source_types.is_empty());
+        let got: Vec<(&str, &str)> = facts
+            .ai
+            .iter()
+            .map(|a| (a.property.as_str(), a.value.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("AISystemUsed", "Midjourney"),
+                ("AISystemVersionUsed", "6.1"),
+                ("AIPromptInformation", "a fox in the snow"),
+                ("AIPromptWriterName", "J. Doe"),
+            ]
+        );
     }
 
     #[test]

@@ -151,3 +151,42 @@ fn a_file_without_a_manifest_has_no_credential() {
             .is_none()
     );
 }
+
+#[test]
+fn a_source_type_given_only_in_the_actions_adobe_parameters_declares_ai_with_its_agent() {
+    // Older Adobe manifests (Firefly, generative fill) put it in the action's parameters.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let signer = c2pa::EphemeralSigner::new("greenlight-test.local").expect("signer");
+    let definition = serde_json::json!({
+        "claim_generator_info": [{"name": "Adobe Photoshop", "version": "25.0"}],
+        "assertions": [{"label": "c2pa.actions", "data": {"actions": [{
+            "action": "c2pa.edited",
+            "softwareAgent": {"name": "Adobe Firefly"},
+            "parameters": {"com.adobe.digitalSourceType": media::AI}
+        }]}}]
+    });
+    let mut dest = std::io::Cursor::new(Vec::new());
+    media::builder(&definition)
+        .sign(
+            &signer,
+            "image/png",
+            &mut std::io::Cursor::new(media::png(64, 64, 8)),
+            &mut dest,
+        )
+        .expect("signs");
+    let path = dir.path().join("fill.png");
+    std::fs::write(&path, dest.into_inner()).expect("write");
+    let c = CredentialReader::new(None)
+        .expect("reader")
+        .read(&path, "image/png")
+        .expect("readable")
+        .expect("a credential");
+    assert_eq!(
+        c.actions[0].digital_source_type.as_deref(),
+        Some(media::AI),
+        "{c:#?}"
+    );
+    assert!(c.declares_ai());
+    assert_eq!(c.ai_software_agents(), ["Adobe Firefly"]);
+    assert_eq!(c.claim_generator.as_deref(), Some("Adobe Photoshop 25.0"));
+}

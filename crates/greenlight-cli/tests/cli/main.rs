@@ -17,4 +17,6 @@ mod scan;
 mod scan_server;
 #[cfg(feature = "server")]
 mod serve;
+#[cfg(feature = "scan")]
+mod traces;
 mod util;
