@@ -290,8 +290,13 @@ pub fn load_banks(url: &str, production: Option<&str>) -> anyhow::Result<Banks> 
             None => vec![],
         };
         let references = store.references(None).await?;
+        let audio_references = store.audio_references(None).await?;
         store.close().await;
-        Ok::<_, anyhow::Error>(Banks { ledger, references })
+        Ok::<_, anyhow::Error>(Banks {
+            ledger,
+            references,
+            audio_references,
+        })
     })
 }
 
