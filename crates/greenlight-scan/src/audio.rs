@@ -59,11 +59,16 @@ pub const WINDOW: usize = 40;
 /// Items between the starts of two windows of the mix (about 0.5 s).
 pub const HOP: usize = 4;
 
-/// A window matches when at most this share of its bits differ from the clip's at the best
-/// alignment. Measured (see the module documentation): a clip cut in straight sits near 0,
-/// re-encoded AAC 128k and tempo +3 % under 0.2, under dialogue at equal level around 0.3;
-/// an unrelated track of the same style never went below 0.4.
-pub const MAX_BIT_ERROR_RATE: f64 = 0.35;
+/// A use needs a window in which at most this share of the bits differ from the clip's at
+/// the best alignment. Measured with `scripts/audio_recall.py` (see
+/// `docs/decisions/0291-audio-fingerprints.md`): the best window of a clip cut in straight or
+/// re-encoded to AAC 128k sits under 0.04, tempo +3 % under 0.09, under dialogue at equal
+/// level under 0.14; tracks of the same style with other progressions never came below 0.19.
+pub const MAX_BIT_ERROR_RATE: f64 = 0.15;
+
+/// Once a use is found, the windows next to it belong to it while at most this share of bits
+/// differ (windows half over the clip, and under louder dialogue, sit between the two).
+pub const EXTEND_BIT_ERROR_RATE: f64 = 0.22;
 
 /// Clips shorter than this many items (about 2 s) are not matched perceptually: too little
 /// sound to tell apart from any other.
@@ -323,12 +328,15 @@ pub fn item_seconds(k: usize) -> f64 {
     k as f64 * f64::from(ITEM_SAMPLES) / f64::from(SAMPLE_RATE)
 }
 
-/// Seconds of audio one fingerprint item describes (its first sample to its last): the
-/// filters of the last stage reach this far past the item's start.
-pub fn item_span_seconds() -> f64 {
-    Configuration::preset_test2().delay() as f64 / f64::from(SAMPLE_RATE)
-        + f64::from(ITEM_SAMPLES) / f64::from(SAMPLE_RATE)
-}
+/// Seconds from the start of the last matching item of a use to the end of the sound it
+/// describes. An item is computed from about 2.7 s of sound (Chromaprint's frame and filter
+/// widths), but one that straddles the end of a clip still agrees with it for a while:
+/// measured on the mixes of `scripts/audio_recall.py`, ends fell closest at this value.
+pub const END_SECONDS: f64 = 1.4;
+
+/// Seconds from the first matching item of a use to where the clip starts: an item that
+/// begins a little before the clip already hears mostly the clip (measured as above).
+pub const START_SECONDS: f64 = 0.6;
 
 /// One use of a clip found in a mix.
 #[derive(Debug, Clone, PartialEq)]
@@ -357,13 +365,20 @@ struct Window {
 
 /// Every use of `clip` in `mix` (both raw fingerprints), in order of time.
 pub fn find(clip: &[u32], mix: &[u32]) -> Vec<Use> {
-    find_with(clip, mix, MAX_BIT_ERROR_RATE)
+    find_with(clip, mix, MAX_BIT_ERROR_RATE, EXTEND_BIT_ERROR_RATE)
 }
 
-/// As [`find`], with the threshold given (for measuring).
-pub fn find_with(clip: &[u32], mix: &[u32], max_bit_error_rate: f64) -> Vec<Use> {
-    let windows = matched_windows(clip, mix, max_bit_error_rate);
-    group(&windows, clip.len().min(WINDOW))
+/// As [`find`], with the thresholds given (for measuring): a use has a window within `seed`
+/// and extends over the windows next to it within `extend`.
+pub fn find_with(clip: &[u32], mix: &[u32], seed: f64, extend: f64) -> Vec<Use> {
+    let w = clip.len().min(WINDOW);
+    let windows = matched_windows(clip, mix, extend.max(seed));
+    let seed_limit = (seed * 32.0 * w as f64).floor() as u32;
+    group(clip, mix, &windows, w, extend.max(seed))
+        .into_iter()
+        .filter(|(best, _)| *best <= seed_limit)
+        .map(|(_, u)| u)
+        .collect()
 }
 
 /// The best (smallest) share of differing bits of each window of the mix against the clip at
@@ -422,35 +437,71 @@ fn matched_windows(clip: &[u32], mix: &[u32], max_bit_error_rate: f64) -> Vec<Wi
     out
 }
 
-/// Windows no more than two hops apart form one use.
-fn group(windows: &[Window], w: usize) -> Vec<Use> {
-    let rate = |x: &Window| f64::from(x.errors) / (32.0 * w as f64);
-    let span = item_span_seconds();
-    let mut out: Vec<Use> = Vec::new();
-    let mut last: Option<usize> = None;
-    for x in windows {
-        let end = item_seconds(x.mix + w - 1) + span;
-        let clip_end = item_seconds(x.clip + w - 1) + span;
-        match (out.last_mut(), last) {
-            (Some(u), Some(prev)) if x.mix <= prev + 2 * HOP => {
-                u.end = end;
-                u.clip_start = u.clip_start.min(item_seconds(x.clip));
-                u.clip_end = u.clip_end.max(clip_end);
-                u.bit_error_rate = u.bit_error_rate.min(rate(x));
-                u.windows += 1;
-            }
-            _ => out.push(Use {
-                start: item_seconds(x.mix),
-                end,
-                clip_start: item_seconds(x.clip),
-                clip_end,
-                bit_error_rate: rate(x),
-                windows: 1,
-            }),
+/// Windows no more than two hops apart form one use; its edges are then found item by item.
+fn group(
+    clip: &[u32],
+    mix: &[u32],
+    windows: &[Window],
+    w: usize,
+    max_rate: f64,
+) -> Vec<(u32, Use)> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < windows.len() {
+        let mut next = at + 1;
+        while next < windows.len() && windows[next].mix <= windows[next - 1].mix + 2 * HOP {
+            next += 1;
         }
-        last = Some(x.mix);
+        let best = windows[at..next]
+            .iter()
+            .map(|x| x.errors)
+            .min()
+            .unwrap_or(u32::MAX);
+        out.extend(refine(clip, mix, &windows[at..next], w, max_rate).map(|u| (best, u)));
+        at = next;
     }
     out
+}
+
+/// Items whose mean share of differing bits decides where a use starts and ends (1 s).
+const EDGE_RUN: usize = 8;
+
+/// The use a run of matched windows makes: each item of the mix is compared with the clip at
+/// the alignment of the best window that covers it, and the use runs from the first to the
+/// last [`EDGE_RUN`] items that agree within the threshold (a window straddling the start of a
+/// clip still matches when most of it is the clip; the items tell where the clip begins).
+fn refine(clip: &[u32], mix: &[u32], group: &[Window], w: usize, max_rate: f64) -> Option<Use> {
+    let first = group.first()?.mix;
+    let end = group.last()?.mix + w;
+    // The best window over each item of the mix (fewest differing bits).
+    let mut best_over: Vec<Option<&Window>> = vec![None; end - first];
+    for x in group {
+        for slot in &mut best_over[x.mix - first..x.mix - first + w] {
+            if slot.is_none_or(|b| x.errors < b.errors) {
+                *slot = Some(x);
+            }
+        }
+    }
+    // The clip item that mix item `k` meets at that window's alignment.
+    let clip_index = |k: usize| best_over[k - first].map(|x| k - x.mix + x.clip);
+    let errors: Vec<u32> = (first..end)
+        .map(|k| clip_index(k).map_or(32, |c| (mix[k] ^ clip[c]).count_ones()))
+        .collect();
+    let run = EDGE_RUN.min(errors.len());
+    let limit = (max_rate * 32.0 * run as f64).floor() as u32;
+    let sums: Vec<u32> = errors.windows(run).map(|r| r.iter().sum()).collect();
+    let a = sums.iter().position(|&e| e <= limit)?;
+    let b = sums.iter().rposition(|&e| e <= limit)?;
+    let (start_item, last_item) = (first + a, first + b + run - 1);
+    let best = group.iter().map(|x| x.errors).min().unwrap_or(0);
+    Some(Use {
+        start: item_seconds(start_item) + START_SECONDS,
+        end: item_seconds(last_item) + END_SECONDS,
+        clip_start: clip_index(start_item).map_or(0.0, |c| item_seconds(c) + START_SECONDS),
+        clip_end: clip_index(last_item).map_or(0.0, |c| item_seconds(c) + END_SECONDS),
+        bit_error_rate: f64::from(best) / (32.0 * w as f64),
+        windows: group.len(),
+    })
 }
 
 /// Fingerprints the sound of the file at `path` into `facts`: a file of sound alone that holds
