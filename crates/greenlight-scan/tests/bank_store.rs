@@ -25,6 +25,7 @@ async fn story(url: &str) {
             pdq: Some((h("b"), 87)),
             frames: vec![],
             thumbnail: Some(vec![0xff, 0xd8, 0xff]),
+            audio: None,
         })
         .await
         .expect("asset added");
