@@ -692,6 +692,21 @@ impl AudioHit {
     }
 }
 
+/// Seconds ranges as inclusive ranges of edit units at `rate` (an IMF sound track file's
+/// samples), for placing them in compositions.
+pub fn edit_units(ranges: &[(f64, f64)], rate: EditRate) -> Vec<(u64, u64)> {
+    ranges
+        .iter()
+        .map(|&(a, b)| {
+            let first = (a.max(0.0) * rate.as_f64()).floor() as u64;
+            let last = ((b.max(0.0) * rate.as_f64()).ceil() as u64)
+                .saturating_sub(1)
+                .max(first);
+            (first, last)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

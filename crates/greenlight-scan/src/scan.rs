@@ -313,7 +313,14 @@ pub fn scan(
                 if let Some(m) = &mut x.r#match
                     && !m.frame_ranges.is_empty()
                 {
-                    m.imf = packages.placements(&entry.path, &m.frame_ranges);
+                    // A sound track file counts in its own edit units (samples, mostly).
+                    m.imf = match packages.edit_rate(&entry.path) {
+                        Some(rate) if m.medium.as_deref() == Some("audio") => packages.placements(
+                            &entry.path,
+                            &crate::audio::edit_units(&m.audio_ranges, rate),
+                        ),
+                        _ => packages.placements(&entry.path, &m.frame_ranges),
+                    };
                 }
             }
             f

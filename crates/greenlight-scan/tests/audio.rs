@@ -5,6 +5,8 @@
 //! findings or clear errors and the scan goes on. Tests that need ffmpeg or fpcalc say they
 //! skip when the tool is missing.
 
+mod imf_package;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -615,4 +617,81 @@ fn broadcast_wave_time_reference_sets_the_start_timecode() {
     let frame = (start * 25.0).floor() as u64;
     let expected = format!("10:00:{:02}:{:02}", frame / 25, frame % 25);
     assert_eq!(hit.timecode[0].r#in, expected);
+}
+
+#[test]
+fn a_match_in_an_imf_sound_track_file_is_placed_in_composition_timecode() {
+    if !tool("ffmpeg") {
+        return;
+    }
+    use imf_package::{Imp, cpl, resource, timecode};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(&src).expect("mkdir");
+    let temp = src.join("temp.wav");
+    temp_track(&temp);
+    let a = src.join("a.wav");
+    bed_a(&a, 10.0);
+    // 10 s of bed, then the temp track: 30 s of 48 kHz sound in an OP-Atom track file.
+    let mxf = src.join("sound.mxf");
+    ffmpeg(&[
+        "-i",
+        s(&a),
+        "-i",
+        s(&temp),
+        "-filter_complex",
+        "[0:a][1:a]concat=n=2:v=0:a=1,aresample=48000[m]",
+        "-map",
+        "[m]",
+        "-ac",
+        "1",
+        "-c:a",
+        "pcm_s24le",
+        "-f",
+        "mxf_opatom",
+        s(&mxf),
+    ]);
+    let root = dir.path().join("imp");
+    let mut imp = Imp::new(&root);
+    imp.file(1, "sound.mxf", &std::fs::read(&mxf).expect("mxf"));
+    // The composition plays the track file's second 5 to 30 from 01:00:00:00 at 24 fps: the
+    // temp track (second 10 of the file) plays from 01:00:05:00.
+    let samples = 30 * 48_000;
+    let fields = format!(
+        "<EditRate>48000 1</EditRate><IntrinsicDuration>{samples}</IntrinsicDuration>\
+         <EntryPoint>{}</EntryPoint><SourceDuration>{}</SourceDuration>",
+        5 * 48_000,
+        25 * 48_000
+    );
+    let xml = cpl(
+        100,
+        "Harbour Lights EP101",
+        "24 1",
+        &timecode(false, 24, "01:00:00:00"),
+        &[vec![("MainAudioSequence", resource(11, 1, &fields))]],
+    );
+    imp.file(100, "CPL.xml", xml.as_bytes());
+    let root = imp.finish();
+    let banks = Banks {
+        ledger: vec![ledger_entry(&temp, "SCORE-1")],
+        ..Banks::default()
+    };
+    let report = run(&root, &banks, None);
+    let f = file(&report, "sound.mxf");
+    let found = audio_findings(f);
+    assert_eq!(found.len(), 1, "{:#?}", f.findings);
+    let m = found[0].r#match.as_ref().expect("match");
+    let imf = m.imf.as_ref().expect("placed in the composition");
+    assert_eq!(imf.compositions.len(), 1, "{imf:?}");
+    let place = &imf.compositions[0];
+    assert_eq!(place.title, "Harbour Lights EP101");
+    let seconds = |tc: &str| {
+        let p: Vec<u64> = tc
+            .split([':', ';'])
+            .map(|x| x.parse().expect("number"))
+            .collect();
+        (p[0] * 3600 + p[1] * 60 + p[2]) as f64 + p[3] as f64 / 24.0 - 3600.0
+    };
+    assert!((seconds(&place.r#in) - 5.0).abs() <= 1.5, "{place:?}");
+    assert!((seconds(&place.out) - 25.0).abs() <= 1.5, "{place:?}");
 }
