@@ -171,7 +171,12 @@ async fn story(url: &str) {
     let ep101 = store.assets(Some("ep101")).await.expect("ledger");
     let got = ep101.iter().find(|a| a.id == vo).expect("the voice");
     assert_eq!(got.audio.as_ref(), Some(&print));
-    assert!(ep101.iter().filter(|a| a.id != vo).all(|a| a.audio.is_none()));
+    assert!(
+        ep101
+            .iter()
+            .filter(|a| a.id != vo)
+            .all(|a| a.audio.is_none())
+    );
     let sound = |bank: &str, work: &str, studio: Option<&str>| NewAudioReference {
         bank: bank.into(),
         work_id: work.into(),
