@@ -735,12 +735,13 @@ mod tests {
         mix.extend(noise(6, 300));
         let uses = find(&clip, &mix);
         assert_eq!(uses.len(), 2, "{uses:?}");
-        assert!((uses[0].start - item_seconds(300)).abs() < 0.6, "{uses:?}");
-        assert!((uses[1].start - item_seconds(900)).abs() < 0.6, "{uses:?}");
-        assert!(
-            (uses[1].clip_start - item_seconds(50)).abs() < 0.6,
-            "{uses:?}"
-        );
+        // Edges within half a second (runs of 8 items that are mostly the clip still agree),
+        // moved by the measured offsets.
+        let at = |k: usize| item_seconds(k) + START_SECONDS;
+        assert!((uses[0].start - at(300)).abs() < 0.5, "{uses:?}");
+        assert!((uses[1].start - at(900)).abs() < 0.5, "{uses:?}");
+        assert!((uses[1].clip_start - at(50)).abs() < 0.5, "{uses:?}");
+        assert!((uses[1].end - (item_seconds(1049) + END_SECONDS)).abs() < 0.5);
         assert_eq!(uses[0].bit_error_rate, 0.0);
     }
 
