@@ -129,8 +129,8 @@ pub enum ScanError {
     /// The edit list cannot be read.
     #[error(transparent)]
     EditList(#[from] crate::edl::EdlError),
-    /// The delivery holds video and `ffmpeg` is missing.
-    #[error("{count} video file(s) in the delivery (first: {first}), but {source}")]
+    /// The delivery holds video or sound and `ffmpeg` is missing.
+    #[error("{count} video or audio file(s) in the delivery (first: {first}), but {source}")]
     NoFfmpeg {
         /// How many videos.
         count: usize,
