@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use base64::Engine as _;
-use greenlight_scan::bank::{Asset, Reference};
+use greenlight_scan::bank::{Asset, AudioReference, Reference};
 use greenlight_scan::declarations::{Declarations, RecordedDeclaration};
 use greenlight_scan::scan::Banks;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
@@ -338,6 +338,9 @@ struct LedgerDoc {
     production: ProductionDoc,
     ledger: Vec<serde_json::Value>,
     references: Vec<Reference>,
+    /// Audio fingerprints of protected recordings (servers before audio send none).
+    #[serde(default)]
+    audio_references: Vec<AudioReference>,
     declarations: Vec<UseDoc>,
 }
 
@@ -406,6 +409,7 @@ impl LedgerDoc {
             banks: Banks {
                 ledger,
                 references: self.references,
+                audio_references: self.audio_references,
             },
             declarations,
         })

@@ -120,6 +120,38 @@ pub struct Frame {
     pub quality: u8,
 }
 
+/// The Chromaprint fingerprint of a file's first audio stream (see `crate::audio`): one
+/// 32-bit item every 1365 samples at 11,025 Hz (about 0.124 s), as `fpcalc -raw` prints them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AudioPrint {
+    /// Milliseconds of audio fingerprinted (the decoded length, capped).
+    pub millis: u64,
+    /// The raw fingerprint.
+    pub chromaprint: Vec<u32>,
+}
+
+impl AudioPrint {
+    /// The fingerprint as little-endian bytes, as the store keeps it.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.chromaprint
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect()
+    }
+
+    /// The fingerprint stored as `bytes` (little-endian 32-bit items); a trailing partial
+    /// item is dropped.
+    pub fn from_bytes(millis: u64, bytes: &[u8]) -> Self {
+        Self {
+            millis,
+            chromaprint: bytes
+                .chunks_exact(4)
+                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+        }
+    }
+}
+
 /// An asset to register in a production's ledger.
 #[derive(Debug, Clone, Default)]
 pub struct NewAsset {
@@ -141,6 +173,8 @@ pub struct NewAsset {
     pub frames: Vec<Frame>,
     /// A small JPEG thumbnail (the production's own file, so it may be kept).
     pub thumbnail: Option<Vec<u8>>,
+    /// The Chromaprint fingerprint of its first audio stream (audio files, videos with sound).
+    pub audio: Option<AudioPrint>,
 }
 
 /// A ledger entry.
@@ -171,6 +205,9 @@ pub struct Asset {
     /// JPEG thumbnail.
     #[serde(skip)]
     pub thumbnail: Option<Vec<u8>>,
+    /// The Chromaprint fingerprint of its first audio stream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio: Option<AudioPrint>,
 }
 
 /// A hash of a protected work to add to a reference bank.
@@ -210,6 +247,45 @@ pub struct Reference {
     pub hash: String,
     /// PDQ quality.
     pub quality: Option<u8>,
+    /// When it was added.
+    pub added_at: String,
+    /// The studio the bank belongs to; `None` for a bank every studio's scans use.
+    #[serde(default)]
+    pub studio: Option<String>,
+}
+
+/// A recording of a protected work to add to a reference bank: its audio fingerprint.
+#[derive(Debug, Clone)]
+pub struct NewAudioReference {
+    /// The bank's name.
+    pub bank: String,
+    /// The work's id in the rights holder's catalogue.
+    pub work_id: String,
+    /// The work's title.
+    pub title: String,
+    /// BLAKE3 of the file fingerprinted (one entry per file of a work).
+    pub blake3: String,
+    /// The fingerprint.
+    pub audio: AudioPrint,
+    /// The studio the bank belongs to; `None` for a bank every studio's scans use.
+    pub studio: Option<String>,
+}
+
+/// A reference-bank entry holding the audio fingerprint of a protected recording.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AudioReference {
+    /// Store id (numbered apart from [`Reference`] ids).
+    pub id: i64,
+    /// Bank name.
+    pub bank: String,
+    /// Work id.
+    pub work_id: String,
+    /// Work title.
+    pub title: String,
+    /// BLAKE3 of the file fingerprinted.
+    pub blake3: String,
+    /// The fingerprint.
+    pub audio: AudioPrint,
     /// When it was added.
     pub added_at: String,
     /// The studio the bank belongs to; `None` for a bank every studio's scans use.
@@ -393,11 +469,24 @@ impl BankStore {
             .iter()
             .map(|f| (i64::from(f.millis), f.pdq.to_ascii_lowercase()))
             .collect();
-        if stored == fresh {
+        let stored_audio = self.asset_audio(id).await?;
+        if stored == fresh && stored_audio == asset.audio {
             return Ok(Registered::Unchanged(id));
         }
         with_pool!(&self.pool, p => {
             let mut tx = p.begin().await?;
+            sqlx::query("DELETE FROM bank_asset_audio WHERE asset_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            if let Some(a) = &asset.audio {
+                sqlx::query("INSERT INTO bank_asset_audio (asset_id, millis, fingerprint) VALUES ($1, $2, $3)")
+                    .bind(id)
+                    .bind(i64::try_from(a.millis).unwrap_or(i64::MAX))
+                    .bind(a.to_bytes())
+                    .execute(&mut *tx)
+                    .await?;
+            }
             sqlx::query("DELETE FROM bank_asset_frames WHERE asset_id = $1")
                 .bind(id)
                 .execute(&mut *tx)
@@ -414,6 +503,23 @@ impl BankStore {
             tx.commit().await?;
         });
         Ok(Registered::Refreshed(id))
+    }
+
+    /// The audio fingerprint stored for ledger entry `id`.
+    async fn asset_audio(&self, id: i64) -> Result<Option<AudioPrint>, BankError> {
+        let row = with_pool!(&self.pool, p => {
+            sqlx::query("SELECT millis, fingerprint FROM bank_asset_audio WHERE asset_id = $1")
+                .bind(id)
+                .fetch_optional(p)
+                .await?
+                .map(|r| {
+                    let millis: i64 = r.try_get("millis")?;
+                    let bytes: Vec<u8> = r.try_get("fingerprint")?;
+                    Ok::<_, sqlx::Error>(AudioPrint::from_bytes(millis.max(0) as u64, &bytes))
+                })
+                .transpose()?
+        });
+        Ok(row)
     }
 
     /// The ledger entry of `production` holding the file with this BLAKE3, and its use.
@@ -481,6 +587,14 @@ impl BankStore {
                     .execute(&mut *tx)
                     .await?;
             }
+            if let Some(a) = &asset.audio {
+                sqlx::query("INSERT INTO bank_asset_audio (asset_id, millis, fingerprint) VALUES ($1, $2, $3)")
+                    .bind(id)
+                    .bind(i64::try_from(a.millis).unwrap_or(i64::MAX))
+                    .bind(a.to_bytes())
+                    .execute(&mut *tx)
+                    .await?;
+            }
             tx.commit().await?;
             id
         });
@@ -525,7 +639,20 @@ impl BankStore {
         let frames_sql = "SELECT f.asset_id, f.at_ms, f.pdq, f.quality FROM bank_asset_frames f \
                           JOIN bank_assets a ON a.id = f.asset_id WHERE ($1 IS NULL OR a.production = $2) \
                           ORDER BY f.asset_id, f.at_ms";
+        let audio_sql = "SELECT x.asset_id, x.millis, x.fingerprint FROM bank_asset_audio x \
+                         JOIN bank_assets a ON a.id = x.asset_id WHERE ($1 IS NULL OR a.production = $2) \
+                         ORDER BY x.asset_id";
         let production = production.map(str::to_string);
+        let audio: Vec<(i64, AudioPrint)> = with_pool!(&self.pool, p => {
+            let rows = sqlx::query(audio_sql).bind(&production).bind(&production).fetch_all(p).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let millis: i64 = r.try_get("millis")?;
+                let bytes: Vec<u8> = r.try_get("fingerprint")?;
+                out.push((r.try_get("asset_id")?, AudioPrint::from_bytes(millis.max(0) as u64, &bytes)));
+            }
+            out
+        });
         let (mut assets, frames) = with_pool!(&self.pool, p => {
             let rows = sqlx::query(sql).bind(&production).bind(&production).fetch_all(p).await?;
             let mut assets = Vec::with_capacity(rows.len());
@@ -543,6 +670,7 @@ impl BankStore {
                     pdq_quality: r.try_get::<Option<i64>, _>("pdq_quality")?.map(clamp_quality),
                     frames: vec![],
                     thumbnail: r.try_get("thumbnail")?,
+                    audio: None,
                 });
             }
             let frows = sqlx::query(frames_sql).bind(&production).bind(&production).fetch_all(p).await?;
@@ -562,6 +690,11 @@ impl BankStore {
             }
             if let Some(a) = assets.get_mut(at).filter(|a| a.id == id) {
                 a.frames.push(frame);
+            }
+        }
+        for (id, print) in audio {
+            if let Ok(i) = assets.binary_search_by_key(&id, |a| a.id) {
+                assets[i].audio = Some(print);
             }
         }
         Ok(assets)
@@ -619,6 +752,107 @@ impl BankStore {
     /// banks that belong to no studio; never another studio's.
     pub async fn references_for_studio(&self, studio: &str) -> Result<Vec<Reference>, BankError> {
         self.read_references(None, Some(studio)).await
+    }
+
+    /// Adds audio fingerprints of protected recordings; returns how many were new (the same
+    /// file of the same work in the same bank is skipped).
+    pub async fn add_audio_references(
+        &self,
+        refs: &[NewAudioReference],
+    ) -> Result<usize, BankError> {
+        for r in refs {
+            if r.bank.trim().is_empty() || r.work_id.trim().is_empty() || r.title.trim().is_empty()
+            {
+                return Err(BankError::Invalid(
+                    "a reference needs a bank, a work id and a title".into(),
+                ));
+            }
+            if !valid_hex64(&r.blake3) {
+                return Err(BankError::Invalid(format!(
+                    "{} ({}): BLAKE3 must be 64 hex digits",
+                    r.title, r.work_id
+                )));
+            }
+        }
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let added = with_pool!(&self.pool, p => {
+            let mut tx = p.begin().await?;
+            let mut added = 0usize;
+            for r in refs {
+                let done = sqlx::query(
+                    "INSERT INTO bank_reference_audio (bank, work_id, title, blake3, millis, fingerprint, added_at, studio) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+                )
+                .bind(&r.bank)
+                .bind(&r.work_id)
+                .bind(&r.title)
+                .bind(r.blake3.to_ascii_lowercase())
+                .bind(i64::try_from(r.audio.millis).unwrap_or(i64::MAX))
+                .bind(r.audio.to_bytes())
+                .bind(&now)
+                .bind(&r.studio)
+                .execute(&mut *tx)
+                .await?;
+                added += done.rows_affected() as usize;
+            }
+            tx.commit().await?;
+            added
+        });
+        Ok(added)
+    }
+
+    /// Audio entries of reference bank `bank` (all banks when `None`), in id order.
+    pub async fn audio_references(
+        &self,
+        bank: Option<&str>,
+    ) -> Result<Vec<AudioReference>, BankError> {
+        self.read_audio_references(bank, None).await
+    }
+
+    /// The audio reference entries a scan for `studio` uses: that studio's banks and the banks
+    /// of no studio.
+    pub async fn audio_references_for_studio(
+        &self,
+        studio: &str,
+    ) -> Result<Vec<AudioReference>, BankError> {
+        self.read_audio_references(None, Some(studio)).await
+    }
+
+    async fn read_audio_references(
+        &self,
+        bank: Option<&str>,
+        studio: Option<&str>,
+    ) -> Result<Vec<AudioReference>, BankError> {
+        let sql = "SELECT id, bank, work_id, title, blake3, millis, fingerprint, added_at, studio FROM bank_reference_audio \
+                   WHERE ($1 IS NULL OR bank = $2) AND ($3 IS NULL OR studio IS NULL OR studio = $4) ORDER BY id";
+        let bank = bank.map(str::to_string);
+        let studio = studio.map(str::to_string);
+        let out = with_pool!(&self.pool, p => {
+            let rows = sqlx::query(sql)
+                .bind(&bank)
+                .bind(&bank)
+                .bind(&studio)
+                .bind(&studio)
+                .fetch_all(p)
+                .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let millis: i64 = r.try_get("millis")?;
+                let bytes: Vec<u8> = r.try_get("fingerprint")?;
+                out.push(AudioReference {
+                    id: r.try_get("id")?,
+                    bank: r.try_get("bank")?,
+                    work_id: r.try_get("work_id")?,
+                    title: r.try_get("title")?,
+                    blake3: r.try_get("blake3")?,
+                    audio: AudioPrint::from_bytes(millis.max(0) as u64, &bytes),
+                    added_at: r.try_get("added_at")?,
+                    studio: r.try_get("studio")?,
+                });
+            }
+            out
+        });
+        Ok(out)
     }
 
     async fn read_references(

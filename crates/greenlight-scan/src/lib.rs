@@ -19,6 +19,7 @@
 //! assert!(digests.blake3.starts_with("af1349b9"));
 //! ```
 
+pub mod audio;
 pub mod bank;
 pub mod cache;
 pub mod credentials;

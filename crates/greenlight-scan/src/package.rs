@@ -130,6 +130,13 @@ impl DeliveryPackages {
         Some(frames)
     }
 
+    /// The edit rate of the track file at `path` (the unit of its frame numbers in the
+    /// compositions: 48000/1 for sound in most packages), when it is a track file here.
+    pub fn edit_rate(&self, path: &Path) -> Option<crate::timecode::EditRate> {
+        let (found, id) = self.asset(path)?;
+        Some(found.tracks.get(id)?.edit_rate)
+    }
+
     /// Where the matched track-file frames `ranges` play, in every composition.
     pub fn placements(&self, path: &Path, ranges: &[(u64, u64)]) -> Option<ImfMatch> {
         let (found, id) = self.asset(path)?;

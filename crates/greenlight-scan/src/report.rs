@@ -211,6 +211,16 @@ pub struct MatchReport {
     pub method: String,
     /// Smallest PDQ distance (0 for an exact match).
     pub distance: Option<u32>,
+    /// `audio` for a match of sound (Chromaprint); absent for pictures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub medium: Option<String>,
+    /// For audio: each range of `time_ranges` in seconds, to the millisecond.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub audio_ranges: Vec<(f64, f64)>,
+    /// For audio: the smallest share of fingerprint bits that differ in a matched window
+    /// (0 is identical, unrelated sound is near 0.5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bit_error_rate: Option<f64>,
     /// For a video: matched seconds as inclusive `[start, end]` ranges.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub time_ranges: Vec<(u32, u32)>,

@@ -107,6 +107,9 @@ pub struct FileFacts {
     /// What ffprobe said of a video: codec, frame rate, start timecode.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video: Option<video::VideoInfo>,
+    /// The first audio stream and its Chromaprint fingerprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio: Option<crate::audio::AudioFacts>,
     /// The content credential.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential: Option<Credential>,
@@ -133,8 +136,8 @@ pub enum ScanError {
     /// The edit list cannot be read.
     #[error(transparent)]
     EditList(#[from] crate::edl::EdlError),
-    /// The delivery holds video and `ffmpeg` is missing.
-    #[error("{count} video file(s) in the delivery (first: {first}), but {source}")]
+    /// The delivery holds video or sound and `ffmpeg` is missing.
+    #[error("{count} video or audio file(s) in the delivery (first: {first}), but {source}")]
     NoFfmpeg {
         /// How many videos.
         count: usize,
@@ -168,6 +171,8 @@ pub struct Banks {
     pub ledger: Vec<Asset>,
     /// Reference-bank entries.
     pub references: Vec<Reference>,
+    /// Reference-bank entries holding audio fingerprints of protected recordings.
+    pub audio_references: Vec<crate::bank::AudioReference>,
 }
 
 /// Everything a scan needs besides the delivery.
@@ -217,6 +222,7 @@ pub fn scan(
         .filter(|(_, k)| {
             k.as_ref().is_some_and(|k| {
                 k.kind == MediaKind::Video
+                    || k.kind == MediaKind::Audio
                     || matches!(k.mime.as_str(), "image/x-dpx" | "image/x-exr")
             })
         })
@@ -314,7 +320,14 @@ pub fn scan(
                 if let Some(m) = &mut x.r#match
                     && !m.frame_ranges.is_empty()
                 {
-                    m.imf = packages.placements(&entry.path, &m.frame_ranges);
+                    // A sound track file counts in its own edit units (samples, mostly).
+                    m.imf = match packages.edit_rate(&entry.path) {
+                        Some(rate) if m.medium.as_deref() == Some("audio") => packages.placements(
+                            &entry.path,
+                            &crate::audio::edit_units(&m.audio_ranges, rate),
+                        ),
+                        _ => packages.placements(&entry.path, &m.frame_ranges),
+                    };
                 }
             }
             f
@@ -424,7 +437,7 @@ fn cache_config(options: &ScanOptions) -> String {
     // `frames=...@Nfps,exact`: the frame sampling (exact frame positions, numbered frames
     // and the video's probe; older entries sampled with the `fps` filter).
     format!(
-        "{};{};pdq=exact;frames={}x{}@{}fps,exact;traces=1,iptc2025",
+        "{};{};pdq=exact;frames={}x{}@{}fps,exact;traces=1,iptc2025;audio=chromaprint",
         env!("CARGO_PKG_VERSION"),
         if options.sha256 {
             "blake3+sha256"
@@ -479,6 +492,7 @@ pub fn analyse_with(
         pdq: None,
         frames: vec![],
         video: None,
+        audio: None,
         truncated: None,
         credential: None,
         xmp_source_types: vec![],
@@ -573,9 +587,9 @@ pub fn analyse_with(
                     }
                     facts.video = Some(info);
                 }
-                // An MXF of sound alone (an IMF audio track file) is audio, not a video
-                // whose pictures cannot be read.
-                Ok(None) if media.mime == "application/mxf" && video::has_audio(path) => {
+                // A file of sound alone (an IMF audio track file, an MP4 of audio) is audio,
+                // not a video whose pictures cannot be read.
+                Ok(None) if video::has_audio(path) => {
                     facts.media.kind = MediaKind::Audio;
                 }
                 // An IMF subtitle or caption track file: its images are hashed as pictures.
@@ -600,6 +614,9 @@ pub fn analyse_with(
             }
         }
         _ => {}
+    }
+    if matches!(facts.media.kind, MediaKind::Video | MediaKind::Audio) {
+        crate::audio::analyse_into(path, &mut facts);
     }
     if matches!(
         media.kind,
@@ -653,6 +670,7 @@ fn hash_subtitle_images(tt: &timed_text::TimedText, facts: &mut FileFacts) {
 enum Target {
     Ledger(usize),
     Reference(usize),
+    AudioReference(usize),
 }
 
 /// The banks, indexed for matching.
@@ -674,6 +692,8 @@ struct Hit {
     delivered_frames: Vec<(u32, u64)>,
     // Whole seconds of the bank entry's matched frames (its frames are finer than a second).
     bank_seconds: Vec<u32>,
+    // Where the entry's sound plays in the file's sound (audio matches only).
+    audio: Option<crate::audio::AudioHit>,
 }
 
 impl<'a> Matcher<'a> {
@@ -891,7 +911,20 @@ fn judge(
             .iter()
             .any(|t| xmp::is_generative_ai(t))
         || !facts.xmp_ai.is_empty();
-    let hits = merge_works(matcher, matcher.hits(facts));
+    let mut hits: Vec<(Target, Hit)> = merge_works(matcher, matcher.hits(facts))
+        .into_iter()
+        .collect();
+    // A file byte-identical to an entry is reported as such, not again by its sound.
+    let exact: std::collections::HashSet<Target> = hits
+        .iter()
+        .filter(|(_, h)| h.exact)
+        .map(|(t, _)| *t)
+        .collect();
+    hits.extend(
+        audio_hits(matcher, facts, options)
+            .into_iter()
+            .filter(|(t, _)| !exact.contains(t)),
+    );
     let mut ledger_matched = false;
     let mut approved_final = false;
     let mut refs_seen = std::collections::HashSet::new();
@@ -986,6 +1019,24 @@ fn judge(
                     );
                 }
             }
+            Target::AudioReference(i) => {
+                let r = &matcher.banks.audio_references[i];
+                let m = match_report(hit, None, MatchKind::AudioReference(r));
+                push_finding(
+                    &mut f,
+                    Code::ReferenceMatch,
+                    format!(
+                        "{} protected work {:?} (id {}) in reference bank {}",
+                        describe(hit, &None),
+                        r.title,
+                        r.work_id,
+                        r.bank
+                    ),
+                    Some(m),
+                    inputs,
+                    options,
+                );
+            }
             Target::Reference(i) => {
                 let r = &matcher.banks.references[i];
                 if !refs_seen.insert((r.bank.clone(), r.work_id.clone())) {
@@ -1024,6 +1075,44 @@ fn judge(
     }
     finish(&mut f);
     f
+}
+
+/// The uses of the ledger's and the reference banks' sounds in the file's sound.
+fn audio_hits(
+    matcher: &Matcher<'_>,
+    facts: &FileFacts,
+    options: &ScanOptions,
+) -> Vec<(Target, Hit)> {
+    let Some(audio) = &facts.audio else {
+        return vec![];
+    };
+    let labels = crate::audio::Labels::of(facts.video.as_ref(), &audio.info, options.sequence_rate);
+    let entries = matcher
+        .banks
+        .ledger
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| Some((Target::Ledger(i), a.audio.as_ref()?)))
+        .chain(
+            matcher
+                .banks
+                .audio_references
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (Target::AudioReference(i), &r.audio)),
+        );
+    entries
+        .filter_map(|(target, clip)| {
+            let hit = crate::audio::locate(&clip.chromaprint, &audio.print.chromaprint, &labels)?;
+            Some((
+                target,
+                Hit {
+                    audio: Some(hit),
+                    ..Hit::default()
+                },
+            ))
+        })
+        .collect()
 }
 
 /// One hit per protected work: a work imported as many rows (the frames of a vPDQ file, a
@@ -1065,6 +1154,9 @@ fn file_name(p: &Path) -> String {
 }
 
 fn describe(hit: &Hit, frames: &Option<FrameSpan>) -> String {
+    if let Some(a) = &hit.audio {
+        return a.describe();
+    }
     if let Some((ranges, n, total, _, timecode)) = frames {
         let r: Vec<String> = ranges
             .iter()
@@ -1107,6 +1199,7 @@ pub fn fmt_time(s: u32) -> String {
 enum MatchKind<'a> {
     Ledger(&'a Asset),
     Reference(&'a Reference),
+    AudioReference(&'a crate::bank::AudioReference),
 }
 
 fn match_report(hit: &Hit, frames: Option<FrameSpan>, kind: MatchKind<'_>) -> MatchReport {
@@ -1127,7 +1220,18 @@ fn match_report(hit: &Hit, frames: Option<FrameSpan>, kind: MatchKind<'_>) -> Ma
             Some(r.work_id.clone()),
             None,
         ),
+        MatchKind::AudioReference(r) => (
+            r.bank.clone(),
+            r.id,
+            None,
+            Some(r.title.clone()),
+            Some(r.work_id.clone()),
+            None,
+        ),
     };
+    if let Some(a) = &hit.audio {
+        return a.report(bank, entry_id, use_ref, title, work_id, file_name);
+    }
     let mut bank_seconds = hit.bank_seconds.clone();
     bank_seconds.sort_unstable();
     bank_seconds.dedup();
@@ -1144,6 +1248,9 @@ fn match_report(hit: &Hit, frames: Option<FrameSpan>, kind: MatchKind<'_>) -> Ma
             "pdq".into()
         },
         distance: hit.distance,
+        medium: None,
+        audio_ranges: vec![],
+        bit_error_rate: None,
         time_ranges: frames.as_ref().map(|(r, ..)| r.clone()).unwrap_or_default(),
         timecode: frames.as_ref().map(|(.., t)| t.clone()).unwrap_or_default(),
         frame_ranges: frames
@@ -1514,6 +1621,13 @@ pub struct Fingerprint {
     /// For a video longer than the ledger's limit: the seconds hashed
     /// ([`video::MAX_LEDGER_SECONDS`]); the rest is not.
     pub hashed_seconds_cap: Option<u32>,
+    /// The Chromaprint fingerprint of its first audio stream (at most
+    /// [`crate::audio::MAX_BANK_SECONDS`] of it).
+    pub audio: Option<crate::bank::AudioPrint>,
+    /// For sound longer than that: the seconds fingerprinted.
+    pub audio_seconds_cap: Option<u32>,
+    /// Why its sound could not be fingerprinted (it is then registered by exact hash).
+    pub audio_problem: Option<String>,
 }
 
 /// Which bank a file is fingerprinted for.
@@ -1543,6 +1657,9 @@ pub fn fingerprint(path: &Path, bank: BankKind) -> Result<Fingerprint, String> {
         frames: vec![],
         thumbnail: None,
         hashed_seconds_cap: None,
+        audio: None,
+        audio_seconds_cap: None,
+        audio_problem: None,
     };
     match media.kind {
         MediaKind::Image if pdq_decodable(&media.mime) => {
@@ -1562,10 +1679,17 @@ pub fn fingerprint(path: &Path, bank: BankKind) -> Result<Fingerprint, String> {
         }
         MediaKind::Video => {
             let info = match probed {
+                Some(info) => Some(info),
+                None => video::probe(path).map_err(|e| e.to_string())?,
+            };
+            // Sound alone in a video container (an IMF audio track file, an MP4 of audio).
+            let info = match info {
                 Some(info) => info,
-                None => video::probe(path)
-                    .map_err(|e| e.to_string())?
-                    .ok_or_else(|| "holds no video stream ffmpeg can read".to_string())?,
+                None if video::has_audio(path) => {
+                    fingerprint_audio(path, &mut fp);
+                    return Ok(fp);
+                }
+                None => return Err("holds no video stream ffmpeg can read".to_string()),
             };
             let (sampling, seconds) = match bank {
                 BankKind::Ledger => (video::Sampling::Every, video::MAX_LEDGER_SECONDS),
@@ -1583,8 +1707,29 @@ pub fn fingerprint(path: &Path, bank: BankKind) -> Result<Fingerprint, String> {
             if with_thumbnail {
                 fp.thumbnail = video::thumbnail_at(path, 0, THUMBNAIL_SIDE);
             }
+            fingerprint_audio(path, &mut fp);
         }
+        MediaKind::Audio => fingerprint_audio(path, &mut fp),
         _ => {}
     }
     Ok(fp)
+}
+
+/// Adds the fingerprint of the sound of `path`, if it has any, to `fp`; sound that cannot be
+/// decoded leaves the file to its exact hash, and says why.
+fn fingerprint_audio(path: &Path, fp: &mut Fingerprint) {
+    let cap = crate::audio::MAX_BANK_SECONDS;
+    match crate::audio::analyse(path, cap) {
+        Ok(Some(a)) => {
+            if a.capped {
+                fp.audio_seconds_cap = Some(cap);
+            }
+            fp.audio = Some(a.print);
+        }
+        Ok(None) if fp.media.kind == MediaKind::Audio => {
+            fp.audio_problem = Some("holds no audio stream ffmpeg can read".into())
+        }
+        Ok(None) => {}
+        Err(e) => fp.audio_problem = Some(e.to_string()),
+    }
 }

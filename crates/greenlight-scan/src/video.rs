@@ -379,7 +379,7 @@ pub fn has_audio(path: &Path) -> bool {
 
 /// Waits for `child` at most `timeout`, reading at most `limit` bytes of its stdout; `None`
 /// when it was killed for taking too long.
-fn wait_with_output(
+pub(crate) fn wait_with_output(
     mut child: Child,
     timeout: Duration,
     limit: u64,

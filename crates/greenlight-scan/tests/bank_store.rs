@@ -3,7 +3,9 @@
 
 mod postgres;
 
-use greenlight_scan::bank::{BankStore, Frame, HashType, NewAsset, NewReference};
+use greenlight_scan::bank::{
+    AudioPrint, BankStore, Frame, HashType, NewAsset, NewAudioReference, NewReference, Registered,
+};
 
 async fn story(url: &str) {
     let store = BankStore::connect(url)
@@ -25,6 +27,7 @@ async fn story(url: &str) {
             pdq: Some((h("b"), 87)),
             frames: vec![],
             thumbnail: Some(vec![0xff, 0xd8, 0xff]),
+            audio: None,
         })
         .await
         .expect("asset added");
@@ -136,6 +139,77 @@ async fn story(url: &str) {
             .expect("references")
             .is_empty()
     );
+    // Sound: a ledger entry's fingerprint round-trips, and registering the file again with a
+    // fingerprint it lacked brings the entry up to date.
+    let print = AudioPrint {
+        millis: 20_000,
+        chromaprint: vec![0, 1, 0xdead_beef, u32::MAX],
+    };
+    let voice = NewAsset {
+        production: "ep101".into(),
+        use_ref: "VO-1".into(),
+        file_name: "voice.wav".into(),
+        blake3: h("f"),
+        media_type: "audio/x-wav".into(),
+        ..Default::default()
+    };
+    let Registered::New(vo) = store.register_asset(&voice).await.expect("added") else {
+        panic!("a new entry");
+    };
+    let with_sound = NewAsset {
+        audio: Some(print.clone()),
+        ..voice.clone()
+    };
+    assert_eq!(
+        store.register_asset(&with_sound).await.expect("refreshed"),
+        Registered::Refreshed(vo)
+    );
+    assert_eq!(
+        store.register_asset(&with_sound).await.expect("unchanged"),
+        Registered::Unchanged(vo)
+    );
+    let ep101 = store.assets(Some("ep101")).await.expect("ledger");
+    let got = ep101.iter().find(|a| a.id == vo).expect("the voice");
+    assert_eq!(got.audio.as_ref(), Some(&print));
+    assert!(
+        ep101
+            .iter()
+            .filter(|a| a.id != vo)
+            .all(|a| a.audio.is_none())
+    );
+    let sound = |bank: &str, work: &str, studio: Option<&str>| NewAudioReference {
+        bank: bank.into(),
+        work_id: work.into(),
+        title: "Theme".into(),
+        blake3: h("9"),
+        audio: print.clone(),
+        studio: studio.map(str::to_string),
+    };
+    let sounds = [
+        sound("library", "W-1", None),
+        sound("northlight-catalogue", "N-8", Some("org-northlight")),
+    ];
+    assert_eq!(store.add_audio_references(&sounds).await.expect("added"), 2);
+    assert_eq!(
+        store.add_audio_references(&sounds).await.expect("skipped"),
+        0
+    );
+    let works = |refs: Vec<greenlight_scan::bank::AudioReference>| {
+        refs.into_iter().map(|r| r.work_id).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        works(
+            store
+                .audio_references_for_studio("org-elsewhere")
+                .await
+                .expect("references")
+        ),
+        ["W-1"]
+    );
+    let all = store.audio_references(None).await.expect("references");
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[1].audio, print);
+
     assert!(
         store
             .add_asset(&NewAsset {

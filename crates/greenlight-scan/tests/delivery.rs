@@ -85,8 +85,10 @@ fn ledger(path: &Path) -> Banks {
                 })
                 .collect(),
             thumbnail: None,
+            audio: None,
         }],
         references: vec![],
+        audio_references: vec![],
     }
 }
 
@@ -509,8 +511,10 @@ fn a_truncated_jpeg_is_hashed_from_what_decodes_and_still_matched() {
             pdq_quality: Some(quality),
             frames: vec![],
             thumbnail: None,
+            audio: None,
         }],
         references: vec![],
+        audio_references: vec![],
     };
     let root = dir.path().join("delivery");
     std::fs::create_dir_all(&root).expect("mkdir");
@@ -714,8 +718,10 @@ fn a_temporary_still_shown_as_a_subtitle_image_is_found_at_its_time() {
             pdq_quality: Some(quality),
             frames: vec![],
             thumbnail: None,
+            audio: None,
         }],
         references: vec![],
+        audio_references: vec![],
     };
     let root = dir.path().join("delivery");
     std::fs::create_dir_all(&root).expect("mkdir");

@@ -63,6 +63,7 @@ fn ledger_asset(id: i64, path: &Path, use_ref: &str) -> Asset {
             })
             .collect(),
         thumbnail: fp.thumbnail,
+        audio: None,
     }
 }
 
@@ -134,6 +135,7 @@ fn ledger_matches_survive_reencoding_resizing_cropping_and_recolouring() {
     let banks = Banks {
         ledger: vec![ledger_asset(1, &bank_dir.join("concept.png"), "BB-001")],
         references: vec![],
+        audio_references: vec![],
     };
 
     std::fs::write(
@@ -254,6 +256,7 @@ fn declarations_and_decisions_decide_between_temp_unapproved_and_approved() {
     let banks = Banks {
         ledger,
         references: vec![],
+        audio_references: vec![],
     };
     let report = run(
         &root,
@@ -308,6 +311,7 @@ fn a_kept_marking_passes_and_a_stripped_one_can_be_waived() {
     let banks = Banks {
         ledger: vec![ledger_asset(1, &bank_dir.join("plate.png"), "PLATE-1")],
         references: vec![],
+        audio_references: vec![],
     };
 
     let report = run(
@@ -433,6 +437,7 @@ fn reference_bank_matches_name_the_work_and_low_quality_hashes_are_not_matched()
             reference(1, "SL-0042", fp.pdq.expect("pdq").0.to_hex(), 100),
             reference(2, "SL-0099", flat_fp.hash.to_hex(), 100),
         ],
+        audio_references: vec![],
     };
     let report = run(root, &banks, None, &Waivers::default(), &options());
     let f = file(&report, "lookalike.jpg");
@@ -535,6 +540,7 @@ fn video_matches_are_reported_as_time_ranges_and_shares() {
     let banks = Banks {
         ledger: vec![ledger_asset(7, &bank_dir.join("previs.mp4"), "PREVIS-7")],
         references: vec![],
+        audio_references: vec![],
     };
     let report = run(&root, &banks, None, &Waivers::default(), &options());
     let f = file(&report, "cut.mp4");

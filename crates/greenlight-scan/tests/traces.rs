@@ -288,6 +288,7 @@ mod in_the_scan {
             pdq_quality: fp.pdq.map(|(_, q)| q),
             frames: vec![],
             thumbnail: None,
+            audio: None,
         }
     }
 
@@ -409,6 +410,7 @@ mod in_the_scan {
         let banks = Banks {
             ledger: vec![asset(&fixture("a1111.png"), "PLATE-1")],
             references: vec![],
+            audio_references: vec![],
         };
         let report = run(&root, &banks, Some(&declarations));
         let f = file(&report, "a1111.png");

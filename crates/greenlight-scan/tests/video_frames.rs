@@ -65,6 +65,7 @@ async fn ledger_of(dir: &Path, clip: &Path) -> Vec<greenlight_scan::bank::Asset>
                 })
                 .collect(),
             thumbnail: None,
+            audio: None,
         })
         .await
         .expect("asset added");
@@ -123,6 +124,7 @@ async fn a_clip_cut_in_at_a_fractional_second_is_found() {
     let banks = Banks {
         ledger,
         references: vec![],
+        audio_references: vec![],
     };
     let credentials = CredentialReader::new(None).expect("reader");
     let inputs = ScanInputs {

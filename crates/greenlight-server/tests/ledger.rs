@@ -97,6 +97,7 @@ async fn story(url: &str, dir: tempfile::TempDir) {
                 pdq: Some((h("d"), 90)),
                 frames: vec![],
                 thumbnail: Some(vec![0xff, 0xd8, 0xff, 0xe0]),
+                audio: None,
             })
             .await
             .expect("asset added");

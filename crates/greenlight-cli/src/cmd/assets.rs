@@ -208,6 +208,19 @@ async fn add(
     for path in &files {
         let fp = fingerprint(path, BankKind::Ledger)
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        if let Some(why) = &fp.audio_problem {
+            eprintln!(
+                "note: {}: its sound could not be fingerprinted ({why}); it is registered by exact hash",
+                path.display()
+            );
+        }
+        if let Some(seconds) = fp.audio_seconds_cap {
+            eprintln!(
+                "note: {}: only its first {} minutes of sound are fingerprinted",
+                path.display(),
+                seconds / 60
+            );
+        }
         if let Some(seconds) = fp.hashed_seconds_cap {
             eprintln!(
                 "note: {}: only its first {} minutes are hashed frame by frame; later frames are not in the ledger",
@@ -239,6 +252,7 @@ async fn add(
                     })
                     .collect(),
                 thumbnail: fp.thumbnail,
+                audio: fp.audio,
             },
         ));
     }
@@ -280,11 +294,20 @@ async fn add(
             .as_ref()
             .is_some_and(|(_, q)| *q < greenlight_scan::pdq::LOW_QUALITY_THRESHOLD);
         let registered = store.register_asset(&asset).await?;
-        let what = match (&asset.pdq, asset.frames.len()) {
+        let mut what = match (&asset.pdq, asset.frames.len()) {
             (Some((h, q)), _) => format!("PDQ {h} quality {q}"),
             (None, n) if n > 0 => format!("{n} frame hashes"),
+            _ if asset.audio.is_some() => String::new(),
             _ => "exact hash only".to_string(),
         };
+        if let Some(a) = &asset.audio {
+            let sound = format!("audio fingerprint of {:.1} s", a.millis as f64 / 1000.0);
+            what = if what.is_empty() {
+                sound
+            } else {
+                format!("{what}, {sound}")
+            };
+        }
         match registered {
             Registered::New(id) => println!(
                 "#{id} {} -> {production} / {use_ref} ({what})",
@@ -325,9 +348,11 @@ async fn list(url: &str, production: Option<String>, format: ListFormat) -> anyh
                 a.file_name,
                 a.tool.as_deref().unwrap_or("-"),
                 &a.added_at[..a.added_at.len().min(10)],
-                match (&a.pdq, a.frames.len()) {
-                    (Some(_), _) => format!("image, PDQ q{}", a.pdq_quality.unwrap_or(0)),
-                    (None, n) if n > 0 => format!("video, {n} frames"),
+                match (&a.pdq, a.frames.len(), &a.audio) {
+                    (Some(_), _, _) => format!("image, PDQ q{}", a.pdq_quality.unwrap_or(0)),
+                    (None, n, Some(_)) if n > 0 => format!("video, {n} frames, sound"),
+                    (None, n, None) if n > 0 => format!("video, {n} frames"),
+                    (None, _, Some(s)) => format!("audio, {:.1} s", s.millis as f64 / 1000.0),
                     _ => a.media_type.clone(),
                 }
             ),

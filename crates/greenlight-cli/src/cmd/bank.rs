@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use greenlight_scan::bank::{BankStore, CsvRow, HashType, NewReference};
+use greenlight_scan::bank::{BankStore, CsvRow, HashType, NewAudioReference, NewReference};
 use greenlight_scan::scan::{BankKind, fingerprint};
 
 use crate::cmd::UsageError;
@@ -15,7 +15,8 @@ use crate::cmd::scan::runtime;
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Hash files of a protected work into a bank: BLAKE3 always, PDQ for images, PDQ four
-    /// times a second for video. The files themselves are not kept.
+    /// times a second for video, a Chromaprint audio fingerprint for sound (audio files and
+    /// the sound of videos, up to 30 minutes). The files themselves are not kept.
     Add {
         /// The bank's name.
         #[arg(long, value_name = "NAME")]
@@ -150,6 +151,7 @@ async fn add(url: &str, work: Work, files: Vec<PathBuf>) -> anyhow::Result<u8> {
         return Err(UsageError("--bank, --id and --title must not be empty".into()).into());
     }
     let mut refs = Vec::new();
+    let mut sounds = Vec::new();
     let mut skipped_low = 0;
     for path in &files {
         let fp = fingerprint(path, BankKind::Reference)
@@ -164,6 +166,22 @@ async fn add(url: &str, work: Work, files: Vec<PathBuf>) -> anyhow::Result<u8> {
             studio: studio.clone(),
         };
         refs.push(r(HashType::Blake3, fp.digests.blake3.clone(), None));
+        if let Some(why) = &fp.audio_problem {
+            eprintln!(
+                "note: {}: its sound could not be fingerprinted ({why}); only its hashes are added",
+                path.display()
+            );
+        }
+        if let Some(audio) = fp.audio.clone() {
+            sounds.push(NewAudioReference {
+                bank: bank.clone(),
+                work_id: id.clone(),
+                title: title.clone(),
+                blake3: fp.digests.blake3.clone(),
+                audio,
+                studio: studio.clone(),
+            });
+        }
         if let Some((h, q)) = fp.pdq {
             refs.push(r(HashType::Pdq, h.to_hex(), Some(q)));
         }
@@ -177,8 +195,12 @@ async fn add(url: &str, work: Work, files: Vec<PathBuf>) -> anyhow::Result<u8> {
     }
     let store = BankStore::connect_creating(url).await?;
     let added = store.add_references(&refs).await?;
+    let added_sounds = store.add_audio_references(&sounds).await?;
     store.close().await;
     println!("{added} hash(es) of {title:?} ({id}) added to bank {bank}");
+    if !sounds.is_empty() {
+        println!("{added_sounds} audio fingerprint(s) of {title:?} ({id}) added to bank {bank}");
+    }
     if skipped_low > 0 {
         eprintln!("note: {skipped_low} low-quality frame hash(es) left out (quality below 50)");
     }

@@ -1,5 +1,6 @@
-//! `greenlight hash`: BLAKE3 (and optionally SHA-256) of each file, and for images the PDQ
-//! perceptual hash, its quality and the decode path.
+//! `greenlight hash`: BLAKE3 (and optionally SHA-256) of each file, for images the PDQ
+//! perceptual hash, its quality and the decode path, and for files with sound the raw
+//! Chromaprint fingerprint of the first audio stream and its length in seconds.
 //!
 //! A file that cannot be read, or an image that cannot be decoded, gets an `error` instead and
 //! the command goes on; the exit code is then 4.
@@ -8,15 +9,16 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use greenlight_scan::{decode, digest, pdq};
+use greenlight_scan::{audio, decode, digest, pdq};
 
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// A block per file, for people.
     Human,
-    /// One JSON object per line: `file`, `blake3`, and for images `pdq`, `pdq_quality`,
-    /// `pdq_path` (plus `sha256`, `pdq_dihedral` or `error` where they apply).
+    /// One JSON object per line: `file`, `blake3`, for images `pdq`, `pdq_quality`,
+    /// `pdq_path`, for sound `chromaprint` and `audio_seconds` (plus `sha256`, `pdq_dihedral`
+    /// or `error` where they apply).
     Json,
 }
 
@@ -48,6 +50,7 @@ struct Hashed {
     blake3: String,
     sha256: Option<String>,
     pdq: Option<PdqOutcome>,
+    audio: Option<Result<greenlight_scan::bank::AudioPrint, String>>,
 }
 
 enum PdqOutcome {
@@ -113,10 +116,26 @@ fn hash_file(path: &Path, args: &Args) -> anyhow::Result<Hashed> {
             )
         }
     };
+    // Sound: anything that is not a still image and that ffprobe finds an audio stream in.
+    let audio = if pdq.is_some() || size == 0 {
+        None
+    } else {
+        match audio::probe(path) {
+            Ok(Some(_)) => Some(
+                audio::fingerprint_file(path, audio::MAX_SECONDS)
+                    .map(|(print, _)| print)
+                    .map_err(|e| e.to_string()),
+            ),
+            Ok(None) => None,
+            Err(audio::AudioError::FfmpegMissing(_)) => None,
+            Err(e) => Some(Err(e.to_string())),
+        }
+    };
     Ok(Hashed {
         blake3: digests.blake3,
         sha256: digests.sha256,
         pdq,
+        audio,
     })
 }
 
@@ -148,6 +167,22 @@ fn json_line(file: &Path, result: &anyhow::Result<Hashed>, args: &Args) -> serde
                 }
                 Some(PdqOutcome::Failed(err)) => {
                     obj.insert("error".into(), format!("cannot decode image: {err}").into());
+                }
+            }
+            match &h.audio {
+                None => {}
+                Some(Ok(print)) => {
+                    obj.insert("chromaprint".into(), print.chromaprint.clone().into());
+                    obj.insert(
+                        "audio_seconds".into(),
+                        (print.millis as f64 / 1000.0).into(),
+                    );
+                }
+                Some(Err(err)) => {
+                    obj.insert(
+                        "error".into(),
+                        format!("cannot fingerprint audio: {err}").into(),
+                    );
                 }
             }
         }
@@ -193,6 +228,34 @@ fn human_block(
                     writeln!(out, "  error        cannot decode image: {err}")?
                 }
             }
+            match &h.audio {
+                None => {}
+                Some(Ok(print)) => {
+                    writeln!(
+                        out,
+                        "  audio        {:.3} s, {} fingerprint items",
+                        print.millis as f64 / 1000.0,
+                        print.chromaprint.len()
+                    )?;
+                    let head: Vec<String> = print
+                        .chromaprint
+                        .iter()
+                        .take(8)
+                        .map(u32::to_string)
+                        .collect();
+                    writeln!(
+                        out,
+                        "  chromaprint  {}{}",
+                        head.join(","),
+                        if print.chromaprint.len() > 8 {
+                            ",..."
+                        } else {
+                            ""
+                        }
+                    )?;
+                }
+                Some(Err(err)) => writeln!(out, "  error        cannot fingerprint audio: {err}")?,
+            }
         }
     }
     Ok(())
@@ -207,7 +270,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         let result = hash_file(file, &args);
         let errored = match &result {
             Err(_) => true,
-            Ok(h) => matches!(h.pdq, Some(PdqOutcome::Failed(_))),
+            Ok(h) => {
+                matches!(h.pdq, Some(PdqOutcome::Failed(_))) || matches!(h.audio, Some(Err(_)))
+            }
         };
         failed |= errored;
         let written = match args.format {

@@ -153,14 +153,16 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             // Reference works kept in a local bank store (the default file, or
             // GREENLIGHT_BANKS_URL) are checked too, beside the server's: a protected work
             // registered locally must not drop out because the ledger comes from a server.
-            if let Some((url, references)) = local_references()? {
+            if let Some((url, references, sounds)) = local_references()? {
+                let n = references.len() + sounds.len();
                 eprintln!(
                     "note: also checking {} reference work entr{} from the local bank store {}",
-                    references.len(),
-                    if references.len() == 1 { "y" } else { "ies" },
+                    n,
+                    if n == 1 { "y" } else { "ies" },
                     greenlight_scan::bank::redact(&url)
                 );
                 banks.references.extend(references);
+                banks.audio_references.extend(sounds);
             }
             (banks, Some(inputs.declarations))
         }
@@ -243,19 +245,26 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
 
 /// The reference banks of the local bank store, when there is one: `GREENLIGHT_BANKS_URL`, or
 /// the default file when it exists. Never creates a store.
-fn local_references() -> anyhow::Result<Option<(String, Vec<greenlight_scan::bank::Reference>)>> {
+type LocalReferences = (
+    String,
+    Vec<greenlight_scan::bank::Reference>,
+    Vec<greenlight_scan::bank::AudioReference>,
+);
+
+fn local_references() -> anyhow::Result<Option<LocalReferences>> {
     let url = match std::env::var(BANKS_URL_ENV).ok().filter(|u| !u.is_empty()) {
         Some(url) => url,
         None if Path::new("greenlight-banks.db").exists() => DEFAULT_DATABASE_URL.to_owned(),
         None => return Ok(None),
     };
-    let references = runtime()?.block_on(async {
+    let (references, sounds) = runtime()?.block_on(async {
         let store = BankStore::connect_existing(&url).await?;
         let references = store.references(None).await?;
+        let sounds = store.audio_references(None).await?;
         store.close().await;
-        Ok::<_, anyhow::Error>(references)
+        Ok::<_, anyhow::Error>((references, sounds))
     })?;
-    Ok((!references.is_empty()).then_some((url, references)))
+    Ok((!references.is_empty() || !sounds.is_empty()).then_some((url, references, sounds)))
 }
 
 /// Loads the ledger of `production` and every reference bank. The default local store is not
@@ -290,8 +299,13 @@ pub fn load_banks(url: &str, production: Option<&str>) -> anyhow::Result<Banks> 
             None => vec![],
         };
         let references = store.references(None).await?;
+        let audio_references = store.audio_references(None).await?;
         store.close().await;
-        Ok::<_, anyhow::Error>(Banks { ledger, references })
+        Ok::<_, anyhow::Error>(Banks {
+            ledger,
+            references,
+            audio_references,
+        })
     })
 }
 

@@ -3,6 +3,8 @@
 
 #[cfg(feature = "scan")]
 mod assets;
+#[cfg(feature = "scan")]
+mod audio;
 #[cfg(feature = "server")]
 mod audit;
 #[cfg(feature = "scan")]

@@ -369,3 +369,130 @@ fn a_redirecting_server_is_named_and_not_followed() {
         "one request, the redirect not followed"
     );
 }
+
+/// The server's ledger carries audio fingerprints: a sound registered into the server's
+/// database (ledger and reference bank) is found in a delivered mix by `scan --server`.
+#[test]
+fn a_scan_against_a_server_matches_sound() {
+    use crate::audio::{ffmpeg, have, synth, tune};
+    if !have("ffmpeg") {
+        return;
+    }
+    let dir = Dir::new();
+    let out = dir.run(&[
+        "admin",
+        "create",
+        "--email",
+        "admin@studio.example",
+        "--org",
+        "Studio",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let admin = admin_token(&out);
+    let server = Server::start(&dir, &[]);
+    let addr = server.addr();
+    let base = server.base.clone();
+    let (_, production) = production_with_partner(&addr, &admin);
+
+    for d in ["assets", "work", "delivery"] {
+        std::fs::create_dir_all(dir.path().join(d)).expect("mkdir");
+    }
+    synth(&dir, "assets/voice.wav", &tune(3), 10, &[]);
+    synth(&dir, "work/theme.wav", &tune(6), 10, &[]);
+    synth(&dir, "bed.wav", &tune(8), 8, &[]);
+    ffmpeg(
+        &dir,
+        &[
+            "-i",
+            "bed.wav",
+            "-i",
+            "assets/voice.wav",
+            "-i",
+            "work/theme.wav",
+            "-filter_complex",
+            "[0:a][1:a][2:a]concat=n=3:v=0:a=1[m]",
+            "-map",
+            "[m]",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
+            "delivery/mix.m4a",
+        ],
+    );
+    let db = format!("sqlite://{}", dir.path().join("greenlight.db").display());
+    for args in [
+        vec![
+            "assets",
+            "add",
+            "--database-url",
+            &db,
+            "--production",
+            &production,
+            "--use",
+            "BB-002",
+            "assets/voice.wav",
+        ],
+        vec![
+            "bank",
+            "add",
+            "--database-url",
+            &db,
+            "--bank",
+            "library",
+            "--id",
+            "SL-9",
+            "--title",
+            "Theme",
+            "work/theme.wav",
+        ],
+    ] {
+        let out = dir.run(&args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let ledger = get(
+        &addr,
+        &format!("/api/v1/productions/{production}/ledger"),
+        &admin,
+    )
+    .json();
+    assert!(
+        ledger["ledger"][0]["audio"]["chromaprint"]
+            .as_array()
+            .is_some_and(|a| a.len() > 50),
+        "the ledger carries the fingerprint: {}",
+        ledger["ledger"][0]
+    );
+    assert_eq!(ledger["audio_references"][0]["work_id"], "SL-9");
+
+    let (code, report, stderr) = scan(&dir, &base, Some(&admin), &["--production", &production]);
+    assert_eq!(code, 1, "{stderr}");
+    let findings = report["files"][0]["findings"].as_array().expect("findings");
+    let mut seen: Vec<(String, Value, Value)> = findings
+        .iter()
+        .map(|x| {
+            (
+                x["code"].as_str().unwrap_or_default().to_owned(),
+                x["match"]["medium"].clone(),
+                x["match"]["time_ranges"].clone(),
+            )
+        })
+        .collect();
+    seen.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(seen.len(), 2, "{report}");
+    assert_eq!(
+        (seen[0].0.as_str(), &seen[0].1),
+        ("REFERENCE-MATCH", &json!("audio"))
+    );
+    assert_eq!(
+        (seen[1].0.as_str(), &seen[1].1),
+        ("UNAPPROVED-AI", &json!("audio"))
+    );
+    let start = |v: &Value| v[0][0].as_u64().expect("start");
+    assert!((17..=19).contains(&start(&seen[0].2)), "{report}");
+    assert!((7..=9).contains(&start(&seen[1].2)), "{report}");
+}

@@ -12,7 +12,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use base64::Engine as _;
-use greenlight_scan::bank::{Asset, BankStore, Reference};
+use greenlight_scan::bank::{Asset, AudioReference, BankStore, Reference};
 use greenlight_store::{Production, ProductionId, ScanUse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -24,7 +24,8 @@ use crate::state::AppState;
 
 /// One entry of the production's asset ledger: the bank's record (`id`, `production`,
 /// `use_ref`, `tool`, `added_at`, `file_name`, `blake3`, `media_type`, `pdq`, `pdq_quality`,
-/// `frames`) and its JPEG thumbnail, base64.
+/// `frames`, and `audio` for sound: `millis` and `chromaprint`, the raw fingerprint) and its
+/// JPEG thumbnail, base64.
 #[derive(Debug, Clone, Serialize)]
 pub struct LedgerEntry {
     #[serde(flatten)]
@@ -51,6 +52,11 @@ pub struct ScanLedger {
     /// `title`, `hash_type` (`pdq` or `blake3`), `hash`, `quality`, `added_at`, `studio`.
     #[schema(value_type = Vec<Object>)]
     pub references: Vec<Reference>,
+    /// The audio entries of those reference banks (Chromaprint fingerprints of protected
+    /// recordings, never the sound): `id`, `bank`, `work_id`, `title`, `blake3`, `audio`
+    /// (`millis`, `chromaprint`: the raw 32-bit items), `added_at`, `studio`.
+    #[schema(value_type = Vec<Object>)]
+    pub audio_references: Vec<AudioReference>,
     /// The production's declarations the caller may see, by `use.ref`.
     pub declarations: Vec<ScanUse>,
 }
@@ -141,6 +147,10 @@ pub async fn ledger(
         .references_for_studio(&production.studio_id.0)
         .await
         .map_err(bank_error)?;
+    let audio_references = banks
+        .audio_references_for_studio(&production.studio_id.0)
+        .await
+        .map_err(bank_error)?;
     let b64 = base64::engine::general_purpose::STANDARD;
     let ledger = assets
         .into_iter()
@@ -154,6 +164,7 @@ pub async fn ledger(
         generated_at: chrono::Utc::now(),
         ledger,
         references,
+        audio_references,
         declarations,
     }))
 }
