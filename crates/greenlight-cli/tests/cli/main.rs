@@ -11,6 +11,7 @@ mod check;
 mod guidance;
 #[cfg(feature = "scan")]
 mod hash;
+mod policy;
 #[cfg(feature = "scan")]
 mod scan;
 #[cfg(all(feature = "scan", feature = "server"))]
