@@ -213,6 +213,29 @@ fn write_table(out: &mut impl Write, pack: &Pack) -> std::io::Result<()> {
             writeln!(out, "  {:<28} {}", "", r.title)?;
         }
     }
+    if !file.aggregates.is_empty() {
+        writeln!(out, "  {:<28} {:<17} SOURCE", "AGGREGATE RULE", "OUTCOME")?;
+        for a in &file.aggregates {
+            writeln!(
+                out,
+                "  {:<28} {:<17} {}",
+                a.id,
+                a.outcome.as_str(),
+                a.source
+            )?;
+            if !a.title.is_empty() {
+                writeln!(out, "  {:<28} {}", "", a.title)?;
+            }
+        }
+    }
+    if !file.tests.is_empty() {
+        let n = file.tests.len();
+        writeln!(
+            out,
+            "  {n} test{} (greenlight policy test)",
+            if n == 1 { "" } else { "s" }
+        )?;
+    }
     writeln!(out)
 }
 
