@@ -278,10 +278,28 @@ fn diff_reports_the_declarations_that_change_and_the_counts() {
     assert_eq!(out.status.code(), Some(0));
     let stdout = text(&out.stdout);
     assert!(stdout.starts_with("0 of 4 declarations change"), "{stdout}");
+
+    // The human output says what the JSON says.
+    let human: Vec<&str> = args
+        .iter()
+        .copied()
+        .filter(|a| *a != "--format" && *a != "json")
+        .collect();
+    let out = dir.run(&human);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with("1 of 4 declarations changes")
+            && stdout.contains("decls/a-ideation.yaml (HL-MOOD-01)")
+            && stdout.contains("before: notify")
+            && stdout.contains("after:  review")
+            && stdout.contains("STUDIO-REPLICA-COUNT (escalate)"),
+        "{stdout}"
+    );
 }
 
 #[test]
-fn diff_exits_4_on_an_unreadable_file_and_2_on_a_usage_error() {
+fn diff_exits_4_on_an_unreadable_file_3_on_an_invalid_one_and_2_on_a_usage_error() {
     let dir = Dir::new();
     dir.write("a.yaml", IDEATION);
     let out = dir.run(&[
@@ -298,6 +316,26 @@ fn diff_exits_4_on_an_unreadable_file_and_2_on_a_usage_error() {
     assert!(text(&out.stderr).contains("missing.yaml"));
     let out = dir.run(&["policy", "diff", "--from", "netflix-genai", "a.yaml"]);
     assert_eq!(out.status.code(), Some(2));
+    dir.write(
+        "bad.yaml",
+        "greenlight: declaration/v1\nproduction: {title: T}\n",
+    );
+    let out = dir.run(&[
+        "policy",
+        "diff",
+        "--from",
+        "netflix-genai",
+        "--to",
+        "eu-ai-act-art50",
+        "a.yaml",
+        "bad.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        text(&out.stderr).contains("bad.yaml"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = dir.run(&[
         "policy",
         "diff",
