@@ -420,6 +420,34 @@ mod tests {
     }
 
     #[test]
+    fn a_production_test_expects_only_production_findings_and_inline_only_covers_it() {
+        let text = pack(&format!(
+            "  - name: production\n    declarations: [{DECL}, cases/two.yaml]\n    expect: {{outcome: review, production_findings: []}}\n"
+        ));
+        let err = Pack::from_yaml(&text).unwrap_err().to_string();
+        assert!(
+            err.contains("`production`") && err.contains("expect.outcome"),
+            "{err}"
+        );
+        let text = text.replace(
+            "{outcome: review, production_findings",
+            "{production_findings",
+        );
+        if let Err(e) = Pack::from_yaml(&text) {
+            panic!("{e}");
+        }
+        let err = Pack::from_yaml_with(
+            &text,
+            LoadOptions {
+                inline_tests_only: true,
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("cases/two.yaml"), "{err}");
+    }
+
+    #[test]
     fn an_outcome_is_required_for_one_declaration() {
         let text = pack(&format!(
             "  - name: no outcome\n    declaration: {DECL}\n    expect: {{rules: [ALL]}}\n"
