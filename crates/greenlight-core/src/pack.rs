@@ -161,8 +161,33 @@ pub struct TestDef {
 pub enum TestDeclaration {
     /// A path relative to the pack file.
     Path(String),
+    /// `{organisation, declaration}`: a declaration (a path or inline) and the organisation
+    /// that declared it, for aggregate rules about organisations.
+    Declared(Declared),
     /// The declaration itself, written in the pack.
     Inline(serde_json::Map<String, serde_json::Value>),
+}
+
+/// A test declaration with the organisation that declared it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Declared {
+    pub organisation: String,
+    pub declaration: Box<TestDeclaration>,
+}
+
+impl TestDeclaration {
+    /// The declaration (a path or inline) and the organisation given with it, if any; `None`
+    /// when an organisation wraps another (refused when the pack loads).
+    pub fn parts(&self) -> Option<(&TestDeclaration, Option<&str>)> {
+        match self {
+            TestDeclaration::Declared(d) => match &*d.declaration {
+                TestDeclaration::Declared(_) => None,
+                inner => Some((inner, Some(d.organisation.as_str()))),
+            },
+            other => Some((other, None)),
+        }
+    }
 }
 
 /// What a test expects. Sets are compared as sets (order and repeats do not matter).

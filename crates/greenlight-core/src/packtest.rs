@@ -152,6 +152,11 @@ pub(crate) fn validate(pack: &Pack, options: LoadOptions) -> Result<(), PackErro
             )));
         }
         for source in sources {
+            let Some((source, _)) = source.parts() else {
+                return Err(error(
+                    "a declaration given with its `organisation` cannot carry another".to_owned(),
+                ));
+            };
             if let TestDeclaration::Path(path) = source {
                 if path.trim().is_empty() {
                     return Err(error("the declaration path is empty".to_owned()));
@@ -178,7 +183,7 @@ pub fn declaration_paths(pack: &Pack) -> Vec<(&str, &str)> {
             .iter()
             .chain(test.declarations.iter().flatten());
         for source in sources {
-            if let TestDeclaration::Path(path) = source {
+            if let Some((TestDeclaration::Path(path), _)) = source.parts() {
                 paths.push((test.name.value.as_str(), path.as_str()));
             }
         }
@@ -233,7 +238,13 @@ fn run_one(
         .chain(test.declarations.iter().flatten())
         .collect();
     let mut parsed = Vec::with_capacity(sources.len());
+    let mut organisations = Vec::with_capacity(sources.len());
     for (index, source) in sources.iter().enumerate() {
+        // Nesting is refused when the pack loads.
+        let Some((source, organisation)) = source.parts() else {
+            continue;
+        };
+        organisations.push(organisation);
         let (label, result) = match source {
             TestDeclaration::Path(path) => {
                 let Some(bytes) = files.get(path) else {
@@ -257,6 +268,8 @@ fn run_one(
                 let bytes = serde_json::to_vec(map).unwrap_or_default();
                 (label, format::parse(&bytes, SourceKind::Json))
             }
+            // `parts` never returns a declaration with an organisation.
+            TestDeclaration::Declared(_) => continue,
         };
         match result {
             Ok(p) => parsed.push(p),
@@ -314,9 +327,10 @@ fn run_one(
         let live: Vec<LiveDeclaration> = parsed
             .iter()
             .zip(&results)
-            .map(|(p, r)| LiveDeclaration {
+            .zip(&organisations)
+            .map(|((p, r), organisation)| LiveDeclaration {
                 reference: &p.declaration.usage.reference,
-                organisation: None,
+                organisation: *organisation,
                 declaration: &p.declaration,
                 result: r,
             })
@@ -445,6 +459,38 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("cases/two.yaml"), "{err}");
+    }
+
+    #[test]
+    fn production_tests_give_each_declaration_its_organisation() {
+        let aggregate = "aggregates:\n  - id: SHARED-TOOL\n    outcome: escalate\n    source: s\n    message: m\n    when: declarations.map(d, d.organisation).distinct().size() >= 3\n";
+        let vendors = |names: [&str; 3]| {
+            names
+                .iter()
+                .map(|n| format!("{{organisation: {n}, declaration: {DECL}}}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let text = pack(&format!(
+            "  - name: three vendors\n    declarations: [{}]\n    expect: {{production_findings: [SHARED-TOOL]}}\n  - name: one vendor\n    declarations: [{}]\n    expect: {{production_findings: []}}\n",
+            vendors(["A", "B", "C"]),
+            vendors(["A", "A", "A"]),
+        ))
+        .replace("tests:\n", &format!("{aggregate}tests:\n"));
+        let pack = Pack::from_yaml(&text).expect("loads");
+        let results = run(&pack, &BTreeMap::new(), today()).expect("runs");
+        assert!(results.iter().all(TestResult::passed), "{results:?}");
+
+        // Without organisations every one is null: one distinct value, so the first test fails.
+        let text = text
+            .replace("{organisation: A, declaration: ", "")
+            .replace("{organisation: B, declaration: ", "")
+            .replace("{organisation: C, declaration: ", "")
+            .replace("}}, ", "}, ")
+            .replace("}}]", "}]");
+        let pack = Pack::from_yaml(&text).expect("loads");
+        let results = run(&pack, &BTreeMap::new(), today()).expect("runs");
+        assert!(!results[0].passed() && results[1].passed(), "{results:?}");
     }
 
     #[test]
