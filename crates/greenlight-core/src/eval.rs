@@ -60,6 +60,7 @@ impl From<EvalError> for PackError {
             pack: e.pack,
             place: e.place,
             id: e.id,
+            line: None,
             field: e.field,
             message: format!("{} (in `{}`)", e.message, e.expression),
         }

@@ -63,14 +63,89 @@ pub enum PackError {
         message: String,
     },
     /// A problem in one rule, principle or term.
-    #[error("pack {pack}, {place} `{id}`, {field}: {message}")]
+    #[error("pack {pack}, {place} `{id}`{}, {field}: {message}", at_line(*.line))]
     Item {
         pack: String,
         place: &'static str,
         id: String,
+        /// The line of the item's id (or name) in the pack file, when known.
+        line: Option<u64>,
         field: &'static str,
         message: String,
     },
+}
+
+fn at_line(line: Option<u64>) -> String {
+    line.map(|l| format!(" (line {l})")).unwrap_or_default()
+}
+
+/// Where the items of a pack file start, read again only to place an error: unknown keys are
+/// ignored here, the full reading has refused them already.
+#[derive(Deserialize)]
+struct Positions {
+    #[serde(default)]
+    principles: Vec<IdAt>,
+    #[serde(default)]
+    terms: Vec<NameAt>,
+    #[serde(default)]
+    rules: Vec<IdAt>,
+    #[serde(default)]
+    aggregates: Vec<IdAt>,
+}
+
+#[derive(Deserialize)]
+struct IdAt {
+    id: serde_saphyr::Spanned<String>,
+}
+
+#[derive(Deserialize)]
+struct NameAt {
+    name: serde_saphyr::Spanned<String>,
+}
+
+/// `err`, with the line of the item it names when `text` tells it (the last item of that id:
+/// for an id defined twice, the second).
+fn locate(text: &str, err: PackError) -> PackError {
+    let PackError::Item {
+        pack,
+        place,
+        id,
+        line: None,
+        field,
+        message,
+    } = err
+    else {
+        return err;
+    };
+    let line = serde_saphyr::from_str::<Positions>(text)
+        .ok()
+        .and_then(|p| {
+            let ids = |items: &[IdAt]| {
+                items
+                    .iter()
+                    .rfind(|i| i.id.value == id)
+                    .map(|i| i.id.referenced.line())
+            };
+            match place {
+                "rule" => ids(&p.rules),
+                "principle" => ids(&p.principles),
+                "aggregate rule" => ids(&p.aggregates),
+                "term" => p
+                    .terms
+                    .iter()
+                    .rfind(|t| t.name.value == id)
+                    .map(|t| t.name.referenced.line()),
+                _ => None,
+            }
+        });
+    PackError::Item {
+        pack,
+        place,
+        id,
+        line,
+        field,
+        message,
+    }
 }
 
 /// The pack file as written (deserialized with unknown keys refused).
@@ -564,6 +639,7 @@ impl Compiler<'_> {
             pack: self.pack.to_owned(),
             place: self.place,
             id: self.id.to_owned(),
+            line: None,
             field,
             message: message.into(),
         }
@@ -625,10 +701,10 @@ impl Pack {
     pub fn from_yaml_with(text: &str, options: LoadOptions) -> Result<Pack, PackError> {
         let file: PackFile =
             serde_saphyr::from_str(text).map_err(|e| PackError::Syntax(e.to_string()))?;
-        let mut pack = Pack::compile(file, digest(text))?;
+        let mut pack = Pack::compile(file, digest(text)).map_err(|e| locate(text, e))?;
         crate::packtest::validate(&pack, options)?;
         crate::eval::constant_terms(&mut pack.terms);
-        crate::eval::dry_run(&pack)?;
+        crate::eval::dry_run(&pack).map_err(|e| locate(text, e))?;
         Ok(pack)
     }
 
@@ -980,6 +1056,21 @@ mod tests {
         ))
         .unwrap_err();
         assert!(err.to_string().contains("R-2"), "{err}");
+    }
+
+    #[test]
+    fn a_rule_error_names_the_line_of_the_rule() {
+        let ok = "  - {id: R-1, outcome: notify, source: s, message: m, when: 'true'}\n";
+        let bad = "  - id: R-2\n    outcome: review\n    source: s\n    message: m\n    when: 'outputs.finall'\n";
+        let err = Pack::from_yaml(&minimal_pack(&format!("{ok}{bad}")))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("rule `R-2` (line 5), when"), "{err}");
+        // For an id defined twice, the line of the second.
+        let err = Pack::from_yaml(&minimal_pack(&format!("{ok}{ok}")))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("rule `R-1` (line 5)"), "{err}");
     }
 
     #[test]
