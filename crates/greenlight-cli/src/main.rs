@@ -29,7 +29,7 @@ enum Command {
     /// Check declaration files against policy packs (exit codes: 0 checked, 1 gate tripped,
     /// 2 usage error, 3 invalid declaration, 4 I/O error).
     Check(cmd::check::Args),
-    /// Show the built-in policy packs and their rules.
+    /// Show, test and compare policy packs (`policy show`, `policy test`, `policy diff`).
     #[command(subcommand)]
     Policy(cmd::policy::Command),
     /// Print the JSON Schema of declaration format v1.

@@ -715,6 +715,11 @@ impl serde::ser::SerializeStruct for Map {
     }
 }
 
+/// Any serializable value as a CEL value, as `serde_json` would write it.
+pub(crate) fn to_val<T: serde::Serialize + ?Sized>(value: &T) -> Result<Owned, ToCelError> {
+    value.serialize(CelSerializer)
+}
+
 /// The fields of a struct, by name, each serialized by [`CelSerializer`].
 pub(crate) fn fields_of<T: serde::Serialize>(
     value: &T,

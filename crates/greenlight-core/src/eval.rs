@@ -17,7 +17,7 @@ use crate::celval::{Item, Record, Shared, Variables};
 use crate::declaration::{Answer, Declaration};
 use crate::outcome::Outcome;
 use crate::pack::{Condition, Expr, Pack, PackError, PrincipleRef, Text};
-use crate::wire::{Blocker, CheckResult, Finding, Obligation, PackRef};
+use crate::wire::{Blocker, CheckResult, Finding, Obligation, PackRef, ProductionFinding};
 
 /// Names an expression sees besides the pack's terms; a term may not reuse them.
 pub(crate) const RESERVED_NAMES: &[&str] = &[
@@ -60,6 +60,7 @@ impl From<EvalError> for PackError {
             pack: e.pack,
             place: e.place,
             id: e.id,
+            line: None,
             field: e.field,
             message: format!("{} (in `{}`)", e.message, e.expression),
         }
@@ -417,6 +418,15 @@ pub fn evaluate(
     packs: &[Arc<Pack>],
     as_of: NaiveDate,
 ) -> Result<CheckResult, EvalError> {
+    check_with(decl, packs.iter().map(|p| &**p), as_of)
+}
+
+/// [`evaluate`] over borrowed packs.
+pub(crate) fn check_with<'p>(
+    decl: &Declaration,
+    packs: impl IntoIterator<Item = &'p Pack>,
+    as_of: NaiveDate,
+) -> Result<CheckResult, EvalError> {
     let facts = Facts::new(decl, as_of);
     let base = facts.variables();
     let mut seen = HashSet::new();
@@ -451,6 +461,89 @@ pub fn evaluate(
         policy,
         policies,
     })
+}
+
+/// One of a production's live declarations, as aggregate rules see it: an element of
+/// `declarations`, `{ref, organisation, declaration, result}`.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct LiveDeclaration<'a> {
+    /// How production-level findings name the declaration: the use's ref on the command line,
+    /// the declaration's id on the server.
+    #[serde(rename = "ref")]
+    pub reference: &'a str,
+    /// The organisation that declared the use, when known (null otherwise).
+    pub organisation: Option<&'a str>,
+    /// The effective declaration.
+    pub declaration: &'a Declaration,
+    /// Its check result with the same packs.
+    pub result: &'a CheckResult,
+}
+
+/// Evaluates the aggregate rules of `packs` (in order; a pack named twice is evaluated once)
+/// over a production's live declarations, giving production-level findings in pack order, then
+/// rule order.
+///
+/// Aggregate expressions see `declarations` (a list of [`LiveDeclaration`]s, each with
+/// `declaration` as rules see a declaration and `result` as a check returns it) and `today`.
+pub fn evaluate_production(
+    decls: &[LiveDeclaration<'_>],
+    packs: &[Arc<Pack>],
+    as_of: NaiveDate,
+) -> Result<Vec<ProductionFinding>, EvalError> {
+    production_with(decls, packs.iter().map(|p| &**p), as_of)
+}
+
+pub(crate) fn production_with<'p>(
+    decls: &[LiveDeclaration<'_>],
+    packs: impl IntoIterator<Item = &'p Pack>,
+    as_of: NaiveDate,
+) -> Result<Vec<ProductionFinding>, EvalError> {
+    let mut seen = HashSet::new();
+    let packs: Vec<&Pack> = packs
+        .into_iter()
+        .filter(|p| seen.insert(p.id().to_owned()) && p.has_aggregates())
+        .collect();
+    let mut out = Vec::new();
+    if packs.is_empty() {
+        return Ok(out);
+    }
+    let list = match crate::celval::to_val(decls) {
+        Ok(list) => list,
+        // Declarations and results are plain data with string keys: they always convert.
+        Err(e) => unreachable!("declarations convert to CEL values: {e}"),
+    };
+    let today = as_of.format("%Y-%m-%d").to_string();
+    let every_ref: Vec<String> = decls.iter().map(|d| d.reference.to_owned()).collect();
+    for pack in packs {
+        let mut ctx = Context::with_env(Arc::clone(crate::pack::env()));
+        ctx.add_variable_as_val("declarations", list.clone());
+        ctx.add_variable_as_val("today", Box::new(CelString::from(today.as_str())));
+        for rule in &pack.aggregates {
+            let at = At {
+                pack: pack.id(),
+                place: "aggregate rule",
+                id: &rule.id,
+            };
+            for scope in at.each_in(rule.for_each.as_ref(), &ctx)? {
+                if !at.boolean(&rule.when, &scope)? {
+                    continue;
+                }
+                let declarations = match &rule.declarations {
+                    Some(expr) => at.strings(Some(expr), &scope)?,
+                    None => every_ref.clone(),
+                };
+                out.push(ProductionFinding {
+                    rule: rule.id.clone(),
+                    pack: pack.id().to_owned(),
+                    outcome: rule.outcome,
+                    message: at.text(&rule.message, &scope)?,
+                    source: rule.source.clone(),
+                    declarations,
+                });
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn evaluate_pack<'v>(
@@ -712,6 +805,31 @@ pub(crate) fn dry_run(pack: &Pack) -> Result<(), PackError> {
         for date in dates.iter().flatten() {
             let facts = Facts::new(&parsed.declaration, *date);
             evaluate_pack(pack, &facts.variables(), &mut Results::default())?;
+        }
+    }
+    if pack.has_aggregates() {
+        let parsed = DRY_RUN_SAMPLES
+            .iter()
+            .map(|s| crate::format::parse(s.as_bytes(), crate::format::SourceKind::Yaml))
+            .collect::<Result<Vec<_>, _>>()
+            .expect("dry-run samples are valid declarations");
+        for date in dates.iter().flatten() {
+            let results = parsed
+                .iter()
+                .map(|p| check_with(&p.declaration, [pack], *date))
+                .collect::<Result<Vec<_>, _>>()?;
+            let live: Vec<LiveDeclaration> = parsed
+                .iter()
+                .zip(&results)
+                .map(|(p, r)| LiveDeclaration {
+                    reference: &p.declaration.usage.reference,
+                    organisation: Some("Sample Vendor"),
+                    declaration: &p.declaration,
+                    result: r,
+                })
+                .collect();
+            production_with(&[], [pack], *date)?;
+            production_with(&live, [pack], *date)?;
         }
     }
     Ok(())

@@ -20,16 +20,18 @@
 
 mod celval;
 pub mod declaration;
+pub mod diff;
 pub mod disclosure;
 pub mod eval;
 pub mod format;
 mod functions;
 pub mod outcome;
 pub mod pack;
+pub mod packtest;
 pub mod schema;
 pub mod wire;
 
 pub use declaration::Declaration;
-pub use eval::{EvalError, evaluate};
+pub use eval::{EvalError, LiveDeclaration, evaluate, evaluate_production};
 pub use outcome::Outcome;
 pub use wire::CheckResult;

@@ -54,15 +54,98 @@ pub enum PackError {
     /// A pack-level problem (missing id or version, duplicate ids).
     #[error("pack {pack}: {message}")]
     Pack { pack: String, message: String },
+    /// A problem in one test of the pack.
+    #[error("pack {pack}, test `{test}` (line {line}): {message}")]
+    Test {
+        pack: String,
+        test: String,
+        line: u64,
+        message: String,
+    },
     /// A problem in one rule, principle or term.
-    #[error("pack {pack}, {place} `{id}`, {field}: {message}")]
+    #[error("pack {pack}, {place} `{id}`{}, {field}: {message}", at_line(*.line))]
     Item {
         pack: String,
         place: &'static str,
         id: String,
+        /// The line of the item's id (or name) in the pack file, when known.
+        line: Option<u64>,
         field: &'static str,
         message: String,
     },
+}
+
+fn at_line(line: Option<u64>) -> String {
+    line.map(|l| format!(" (line {l})")).unwrap_or_default()
+}
+
+/// Where the items of a pack file start, read again only to place an error: unknown keys are
+/// ignored here, the full reading has refused them already.
+#[derive(Deserialize)]
+struct Positions {
+    #[serde(default)]
+    principles: Vec<IdAt>,
+    #[serde(default)]
+    terms: Vec<NameAt>,
+    #[serde(default)]
+    rules: Vec<IdAt>,
+    #[serde(default)]
+    aggregates: Vec<IdAt>,
+}
+
+#[derive(Deserialize)]
+struct IdAt {
+    id: serde_saphyr::Spanned<String>,
+}
+
+#[derive(Deserialize)]
+struct NameAt {
+    name: serde_saphyr::Spanned<String>,
+}
+
+/// `err`, with the line of the item it names when `text` tells it (the last item of that id:
+/// for an id defined twice, the second).
+fn locate(text: &str, err: PackError) -> PackError {
+    let PackError::Item {
+        pack,
+        place,
+        id,
+        line: None,
+        field,
+        message,
+    } = err
+    else {
+        return err;
+    };
+    let line = serde_saphyr::from_str::<Positions>(text)
+        .ok()
+        .and_then(|p| {
+            let ids = |items: &[IdAt]| {
+                items
+                    .iter()
+                    .rfind(|i| i.id.value == id)
+                    .map(|i| i.id.referenced.line())
+            };
+            match place {
+                "rule" => ids(&p.rules),
+                "principle" => ids(&p.principles),
+                "aggregate rule" => ids(&p.aggregates),
+                "term" => p
+                    .terms
+                    .iter()
+                    .rfind(|t| t.name.value == id)
+                    .map(|t| t.name.referenced.line()),
+                _ => None,
+            }
+        });
+    PackError::Item {
+        pack,
+        place,
+        id,
+        line,
+        field,
+        message,
+    }
 }
 
 /// The pack file as written (deserialized with unknown keys refused).
@@ -87,6 +170,123 @@ pub struct PackFile {
     pub terms: Vec<TermDef>,
     /// The rules, in the order their findings are reported.
     pub rules: Vec<RuleDef>,
+    /// Rules about a production rather than one use, evaluated over the production's live
+    /// declarations (see [`crate::eval::evaluate_production`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aggregates: Vec<AggregateDef>,
+    /// Tests of the pack: declarations and what checking them with this pack must give (see
+    /// [`crate::packtest`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tests: Vec<TestDef>,
+}
+
+/// A production-level rule: CEL over `declarations`, the production's live declarations, each
+/// `{ref, organisation, declaration, result}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AggregateDef {
+    pub id: String,
+    /// A short title for tables.
+    #[serde(default)]
+    pub title: String,
+    /// How strict the production-level finding is.
+    pub outcome: Outcome,
+    /// The section of the source the rule comes from.
+    pub source: String,
+    /// A CEL list; the rule gives one finding per element that matches (`item`, `index`).
+    #[serde(default)]
+    pub for_each: Option<String>,
+    /// CEL, boolean: the rule fires when true.
+    pub when: String,
+    /// The finding's message, as plain text...
+    #[serde(default)]
+    pub message: Option<String>,
+    /// ...or as a CEL string expression.
+    #[serde(default)]
+    pub message_expr: Option<String>,
+    /// CEL, list of strings: the `ref`s of the declarations the finding concerns (default:
+    /// every declaration's).
+    #[serde(default)]
+    pub declarations: Option<String>,
+}
+
+/// A test of a pack: a declaration (or a production's declarations) and what a check with the
+/// pack alone must give.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestDef {
+    /// Unique in the pack; its position is kept for error messages.
+    pub name: serde_saphyr::Spanned<String>,
+    /// The declaration: a path relative to the pack file, or an inline mapping.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declaration: Option<TestDeclaration>,
+    /// A production's declarations, for tests of aggregate rules (instead of `declaration`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declarations: Option<Vec<TestDeclaration>>,
+    /// The date to evaluate as of (`YYYY-MM-DD`; default: the runner's date).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<String>,
+    /// What the check must give; a key left out is not checked.
+    pub expect: TestExpect,
+}
+
+/// Where a test's declaration comes from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TestDeclaration {
+    /// A path relative to the pack file.
+    Path(String),
+    /// `{organisation, declaration}`: a declaration (a path or inline) and the organisation
+    /// that declared it, for aggregate rules about organisations.
+    Declared(Declared),
+    /// The declaration itself, written in the pack.
+    Inline(serde_json::Map<String, serde_json::Value>),
+}
+
+/// A test declaration with the organisation that declared it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Declared {
+    pub organisation: String,
+    pub declaration: Box<TestDeclaration>,
+}
+
+impl TestDeclaration {
+    /// The declaration (a path or inline) and the organisation given with it, if any; `None`
+    /// when an organisation wraps another (refused when the pack loads).
+    pub fn parts(&self) -> Option<(&TestDeclaration, Option<&str>)> {
+        match self {
+            TestDeclaration::Declared(d) => match &*d.declaration {
+                TestDeclaration::Declared(_) => None,
+                inner => Some((inner, Some(d.organisation.as_str()))),
+            },
+            other => Some((other, None)),
+        }
+    }
+}
+
+/// What a test expects. Sets are compared as sets (order and repeats do not matter).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestExpect {
+    /// The outcome: required for a `declaration` test, refused for a `declarations` one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    /// Exactly the ids of the rules that fire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<Vec<String>>,
+    /// The rule ids of the open blockers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blockers: Option<Vec<String>>,
+    /// The obligation kinds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub obligations: Option<Vec<String>>,
+    /// The engine's answer to each principle named (others are not checked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principles: Option<std::collections::BTreeMap<String, crate::declaration::Answer>>,
+    /// The ids of the aggregate rules that fire over the test's declarations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub production_findings: Option<Vec<String>>,
 }
 
 /// A principle and the conditions that answer it.
@@ -352,13 +552,65 @@ pub(crate) struct Obligation {
     pub(crate) due: Expr,
 }
 
+#[derive(Debug)]
+pub(crate) struct Aggregate {
+    pub(crate) id: String,
+    pub(crate) outcome: Outcome,
+    pub(crate) source: String,
+    pub(crate) for_each: Option<Expr>,
+    pub(crate) when: Expr,
+    pub(crate) message: Text,
+    pub(crate) declarations: Option<Expr>,
+}
+
 /// A loaded, validated pack, ready to evaluate.
 #[derive(Debug)]
 pub struct Pack {
     file: PackFile,
+    digest: String,
     pub(crate) principles: Vec<Principle>,
     pub(crate) terms: Vec<Term>,
     pub(crate) rules: Vec<Rule>,
+    pub(crate) aggregates: Vec<Aggregate>,
+}
+
+/// How a pack is loaded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Refuse tests whose declarations are paths (a pack held where there are no files beside
+    /// it, such as one uploaded to the server): every test must carry its declarations inline.
+    pub inline_tests_only: bool,
+}
+
+/// The SHA-256 of a pack's source text, in lowercase hex: with `id@version`, a pack's identity
+/// (two texts that differ in a byte are different packs, even under the same name).
+///
+/// ```
+/// let d = greenlight_core::pack::digest("pack: x\n");
+/// assert_eq!(d.len(), 64);
+/// assert_ne!(d, greenlight_core::pack::digest("pack: y\n"));
+/// ```
+pub fn digest(text: &str) -> String {
+    use sha2::Digest as _;
+    use std::fmt::Write as _;
+    let hash = sha2::Sha256::digest(text.as_bytes());
+    let mut hex = String::with_capacity(64);
+    for byte in hash.iter() {
+        // Writing to a String cannot fail.
+        let _ = write!(hex, "{byte:02x}");
+    }
+    hex
+}
+
+/// Splits a pack name `id@version` into its id and version; `None` when `text` has no `@`.
+/// Either part may be empty: callers refuse that with their own words.
+///
+/// ```
+/// assert_eq!(greenlight_core::pack::parse_name("netflix-genai@2025.08"), Some(("netflix-genai", "2025.08")));
+/// assert_eq!(greenlight_core::pack::parse_name("netflix-genai"), None);
+/// ```
+pub fn parse_name(text: &str) -> Option<(&str, &str)> {
+    text.split_once('@')
 }
 
 /// The CEL environment every pack is compiled and run with: the standard library and the
@@ -387,6 +639,7 @@ impl Compiler<'_> {
             pack: self.pack.to_owned(),
             place: self.place,
             id: self.id.to_owned(),
+            line: None,
             field,
             message: message.into(),
         }
@@ -441,12 +694,26 @@ impl Compiler<'_> {
 impl Pack {
     /// Parses and validates a pack file.
     pub fn from_yaml(text: &str) -> Result<Pack, PackError> {
+        Pack::from_yaml_with(text, LoadOptions::default())
+    }
+
+    /// Parses and validates a pack file, as `options` say.
+    pub fn from_yaml_with(text: &str, options: LoadOptions) -> Result<Pack, PackError> {
         let file: PackFile =
             serde_saphyr::from_str(text).map_err(|e| PackError::Syntax(e.to_string()))?;
-        let mut pack = Pack::compile(file)?;
+        let mut pack = Pack::compile(file, digest(text)).map_err(|e| locate(text, e))?;
+        crate::packtest::validate(&pack, options)?;
         crate::eval::constant_terms(&mut pack.terms);
-        crate::eval::dry_run(&pack)?;
+        crate::eval::dry_run(&pack).map_err(|e| locate(text, e))?;
         Ok(pack)
+    }
+
+    /// The source text of a built-in pack.
+    pub fn builtin_source(id: &str) -> Option<&'static str> {
+        BUILTIN_SOURCES
+            .iter()
+            .find(|(pid, _)| *pid == id)
+            .map(|(_, text)| *text)
     }
 
     /// A built-in pack by id (`netflix-genai`, `eu-ai-act-art50`, `sag-aftra-2023`).
@@ -484,6 +751,21 @@ impl Pack {
         &self.file.version
     }
 
+    /// The pack's name, `id@version`.
+    pub fn name(&self) -> String {
+        format!("{}@{}", self.file.pack, self.file.version)
+    }
+
+    /// The SHA-256 of the text the pack was loaded from (see [`digest`]).
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    /// Whether the pack has aggregate (production-level) rules.
+    pub fn has_aggregates(&self) -> bool {
+        !self.aggregates.is_empty()
+    }
+
     /// The pack as written: title, description, principles, terms and rules.
     pub fn file(&self) -> &PackFile {
         &self.file
@@ -494,7 +776,7 @@ impl Pack {
         !self.principles.is_empty()
     }
 
-    fn compile(file: PackFile) -> Result<Pack, PackError> {
+    fn compile(file: PackFile, digest: String) -> Result<Pack, PackError> {
         let pack_id = file.pack.trim();
         let pack_error = |message: &str| PackError::Pack {
             pack: file.pack.clone(),
@@ -657,11 +939,43 @@ impl Pack {
                 obligation,
             });
         }
+        let mut aggregates = Vec::new();
+        for a in &file.aggregates {
+            let c = Compiler {
+                pack: pack_id,
+                place: "aggregate rule",
+                id: &a.id,
+            };
+            if a.id.trim().is_empty() {
+                return Err(PackError::Pack {
+                    pack: pack_id.to_owned(),
+                    message: format!(
+                        "aggregate rule number {} has an empty id",
+                        aggregates.len() + 1
+                    ),
+                });
+            }
+            // One namespace with the rules: a finding's `rule` names one thing.
+            if !rule_ids.insert(a.id.clone()) {
+                return Err(c.error("id", "is defined twice"));
+            }
+            aggregates.push(Aggregate {
+                id: a.id.clone(),
+                outcome: a.outcome,
+                source: a.source.clone(),
+                for_each: c.opt("for_each", a.for_each.as_ref())?,
+                when: c.expr("when", &a.when)?,
+                message: c.text("message", a.message.as_ref(), a.message_expr.as_ref())?,
+                declarations: c.opt("declarations", a.declarations.as_ref())?,
+            });
+        }
         Ok(Pack {
             principles,
             terms,
             rules,
+            aggregates,
             file,
+            digest,
         })
     }
 }
@@ -742,6 +1056,21 @@ mod tests {
         ))
         .unwrap_err();
         assert!(err.to_string().contains("R-2"), "{err}");
+    }
+
+    #[test]
+    fn a_rule_error_names_the_line_of_the_rule() {
+        let ok = "  - {id: R-1, outcome: notify, source: s, message: m, when: 'true'}\n";
+        let bad = "  - id: R-2\n    outcome: review\n    source: s\n    message: m\n    when: 'outputs.finall'\n";
+        let err = Pack::from_yaml(&minimal_pack(&format!("{ok}{bad}")))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("rule `R-2` (line 5), when"), "{err}");
+        // For an id defined twice, the line of the second.
+        let err = Pack::from_yaml(&minimal_pack(&format!("{ok}{ok}")))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("rule `R-1` (line 5)"), "{err}");
     }
 
     #[test]

@@ -49,6 +49,18 @@ pub struct Finding {
     pub fields: Vec<String>,
 }
 
+/// A finding of an aggregate rule: about a production, not one use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProductionFinding {
+    pub rule: String,
+    pub pack: String,
+    pub outcome: Outcome,
+    pub message: String,
+    pub source: String,
+    /// The `ref`s of the declarations the finding concerns.
+    pub declarations: Vec<String>,
+}
+
 /// A requirement that must be recorded before the use may proceed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Blocker {

@@ -497,3 +497,57 @@ proptest! {
         }
     }
 }
+
+/// Every built-in pack and the sample studio pack, which has an aggregate rule.
+fn packs_with_aggregates() -> Vec<std::sync::Arc<greenlight_core::pack::Pack>> {
+    let studio =
+        greenlight_core::pack::Pack::from_yaml(include_str!("../packs/samples/studio-extra.yaml"))
+            .expect("the sample studio pack loads");
+    let mut packs = all_packs();
+    packs.push(std::sync::Arc::new(studio));
+    packs
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Comparing a pack set with itself reports no change, the same counts before and after
+    /// (one per declaration) and the same production-level findings.
+    #[test]
+    fn diff_of_a_pack_set_against_itself_reports_no_change(
+        decls in proptest::collection::vec(declaration_strategy(), 0..6)
+    ) {
+        use greenlight_core::diff::{compare, Subject};
+        let packs = packs_with_aggregates();
+        let subjects: Vec<Subject<usize>> = decls
+            .iter()
+            .enumerate()
+            .map(|(i, d)| Subject { key: i, declaration: d, organisation: None })
+            .collect();
+        let diff = compare(&subjects, &packs, &packs, as_of()).expect("evaluates");
+        prop_assert!(diff.changes.is_empty());
+        prop_assert_eq!(diff.counts.before, diff.counts.after);
+        let total: usize = Outcome::ALL.iter().map(|o| diff.counts.before.get(*o)).sum();
+        prop_assert_eq!(total, decls.len());
+        prop_assert_eq!(&diff.production_findings.before, &diff.production_findings.after);
+    }
+
+    /// Adding packs never lowers an outcome: every change goes up or stays (when only
+    /// blockers or obligations change).
+    #[test]
+    fn adding_packs_never_lowers_an_outcome_in_a_diff(
+        decls in proptest::collection::vec(declaration_strategy(), 1..6)
+    ) {
+        use greenlight_core::diff::{compare, Subject};
+        let subjects: Vec<Subject<usize>> = decls
+            .iter()
+            .enumerate()
+            .map(|(i, d)| Subject { key: i, declaration: d, organisation: None })
+            .collect();
+        let diff = compare(&subjects, &netflix(), &packs_with_aggregates(), as_of())
+            .expect("evaluates");
+        for change in &diff.changes {
+            prop_assert!(change.after.outcome >= change.before.outcome, "{:?}", change);
+        }
+    }
+}

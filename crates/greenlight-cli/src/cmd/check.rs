@@ -52,9 +52,10 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
-    /// A built-in pack id (netflix-genai, eu-ai-act-art50, sag-aftra-2023) or a pack file;
-    /// repeat to evaluate several packs (default: netflix-genai).
-    #[arg(long = "policy", value_name = "ID|FILE")]
+    /// A built-in pack id (netflix-genai, eu-ai-act-art50, sag-aftra-2023), a pack name
+    /// ID@VERSION (a value with `@` is never a file), or a pack file (a value with `/` or a file
+    /// extension); repeat to evaluate several packs (default: netflix-genai).
+    #[arg(long = "policy", value_name = "ID|ID@VERSION|FILE")]
     pub policies: Vec<String>,
     /// Exit 1 when any declaration's outcome is at or above this one
     /// (notify, review, escalate, written_approval).
@@ -76,7 +77,7 @@ fn parse_outcome(text: &str) -> Result<Outcome, String> {
     })
 }
 
-fn parse_date(text: &str) -> Result<NaiveDate, String> {
+pub(crate) fn parse_date(text: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .map_err(|_| format!("`{text}` is not a date; expected YYYY-MM-DD"))
 }
@@ -191,7 +192,7 @@ struct Tripped {
 /// Replaces each folder argument by its declaration files (`.yaml`, `.yml`, `.json`), sorted by
 /// name; other arguments stay as given, in order. A folder that cannot be listed stays as it
 /// is, so that reading it reports the error.
-fn expand_folders(args: &[String]) -> Vec<String> {
+pub(crate) fn expand_folders(args: &[String]) -> Vec<String> {
     let mut files = Vec::with_capacity(args.len());
     for arg in args {
         let path = Path::new(arg);
@@ -230,7 +231,7 @@ fn finish_on_write_error(err: std::io::Error, code: u8) -> anyhow::Result<u8> {
     }
 }
 
-fn read_limited(file: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn read_limited(file: &str) -> Result<Vec<u8>, String> {
     let mut bytes = Vec::new();
     // Read one byte past the limit, so an over-size input is refused without reading it all.
     let limit = MAX_INPUT_BYTES as u64 + 1;

@@ -13,6 +13,7 @@ mod check;
 mod guidance;
 #[cfg(feature = "scan")]
 mod hash;
+mod policy;
 #[cfg(feature = "scan")]
 mod scan;
 #[cfg(all(feature = "scan", feature = "server"))]
