@@ -691,3 +691,95 @@ async fn the_batched_disclosure_matches_the_one_by_one_read() {
         "{compared} uses, {obligations} obligations"
     );
 }
+
+/// A production answers with an ETag; a pack switch is previewed without writing and adopted
+/// only with that ETag, answering the same change list; another studio gets 404.
+#[tokio::test]
+async fn a_pack_switch_is_previewed_then_adopted_with_the_production_etag() {
+    let t = northlight().await;
+    let submitted = t.submit(&t.partner, DE_AGEING).await;
+    assert!(submitted.status.is_success(), "{}", submitted.status);
+    let path = format!("/api/v1/productions/{}", t.production);
+    let r = t.get(&path, &t.legal).await;
+    let etag = r
+        .headers
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .expect("a production has an ETag")
+        .to_owned();
+    let body = json!({"packs": ["eu-ai-act-art50"]});
+    let preview = t
+        .post_json(
+            &format!("{path}/packs/preview"),
+            &t.legal,
+            body.clone(),
+            None,
+        )
+        .await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.json());
+    let preview = preview.json();
+    assert_eq!(preview["changes"][0]["use_ref"], "LK-004", "{preview}");
+    assert!(
+        preview["changes"][0]["before"]["blockers"]
+            .as_array()
+            .is_some_and(|b| !b.is_empty())
+    );
+    assert!(preview["counts"]["before"].is_object());
+    assert!(preview["production_findings"]["after"].is_array());
+    // Nothing was written: the ETag stands.
+    let again = t.get(&path, &t.legal).await;
+    assert_eq!(
+        again.headers.get("etag").and_then(|v| v.to_str().ok()),
+        Some(etag.as_str())
+    );
+
+    let put = |m: Option<String>| {
+        let body = body.clone();
+        let path = format!("{path}/packs");
+        let t = &t;
+        async move {
+            t.send_json(Method::PUT, &path, &t.legal, &body, m.as_deref())
+                .await
+        }
+    };
+    assert_eq!(put(None).await.status, StatusCode::PRECONDITION_REQUIRED);
+    assert_eq!(
+        put(Some("\"p0\"".into())).await.status,
+        StatusCode::PRECONDITION_FAILED
+    );
+    let adopted = put(Some(etag.clone())).await;
+    assert_eq!(adopted.status, StatusCode::OK, "{}", adopted.json());
+    assert_eq!(
+        adopted.json(),
+        preview,
+        "adoption answers the preview's list"
+    );
+    assert_ne!(
+        adopted.headers.get("etag").and_then(|v| v.to_str().ok()),
+        Some(etag.as_str()),
+        "the production's version moved"
+    );
+    // The partner may not; another studio does not see the production.
+    let r = t
+        .post_json(
+            &format!("{path}/packs/preview"),
+            &t.partner,
+            body.clone(),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let rival = t.rival().await;
+    let r = t
+        .post_json(
+            &format!("{path}/packs/preview"),
+            &rival.admin,
+            body.clone(),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let doc = t.get("/api/openapi.json", &t.legal).await.json();
+    assert!(doc["paths"]["/api/v1/productions/{id}/packs/preview"]["post"].is_object());
+    assert!(doc["paths"]["/api/v1/productions/{id}/packs"]["put"].is_object());
+}

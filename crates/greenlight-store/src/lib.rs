@@ -33,7 +33,8 @@ pub use error::{FieldProblem, Result, StoreError};
 pub use model::*;
 pub use ops::{
     Bootstrap, Disclosure, DisclosureRow, KEEP_MARKING, LedgerOnly, MAX_NAME_CHARS,
-    MAX_SUMMARY_CHARS, MAX_TEXT_CHARS, NewMember, ReportScope, ScanUse, TriagePreview,
+    MAX_SUMMARY_CHARS, MAX_TEXT_CHARS, NewMember, PackChange, PackPreview, ReportScope, ScanUse,
+    TriagePreview, production_etag_of,
 };
 
 /// How to open a store.

@@ -72,6 +72,14 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v1/productions/{id}/links", post(productions::link))
         .route(
+            "/api/v1/productions/{id}/packs/preview",
+            post(productions::preview_packs),
+        )
+        .route(
+            "/api/v1/productions/{id}/packs",
+            axum::routing::put(productions::adopt_packs),
+        )
+        .route(
             "/api/v1/productions/{id}/triage",
             post(declarations::triage),
         )

@@ -2,14 +2,17 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use greenlight_store::input::{NewProduction, ProductionUpdate};
-use greenlight_store::{Disclosure, OrgId, OrgKind, Production, ProductionId, Role};
+use greenlight_store::{
+    Disclosure, OrgId, OrgKind, PackPreview, Production, ProductionId, Role, production_etag_of,
+};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{ApiJson, ApiQuery};
+use super::{ApiJson, ApiQuery, IfMatch, etag_headers};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
@@ -62,13 +65,66 @@ pub async fn create(
 
 /// One production.
 #[utoipa::path(get, path = "/api/v1/productions/{id}", tag = "productions", params(("id" = String, Path)),
-    responses((status = 200, body = Production), (status = 404, body = Problem)))]
+    responses((status = 200, body = Production, headers(("ETag" = String, description = "the production's version, for If-Match"))), (status = 404, body = Problem)))]
 pub async fn get_one(
     State(s): State<AppState>,
     Caller(p): Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Production>> {
-    Ok(Json(s.store.production(&p, &ProductionId(id)).await?))
+) -> ApiResult<(HeaderMap, Json<Production>)> {
+    let production = s.store.production(&p, &ProductionId(id)).await?;
+    Ok((
+        etag_headers(&production_etag_of(production.version)),
+        Json(production),
+    ))
+}
+
+/// The pack set a preview or adoption proposes: built-in ids (`netflix-genai`) or exact
+/// versions (`netflix-genai@2025.08`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PackSet {
+    pub packs: Vec<String>,
+}
+
+/// Legal or an admin of the studio sees what switching the production's packs would change
+/// on its live declarations. Nothing is written.
+#[utoipa::path(post, path = "/api/v1/productions/{id}/packs/preview", tag = "productions", params(("id" = String, Path)), request_body = PackSet,
+    responses((status = 200, body = PackPreview), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn preview_packs(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    ApiJson(set): ApiJson<PackSet>,
+) -> ApiResult<Json<PackPreview>> {
+    Ok(Json(
+        s.store
+            .preview_packs(&p, &ProductionId(id), &set.packs)
+            .await?,
+    ))
+}
+
+/// Legal or an admin of the studio switches the production's packs (its ETag in
+/// `If-Match`): every live declaration is triaged again, approvals whose result changed are
+/// suspended; the answer is the preview's change list.
+#[utoipa::path(put, path = "/api/v1/productions/{id}/packs", tag = "productions", params(("id" = String, Path)), request_body = PackSet,
+    responses((status = 200, body = PackPreview, headers(("ETag" = String))), (status = 403, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
+pub async fn adopt_packs(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    IfMatch(m): IfMatch,
+    ApiJson(set): ApiJson<PackSet>,
+) -> ApiResult<(HeaderMap, Json<PackPreview>)> {
+    let id = ProductionId(id);
+    let answer = s
+        .store
+        .adopt_packs(&p, &id, m.as_deref(), set.packs)
+        .await?;
+    let after = s.store.production(&p, &id).await?;
+    Ok((
+        etag_headers(&production_etag_of(after.version)),
+        Json(answer),
+    ))
 }
 
 /// A studio admin changes facts or packs; live declarations are triaged again.
@@ -79,9 +135,11 @@ pub async fn update(
     Caller(p): Caller,
     Path(id): Path<String>,
     ApiJson(u): ApiJson<ProductionUpdate>,
-) -> ApiResult<Json<Production>> {
-    Ok(Json(
-        s.store.update_production(&p, &ProductionId(id), u).await?,
+) -> ApiResult<(HeaderMap, Json<Production>)> {
+    let production = s.store.update_production(&p, &ProductionId(id), u).await?;
+    Ok((
+        etag_headers(&production_etag_of(production.version)),
+        Json(production),
     ))
 }
 

@@ -5,6 +5,7 @@ mod audit_log;
 mod declarations;
 mod disclosure;
 mod disclosure_text;
+mod packs;
 mod productions;
 mod record_state;
 mod records;
@@ -15,6 +16,8 @@ mod triage;
 
 pub use declarations::TriagePreview;
 pub use disclosure::{Disclosure, DisclosureRow, LedgerOnly, ReportScope};
+pub use packs::{PackChange, PackPreview};
+pub use productions::production_etag_of;
 pub use scan_uses::{KEEP_MARKING, ScanUse};
 pub use tenancy::{Bootstrap, NewMember};
 

@@ -1,7 +1,6 @@
 //! Productions: facts of record, enabled packs, linked organisations.
 
 use greenlight_core::declaration::Agreement;
-use greenlight_core::pack::Pack;
 
 use super::record_state::production_state;
 use super::records::load_production;
@@ -11,6 +10,7 @@ use crate::audit::{digest, new_salt};
 use crate::db::{to_json, ts};
 use crate::input::{NewProduction, ProductionUpdate};
 use crate::model::{OrgId, OrgKind, Principal, Production, ProductionFacts, ProductionId, Role};
+use crate::writer::WriteCtx;
 use crate::{Result, Store, StoreError};
 
 /// Packs a new production enables when none are given.
@@ -46,18 +46,18 @@ fn check_facts(facts: &ProductionFacts) -> Result<()> {
     Ok(())
 }
 
-fn check_packs(packs: &[String]) -> Result<()> {
+pub(crate) fn check_packs(packs: &[String]) -> Result<()> {
     if packs.is_empty() {
         return Err(StoreError::invalid("packs", "enable at least one pack"));
     }
-    for (i, id) in packs.iter().enumerate() {
-        if Pack::builtin(id).is_none() {
+    for (i, name) in packs.iter().enumerate() {
+        if let Err(why) = super::triage::resolve_pack(name) {
+            return Err(StoreError::invalid(&format!("packs[{i}]"), why));
+        }
+        if packs[..i].contains(name) {
             return Err(StoreError::invalid(
                 &format!("packs[{i}]"),
-                format!(
-                    "{id:?} is not a built-in pack ({})",
-                    Pack::builtin_ids().join(", ")
-                ),
+                format!("{name:?} is listed twice"),
             ));
         }
     }
@@ -219,46 +219,8 @@ impl Store {
         let packs = update.packs.unwrap_or_else(|| current.packs.clone());
         check_packs(&packs)?;
         let (id, actor_id) = (id.clone(), actor.user.id.0.clone());
-        self.write(move |w| {
-            Box::pin(async move {
-                let (before, salt) = load_production(&mut w.conn, &id).await?;
-                let facts_changed = before.facts != facts;
-                let packs_changed = before.packs != packs;
-                if !facts_changed && !packs_changed {
-                    return Ok(before);
-                }
-                sqlx::query(
-                    "UPDATE productions SET title = $1, kind = $2, eu_release = $3, release_date = $4, packs = $5, agreements = $6, version = version + 1 WHERE id = $7",
-                )
-                .bind(facts.title.clone())
-                .bind(facts.kind.clone())
-                .bind(facts.eu_release as i64)
-                .bind(facts.release_date.map(|d| d.to_string()))
-                .bind(to_json(&packs))
-                .bind(to_json(&facts.agreements))
-                .bind(id.0.clone())
-                .execute(&mut w.conn)
-                .await?;
-                let (after, _) = load_production(&mut w.conn, &id).await?;
-                w.audit(
-                    Some(&actor_id),
-                    Some(&after.studio_id.0),
-                    "production.update",
-                    "production",
-                    &id.0,
-                    Some(digest(&salt, &production_state(&before))),
-                    Some(digest(&salt, &production_state(&after))),
-                );
-                let reason = match (facts_changed, packs_changed) {
-                    (true, true) => "production facts and packs changed",
-                    (true, false) => "production facts changed",
-                    _ => "production packs changed",
-                };
-                retriage_linked(w, Linked::Production(&id), reason, Some(&actor_id)).await?;
-                Ok(after)
-            })
-        })
-        .await
+        self.write(move |w| Box::pin(write_production(w, id, actor_id, facts, packs, None)))
+            .await
     }
 
     /// A studio admin links a production company or vendor (one the studio created) to a production.
@@ -309,4 +271,72 @@ impl Store {
         })
         .await
     }
+}
+
+/// A production's new facts and packs, written and audited, and every declaration of the
+/// production triaged again when either changed. `expected_version`: refuse (412) unless the
+/// production is still at that version (the caller's `If-Match`).
+pub(crate) async fn write_production(
+    w: &mut WriteCtx,
+    id: ProductionId,
+    actor_id: String,
+    facts: ProductionFacts,
+    packs: Vec<String>,
+    expected_version: Option<i64>,
+) -> Result<Production> {
+    let (before, salt) = load_production(&mut w.conn, &id).await?;
+    if let Some(v) = expected_version
+        && v != before.version
+    {
+        return Err(StoreError::Stale {
+            given: production_etag_of(v),
+            current: production_etag_of(before.version),
+        });
+    }
+    let facts_changed = before.facts != facts;
+    let packs_changed = before.packs != packs;
+    if !facts_changed && !packs_changed {
+        return Ok(before);
+    }
+    sqlx::query(
+        "UPDATE productions SET title = $1, kind = $2, eu_release = $3, release_date = $4, packs = $5, agreements = $6, version = version + 1 WHERE id = $7",
+    )
+    .bind(facts.title.clone())
+    .bind(facts.kind.clone())
+    .bind(facts.eu_release as i64)
+    .bind(facts.release_date.map(|d| d.to_string()))
+    .bind(to_json(&packs))
+    .bind(to_json(&facts.agreements))
+    .bind(id.0.clone())
+    .execute(&mut w.conn)
+    .await?;
+    let (after, _) = load_production(&mut w.conn, &id).await?;
+    w.audit(
+        Some(&actor_id),
+        Some(&after.studio_id.0),
+        "production.update",
+        "production",
+        &id.0,
+        Some(digest(&salt, &production_state(&before))),
+        Some(digest(&salt, &production_state(&after))),
+    );
+    let what = match (facts_changed, packs_changed) {
+        (true, true) => "production facts and packs changed",
+        (true, false) => "production facts changed",
+        _ => "production packs changed",
+    };
+    // The packs by name and digest, so the audit log and history say exactly what was
+    // adopted.
+    let reason = if packs_changed {
+        format!("{what} to {}", super::triage::packs_with_digests(&packs))
+    } else {
+        what.to_owned()
+    };
+    retriage_linked(w, Linked::Production(&id), &reason, Some(&actor_id)).await?;
+    Ok(after)
+}
+
+/// A production's ETag: its version, quoted.
+pub fn production_etag_of(version: i64) -> String {
+    format!("\"p{version}\"")
 }

@@ -335,13 +335,54 @@ pub(crate) fn material(eff: &serde_json::Value) -> serde_json::Value {
     v
 }
 
+/// A pack named as a production enables it: a bare id is the built-in pack of that id; an
+/// `id@version` is that built-in at exactly that version.
+pub(crate) fn resolve_pack(name: &str) -> std::result::Result<Arc<Pack>, String> {
+    let (id, version) = match greenlight_core::pack::parse_name(name) {
+        Some((id, version)) => (id, Some(version)),
+        None => (name, None),
+    };
+    let pack = Pack::builtin(id).ok_or_else(|| {
+        format!(
+            "{name:?} is not a built-in pack ({})",
+            Pack::builtin_ids().join(", ")
+        )
+    })?;
+    match version {
+        Some(v) if v != pack.version() => Err(format!(
+            "{name:?}: the built-in {id} is version {} (known: {id}@{})",
+            pack.version(),
+            pack.version()
+        )),
+        _ => Ok(pack),
+    }
+}
+
+/// Pack names with the first 12 hex digits of each one's digest (`netflix-genai@2025.08
+/// sha256:1a2b3c4d5e6f`), as history and the audit log name an adopted set.
+pub(crate) fn packs_with_digests(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| match resolve_pack(n) {
+            Ok(p) => format!(
+                "{} sha256:{}",
+                p.name(),
+                &p.digest()[..12.min(p.digest().len())]
+            ),
+            Err(_) => n.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The packs a production enables, loaded.
-pub(crate) fn load_packs(ids: &[String]) -> Result<Vec<Arc<Pack>>> {
-    ids.iter()
-        .map(|id| {
-            Pack::builtin(id).ok_or_else(|| StoreError::Evaluation {
-                pack: id.clone(),
-                message: "is not built in".into(),
+pub(crate) fn load_packs(names: &[String]) -> Result<Vec<Arc<Pack>>> {
+    names
+        .iter()
+        .map(|name| {
+            resolve_pack(name).map_err(|message| StoreError::Evaluation {
+                pack: name.clone(),
+                message,
             })
         })
         .collect()
