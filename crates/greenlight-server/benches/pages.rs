@@ -64,6 +64,7 @@ fn report_row(i: usize) -> ReportRow {
             Vec::new()
         },
         tools: vec!["Acme Imagine Enterprise (data use: none)".into()],
+        ledger_only: String::new(),
     }
 }
 
