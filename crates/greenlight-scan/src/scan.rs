@@ -125,6 +125,11 @@ pub struct FileFacts {
     /// Why part of the file could not be analysed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<String>,
+    /// A problem that may be gone next time (the file changed while being read, or an I/O
+    /// error): such facts are not cached. A decode error is not transient: the same bytes
+    /// give it again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub transient: bool,
 }
 
 /// Why a scan could not run at all (exit 4).
@@ -267,10 +272,7 @@ pub fn scan(
             progress.file_done(entry.stamp.size);
             // Cache only what the same bytes would give again: not a file that changed while
             // being read, nor an I/O error that may be gone next time (a decode error stays).
-            let stable = !facts
-                .problems
-                .iter()
-                .any(|p| p.starts_with(CHANGED) || p.starts_with(READ_FAILED));
+            let stable = !facts.transient;
             (facts, stable)
         })
         .collect();
@@ -498,6 +500,7 @@ pub fn analyse_with(
         xmp_source_types: vec![],
         xmp_ai: vec![],
         traces: vec![],
+        transient: !problems.is_empty(),
         problems,
     };
     if !facts.problems.is_empty() {
@@ -554,7 +557,10 @@ pub fn analyse_with(
                             .problems
                             .push(format!("image could not be decoded: {e}")),
                     },
-                    Err(e) => facts.problems.push(format!("{READ_FAILED}: {e}")),
+                    Err(e) => {
+                        facts.problems.push(format!("{READ_FAILED}: {e}"));
+                        facts.transient = true;
+                    }
                 }
             }
         }
@@ -633,16 +639,25 @@ pub fn analyse_with(
                 facts.xmp_source_types = x.source_types;
                 facts.xmp_ai = x.ai;
             }
-            Err(e) => facts.problems.push(format!("{READ_FAILED}: {e}")),
+            Err(e) => {
+                facts.problems.push(format!("{READ_FAILED}: {e}"));
+                facts.transient = true;
+            }
         }
         crate::trace_scan::metadata_traces(path, &mut facts);
     }
     match FileStamp::of(path) {
         Ok(after) if after.size == entry.stamp.size && after.mtime_ns == entry.stamp.mtime_ns => {}
-        Ok(_) => facts.problems.push(format!(
-            "{CHANGED} (size or modification time differs before and after)"
-        )),
-        Err(e) => facts.problems.push(format!("{CHANGED}: {e}")),
+        Ok(_) => {
+            facts.problems.push(format!(
+                "{CHANGED} (size or modification time differs before and after)"
+            ));
+            facts.transient = true;
+        }
+        Err(e) => {
+            facts.problems.push(format!("{CHANGED}: {e}"));
+            facts.transient = true;
+        }
     }
     facts
 }

@@ -622,3 +622,32 @@ fn a_file_that_changes_between_walk_and_analysis_is_reported_not_crashed_on() {
         facts.problems
     );
 }
+
+/// Only facts the same bytes would give again are cached: a file gone or changed while being
+/// read is transient, a picture that does not decode is not. (Deciding this by matching the
+/// problem's message text broke whenever a message was reworded.)
+#[test]
+fn a_read_failure_is_transient_and_a_decode_failure_is_not() {
+    use greenlight_scan::walk::{FileStamp, WalkEntry};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let broken = dir.path().join("broken.png");
+    std::fs::write(
+        &broken,
+        b"\x89PNG\r\n\x1a\nnot a picture at all, just bytes",
+    )
+    .expect("write");
+    let stamp = FileStamp::of(&broken).expect("stamp");
+    let credentials = CredentialReader::new(None).expect("reader");
+    let entry = |path: &Path| WalkEntry {
+        path: path.to_path_buf(),
+        rel: "x".into(),
+        stamp,
+    };
+    let facts = greenlight_scan::scan::analyse(&entry(&broken), &options(), &credentials);
+    assert!(!facts.problems.is_empty(), "the picture does not decode");
+    assert!(!facts.transient, "{:?}", facts.problems);
+    let gone = dir.path().join("gone.png");
+    let facts = greenlight_scan::scan::analyse(&entry(&gone), &options(), &credentials);
+    assert!(!facts.problems.is_empty());
+    assert!(facts.transient, "{:?}", facts.problems);
+}
