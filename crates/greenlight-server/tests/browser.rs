@@ -1405,3 +1405,88 @@ async fn the_form_shows_the_union_fields_once_the_production_records_the_agreeme
     .await
     .expect("the union fields follow the record");
 }
+
+/// Legal records on the registry page that a tool leaves no trace; the registry shows it, and
+/// the production's report flags a use of that tool: its provenance depends on the ledger.
+#[tokio::test]
+async fn a_tool_that_leaves_no_trace_is_flagged_from_the_registry_to_the_report() {
+    let (chrome, driver) = match webdriver::binaries() {
+        Ok(b) => b,
+        Err(why) => {
+            println!("skipped: {why}");
+            return;
+        }
+    };
+    let server = start_server().await;
+    demo::seed(&server.store).await.expect("the demo seeds");
+    let production = demo_production(&server.store, "producer@harbourfilms.example").await;
+    let pid = production.id.0.clone();
+    let base = server.base.clone();
+    let pw = demo::DEMO_PASSWORD;
+    let shots = screenshots();
+    let b = tokio::task::spawn_blocking({
+        let base = base.clone();
+        let shots = shots.clone();
+        move || {
+            let drv = Driver::start(&driver);
+            let b = Browser::open(&drv, &chrome);
+            sign_in(&b, &base, "legal@northlight.example", pw);
+            b.goto(&format!("{base}/legal/tools"));
+            b.fill("#t-name", "Quiet Render");
+            b.select("#t-terms", "none");
+            b.click("input[name='trace_none']");
+            b.click("form[action='/legal/tools'] button[type=submit]");
+            b.wait_for(
+                "the tool is registered",
+                "return document.body.innerText.includes('Quiet Render')",
+                json!([]),
+            );
+            let body = b.body();
+            assert!(
+                body.contains("provenance depends on the ledger alone"),
+                "the registry says what a tool without traces means: {body}"
+            );
+            b.screenshot(&shots.join("tools-traces.png"));
+            (drv, b)
+        }
+    })
+    .await
+    .expect("the browser runs");
+    // A use of that tool, declared by the partner.
+    let partner = principal(&server.store, "producer@harbourfilms.example").await;
+    let text = "greenlight: declaration/v1
+production:
+  title: The Lighthouse Keeper
+use:
+  ref: LK-090
+  summary: Sky plates for the storm
+  stage: post-production
+  purpose: vfx
+tools:
+  - name: Quiet Render
+    enterprise_agreement: true
+    data_use: none
+outputs:
+  final: false
+";
+    server
+        .store
+        .submit(&partner, &production.id, text.as_bytes())
+        .await
+        .expect("submit");
+    tokio::task::spawn_blocking(move || {
+        let (_drv, b) = b;
+        b.goto(&format!("{base}/productions/{pid}/report"));
+        let row = b.body();
+        assert!(
+            row.contains("LK-090")
+                && row.contains(
+                    "provenance depends on the ledger alone (Quiet Render leaves no trace"
+                ),
+            "{row}"
+        );
+        b.screenshot(&shots.join("report-ledger-only.png"));
+    })
+    .await
+    .expect("the browser runs");
+}
