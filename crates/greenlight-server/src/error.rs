@@ -150,20 +150,33 @@ impl From<StoreError> for ApiError {
                 });
                 e
             }
-            StoreError::Stale { given, current } if given.is_empty() => {
+            StoreError::Stale {
+                record,
+                given,
+                current,
+            } if given.is_empty() => {
                 let mut e = ApiError::new(
                     StatusCode::PRECONDITION_REQUIRED,
                     "Precondition required",
-                    "send the declaration's ETag as If-Match (GET the declaration first)",
+                    format!("send the {record}'s ETag as If-Match (GET the {record} first)"),
                 );
                 e.problem.etag = Some(current);
                 e
             }
-            StoreError::Stale { given, current } => {
+            StoreError::Stale {
+                record,
+                given,
+                current,
+            } => {
+                let again = if record == "declaration" {
+                    "decide again"
+                } else {
+                    "try again"
+                };
                 let mut e = ApiError::new(
                     StatusCode::PRECONDITION_FAILED,
                     "Precondition failed",
-                    format!("the declaration changed since {given}; reload it and decide again"),
+                    format!("the {record} changed since {given}; reload it and {again}"),
                 );
                 e.problem.etag = Some(current);
                 e

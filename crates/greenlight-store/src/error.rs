@@ -30,9 +30,14 @@ pub enum StoreError {
     /// (409 in the API) that belongs to one field, so a form shows it beside `use.ref`.
     #[error("{message}")]
     DuplicateReference { reference: String, message: String },
-    /// The caller's `If-Match` names a version that is no longer current.
-    #[error("the declaration changed since version {given}; current ETag is {current}")]
-    Stale { given: String, current: String },
+    /// The caller's `If-Match` names a version that is no longer current (or none).
+    #[error("the {record} changed since version {given}; current ETag is {current}")]
+    Stale {
+        /// What changed: `declaration`, `production`.
+        record: &'static str,
+        given: String,
+        current: String,
+    },
     /// The request itself is wrong (a field of a registry record, a bad value).
     #[error("{summary}")]
     Invalid {

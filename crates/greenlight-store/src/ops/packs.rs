@@ -154,6 +154,7 @@ fn version_in(if_match: Option<&str>, p: &Production) -> Result<i64> {
     match if_match.map(str::trim) {
         Some(given) if given == current => Ok(p.version),
         other => Err(StoreError::Stale {
+            record: "production",
             given: other.unwrap_or_default().to_owned(),
             current,
         }),

@@ -289,6 +289,7 @@ pub(crate) async fn write_production(
         && v != before.version
     {
         return Err(StoreError::Stale {
+            record: "production",
             given: production_etag_of(v),
             current: production_etag_of(before.version),
         });

@@ -214,11 +214,13 @@ pub(crate) fn require_if_match(if_match: Option<&str>, current: &DeclarationSumm
     let etag = current.etag();
     match if_match.map(str::trim) {
         None | Some("" | "*") => Err(StoreError::Stale {
+            record: "declaration",
             given: String::new(),
             current: etag,
         }),
         Some(given) if given == etag => Ok(()),
         Some(given) => Err(StoreError::Stale {
+            record: "declaration",
             given: given.to_owned(),
             current: etag,
         }),
