@@ -19,23 +19,6 @@ use crate::outcome::Outcome;
 use crate::pack::{Condition, Expr, Pack, PackError, PrincipleRef, Text};
 use crate::wire::{Blocker, CheckResult, Finding, Obligation, PackRef, ProductionFinding};
 
-/// Names an expression sees besides the pack's terms; a term may not reuse them.
-pub(crate) const RESERVED_NAMES: &[&str] = &[
-    "greenlight",
-    "production",
-    "use",
-    "tools",
-    "inputs",
-    "outputs",
-    "talent",
-    "union_work",
-    "self_assessment",
-    "today",
-    "principles",
-    "item",
-    "index",
-];
-
 /// An expression failed while evaluating (a pack error that the load-time dry run missed).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]

@@ -25,6 +25,7 @@ pub mod disclosure;
 pub mod eval;
 pub mod format;
 mod functions;
+mod load;
 pub mod outcome;
 pub mod pack;
 pub mod packtest;

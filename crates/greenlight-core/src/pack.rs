@@ -33,7 +33,24 @@ use crate::outcome::Outcome;
 /// The ids of the packs built into the binary, in the order `policy show` lists them.
 pub const BUILTIN_IDS: &[&str] = &["netflix-genai", "eu-ai-act-art50", "sag-aftra-2023"];
 
-const BUILTIN_SOURCES: &[(&str, &str)] = &[
+/// Names an expression sees besides the pack's terms; a term may not reuse them.
+pub(crate) const RESERVED_NAMES: &[&str] = &[
+    "greenlight",
+    "production",
+    "use",
+    "tools",
+    "inputs",
+    "outputs",
+    "talent",
+    "union_work",
+    "self_assessment",
+    "today",
+    "principles",
+    "item",
+    "index",
+];
+
+pub(crate) const BUILTIN_SOURCES: &[(&str, &str)] = &[
     ("netflix-genai", include_str!("../packs/netflix-genai.yaml")),
     (
         "eu-ai-act-art50",
@@ -105,7 +122,7 @@ struct NameAt {
 
 /// `err`, with the line of the item it names when `text` tells it (the last item of that id:
 /// for an id defined twice, the second).
-fn locate(text: &str, err: PackError) -> PackError {
+pub(crate) fn locate(text: &str, err: PackError) -> PackError {
     let PackError::Item {
         pack,
         place,
@@ -692,48 +709,12 @@ impl Compiler<'_> {
 }
 
 impl Pack {
-    /// Parses and validates a pack file.
-    pub fn from_yaml(text: &str) -> Result<Pack, PackError> {
-        Pack::from_yaml_with(text, LoadOptions::default())
-    }
-
-    /// Parses and validates a pack file, as `options` say.
-    pub fn from_yaml_with(text: &str, options: LoadOptions) -> Result<Pack, PackError> {
-        let file: PackFile =
-            serde_saphyr::from_str(text).map_err(|e| PackError::Syntax(e.to_string()))?;
-        let mut pack = Pack::compile(file, digest(text)).map_err(|e| locate(text, e))?;
-        crate::packtest::validate(&pack, options)?;
-        crate::eval::constant_terms(&mut pack.terms);
-        crate::eval::dry_run(&pack).map_err(|e| locate(text, e))?;
-        Ok(pack)
-    }
-
     /// The source text of a built-in pack.
     pub fn builtin_source(id: &str) -> Option<&'static str> {
         BUILTIN_SOURCES
             .iter()
             .find(|(pid, _)| *pid == id)
             .map(|(_, text)| *text)
-    }
-
-    /// A built-in pack by id (`netflix-genai`, `eu-ai-act-art50`, `sag-aftra-2023`).
-    pub fn builtin(id: &str) -> Option<Arc<Pack>> {
-        static PACKS: OnceLock<Vec<(String, Arc<Pack>)>> = OnceLock::new();
-        let packs = PACKS.get_or_init(|| {
-            BUILTIN_SOURCES
-                .iter()
-                .map(|(id, text)| {
-                    // The built-in packs are tested on every build (`builtin_packs_load`).
-                    let pack = Pack::from_yaml(text)
-                        .unwrap_or_else(|e| panic!("built-in pack {id} is invalid: {e}"));
-                    ((*id).to_owned(), Arc::new(pack))
-                })
-                .collect()
-        });
-        packs
-            .iter()
-            .find(|(pid, _)| pid == id)
-            .map(|(_, p)| Arc::clone(p))
     }
 
     /// The ids of the built-in packs.
@@ -776,7 +757,7 @@ impl Pack {
         !self.principles.is_empty()
     }
 
-    fn compile(file: PackFile, digest: String) -> Result<Pack, PackError> {
+    pub(crate) fn compile(file: PackFile, digest: String) -> Result<Pack, PackError> {
         let pack_id = file.pack.trim();
         let pack_error = |message: &str| PackError::Pack {
             pack: file.pack.clone(),
@@ -822,10 +803,7 @@ impl Pack {
             });
         }
 
-        let mut names: HashSet<String> = crate::eval::RESERVED_NAMES
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect();
+        let mut names: HashSet<String> = RESERVED_NAMES.iter().map(|s| (*s).to_owned()).collect();
         let mut terms = Vec::new();
         for t in &file.terms {
             let c = Compiler {
