@@ -151,6 +151,18 @@ pub fn compare<K: Clone>(
     to: &[Arc<Pack>],
     as_of: NaiveDate,
 ) -> Result<PolicyDiff<K>, EvalError> {
+    compare_with_results(subjects, from, to, as_of).map(|(diff, _)| diff)
+}
+
+/// As [`compare`], also giving each subject's full check result with `to`, in the order given
+/// (what a caller that stores results, or compares them whole, needs without evaluating
+/// again).
+pub fn compare_with_results<K: Clone>(
+    subjects: &[Subject<'_, K>],
+    from: &[Arc<Pack>],
+    to: &[Arc<Pack>],
+    as_of: NaiveDate,
+) -> Result<(PolicyDiff<K>, Vec<CheckResult>), EvalError> {
     let check = |packs: &[Arc<Pack>]| -> Result<Vec<CheckResult>, EvalError> {
         subjects
             .iter()
@@ -191,9 +203,12 @@ pub fn compare<K: Clone>(
             });
         }
     }
-    Ok(PolicyDiff {
-        changes,
-        counts,
-        production_findings,
-    })
+    Ok((
+        PolicyDiff {
+            changes,
+            counts,
+            production_findings,
+        },
+        after,
+    ))
 }

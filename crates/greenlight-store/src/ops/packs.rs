@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use greenlight_core::declaration::Declaration;
-use greenlight_core::diff::{BeforeAfter, OutcomeCounts, Subject, Summary, compare};
+use greenlight_core::diff::{BeforeAfter, OutcomeCounts, Subject, Summary, compare_with_results};
 use greenlight_core::pack::Pack;
 use greenlight_core::wire::ProductionFinding;
 use serde::Serialize;
@@ -176,31 +176,32 @@ fn preview(
         })
         .collect();
     let as_of = today();
-    let diff = compare(&subjects, from, to, as_of).map_err(|e| StoreError::Evaluation {
-        pack: p.packs.join(", "),
-        message: e.to_string(),
-    })?;
-    let mut changes = Vec::new();
-    for l in live {
-        // What re-triage compares: the stored result against the new one, in full.
-        let after = greenlight_core::evaluate(&l.declaration, to, as_of).map_err(|e| {
-            StoreError::Evaluation {
-                pack: p.packs.join(", "),
-                message: e.to_string(),
-            }
+    let (diff, after) =
+        compare_with_results(&subjects, from, to, as_of).map_err(|e| StoreError::Evaluation {
+            pack: p.packs.join(", "),
+            message: e.to_string(),
         })?;
-        let suspended = l.approved && after != l.result;
-        let listed = diff.changes.iter().find(|c| c.subject == l.id);
+    let mut listed: std::collections::HashMap<DeclarationId, _> = diff
+        .changes
+        .into_iter()
+        .map(|c| (c.subject.clone(), c))
+        .collect();
+    let mut changes = Vec::new();
+    for (l, after) in live.iter().zip(&after) {
+        // What re-triage compares: the stored result against the new one, in full.
+        let suspended = l.approved && *after != l.result;
+        let listed = listed.remove(&l.id);
         if listed.is_some() || suspended {
             changes.push(PackChange {
                 declaration_id: l.id.clone(),
                 use_ref: l.declaration.usage.reference.clone(),
                 before: listed
+                    .as_ref()
                     .map(|c| c.before.clone())
                     .unwrap_or_else(|| Summary::of(&l.result)),
                 after: listed
-                    .map(|c| c.after.clone())
-                    .unwrap_or_else(|| Summary::of(&after)),
+                    .map(|c| c.after)
+                    .unwrap_or_else(|| Summary::of(after)),
                 approval_suspended: suspended,
             });
         }
