@@ -7,7 +7,7 @@ use greenlight_store::input::{DecisionInput, NewProduction};
 use greenlight_store::*;
 
 mod backends;
-use backends::{Db, with_each_backend};
+use backends::{Db, member, with_each_backend};
 
 /// A tool outside any enterprise agreement with unknown data use: the streamer's pack
 /// escalates it (principle 2 is unsure), with no blocker, so a reviewer can approve it.
@@ -26,31 +26,6 @@ tools:
 outputs:
   final: false
 ";
-
-async fn member(
-    store: &Store,
-    admin: &Principal,
-    org: &OrgId,
-    email: &str,
-    role: Role,
-) -> Principal {
-    let u = store
-        .add_member(
-            admin,
-            org,
-            NewMember {
-                email: email.into(),
-                name: String::new(),
-                roles: vec![role],
-                password: None,
-            },
-        )
-        .await
-        .expect("add member")
-        .added()
-        .expect("new");
-    store.principal(&u.id).await.expect("principal")
-}
 
 async fn audit_count(store: &Store, who: &Principal) -> i64 {
     store
@@ -83,7 +58,7 @@ async fn story(db: Db) {
         &admin,
         &b.org.id,
         "legal@northlight.example",
-        Role::Legal,
+        &[Role::Legal],
     )
     .await;
     let partner = member(
@@ -91,7 +66,7 @@ async fn story(db: Db) {
         &admin,
         &b.org.id,
         "producer@northlight.example",
-        Role::Partner,
+        &[Role::Partner],
     )
     .await;
     let reviewer = member(
@@ -99,7 +74,7 @@ async fn story(db: Db) {
         &admin,
         &b.org.id,
         "reviewer@northlight.example",
-        Role::Reviewer,
+        &[Role::Reviewer],
     )
     .await;
     let production = store

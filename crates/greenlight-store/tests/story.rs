@@ -8,7 +8,7 @@ use greenlight_store::input::{
 use greenlight_store::*;
 
 mod backends;
-use backends::{Db, with_each_backend};
+use backends::{Db, member, with_each_backend};
 
 const NOTIFY: &str = "greenlight: declaration/v1
 production:
@@ -73,28 +73,6 @@ struct World {
     auditor: Principal,
     studio: Org,
     production: Production,
-}
-
-async fn member(
-    store: &Store,
-    admin: &Principal,
-    org: &OrgId,
-    email: &str,
-    roles: &[Role],
-) -> Principal {
-    let m = NewMember {
-        email: email.into(),
-        name: String::new(),
-        roles: roles.to_vec(),
-        password: None,
-    };
-    let u = store
-        .add_member(admin, org, m)
-        .await
-        .expect("admin adds a member")
-        .added()
-        .expect("a new person");
-    store.principal(&u.id).await.expect("the member exists")
 }
 
 async fn world(store: &Store) -> World {

@@ -6,7 +6,7 @@ use greenlight_store::input::{NewProduction, NewTool};
 use greenlight_store::*;
 
 mod backends;
-use backends::{Db, with_each_backend};
+use backends::{Db, member, with_each_backend};
 
 const USE: &str = "greenlight: declaration/v1
 production:
@@ -48,29 +48,22 @@ async fn story(db: Db) {
         .await
         .expect("lookup")
         .expect("token");
-    let mut roles = Vec::new();
-    for (email, role) in [
-        ("legal@northlight.example", Role::Legal),
-        ("producer@northlight.example", Role::Partner),
-    ] {
-        let u = store
-            .add_member(
-                &admin,
-                &b.org.id,
-                NewMember {
-                    email: email.into(),
-                    name: String::new(),
-                    roles: vec![role],
-                    password: None,
-                },
-            )
-            .await
-            .expect("add member")
-            .added()
-            .expect("new");
-        roles.push(store.principal(&u.id).await.expect("principal"));
-    }
-    let (legal, partner) = (&roles[0], &roles[1]);
+    let legal = &member(
+        &store,
+        &admin,
+        &b.org.id,
+        "legal@northlight.example",
+        &[Role::Legal],
+    )
+    .await;
+    let partner = &member(
+        &store,
+        &admin,
+        &b.org.id,
+        "producer@northlight.example",
+        &[Role::Partner],
+    )
+    .await;
     let production = store
         .create_production(
             &admin,

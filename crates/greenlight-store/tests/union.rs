@@ -9,7 +9,7 @@ use greenlight_store::*;
 use sqlx::Connection;
 
 mod backends;
-use backends::{Db, with_each_backend};
+use backends::{Db, member, with_each_backend};
 
 const SAG_2023: &str = "sag-aftra-tv-theatrical-2023";
 
@@ -49,28 +49,6 @@ struct World {
     production: Production,
 }
 
-async fn member(
-    store: &Store,
-    admin: &Principal,
-    org: &OrgId,
-    email: &str,
-    role: Role,
-) -> Principal {
-    let m = NewMember {
-        email: email.into(),
-        name: String::new(),
-        roles: vec![role],
-        password: None,
-    };
-    let u = store
-        .add_member(admin, org, m)
-        .await
-        .expect("admin adds a member")
-        .added()
-        .expect("a new person");
-    store.principal(&u.id).await.expect("the member exists")
-}
-
 async fn world(store: &Store) -> World {
     let b = store
         .bootstrap_admin("Northlight Studios", "admin@northlight.example", "Admin")
@@ -103,7 +81,7 @@ async fn world(store: &Store) -> World {
         &admin,
         &b.org.id,
         "producer@northlight.example",
-        Role::Partner,
+        &[Role::Partner],
     )
     .await;
     let reviewer = member(
@@ -111,7 +89,7 @@ async fn world(store: &Store) -> World {
         &admin,
         &b.org.id,
         "reviewer@northlight.example",
-        Role::Reviewer,
+        &[Role::Reviewer],
     )
     .await;
     let legal = member(
@@ -119,7 +97,7 @@ async fn world(store: &Store) -> World {
         &admin,
         &b.org.id,
         "legal@northlight.example",
-        Role::Legal,
+        &[Role::Legal],
     )
     .await;
     World {

@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use greenlight_store::{SigningKey, Store, StoreConfig};
+use greenlight_store::{NewMember, OrgId, Principal, Role, SigningKey, Store, StoreConfig};
 
 pub struct Db {
     pub url: String,
@@ -64,4 +64,27 @@ where
     if let Some(db) = postgres(label).await {
         story(db).await;
     }
+}
+
+/// A new person added by `admin` to `org` with `roles`, signed in.
+pub async fn member(
+    store: &Store,
+    admin: &Principal,
+    org: &OrgId,
+    email: &str,
+    roles: &[Role],
+) -> Principal {
+    let m = NewMember {
+        email: email.into(),
+        name: String::new(),
+        roles: roles.to_vec(),
+        password: None,
+    };
+    let u = store
+        .add_member(admin, org, m)
+        .await
+        .expect("admin adds a member")
+        .added()
+        .expect("a new person");
+    store.principal(&u.id).await.expect("the member exists")
 }
