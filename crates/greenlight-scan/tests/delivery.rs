@@ -61,6 +61,8 @@ fn options() -> ScanOptions {
     }
 }
 
+/// A ledger of one entry registered from `path` (a video's frames, or a picture's hash), under
+/// a declaration the scan is not given (so a match is `UNAPPROVED-AI`).
 fn ledger(path: &Path) -> Banks {
     let fp = fingerprint(path, BankKind::Ledger).expect("fingerprint");
     Banks {
@@ -70,11 +72,11 @@ fn ledger(path: &Path) -> Banks {
             use_ref: "PREVIS-1".into(),
             tool: None,
             added_at: "2026-11-01T00:00:00Z".into(),
-            file_name: "previs.mp4".into(),
+            file_name: file_name_of(path),
             blake3: fp.digests.blake3,
             media_type: fp.media.mime,
-            pdq: None,
-            pdq_quality: None,
+            pdq: fp.pdq.map(|(h, _)| h.to_hex()),
+            pdq_quality: fp.pdq.map(|(_, q)| q),
             frames: fp
                 .frames
                 .iter()
@@ -90,6 +92,12 @@ fn ledger(path: &Path) -> Banks {
         references: vec![],
         audio_references: vec![],
     }
+}
+
+fn file_name_of(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 fn scan_with(root: &Path, banks: &Banks, options: &ScanOptions) -> ScanReport {
@@ -495,27 +503,7 @@ fn a_truncated_jpeg_is_hashed_from_what_decodes_and_still_matched() {
         media::encode(&media::picture(640, 480, 3), image::ImageFormat::Jpeg),
     )
     .expect("write");
-    let fp = fingerprint(&still, BankKind::Ledger).expect("fingerprint");
-    let (hash, quality) = fp.pdq.expect("an image hash");
-    let banks = Banks {
-        ledger: vec![Asset {
-            id: 1,
-            production: "ep101".into(),
-            use_ref: "KEY-ART".into(),
-            tool: None,
-            added_at: "2026-11-01T00:00:00Z".into(),
-            file_name: "still.jpg".into(),
-            blake3: fp.digests.blake3,
-            media_type: fp.media.mime,
-            pdq: Some(hash.to_hex()),
-            pdq_quality: Some(quality),
-            frames: vec![],
-            thumbnail: None,
-            audio: None,
-        }],
-        references: vec![],
-        audio_references: vec![],
-    };
+    let banks = ledger(&still);
     let root = dir.path().join("delivery");
     std::fs::create_dir_all(&root).expect("mkdir");
     let bytes = std::fs::read(&still).expect("read");
@@ -702,27 +690,7 @@ fn a_temporary_still_shown_as_a_subtitle_image_is_found_at_its_time() {
     let still = dir.path().join("still.png");
     let ai = media::encode(&media::picture(640, 360, 11), image::ImageFormat::Png);
     std::fs::write(&still, &ai).expect("write");
-    let fp = fingerprint(&still, BankKind::Ledger).expect("fingerprint");
-    let (hash, quality) = fp.pdq.expect("an image hash");
-    let banks = Banks {
-        ledger: vec![Asset {
-            id: 1,
-            production: "ep101".into(),
-            use_ref: "TITLE-CARD".into(),
-            tool: None,
-            added_at: "2026-11-01T00:00:00Z".into(),
-            file_name: "still.png".into(),
-            blake3: fp.digests.blake3,
-            media_type: fp.media.mime,
-            pdq: Some(hash.to_hex()),
-            pdq_quality: Some(quality),
-            frames: vec![],
-            thumbnail: None,
-            audio: None,
-        }],
-        references: vec![],
-        audio_references: vec![],
-    };
+    let banks = ledger(&still);
     let root = dir.path().join("delivery");
     std::fs::create_dir_all(&root).expect("mkdir");
     let other = media::encode(&media::picture(640, 360, 12), image::ImageFormat::Png);
