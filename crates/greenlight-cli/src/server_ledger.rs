@@ -212,13 +212,36 @@ impl<'a> Client<'a> {
     /// GET `path`: the body of a 200, `NotFound` for a problem+json 404, an error otherwise.
     fn get(&self, path: &str) -> anyhow::Result<Reply> {
         let url = format!("{}{path}", self.base);
-        let mut res = self
+        let res = self
             .agent
             .get(&url)
             .header("Authorization", &format!("Bearer {}", self.token))
             .header("Accept", "application/json")
-            .call()
-            .map_err(|e| anyhow::anyhow!("cannot reach the server {}: {e}", self.base))?;
+            .call();
+        self.answer("GET", path, res)
+    }
+
+    /// POST `body` (JSON) to `path`, answered as [`Client::get`] answers.
+    fn post(&self, path: &str, body: &[u8]) -> anyhow::Result<Reply> {
+        let url = format!("{}{path}", self.base);
+        let res = self
+            .agent
+            .post(&url)
+            .header("Authorization", &format!("Bearer {}", self.token))
+            .header("Accept", "application/json")
+            .header("Content-Type", "application/json")
+            .send(body);
+        self.answer("POST", path, res)
+    }
+
+    fn answer(
+        &self,
+        method: &str,
+        path: &str,
+        res: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> anyhow::Result<Reply> {
+        let mut res =
+            res.map_err(|e| anyhow::anyhow!("cannot reach the server {}: {e}", self.base))?;
         let status = res.status().as_u16();
         if (300..400).contains(&status)
             && let Some(location) = res
@@ -264,7 +287,7 @@ impl<'a> Client<'a> {
             // A 404 from the API is problem+json; anything else is not this API at all.
             404 if problem => Ok(Reply::NotFound),
             _ => Err(anyhow::anyhow!(
-                "the server {} answered {status} to GET {path}{}",
+                "the server {} answered {status} to {method} {path}{}",
                 self.base,
                 detail(&body).map(|d| format!(": {d}")).unwrap_or_default()
             )),
@@ -303,6 +326,30 @@ impl<'a> Client<'a> {
             ))
             .into()),
         }
+    }
+}
+
+/// `POST /api/v1/declarations/{id}/replay[?seq=N]` on the server at `server`: the stored
+/// triage evaluated again with the pack texts it recorded, as the server answers it (JSON).
+pub fn replay(
+    server: &str,
+    token: &str,
+    declaration: &str,
+    seq: Option<i64>,
+) -> anyhow::Result<Vec<u8>> {
+    let base = base_url(server)?;
+    let client = Client::new(&base, token);
+    let path = format!(
+        "/api/v1/declarations/{}/replay{}",
+        utf8_percent_encode(declaration, NON_ALPHANUMERIC),
+        seq.map(|n| format!("?seq={n}")).unwrap_or_default()
+    );
+    match client.post(&path, b"")? {
+        Reply::Ok(body) => Ok(body),
+        Reply::NotFound => Err(UsageError(format!(
+            "the server {base} has no declaration {declaration:?} (or triage) that this token may read"
+        ))
+        .into()),
     }
 }
 

@@ -130,6 +130,7 @@ fn bench(c: &mut Criterion) {
                 scope: "Every use declared on The Lighthouse Keeper.".into(),
                 empty: "No uses declared on this production.".into(),
                 before_release: None,
+                production_findings: Vec::new(),
             };
             page.render().expect("renders")
         })

@@ -17,6 +17,8 @@ use crate::api;
         api::tenancy::create_token, api::tenancy::list_tokens, api::tenancy::revoke_token,
         api::productions::list, api::productions::create, api::productions::get_one, api::productions::update, api::productions::link,
         api::productions::preview_packs, api::productions::adopt_packs,
+        api::packs::upload, api::packs::list, api::packs::get_one, api::packs::default_packs, api::packs::set_default_packs,
+        api::packs::replay,
         api::productions::disclosure,
         api::disclosure_actions::actions,
         api::ledger::ledger,

@@ -1490,3 +1490,168 @@ outputs:
     .await
     .expect("the browser runs");
 }
+
+/// A studio pack whose one rule is about ideation (`v1`) or, stricter, also about VFX (`v2`).
+fn studio_pack(version: &str, purposes: &str) -> String {
+    format!(
+        r#"pack: studio-extra
+version: "{version}"
+title: Studio additions
+rules:
+  - id: STUDIO-CREATIVE-REVIEW
+    title: Creative uses are reviewed
+    outcome: review
+    source: "Studio policy 2.1"
+    when: use.purpose in {purposes}
+    message: The studio reviews these uses of generative AI.
+"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legal_uploads_a_stricter_pack_previews_and_adopts_it_and_the_reviewer_sees_the_suspension()
+{
+    let (chrome, driver) = match webdriver::binaries() {
+        Ok(b) => b,
+        Err(why) => {
+            println!("skipped: {why}");
+            return;
+        }
+    };
+    let server = start_server().await;
+    demo::seed(&server.store).await.expect("the demo seeds");
+    let production = demo_production(&server.store, "legal@northlight.example").await;
+    // Version 1 is already in use: it reviews ideation only, so the approved harbour
+    // extension (VFX) keeps its approval.
+    let legal = principal(&server.store, "legal@northlight.example").await;
+    server
+        .store
+        .upload_pack(&legal, None, &studio_pack("1", r#"["ideation"]"#))
+        .await
+        .expect("version 1");
+    let mut with_v1 = production.packs.clone();
+    with_v1.push("studio-extra@1".into());
+    let etag = greenlight_store::production_etag_of(production.version);
+    server
+        .store
+        .adopt_packs(&legal, &production.id, Some(&etag), with_v1.clone())
+        .await
+        .expect("version 1 adopted");
+    let v2 = studio_pack("2", r#"["ideation", "vfx"]"#);
+    let with_v2 = with_v1
+        .iter()
+        .map(|p| {
+            if p == "studio-extra@1" {
+                "studio-extra@2".to_owned()
+            } else {
+                p.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let base = server.base.clone();
+    let pid = production.id.0.clone();
+    let pw = demo::DEMO_PASSWORD;
+    let shots = screenshots();
+    tokio::task::spawn_blocking(move || {
+        let drv = Driver::start(&driver);
+        let b = Browser::open(&drv, &chrome);
+        sign_in(&b, &base, "legal@northlight.example", pw);
+        b.goto(&format!("{base}/packs"));
+        // A broken version is refused with the rule and its line.
+        b.fill(
+            "#pack-text",
+            &v2.replace("when: use.purpose in", "when: use.purpose in in"),
+        );
+        b.click("form[action='/packs'] button[type=submit]");
+        b.wait_for(
+            "the refusal",
+            "return document.querySelector('#upload-problems') !== null",
+            json!([]),
+        );
+        let body = b.body();
+        assert!(
+            body.contains("rule/STUDIO-CREATIVE-REVIEW, line 10"),
+            "{body}"
+        );
+        b.screenshot(&shots.join("packs-upload-refused.png"));
+        b.fill("#pack-text", &v2);
+        b.click("form[action='/packs'] button[type=submit]");
+        b.wait_for(
+            "the pack page",
+            "return location.pathname === '/packs/studio-extra/2'",
+            json!([]),
+        );
+        // Compared with version 1, rule by rule.
+        b.select("#against", "1");
+        b.click("form.inline button[type=submit]");
+        b.wait_for(
+            "the comparison",
+            "return document.querySelector('#rule-changes') !== null",
+            json!([]),
+        );
+        let body = b.body();
+        assert!(
+            body.contains("STUDIO-CREATIVE-REVIEW") && body.contains("changed"),
+            "{body}"
+        );
+        b.screenshot(&shots.join("pack-compare.png"));
+        // The preview on the demo production names the approval that would be suspended.
+        b.goto(&format!("{base}/packs"));
+        b.select("#pv-production", &pid);
+        b.fill("#pv-packs", &with_v2);
+        b.click("form[action='/packs/preview'] button[type=submit]");
+        b.wait_for(
+            "the preview",
+            "return location.pathname === '/packs/preview'",
+            json!([]),
+        );
+        let body = b.body();
+        assert!(
+            body.contains("LK-005") && body.contains("would be suspended"),
+            "{body}"
+        );
+        b.screenshot(&shots.join("pack-preview.png"));
+        b.click("#adopt");
+        b.wait_for(
+            "the production page",
+            &format!("return location.pathname === '/productions/{pid}'"),
+            json!([]),
+        );
+        assert!(b.body().contains("Packs adopted"), "{}", b.body());
+        sign_out(&b);
+        // The reviewer's queue shows the suspended approval.
+        sign_in(&b, &base, "reviewer@northlight.example", pw);
+        b.goto(&format!("{base}/queue"));
+        let body = b.body();
+        assert!(
+            body.contains("LK-005") && body.contains("Suspended"),
+            "{body}"
+        );
+        b.screenshot(&shots.join("queue-after-pack-adoption.png"));
+    })
+    .await
+    .expect("the browser runs");
+    let who = principal(&server.store, "reviewer@northlight.example").await;
+    let filter = greenlight_store::DeclarationFilter {
+        production_id: Some(production.id.clone()),
+        state: Some(greenlight_store::State::Suspended),
+        ..Default::default()
+    };
+    let suspended = server
+        .store
+        .declarations(
+            &who,
+            &filter,
+            greenlight_store::PageRequest {
+                offset: 0,
+                limit: 50,
+            },
+        )
+        .await
+        .expect("list");
+    assert!(
+        suspended.items.iter().any(|d| d.reference == "LK-005"),
+        "{suspended:?}"
+    );
+}

@@ -32,9 +32,10 @@ pub use audit::{AuditEntry, Checkpoint, SigningKey, VerifyReport};
 pub use error::{FieldProblem, Result, StoreError};
 pub use model::*;
 pub use ops::{
-    Bootstrap, Disclosure, DisclosureRow, KEEP_MARKING, LedgerOnly, MAX_NAME_CHARS,
-    MAX_SUMMARY_CHARS, MAX_TEXT_CHARS, NewMember, PackChange, PackPreview, ReportScope, ScanUse,
-    TriagePreview, production_etag_of,
+    Bootstrap, Disclosure, DisclosureRow, KEEP_MARKING, LedgerOnly, MAX_NAME_CHARS, MAX_PACK_BYTES,
+    MAX_SUMMARY_CHARS, MAX_TEXT_CHARS, NewMember, PackChange, PackPreview, PackRecord,
+    PackTestOutcome, Replay, ReportScope, ScanUse, TriageBasis, TriagePreview, UsedPack,
+    production_etag_of,
 };
 
 /// How to open a store.
@@ -114,6 +115,10 @@ impl Store {
         };
         let db = db::Db::connect(&url, config.max_connections).await?;
         db.migrate().await?;
+        if config.signing_key.is_some() {
+            // The built-in packs' texts, so every triage's pack digests can be replayed.
+            ops::store_builtins(&mut *db.pool.acquire().await?).await?;
+        }
         let writer = writer::spawn(db.clone(), config.clone());
         Ok(Store {
             inner: Arc::new(Inner { db, writer, config }),

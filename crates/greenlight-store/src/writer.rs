@@ -67,10 +67,17 @@ pub(crate) struct WriteCtx {
     pub now: DateTime<Utc>,
     pending: Vec<PendingEntry>,
     deferred: Deferred,
-    /// Per-batch cache of production records and their studio's tools, cleared whenever an
+    /// Per-batch cache of production records, their studio's tools and their packs, cleared whenever an
     /// operation that may change them runs.
-    pub cache:
-        std::collections::HashMap<String, (crate::model::Production, Vec<crate::model::Tool>)>,
+    #[allow(clippy::type_complexity)]
+    pub cache: std::collections::HashMap<
+        String,
+        (
+            crate::model::Production,
+            Vec<crate::model::Tool>,
+            Vec<std::sync::Arc<greenlight_core::pack::Pack>>,
+        ),
+    >,
 }
 
 impl WriteCtx {

@@ -1,6 +1,7 @@
 //! `greenlight policy show`: the rules of the built-in packs (or pack files);
 //! `greenlight policy test`: run the tests packs carry; `greenlight policy diff`: what changes
-//! for a set of declarations when one pack set replaces another.
+//! for a set of declarations when one pack set replaces another; `greenlight policy replay`:
+//! a stored triage on a server evaluated again with exactly the packs it recorded.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -96,11 +97,37 @@ pub enum Command {
         #[arg(long, value_name = "DATE", value_parser = super::check::parse_date)]
         as_of: Option<NaiveDate>,
     },
+    /// Evaluate a declaration's stored triage on a server again, with the pack texts (by
+    /// digest) and the date it recorded, and show whether the result is the same. The API
+    /// token comes from GREENLIGHT_TOKEN.
+    #[command(
+        after_help = "EXIT CODES:\n  0  the replayed result is the stored one\n  1  the results differ\n  2  usage error (bad flags, refused token, unknown declaration)\n  4  the server cannot be reached or answered an error"
+    )]
+    Replay {
+        /// The declaration's id on the server.
+        #[arg(value_name = "DECLARATION_ID")]
+        declaration: String,
+        /// The server's URL (https://HOST, or http://127.0.0.1:PORT on this machine).
+        #[arg(long, value_name = "URL", env = "GREENLIGHT_SERVER")]
+        server: String,
+        /// The triage's number within the current revision (default: the latest).
+        #[arg(long, value_name = "N")]
+        seq: Option<i64>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = DiffFormat::Human)]
+        format: DiffFormat,
+    },
 }
 
 /// Runs the command.
 pub fn run(command: Command) -> anyhow::Result<u8> {
     match command {
+        Command::Replay {
+            declaration,
+            server,
+            seq,
+            format,
+        } => replay(&declaration, &server, seq, format),
         Command::Show { policies, format } => show(policies, format),
         Command::Test {
             packs,
@@ -611,4 +638,83 @@ fn write_diff_human(
         write_findings(out, "after", &pf.after)?;
     }
     Ok(())
+}
+
+/// A replay as the server answers it.
+#[derive(serde::Deserialize)]
+struct ReplayDoc {
+    declaration_id: String,
+    revision: i64,
+    seq: i64,
+    basis: ReplayBasis,
+    same: bool,
+    stored: serde_json::Value,
+    replayed: serde_json::Value,
+}
+
+#[derive(serde::Deserialize)]
+struct ReplayBasis {
+    as_of: String,
+    packs: Vec<ReplayPack>,
+}
+
+#[derive(serde::Deserialize)]
+struct ReplayPack {
+    name: String,
+    digest: String,
+}
+
+fn replay(
+    declaration: &str,
+    server: &str,
+    seq: Option<i64>,
+    format: DiffFormat,
+) -> anyhow::Result<u8> {
+    let token = crate::server_ledger::token_from_env()?;
+    let body = crate::server_ledger::replay(server, &token, declaration, seq)?;
+    let doc: ReplayDoc = serde_json::from_slice(&body)
+        .with_context(|| format!("the server {server} sent a replay that cannot be read"))?;
+    let code = if doc.same { 0 } else { 1 };
+    let mut out = std::io::stdout().lock();
+    let written = match format {
+        DiffFormat::Json => {
+            let value: serde_json::Value = serde_json::from_slice(&body).with_context(|| {
+                format!("the server {server} sent a replay that cannot be read")
+            })?;
+            serde_json::to_writer_pretty(&mut out, &value)
+                .map_err(std::io::Error::other)
+                .and_then(|()| writeln!(out))
+        }
+        DiffFormat::Human => (|| {
+            writeln!(
+                out,
+                "declaration {}, revision {}, triage {} (as of {})",
+                doc.declaration_id, doc.revision, doc.seq, doc.basis.as_of
+            )?;
+            for p in &doc.basis.packs {
+                writeln!(out, "  pack {} sha256:{}", p.name, p.digest)?;
+            }
+            let outcome = |v: &serde_json::Value| {
+                v.get("outcome")
+                    .and_then(|o| o.as_str())
+                    .unwrap_or("?")
+                    .to_owned()
+            };
+            if doc.same {
+                writeln!(
+                    out,
+                    "same result: outcome {} (the stored triage replays exactly)",
+                    outcome(&doc.stored)
+                )
+            } else {
+                writeln!(
+                    out,
+                    "DIFFERENT result: stored outcome {}, replayed outcome {}",
+                    outcome(&doc.stored),
+                    outcome(&doc.replayed)
+                )
+            }
+        })(),
+    };
+    finish(written, code)
 }

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod declarations;
 pub mod disclosure_actions;
 pub mod ledger;
+pub mod packs;
 pub mod productions;
 pub mod registry;
 pub mod tenancy;
@@ -32,6 +33,13 @@ pub const MAX_DOCUMENT_JSON_BYTES: usize = 32 * 1024 * 1024;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/me", get(tenancy::me))
+        .route("/api/v1/packs", get(packs::list).post(packs::upload))
+        .route("/api/v1/packs/{id}/{version}", get(packs::get_one))
+        .route(
+            "/api/v1/orgs/{id}/default-packs",
+            get(packs::default_packs).put(packs::set_default_packs),
+        )
+        .route("/api/v1/declarations/{id}/replay", post(packs::replay))
         .route(
             "/api/v1/orgs",
             get(tenancy::list_orgs).post(tenancy::create_org),

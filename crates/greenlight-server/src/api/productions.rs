@@ -127,20 +127,38 @@ pub async fn adopt_packs(
     ))
 }
 
-/// A studio admin changes facts or packs; live declarations are triaged again.
+/// A studio admin changes facts or packs; live declarations are triaged again. When the
+/// packs change, the answer also carries the change list of `PUT …/packs` (`changes`,
+/// `counts`, `production_findings`) beside the production's fields.
 #[utoipa::path(patch, path = "/api/v1/productions/{id}", tag = "productions", params(("id" = String, Path)), request_body = ProductionUpdate,
-    responses((status = 200, body = Production), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Production, headers(("ETag" = String))), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn update(
     State(s): State<AppState>,
     Caller(p): Caller,
     Path(id): Path<String>,
     ApiJson(u): ApiJson<ProductionUpdate>,
-) -> ApiResult<(HeaderMap, Json<Production>)> {
-    let production = s.store.update_production(&p, &ProductionId(id), u).await?;
+) -> ApiResult<(HeaderMap, Json<ProductionUpdated>)> {
+    let (production, changes) = s
+        .store
+        .update_production_answering(&p, &ProductionId(id), u)
+        .await?;
     Ok((
         etag_headers(&production_etag_of(production.version)),
-        Json(production),
+        Json(ProductionUpdated {
+            production,
+            changes,
+        }),
     ))
+}
+
+/// A production as `PATCH` answers it: its fields, and the pack change list when the packs
+/// changed.
+#[derive(Debug, serde::Serialize)]
+pub struct ProductionUpdated {
+    #[serde(flatten)]
+    pub production: Production,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<PackPreview>,
 }
 
 /// An organisation to link.

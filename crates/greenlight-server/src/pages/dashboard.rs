@@ -1,14 +1,22 @@
 //! Dashboards per production and per studio: uses by outcome and state, reviews waiting and
 //! for how long, approvals and consents expiring in the next 30 days.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use chrono::{Duration, Utc};
 use greenlight_store::{DeclarationFilter, PageRequest, Production, Role, State as WfState};
 
 use super::lists::row;
-use super::views::{DashboardPage, DatedItem, bars, outcome_badge, state_badge, waited};
+use super::views::{
+    DashboardPage, DatedItem, ProductionFindingView, bars, outcome_badge, state_badge, waited,
+};
 use super::{Ctx, PageResult, queries, render};
 use crate::state::AppState;
+
+/// The flash a page shows after a form sent the person here.
+#[derive(serde::Deserialize, Default)]
+pub struct Done {
+    done: Option<String>,
+}
 
 async fn build(
     state: &AppState,
@@ -187,6 +195,8 @@ async fn build(
         reports,
         declare_href: String::new(),
         facts: String::new(),
+        production_findings: Vec::new(),
+        packs_href: String::new(),
     })
 }
 
@@ -195,9 +205,11 @@ pub async fn production(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<String>,
+    Query(q): Query<Done>,
 ) -> PageResult {
     let p = ctx.production(&id)?.clone();
     let mut view = build(&state, &ctx, Some(&p)).await?;
+    view.layout.flashes = super::flash_for(q.done.as_deref());
     let partner = ctx.principal.has_role(&p.studio_id, Role::Partner)
         || p.linked_orgs
             .iter()
@@ -220,6 +232,40 @@ pub async fn production(
         super::form::agreement_names(&p.facts.agreements),
         p.packs.join(", "),
     );
+    view.packs_href = format!("/packs?production={}", p.id);
+    if let Some(findings) = state
+        .store
+        .production_findings(&ctx.principal, &p.id)
+        .await?
+    {
+        let filter = DeclarationFilter {
+            production_id: Some(p.id.clone()),
+            ..DeclarationFilter::default()
+        };
+        let uses = queries::all(&state.store, &ctx.principal, filter).await?;
+        view.production_findings = findings
+            .into_iter()
+            .map(|f| ProductionFindingView {
+                outcome: outcome_badge(f.outcome.as_str()),
+                uses: f
+                    .declarations
+                    .iter()
+                    .map(|id| {
+                        let label = uses
+                            .iter()
+                            .find(|d| d.id.0 == *id)
+                            .map(|d| d.reference.clone())
+                            .unwrap_or_else(|| id.clone());
+                        (format!("/declarations/{id}"), label)
+                    })
+                    .collect(),
+                rule: f.rule,
+                pack: f.pack,
+                message: f.message,
+                source: f.source,
+            })
+            .collect();
+    }
     Ok(render(&view))
 }
 

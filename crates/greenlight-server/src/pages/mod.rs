@@ -22,6 +22,7 @@ mod declare;
 mod invitations;
 mod legal;
 mod lists;
+mod packs;
 mod queries;
 mod report;
 mod signin;
@@ -111,6 +112,11 @@ pub fn router() -> Router<AppState> {
         .route("/admin/tokens", post(admin::create_token))
         .route("/admin/tokens/{id}/revoke", post(admin::revoke_token))
         .route("/admin/links", post(admin::link_org))
+        .route("/packs", get(packs::list).post(packs::upload))
+        .route("/packs/preview", get(packs::preview))
+        .route("/packs/adopt", post(packs::adopt))
+        .route("/packs/default", post(packs::set_default))
+        .route("/packs/{id}/{version}", get(packs::show))
         .route("/audit", get(audit::page))
         .route("/audit/verify", post(audit::verify))
         .route("/audit/export", get(audit::export))
@@ -397,6 +403,7 @@ impl Ctx {
         if self.has(Role::Admin) {
             push("/admin", "Admin");
         }
+        push("/packs", "Packs");
         push("/dashboard", "Dashboard");
         if self.invitations > 0 {
             push("/invitations", "Invitations");
@@ -606,6 +613,11 @@ pub fn flash_for(done: Option<&str>) -> Vec<views::Flash> {
             "Separate signature recorded; every use the consent covers was triaged again."
         }
         Some("tool") => "Tool registered.",
+        Some("pack") => "Pack stored. Preview it on a production before adopting it.",
+        Some("packs") => {
+            "Packs adopted: every live use was triaged again, and approvals whose result changed were suspended."
+        }
+        Some("default_packs") => "Default packs saved; new productions start with them.",
         Some("tool_changed") => "The tool's terms were changed; every use of it was triaged again.",
         Some("org") => "Organisation created.",
         Some("production") => "Production created.",

@@ -120,6 +120,30 @@ pub fn report_page(
             )
         },
         before_release: None,
+        production_findings: d
+            .production_findings
+            .iter()
+            .map(|f| super::views::ProductionFindingView {
+                outcome: outcome_badge(f.outcome.as_str()),
+                rule: f.rule.clone(),
+                pack: f.pack.clone(),
+                message: f.message.clone(),
+                source: f.source.clone(),
+                uses: f
+                    .declarations
+                    .iter()
+                    .map(|id| {
+                        let label = d
+                            .uses
+                            .iter()
+                            .find(|u| u.declaration_id.0 == *id)
+                            .map(|u| u.reference.clone())
+                            .unwrap_or_else(|| id.clone());
+                        (format!("/declarations/{id}"), label)
+                    })
+                    .collect(),
+            })
+            .collect(),
     }
 }
 

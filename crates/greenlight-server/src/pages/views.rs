@@ -916,6 +916,8 @@ pub struct ReportPage {
     pub empty: String,
     /// "Before release": drafted credit line, labels and markings (the page only).
     pub before_release: Option<super::before_release::BeforeRelease>,
+    /// The aggregate rules' findings about the production (the studio's report only).
+    pub production_findings: Vec<ProductionFindingView>,
 }
 
 /// A bar of a dashboard chart.
@@ -958,6 +960,21 @@ pub struct DashboardPage {
     pub declare_href: String,
     /// The production's facts of record (one production's dashboard only).
     pub facts: String,
+    /// The aggregate rules' findings about the production (studio members only).
+    pub production_findings: Vec<ProductionFindingView>,
+    /// The page that shows the production's packs' rules.
+    pub packs_href: String,
+}
+
+/// A production-level finding as the production page shows it.
+pub struct ProductionFindingView {
+    pub outcome: Badge,
+    pub rule: String,
+    pub pack: String,
+    pub message: String,
+    pub source: String,
+    /// The uses it concerns: `(href, ref)`.
+    pub uses: Vec<(String, String)>,
 }
 
 /// Builds bars from counts, scaled to the largest.

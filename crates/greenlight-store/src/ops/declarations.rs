@@ -5,11 +5,12 @@ use greenlight_core::CheckResult;
 use greenlight_core::declaration::Declaration;
 use greenlight_core::format::SourceKind;
 
+use super::pack_records::resolve_packs;
 use super::productions::Access;
 use super::records::*;
 use super::triage::{
-    Linked, counted, evaluate_with, material, production_and_tools, retriage, retriage_linked,
-    routed_state, store_triage, tools_fingerprint, triage_now,
+    Linked, Triaged, counted, evaluate_with, material, production_and_tools, retriage,
+    retriage_linked, routed_state, store_triage, tools_fingerprint, triage_now,
 };
 use super::{get_i, get_os, get_s};
 use crate::audit::{digest, new_salt};
@@ -70,7 +71,7 @@ impl Store {
         let p = self.production(actor, production).await?;
         let declared = parse_body(body, SourceKind::Sniff)?;
         let mut conn = self.pool().acquire().await?;
-        let (eff, result) = triage_now(&mut conn, &p, &declared, None).await?;
+        let Triaged { eff, result, .. } = triage_now(&mut conn, &p, &declared, None).await?;
         let reference = declared.usage.reference.trim().to_owned();
         let taken =
             sqlx::query("SELECT id FROM declarations WHERE production_id = $1 AND ref = $2")
@@ -117,18 +118,22 @@ impl Store {
         let declared = parse_body(body, SourceKind::Sniff)?;
         // Triage here, on the request's own task, so the single writer only stores: the
         // writer re-checks that the production and the tool registry did not change since.
-        let tools = {
+        let (tools, packs) = {
             let mut conn = self.pool().acquire().await?;
-            load_tools(&mut conn, &p.studio_id).await?
+            let tools = load_tools(&mut conn, &p.studio_id).await?;
+            (
+                tools,
+                resolve_packs(&mut conn, &p.studio_id, &p.packs).await?,
+            )
         };
-        let precomputed = evaluate_with(&p, &declared, &tools, &[], &[])?;
+        let precomputed = evaluate_with(&p, &packs, &declared, &tools, &[], &[])?;
         let seen = (p.version, tools_fingerprint(&tools));
         let text = String::from_utf8_lossy(body).into_owned();
         let media = media_of(body);
         let (production, actor_id) = (production.clone(), actor.user.id.clone());
         self.write_deferred(move |w| {
             Box::pin(async move {
-                let (p, tools) = production_and_tools(w, &production).await?;
+                let (p, tools, packs) = production_and_tools(w, &production).await?;
                 let reference = declared.usage.reference.trim().to_owned();
                 let key = (production.0.clone(), reference.clone());
                 let dup = if w.deferred_refs().contains(&key) {
@@ -150,10 +155,10 @@ impl Store {
                         reference,
                     });
                 }
-                let (eff, result) = if seen == (p.version, tools_fingerprint(&tools)) {
+                let Triaged { eff, result, basis } = if seen == (p.version, tools_fingerprint(&tools)) {
                     precomputed
                 } else {
-                    evaluate_with(&p, &declared, &tools, &[], &[])?
+                    evaluate_with(&p, &packs, &declared, &tools, &[], &[])?
                 };
                 // From here on nothing can fail: the rows are handed to the batch.
                 w.deferred_refs().insert(key);
@@ -187,10 +192,10 @@ impl Store {
                 );
                 w.defer(
                     "triages",
-                    &["declaration_id", "revision", "seq", "reason", "effective", "result", "outcome", "differences", "created_at"],
+                    &["declaration_id", "revision", "seq", "reason", "effective", "result", "outcome", "differences", "created_at", "basis"],
                     [
                         S(id.0.clone()), I(1), I(1), S("submitted".into()), S(to_json(&eff.declaration)), S(to_json(&result)),
-                        S(result.outcome.as_str().into()), S(to_json(&eff.differences)), S(now.clone()),
+                        S(result.outcome.as_str().into()), S(to_json(&eff.differences)), S(now.clone()), S(basis.to_column()),
                     ],
                 );
                 for o in &obligations {
@@ -717,7 +722,7 @@ async fn write_revision(
     revise(false, State::InReview).map_err(|e| StoreError::conflict(e.0))?;
     let (p, _) = load_production(&mut w.conn, &s.production_id).await?;
     let (_, _, before_eff) = current_result(&mut w.conn, &id, s.revision).await?;
-    let (eff, result) = triage_now(&mut w.conn, &p, &declared, Some(&id)).await?;
+    let triaged = triage_now(&mut w.conn, &p, &declared, Some(&id)).await?;
     let number = s.revision + 1;
     let now = ts(w.now);
     sqlx::query("INSERT INTO revisions (declaration_id, number, body, media, submitted_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
@@ -729,7 +734,8 @@ async fn write_revision(
         .bind(now.clone())
         .execute(&mut w.conn)
         .await?;
-    let (_, open) = store_triage(w, &id, number, "new revision", &eff, &result).await?;
+    let (_, open) = store_triage(w, &id, number, "new revision", &triaged).await?;
+    let Triaged { eff, result, .. } = triaged;
     let eff_json = serde_json::to_value(&eff.declaration).unwrap_or_default();
     let same_terms = material(&eff_json) == material(&before_eff);
     let state = revise(same_terms, routed_state(&result)).map_err(|e| StoreError::conflict(e.0))?;

@@ -122,6 +122,11 @@ pub struct Disclosure {
     /// What the report covers: a report never speaks for uses its reader may not see.
     pub scope: ReportScope,
     pub uses: Vec<DisclosureRow>,
+    /// The packs' aggregate rules' findings about the production as a whole: for the
+    /// studio's members only (they are drawn from every organisation's uses).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub production_findings: Vec<greenlight_core::wire::ProductionFinding>,
 }
 
 impl Disclosure {
@@ -362,11 +367,16 @@ impl Store {
                 }
             })
             .collect();
+        let production_findings = self
+            .production_findings(actor, &p.id)
+            .await?
+            .unwrap_or_default();
         Ok(Disclosure {
             scope: ReportScope::new(&p, actor),
             production: p,
             generated_at: chrono::Utc::now(),
             uses,
+            production_findings,
         })
     }
 
@@ -496,11 +506,16 @@ impl Store {
                 break;
             }
         }
+        let production_findings = self
+            .production_findings(actor, &p.id)
+            .await?
+            .unwrap_or_default();
         Ok(Disclosure {
             scope: ReportScope::new(&p, actor),
             production: p,
             generated_at: chrono::Utc::now(),
             uses,
+            production_findings,
         })
     }
 }

@@ -5,6 +5,7 @@ mod audit_log;
 mod declarations;
 mod disclosure;
 mod disclosure_text;
+mod pack_records;
 mod packs;
 mod productions;
 mod record_state;
@@ -16,6 +17,10 @@ mod triage;
 
 pub use declarations::TriagePreview;
 pub use disclosure::{Disclosure, DisclosureRow, LedgerOnly, ReportScope};
+pub(crate) use pack_records::store_builtins;
+pub use pack_records::{
+    MAX_PACK_BYTES, PackRecord, PackTestOutcome, Replay, TriageBasis, UsedPack,
+};
 pub use packs::{PackChange, PackPreview};
 pub use productions::production_etag_of;
 pub use scan_uses::{KEEP_MARKING, ScanUse};

@@ -6,13 +6,14 @@ use std::sync::Arc;
 
 use greenlight_core::declaration::Declaration;
 use greenlight_core::diff::{BeforeAfter, OutcomeCounts, Subject, Summary, compare_with_results};
+use greenlight_core::eval::{LiveDeclaration, evaluate_production};
 use greenlight_core::pack::Pack;
 use greenlight_core::wire::ProductionFinding;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::productions::{check_packs, write_production};
-use super::triage::load_packs;
+use super::pack_records::{check_packs, resolve_packs};
+use super::productions::write_production;
 use super::{get_s, today};
 use crate::db::parse_json;
 use crate::model::*;
@@ -68,9 +69,9 @@ impl Store {
     ) -> Result<PackPreview> {
         let p = self.production(actor, production).await?;
         may_change_packs(actor, &p)?;
-        check_packs(packs)?;
+        let (from, to) = self.pack_sets(&p, packs).await?;
         let live = self.live_declarations(production).await?;
-        preview(&p, &live, &load_packs(&p.packs)?, &load_packs(packs)?)
+        preview(&p, &live, &from, &to)
     }
 
     /// Switches `production` to `packs` (the production's ETag in `if_match`): every live
@@ -86,10 +87,10 @@ impl Store {
     ) -> Result<PackPreview> {
         let p = self.production(actor, production).await?;
         may_change_packs(actor, &p)?;
-        check_packs(&packs)?;
+        let (from, to) = self.pack_sets(&p, &packs).await?;
         let version = version_in(if_match, &p)?;
         let live = self.live_declarations(production).await?;
-        let answer = preview(&p, &live, &load_packs(&p.packs)?, &load_packs(&packs)?)?;
+        let answer = preview(&p, &live, &from, &to)?;
         let (id, actor_id, facts) = (p.id.clone(), actor.user.id.0.clone(), p.facts.clone());
         self.write(move |w| {
             Box::pin(write_production(
@@ -103,6 +104,64 @@ impl Store {
         })
         .await?;
         Ok(answer)
+    }
+
+    /// The production-level findings of the aggregate rules of `production`'s packs over its
+    /// live declarations, as they stand now; `None` for a caller outside the studio (the
+    /// findings are drawn from every organisation's uses).
+    pub async fn production_findings(
+        &self,
+        actor: &Principal,
+        production: &ProductionId,
+    ) -> Result<Option<Vec<ProductionFinding>>> {
+        let p = self.production(actor, production).await?;
+        if !actor.is_member(&p.studio_id) {
+            return Ok(None);
+        }
+        let packs =
+            resolve_packs(&mut *self.pool().acquire().await?, &p.studio_id, &p.packs).await?;
+        if !packs.iter().any(|pack| pack.has_aggregates()) {
+            return Ok(Some(Vec::new()));
+        }
+        let live = self.live_declarations(production).await?;
+        let decls: Vec<LiveDeclaration<'_>> = live
+            .iter()
+            .map(|l| LiveDeclaration {
+                reference: &l.id.0,
+                organisation: Some(l.org.0.as_str()),
+                declaration: &l.declaration,
+                result: &l.result,
+            })
+            .collect();
+        evaluate_production(&decls, &packs, today())
+            .map(Some)
+            .map_err(|e| StoreError::Evaluation {
+                pack: p.packs.join(", "),
+                message: e.to_string(),
+            })
+    }
+
+    /// What switching `p` to `packs` changes on its live declarations (the preview's answer).
+    pub(crate) async fn pack_changes(
+        &self,
+        p: &Production,
+        packs: &[String],
+    ) -> Result<PackPreview> {
+        let (from, to) = self.pack_sets(p, packs).await?;
+        let live = self.live_declarations(&p.id).await?;
+        preview(p, &live, &from, &to)
+    }
+
+    /// The production's current packs and the proposed ones (checked), resolved.
+    async fn pack_sets(
+        &self,
+        p: &Production,
+        proposed: &[String],
+    ) -> Result<(Vec<Arc<Pack>>, Vec<Arc<Pack>>)> {
+        let mut conn = self.pool().acquire().await?;
+        let to = check_packs(&mut conn, &p.studio_id, proposed).await?;
+        let from = resolve_packs(&mut conn, &p.studio_id, &p.packs).await?;
+        Ok((from, to))
     }
 
     /// The production's live declarations with their current effective declaration and result.

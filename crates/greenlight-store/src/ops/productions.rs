@@ -2,6 +2,7 @@
 
 use greenlight_core::declaration::Agreement;
 
+use super::pack_records::{check_packs, names_with_digests, resolve_packs};
 use super::record_state::production_state;
 use super::records::load_production;
 use super::triage::{Linked, retriage_linked};
@@ -40,24 +41,6 @@ fn check_facts(facts: &ProductionFacts) -> Result<()> {
             return Err(StoreError::invalid(
                 &format!("agreements[{i}]"),
                 format!("{a:?} is listed twice"),
-            ));
-        }
-    }
-    Ok(())
-}
-
-pub(crate) fn check_packs(packs: &[String]) -> Result<()> {
-    if packs.is_empty() {
-        return Err(StoreError::invalid("packs", "enable at least one pack"));
-    }
-    for (i, name) in packs.iter().enumerate() {
-        if let Err(why) = super::triage::resolve_pack(name) {
-            return Err(StoreError::invalid(&format!("packs[{i}]"), why));
-        }
-        if packs[..i].contains(name) {
-            return Err(StoreError::invalid(
-                &format!("packs[{i}]"),
-                format!("{name:?} is listed twice"),
             ));
         }
     }
@@ -104,10 +87,13 @@ impl Store {
             ));
         }
         check_facts(&new.facts)?;
-        let packs = new
-            .packs
-            .unwrap_or_else(|| DEFAULT_PACKS.iter().map(|s| s.to_string()).collect());
-        check_packs(&packs)?;
+        let mut conn = self.pool().acquire().await?;
+        let packs = match new.packs {
+            Some(packs) => packs,
+            None => studio_default_packs(&mut conn, studio).await?,
+        };
+        check_packs(&mut conn, studio, &packs).await?;
+        drop(conn);
         let (studio, actor_id) = (studio.clone(), actor.user.id.0.clone());
         self.write(move |w| {
             Box::pin(async move {
@@ -193,6 +179,17 @@ impl Store {
         id: &ProductionId,
         update: ProductionUpdate,
     ) -> Result<Production> {
+        Ok(self.update_production_answering(actor, id, update).await?.0)
+    }
+
+    /// As [`Store::update_production`]; when the packs change, also the change list a
+    /// preview of the new packs gives (and adoption answers): the same path as adoption.
+    pub async fn update_production_answering(
+        &self,
+        actor: &Principal,
+        id: &ProductionId,
+        update: ProductionUpdate,
+    ) -> Result<(Production, Option<crate::PackPreview>)> {
         let current = self.production(actor, id).await?;
         if !actor.has_role(&current.studio_id, Role::Admin) {
             return Err(StoreError::Forbidden(
@@ -217,10 +214,22 @@ impl Store {
         }
         check_facts(&facts)?;
         let packs = update.packs.unwrap_or_else(|| current.packs.clone());
-        check_packs(&packs)?;
+        check_packs(
+            &mut *self.pool().acquire().await?,
+            &current.studio_id,
+            &packs,
+        )
+        .await?;
+        let changes = if packs != current.packs {
+            Some(self.pack_changes(&current, &packs).await?)
+        } else {
+            None
+        };
         let (id, actor_id) = (id.clone(), actor.user.id.0.clone());
-        self.write(move |w| Box::pin(write_production(w, id, actor_id, facts, packs, None)))
-            .await
+        let production = self
+            .write(move |w| Box::pin(write_production(w, id, actor_id, facts, packs, None)))
+            .await?;
+        Ok((production, changes))
     }
 
     /// A studio admin links a production company or vendor (one the studio created) to a production.
@@ -329,7 +338,8 @@ pub(crate) async fn write_production(
     // The packs by name and digest, so the audit log and history say exactly what was
     // adopted.
     let reason = if packs_changed {
-        format!("{what} to {}", super::triage::packs_with_digests(&packs))
+        let resolved = resolve_packs(&mut w.conn, &after.studio_id, &packs).await?;
+        format!("{what} to {}", names_with_digests(&resolved))
     } else {
         what.to_owned()
     };
@@ -340,4 +350,82 @@ pub(crate) async fn write_production(
 /// A production's ETag: its version, quoted.
 pub fn production_etag_of(version: i64) -> String {
     format!("\"p{version}\"")
+}
+
+/// The packs a new production of `studio` enables when none are given: the studio's default
+/// set when it chose one, else [`DEFAULT_PACKS`].
+pub(crate) async fn studio_default_packs(
+    conn: &mut sqlx::AnyConnection,
+    studio: &OrgId,
+) -> Result<Vec<String>> {
+    let row = sqlx::query("SELECT default_packs FROM orgs WHERE id = $1")
+        .bind(studio.0.clone())
+        .fetch_optional(&mut *conn)
+        .await?;
+    let chosen: Vec<String> = match row {
+        Some(r) => crate::db::parse_json(&get_s(&r, "default_packs")?)?,
+        None => Vec::new(),
+    };
+    Ok(if chosen.is_empty() {
+        DEFAULT_PACKS.iter().map(|s| s.to_string()).collect()
+    } else {
+        chosen
+    })
+}
+
+impl Store {
+    /// The studio's pack set for new productions (the built-in default when it chose none).
+    pub async fn default_packs(&self, actor: &Principal, studio: &OrgId) -> Result<Vec<String>> {
+        if !actor.is_member(studio) {
+            return Err(StoreError::NotFound(format!("studio {}", studio.0)));
+        }
+        studio_default_packs(&mut *self.pool().acquire().await?, studio).await
+    }
+
+    /// A studio's legal or admin sets the pack set new productions enable when none are
+    /// given; existing productions keep theirs. An empty list goes back to the built-in
+    /// default.
+    pub async fn set_default_packs(
+        &self,
+        actor: &Principal,
+        studio: &OrgId,
+        packs: Vec<String>,
+    ) -> Result<Vec<String>> {
+        if !actor.is_member(studio) {
+            return Err(StoreError::NotFound(format!("studio {}", studio.0)));
+        }
+        if !(actor.has_role(studio, Role::Legal) || actor.has_role(studio, Role::Admin)) {
+            return Err(StoreError::Forbidden(
+                "only legal or an admin of the studio sets its default packs".into(),
+            ));
+        }
+        let digests = if packs.is_empty() {
+            String::new()
+        } else {
+            let resolved = check_packs(&mut *self.pool().acquire().await?, studio, &packs).await?;
+            names_with_digests(&resolved)
+        };
+        let (studio, actor_id) = (studio.clone(), actor.user.id.0.clone());
+        self.write(move |w| {
+            Box::pin(async move {
+                sqlx::query("UPDATE orgs SET default_packs = $1 WHERE id = $2")
+                    .bind(to_json(&packs))
+                    .bind(studio.0.clone())
+                    .execute(&mut w.conn)
+                    .await?;
+                w.audit(
+                    Some(&actor_id),
+                    Some(&studio.0),
+                    "studio.default_packs",
+                    "pack_set",
+                    &studio.0,
+                    None,
+                    (!digests.is_empty())
+                        .then(|| crate::audit::digest("", &serde_json::json!(digests))),
+                );
+                studio_default_packs(&mut w.conn, &studio).await
+            })
+        })
+        .await
+    }
 }

@@ -10,6 +10,7 @@ use greenlight_core::pack::Pack;
 use greenlight_core::{CheckResult, Outcome};
 use sqlx::AnyConnection;
 
+use super::pack_records::{TriageBasis, resolve_packs};
 use super::records::{
     audit_change, confirmations_of, current_result, links_of, load_consent, load_production,
     load_row, load_tools, parse_body, push_history, revision_text,
@@ -28,8 +29,9 @@ pub(crate) async fn triage_now(
     production: &Production,
     declared: &Declaration,
     decl: Option<&DeclarationId>,
-) -> Result<(Effective, CheckResult)> {
+) -> Result<Triaged> {
     let tools = load_tools(conn, &production.studio_id).await?;
+    let packs = resolve_packs(conn, &production.studio_id, &production.packs).await?;
     let (links, confirmations) = match decl {
         Some(id) => (links_of(conn, id).await?, confirmations_of(conn, id).await?),
         None => (vec![], vec![]),
@@ -41,47 +43,70 @@ pub(crate) async fn triage_now(
             load_consent(conn, &l.consent_id).await?.0,
         ));
     }
-    evaluate_with(production, declared, &tools, &consents, &confirmations)
+    evaluate_with(
+        production,
+        &packs,
+        declared,
+        &tools,
+        &consents,
+        &confirmations,
+    )
+}
+
+/// A declaration triaged: the effective declaration, its check result, and what it was
+/// evaluated with (the date and each pack's digest, so it can be replayed exactly).
+#[derive(Debug, Clone)]
+pub(crate) struct Triaged {
+    pub eff: Effective,
+    pub result: CheckResult,
+    pub basis: TriageBasis,
 }
 
 /// The effective declaration and its check result, from records already loaded.
 pub(crate) fn evaluate_with(
     production: &Production,
+    packs: &[Arc<Pack>],
     declared: &Declaration,
     tools: &[Tool],
     consents: &[(String, Consent)],
     confirmations: &[Confirmation],
-) -> Result<(Effective, CheckResult)> {
+) -> Result<Triaged> {
+    let as_of = today();
     let record = Record {
         production: &production.facts,
         tools,
         consents,
         confirmations,
-        as_of: today(),
+        as_of,
     };
     let eff = effective(declared, &record);
-    let packs = load_packs(&production.packs)?;
-    let result = greenlight_core::evaluate(&eff.declaration, &packs, today()).map_err(|e| {
+    let result = greenlight_core::evaluate(&eff.declaration, packs, as_of).map_err(|e| {
         StoreError::Evaluation {
             pack: production.packs.join(", "),
             message: format!("evaluating the declaration: {e}"),
         }
     })?;
-    Ok((eff, result))
+    Ok(Triaged {
+        eff,
+        result,
+        basis: TriageBasis::of(packs, as_of),
+    })
 }
 
-/// The production and its studio's tools, cached for the rest of the batch.
+/// The production, its studio's tools and its packs, cached for the rest of the batch.
 pub(crate) async fn production_and_tools(
     w: &mut WriteCtx,
     id: &ProductionId,
-) -> Result<(Production, Vec<Tool>)> {
+) -> Result<(Production, Vec<Tool>, Vec<Arc<Pack>>)> {
     if let Some(v) = w.cache.get(&id.0) {
         return Ok(v.clone());
     }
     let (p, _) = load_production(&mut w.conn, id).await?;
     let tools = load_tools(&mut w.conn, &p.studio_id).await?;
-    w.cache.insert(id.0.clone(), (p.clone(), tools.clone()));
-    Ok((p, tools))
+    let packs = resolve_packs(&mut w.conn, &p.studio_id, &p.packs).await?;
+    w.cache
+        .insert(id.0.clone(), (p.clone(), tools.clone(), packs.clone()));
+    Ok((p, tools, packs))
 }
 
 /// Identifies the registry state a triage was computed on (tool ids and versions).
@@ -108,9 +133,9 @@ pub(crate) async fn store_triage(
     id: &DeclarationId,
     revision: i64,
     reason: &str,
-    eff: &Effective,
-    result: &CheckResult,
+    triaged: &Triaged,
 ) -> Result<(i64, i64)> {
+    let (eff, result) = (&triaged.eff, &triaged.result);
     let seq = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS n FROM triages WHERE declaration_id = $1 AND revision = $2")
         .bind(id.0.clone())
         .bind(revision)
@@ -118,8 +143,8 @@ pub(crate) async fn store_triage(
         .await?;
     let seq = get_i(&seq, "n")? + 1;
     sqlx::query(
-        "INSERT INTO triages (declaration_id, revision, seq, reason, effective, result, outcome, differences, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO triages (declaration_id, revision, seq, reason, effective, result, outcome, differences, created_at, basis) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(id.0.clone())
     .bind(revision)
@@ -130,6 +155,7 @@ pub(crate) async fn store_triage(
     .bind(result.outcome.as_str())
     .bind(to_json(&eff.differences))
     .bind(ts(w.now))
+    .bind(triaged.basis.to_column())
     .execute(&mut w.conn)
     .await?;
     // Obligations: keep what exists (and whether it is done), add new ones, void dropped ones.
@@ -221,8 +247,9 @@ pub(crate) async fn retriage(
     let declared = parse_body(text.as_bytes(), SourceKind::Sniff)?;
     let (production, _) = load_production(&mut w.conn, &s.production_id).await?;
     let (_, before, _) = current_result(&mut w.conn, id, s.revision).await?;
-    let (eff, result) = triage_now(&mut w.conn, &production, &declared, Some(id)).await?;
-    let (_, open_obligations) = store_triage(w, id, s.revision, reason, &eff, &result).await?;
+    let triaged = triage_now(&mut w.conn, &production, &declared, Some(id)).await?;
+    let (_, open_obligations) = store_triage(w, id, s.revision, reason, &triaged).await?;
+    let result = triaged.result;
     let changed = before != result;
     let to = s
         .state
@@ -333,57 +360,4 @@ pub(crate) fn material(eff: &serde_json::Value) -> serde_json::Value {
         }
     }
     v
-}
-
-/// A pack named as a production enables it: a bare id is the built-in pack of that id; an
-/// `id@version` is that built-in at exactly that version.
-pub(crate) fn resolve_pack(name: &str) -> std::result::Result<Arc<Pack>, String> {
-    let (id, version) = match greenlight_core::pack::parse_name(name) {
-        Some((id, version)) => (id, Some(version)),
-        None => (name, None),
-    };
-    let pack = Pack::builtin(id).ok_or_else(|| {
-        format!(
-            "{name:?} is not a built-in pack ({})",
-            Pack::builtin_ids().join(", ")
-        )
-    })?;
-    match version {
-        Some(v) if v != pack.version() => Err(format!(
-            "{name:?}: the built-in {id} is version {} (known: {id}@{})",
-            pack.version(),
-            pack.version()
-        )),
-        _ => Ok(pack),
-    }
-}
-
-/// Pack names with the first 12 hex digits of each one's digest (`netflix-genai@2025.08
-/// sha256:1a2b3c4d5e6f`), as history and the audit log name an adopted set.
-pub(crate) fn packs_with_digests(names: &[String]) -> String {
-    names
-        .iter()
-        .map(|n| match resolve_pack(n) {
-            Ok(p) => format!(
-                "{} sha256:{}",
-                p.name(),
-                &p.digest()[..12.min(p.digest().len())]
-            ),
-            Err(_) => n.clone(),
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// The packs a production enables, loaded.
-pub(crate) fn load_packs(names: &[String]) -> Result<Vec<Arc<Pack>>> {
-    names
-        .iter()
-        .map(|name| {
-            resolve_pack(name).map_err(|message| StoreError::Evaluation {
-                pack: name.clone(),
-                message,
-            })
-        })
-        .collect()
 }
