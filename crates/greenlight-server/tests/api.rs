@@ -783,3 +783,229 @@ async fn a_pack_switch_is_previewed_then_adopted_with_the_production_etag() {
     assert!(doc["paths"]["/api/v1/productions/{id}/packs/preview"]["post"].is_object());
     assert!(doc["paths"]["/api/v1/productions/{id}/packs"]["put"].is_object());
 }
+
+const STUDIO_PACK: &str = r#"pack: studio-extra
+version: "1"
+title: Studio additions
+rules:
+  - id: STUDIO-TALENT-ESCALATE
+    title: Talent uses go to legal
+    outcome: escalate
+    source: "Studio policy 5"
+    when: use.purpose == "talent"
+    message: Legal looks at every talent use.
+tests:
+  - name: talent escalates
+    as_of: 2026-12-01
+    declaration:
+      greenlight: declaration/v1
+      production: {title: T}
+      use: {ref: T-1, summary: Replica, stage: production, purpose: talent}
+      tools: [{name: Tool, enterprise_agreement: true, data_use: none}]
+      outputs: {final: false}
+    expect:
+      outcome: escalate
+      rules: [STUDIO-TALENT-ESCALATE]
+"#;
+
+#[tokio::test]
+async fn studio_packs_are_uploaded_as_yaml_named_by_version_and_hidden_from_other_studios() {
+    let t = northlight().await;
+    let yaml = [("content-type", "application/yaml")];
+    let upload = |token: &str, body: &str| {
+        let (token, body) = (token.to_owned(), body.to_owned());
+        let t = &t;
+        async move {
+            t.call(Method::POST, "/api/v1/packs", Some(&token), &yaml, body)
+                .await
+        }
+    };
+    // Not YAML: 415; a body over 1 MiB: 413.
+    let r = t
+        .call(
+            Method::POST,
+            "/api/v1/packs",
+            Some(&t.legal),
+            &[("content-type", "application/json")],
+            STUDIO_PACK.to_owned(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let huge = format!("{STUDIO_PACK}#{}\n", "x".repeat(1024 * 1024));
+    assert_eq!(
+        upload(&t.legal, &huge).await.status,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    // Stored: 201, then the same text is 200, other text under the name is 409.
+    let r = upload(&t.legal, STUDIO_PACK).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let stored = r.json();
+    assert_eq!(stored["id"], "studio-extra");
+    assert_eq!(stored["version"], "1");
+    assert_eq!(stored["digest"].as_str().map(str::len), Some(64));
+    assert_eq!(upload(&t.legal, STUDIO_PACK).await.status, StatusCode::OK);
+    let other = STUDIO_PACK.replace("Legal looks", "Legal reads");
+    assert_eq!(upload(&t.legal, &other).await.status, StatusCode::CONFLICT);
+    // A broken rule: 422 naming the rule and its line.
+    let broken = STUDIO_PACK
+        .replace("version: \"1\"", "version: \"2\"")
+        .replace("use.purpose == \"talent\"", "use.purpose ==");
+    let r = upload(&t.legal, &broken).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let problem = r.json();
+    assert_eq!(
+        problem["errors"][0]["path"], "rule/STUDIO-TALENT-ESCALATE",
+        "{problem}"
+    );
+    assert_eq!(problem["errors"][0]["line"], 10, "{problem}");
+    // Only legal and admins.
+    assert_eq!(
+        upload(&t.reviewer, STUDIO_PACK).await.status,
+        StatusCode::FORBIDDEN
+    );
+    // Read back, with its rules.
+    let r = t.get("/api/v1/packs/studio-extra/1", &t.legal).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let detail = r.json();
+    assert_eq!(detail["text"], STUDIO_PACK);
+    assert_eq!(detail["rules"][0]["id"], "STUDIO-TALENT-ESCALATE");
+    let list = t.get("/api/v1/packs", &t.admin).await.json();
+    assert!(
+        list.as_array().is_some_and(|l| l
+            .iter()
+            .any(|p| p["id"] == "netflix-genai" && p["builtin"] == true)),
+        "{list}"
+    );
+
+    // A triage with the studio pack replays exactly.
+    let path = format!("/api/v1/productions/{}", t.production);
+    let etag = t.get(&path, &t.legal).await.etag();
+    let body = json!({"packs": ["netflix-genai", "studio-extra@1"]});
+    let r = t
+        .send_json(
+            Method::PUT,
+            &format!("{path}/packs"),
+            &t.legal,
+            &body,
+            Some(&etag),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let submitted = t.submit(&t.partner, DE_AGEING).await.json();
+    assert_eq!(submitted["outcome"], "escalate", "{submitted}");
+    let id = submitted["id"].as_str().expect("id");
+    let r = t
+        .call(
+            Method::POST,
+            &format!("/api/v1/declarations/{id}/replay"),
+            Some(&t.partner),
+            &[],
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let replay = r.json();
+    assert_eq!(replay["same"], true, "{replay}");
+    assert_eq!(replay["basis"]["packs"][1]["name"], "studio-extra@1");
+    assert_eq!(replay["basis"]["packs"][1]["digest"], stored["digest"]);
+
+    // PATCH with packs answers the change list beside the production.
+    let patch = json!({"packs": ["netflix-genai"]});
+    let r = t
+        .send_json(Method::PATCH, &path, &t.admin, &patch, None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let patched = r.json();
+    assert_eq!(patched["packs"], json!(["netflix-genai"]));
+    assert!(patched["changes"].is_array(), "{patched}");
+    assert!(patched["counts"]["before"].is_object(), "{patched}");
+
+    // Default packs of new productions.
+    let studio = t.get("/api/v1/me", &t.admin).await.json()["memberships"][0]["org_id"]
+        .as_str()
+        .expect("org")
+        .to_owned();
+    let r = t
+        .send_json(
+            Method::PUT,
+            &format!("/api/v1/orgs/{studio}/default-packs"),
+            &t.legal,
+            &json!({"packs": ["netflix-genai", "studio-extra@1"]}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+
+    // Every pack endpoint as every role of another studio: 404.
+    let rival = t.rival().await;
+    for token in rival.tokens() {
+        let who = format!("rival token {token}");
+        assert_eq!(
+            t.get("/api/v1/packs/studio-extra/1", token).await.status,
+            StatusCode::NOT_FOUND,
+            "{who}"
+        );
+        let list = t.get("/api/v1/packs", token).await;
+        assert!(
+            !list.text().contains("studio-extra"),
+            "{who}: {}",
+            list.text()
+        );
+        assert_eq!(
+            t.get(&format!("/api/v1/packs?studio_id={studio}"), token)
+                .await
+                .status,
+            StatusCode::NOT_FOUND,
+            "{who}"
+        );
+        assert_eq!(
+            t.call(
+                Method::POST,
+                &format!("/api/v1/packs?studio_id={studio}"),
+                Some(token),
+                &yaml,
+                STUDIO_PACK.to_owned()
+            )
+            .await
+            .status,
+            StatusCode::NOT_FOUND,
+            "{who}"
+        );
+        assert_eq!(
+            t.get(&format!("/api/v1/orgs/{studio}/default-packs"), token)
+                .await
+                .status,
+            StatusCode::NOT_FOUND,
+            "{who}"
+        );
+        assert_eq!(
+            t.send_json(
+                Method::PUT,
+                &format!("/api/v1/orgs/{studio}/default-packs"),
+                token,
+                &json!({"packs": ["netflix-genai"]}),
+                None
+            )
+            .await
+            .status,
+            StatusCode::NOT_FOUND,
+            "{who}"
+        );
+        assert_eq!(
+            t.call(
+                Method::POST,
+                &format!("/api/v1/declarations/{id}/replay"),
+                Some(token),
+                &[],
+                Body::empty()
+            )
+            .await
+            .status,
+            StatusCode::NOT_FOUND,
+            "{who}"
+        );
+    }
+    let doc = t.get("/api/openapi.json", &t.legal).await.json();
+    assert!(doc["paths"]["/api/v1/packs"]["post"].is_object());
+    assert!(doc["paths"]["/api/v1/declarations/{id}/replay"]["post"].is_object());
+}

@@ -50,6 +50,8 @@ pub struct ProductionUpdate {
     /// Replaces the union agreements (`[]` clears them).
     pub agreements: Option<Vec<String>>,
     pub packs: Option<Vec<String>>,
+    /// Replaces the studio contacts: people of the studio by user id, and a group address.
+    pub contacts: Option<crate::model::Contacts>,
 }
 
 /// A document attached to a registry record.

@@ -23,6 +23,7 @@ mod error;
 pub mod input;
 pub mod model;
 mod ops;
+pub mod outbox;
 mod writer;
 
 use std::path::PathBuf;
@@ -37,6 +38,7 @@ pub use ops::{
     PackTestOutcome, Replay, ReportScope, ScanUse, TriageBasis, TriagePreview, UsedPack,
     production_etag_of,
 };
+pub use ops::{CONSENT_WARNINGS, NewWebhook, OBLIGATION_HORIZON, ScanRecord, ScanReport, Webhook};
 
 /// How to open a store.
 #[derive(Clone)]
@@ -55,6 +57,10 @@ pub struct StoreConfig {
     /// Create a missing SQLite file (and its folder), whatever the URL's `mode` says: set by
     /// the commands that write (`serve`, `admin create`); read-only ones never create one.
     pub create_if_missing: bool,
+    /// Mail is configured: events get email deliveries for the people they concern.
+    pub mail_notifications: bool,
+    /// The address people reach the pages at (`serve --public-url`), for links in events.
+    pub public_url: Option<String>,
 }
 
 impl StoreConfig {
@@ -67,6 +73,8 @@ impl StoreConfig {
             max_batch: 256,
             max_connections: 8,
             create_if_missing: false,
+            mail_notifications: false,
+            public_url: None,
         }
     }
 }

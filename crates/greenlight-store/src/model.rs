@@ -502,8 +502,30 @@ pub struct Production {
     pub packs: Vec<String>,
     /// Organisations linked to the production (not including the studio).
     pub linked_orgs: Vec<OrgId>,
+    /// The studio contacts told of every use declared on the production.
+    #[serde(default)]
+    pub contacts: Contacts,
     pub created_at: DateTime<Utc>,
     pub version: i64,
+}
+
+/// A production's studio contacts: people of the studio, and optionally a group address.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Contacts {
+    /// People of the studio (user ids).
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    pub people: Vec<UserId>,
+    /// A group address (e.g. a team's mailbox).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+}
+
+impl Contacts {
+    /// No contact at all.
+    pub fn is_empty(&self) -> bool {
+        self.people.is_empty() && self.group.is_none()
+    }
 }
 
 /// A decision recorded on a declaration.

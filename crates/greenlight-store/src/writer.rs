@@ -66,6 +66,10 @@ pub(crate) struct WriteCtx {
     pub backend: Backend,
     pub now: DateTime<Utc>,
     pending: Vec<PendingEntry>,
+    /// Events raised by this batch's writes, stored before the commit.
+    pub(crate) events: Vec<crate::outbox::PendingEvent>,
+    /// Where people reach the pages, for links in events.
+    pub(crate) public_url: Option<String>,
     deferred: Deferred,
     /// Per-batch cache of production records, their studio's tools and their packs, cleared whenever an
     /// operation that may change them runs.
@@ -347,6 +351,8 @@ async fn run(
             backend: db.backend,
             now: Utc::now(),
             pending: Vec::new(),
+            events: Vec::new(),
+            public_url: config.public_url.clone(),
             deferred: Deferred::default(),
             cache: Default::default(),
         };
@@ -397,11 +403,14 @@ async fn run_batch(
     for job in jobs {
         ctx.now = Utc::now();
         let mark = ctx.pending.len();
+        let event_mark = ctx.events.len();
         if job.deferred {
-            // Reads only; a failure leaves nothing behind but its audit entries, dropped here.
+            // Reads only; a failure leaves nothing behind but its audit entries and events,
+            // dropped here.
             let (failed, fin) = (job.run)(ctx).await;
             if failed {
                 ctx.pending.truncate(mark);
+                ctx.events.truncate(event_mark);
             }
             finishers.push(fin);
             continue;
@@ -421,6 +430,7 @@ async fn run_batch(
         let (failed, fin) = (job.run)(ctx).await;
         let step = if failed {
             ctx.pending.truncate(mark);
+            ctx.events.truncate(event_mark);
             ctx.conn
                 .execute("ROLLBACK TO SAVEPOINT op")
                 .await
@@ -440,6 +450,11 @@ async fn run_batch(
     }
     if !ctx.deferred.is_empty()
         && let Err(e) = ctx.flush().await
+    {
+        return abort(ctx, finishers, e).await;
+    }
+    if !ctx.events.is_empty()
+        && let Err(e) = crate::outbox::flush_events(ctx, config.mail_notifications).await
     {
         return abort(ctx, finishers, e).await;
     }

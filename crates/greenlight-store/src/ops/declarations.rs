@@ -17,6 +17,7 @@ use crate::audit::{digest, new_salt};
 use crate::db::{parse_json, to_json, ts};
 use crate::input::{ConfirmationInput, DecisionInput};
 use crate::model::*;
+use crate::outbox::{Audience, EventKind};
 use crate::writer::WriteCtx;
 use crate::{FieldProblem, Result, Store, StoreError};
 
@@ -244,6 +245,13 @@ impl Store {
                     studio_id: p.studio_id.clone(),
                 };
                 w.audit(Some(&actor_id.0), Some(&p.studio_id.0), "declaration.submit", "declaration", &id.0, None, Some(digest(&row.salt, &decl_state(&row))));
+                w.declaration_event(
+                    EventKind::DeclarationSubmitted,
+                    &p.studio_id,
+                    &row.summary,
+                    event_extra(&result),
+                    Audience::Contacts(production.clone()),
+                );
                 Ok(row.summary)
             })
         })
@@ -779,6 +787,13 @@ async fn write_revision(
     )
     .await?;
     let after = audit_change(w, Some(&actor_id.0), &row, "declaration.revise").await?;
+    w.declaration_event(
+        EventKind::DeclarationRevised,
+        &row.studio_id,
+        &after.summary,
+        event_extra(&result),
+        Audience::Contacts(after.summary.production_id.clone()),
+    );
     Ok(after.summary)
 }
 
@@ -877,7 +892,28 @@ async fn write_decision(
         format!("declaration.{}", input.action.as_str()),
     )
     .await?;
+    w.declaration_event(
+        EventKind::DeclarationDecided,
+        &row.studio_id,
+        &after.summary,
+        serde_json::json!({
+            "action": input.action.as_str(),
+            "reason": decision.reason,
+            "conditions": decision.conditions,
+            "expires": decision.expires,
+        }),
+        Audience::Organisation(after.summary.org_id.clone()),
+    );
     Ok(after.summary)
+}
+
+/// What a declaration event adds to the contract's fields: the reasons (the findings'
+/// messages) and the open blockers, in words.
+pub(crate) fn event_extra(result: &greenlight_core::CheckResult) -> serde_json::Value {
+    serde_json::json!({
+        "reasons": result.findings.iter().map(|f| f.message.clone()).collect::<Vec<_>>(),
+        "blockers": result.blockers.iter().map(|b| format!("{}: {}", b.rule, b.message)).collect::<Vec<_>>(),
+    })
 }
 
 /// The partner's withdrawal.

@@ -5,6 +5,7 @@ mod audit_log;
 mod declarations;
 mod disclosure;
 mod disclosure_text;
+mod notices;
 mod pack_records;
 mod packs;
 mod productions;
@@ -17,6 +18,9 @@ mod triage;
 
 pub use declarations::TriagePreview;
 pub use disclosure::{Disclosure, DisclosureRow, LedgerOnly, ReportScope};
+pub use notices::{
+    CONSENT_WARNINGS, NewWebhook, OBLIGATION_HORIZON, ScanRecord, ScanReport, Webhook,
+};
 pub(crate) use pack_records::store_builtins;
 pub use pack_records::{
     MAX_PACK_BYTES, PackRecord, PackTestOutcome, Replay, TriageBasis, UsedPack,

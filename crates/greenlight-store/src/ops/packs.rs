@@ -13,7 +13,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::pack_records::{check_packs, resolve_packs};
-use super::productions::write_production;
+use super::productions::{ProductionRecord, write_production};
 use super::{get_s, today};
 use crate::db::parse_json;
 use crate::model::*;
@@ -91,18 +91,14 @@ impl Store {
         let version = version_in(if_match, &p)?;
         let live = self.live_declarations(production).await?;
         let answer = preview(&p, &live, &from, &to)?;
-        let (id, actor_id, facts) = (p.id.clone(), actor.user.id.0.clone(), p.facts.clone());
-        self.write(move |w| {
-            Box::pin(write_production(
-                w,
-                id,
-                actor_id,
-                facts,
-                packs,
-                Some(version),
-            ))
-        })
-        .await?;
+        let (id, actor_id) = (p.id.clone(), actor.user.id.0.clone());
+        let record = ProductionRecord {
+            facts: p.facts.clone(),
+            packs,
+            contacts: p.contacts.clone(),
+        };
+        self.write(move |w| Box::pin(write_production(w, id, actor_id, record, Some(version))))
+            .await?;
         Ok(answer)
     }
 

@@ -10,7 +10,9 @@ use super::{get_s, required};
 use crate::audit::{digest, new_salt};
 use crate::db::{to_json, ts};
 use crate::input::{NewProduction, ProductionUpdate};
-use crate::model::{OrgId, OrgKind, Principal, Production, ProductionFacts, ProductionId, Role};
+use crate::model::{
+    Contacts, OrgId, OrgKind, Principal, Production, ProductionFacts, ProductionId, Role,
+};
 use crate::writer::WriteCtx;
 use crate::{Result, Store, StoreError};
 
@@ -107,6 +109,7 @@ impl Store {
                     facts: ProductionFacts { title: new.facts.title.trim().to_owned(), ..new.facts },
                     packs,
                     linked_orgs: vec![],
+                    contacts: Default::default(),
                     created_at: w.now,
                     version: 1,
                 };
@@ -225,11 +228,71 @@ impl Store {
         } else {
             None
         };
+        let contacts = match update.contacts {
+            Some(c) => self.checked_contacts(&current.studio_id, c).await?,
+            None => current.contacts.clone(),
+        };
         let (id, actor_id) = (id.clone(), actor.user.id.0.clone());
         let production = self
-            .write(move |w| Box::pin(write_production(w, id, actor_id, facts, packs, None)))
+            .write(move |w| {
+                Box::pin(write_production(
+                    w,
+                    id,
+                    actor_id,
+                    ProductionRecord {
+                        facts,
+                        packs,
+                        contacts,
+                    },
+                    None,
+                ))
+            })
             .await?;
         Ok((production, changes))
+    }
+
+    /// Contacts as given, checked: each person a member of the studio, at most 20, the group
+    /// an email address.
+    async fn checked_contacts(&self, studio: &OrgId, mut c: Contacts) -> Result<Contacts> {
+        if c.people.len() > 20 {
+            return Err(StoreError::invalid(
+                "contacts.people",
+                "at most 20 people are a production's contacts",
+            ));
+        }
+        let mut seen = Vec::new();
+        for (i, person) in c.people.iter().enumerate() {
+            let member =
+                sqlx::query("SELECT 1 AS one FROM memberships WHERE user_id = $1 AND org_id = $2")
+                    .bind(person.0.clone())
+                    .bind(studio.0.clone())
+                    .fetch_optional(self.pool())
+                    .await?;
+            if member.is_none() {
+                return Err(StoreError::invalid(
+                    &format!("contacts.people[{i}]"),
+                    "is not a person of the production's studio",
+                ));
+            }
+            if seen.contains(person) {
+                return Err(StoreError::invalid(
+                    &format!("contacts.people[{i}]"),
+                    "is listed twice",
+                ));
+            }
+            seen.push(person.clone());
+        }
+        c.group = match c.group.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(g) if is_address(g) => Some(g.to_owned()),
+            Some(g) => {
+                return Err(StoreError::invalid(
+                    "contacts.group",
+                    format!("{g:?} is not an email address"),
+                ));
+            }
+        };
+        Ok(c)
     }
 
     /// A studio admin links a production company or vendor (one the studio created) to a production.
@@ -282,17 +345,38 @@ impl Store {
     }
 }
 
-/// A production's new facts and packs, written and audited, and every declaration of the
-/// production triaged again when either changed. `expected_version`: refuse (412) unless the
-/// production is still at that version (the caller's `If-Match`).
+/// What a production's record holds besides its identity.
+pub(crate) struct ProductionRecord {
+    pub facts: ProductionFacts,
+    pub packs: Vec<String>,
+    pub contacts: Contacts,
+}
+
+/// An email address as a person types one: one `@`, something on each side, no spaces, at
+/// most 254 characters. (Delivery is the final check; this catches typing mistakes.)
+pub(crate) fn is_address(s: &str) -> bool {
+    s.len() <= 254
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+        && matches!(s.split_once('@'), Some((local, domain)) if !local.is_empty() && domain.contains('.') && !domain.contains('@') && !domain.starts_with('.') && !domain.ends_with('.'))
+}
+
+/// A production's new facts, packs and contacts, written and audited, and every declaration
+/// of the production triaged again when the facts or packs changed. `expected_version`:
+/// refuse (412) unless the production is still at that version (the caller's `If-Match`).
 pub(crate) async fn write_production(
     w: &mut WriteCtx,
     id: ProductionId,
     actor_id: String,
-    facts: ProductionFacts,
-    packs: Vec<String>,
+    record: ProductionRecord,
     expected_version: Option<i64>,
 ) -> Result<Production> {
+    let ProductionRecord {
+        facts,
+        packs,
+        contacts,
+    } = record;
     let (before, salt) = load_production(&mut w.conn, &id).await?;
     if let Some(v) = expected_version
         && v != before.version
@@ -305,11 +389,12 @@ pub(crate) async fn write_production(
     }
     let facts_changed = before.facts != facts;
     let packs_changed = before.packs != packs;
-    if !facts_changed && !packs_changed {
+    let contacts_changed = before.contacts != contacts;
+    if !facts_changed && !packs_changed && !contacts_changed {
         return Ok(before);
     }
     sqlx::query(
-        "UPDATE productions SET title = $1, kind = $2, eu_release = $3, release_date = $4, packs = $5, agreements = $6, version = version + 1 WHERE id = $7",
+        "UPDATE productions SET title = $1, kind = $2, eu_release = $3, release_date = $4, packs = $5, agreements = $6, contacts = $7, version = version + 1 WHERE id = $8",
     )
     .bind(facts.title.clone())
     .bind(facts.kind.clone())
@@ -317,6 +402,7 @@ pub(crate) async fn write_production(
     .bind(facts.release_date.map(|d| d.to_string()))
     .bind(to_json(&packs))
     .bind(to_json(&facts.agreements))
+    .bind(to_json(&contacts))
     .bind(id.0.clone())
     .execute(&mut w.conn)
     .await?;
@@ -333,7 +419,9 @@ pub(crate) async fn write_production(
     let what = match (facts_changed, packs_changed) {
         (true, true) => "production facts and packs changed",
         (true, false) => "production facts changed",
-        _ => "production packs changed",
+        (false, true) => "production packs changed",
+        // Contacts alone change no declaration's triage.
+        (false, false) => return Ok(after),
     };
     // The packs by name and digest, so the audit log and history say exactly what was
     // adopted.

@@ -46,7 +46,14 @@ pub(crate) fn production_state(p: &Production) -> Value {
     {
         f.remove("agreements");
     }
-    json!({"id": p.id, "studio_id": p.studio_id, "facts": facts, "packs": p.packs, "linked_orgs": p.linked_orgs})
+    let mut state = json!({"id": p.id, "studio_id": p.studio_id, "facts": facts, "packs": p.packs, "linked_orgs": p.linked_orgs});
+    // The studio contacts (migration 0150), likewise only when there are some.
+    if !p.contacts.is_empty()
+        && let Some(s) = state.as_object_mut()
+    {
+        s.insert("contacts".into(), json!(p.contacts));
+    }
+    state
 }
 
 /// The state of a declaration: where it stands in the workflow and why.

@@ -350,7 +350,7 @@ pub(crate) async fn load_production(
     id: &ProductionId,
 ) -> Result<(Production, String)> {
     let row = sqlx::query(
-        "SELECT id, studio_id, title, kind, eu_release, release_date, agreements, packs, salt, version, created_at FROM productions WHERE id = $1",
+        "SELECT id, studio_id, title, kind, eu_release, release_date, agreements, packs, contacts, salt, version, created_at FROM productions WHERE id = $1",
     )
     .bind(id.0.clone())
     .fetch_optional(&mut *conn)
@@ -372,6 +372,7 @@ pub(crate) async fn load_production(
             agreements: parse_json(&get_s(&row, "agreements")?)?,
         },
         packs: parse_json(&get_s(&row, "packs")?)?,
+        contacts: parse_json(&get_s(&row, "contacts")?)?,
         linked_orgs: links
             .iter()
             .map(|r| get_s(r, "org_id").map(OrgId))

@@ -223,6 +223,13 @@ impl Store {
                     Some(digest(&salt, &consent_state(&after))),
                 );
                 let why = format!("{}'s consent revoked: {reason}", after.performer);
+                w.event(
+                    crate::outbox::EventKind::ConsentRevoked,
+                    &after.studio_id,
+                    after.production_id.as_ref(),
+                    consent_data(&after, serde_json::json!({"reason": reason})),
+                    crate::outbox::Audience::Legal,
+                );
                 retriage_linked(w, Linked::Consent(&id), &why, Some(&actor_id.0)).await?;
                 Ok(after)
             })
@@ -607,4 +614,22 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// The JSON payload of a consent event.
+pub(crate) fn consent_data(c: &Consent, extra: serde_json::Value) -> serde_json::Value {
+    let mut data = serde_json::json!({
+        "consent_id": c.id,
+        "performer": c.performer,
+        "treatment": c.treatment,
+        "scope": c.scope,
+        "expires": c.expires,
+        "production_id": c.production_id,
+    });
+    if let (Some(d), Some(x)) = (data.as_object_mut(), extra.as_object()) {
+        for (k, v) in x {
+            d.insert(k.clone(), v.clone());
+        }
+    }
+    data
 }

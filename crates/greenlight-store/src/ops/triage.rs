@@ -279,7 +279,16 @@ pub(crate) async fn retriage(
         format!("{reason}: result unchanged")
     };
     push_history(w, id, actor, "retriage", Some(s.state), Some(to), &detail).await?;
-    audit_change(w, actor, &row, "declaration.retriage").await?;
+    let after = audit_change(w, actor, &row, "declaration.retriage").await?;
+    if to == State::Suspended && s.state != State::Suspended {
+        w.declaration_event(
+            crate::outbox::EventKind::DeclarationSuspended,
+            &row.studio_id,
+            &after.summary,
+            serde_json::json!({"reason": reason, "reasons": result.findings.iter().map(|f| f.message.clone()).collect::<Vec<_>>()}),
+            crate::outbox::Audience::Contacts(after.summary.production_id.clone()),
+        );
+    }
     Ok(changed)
 }
 
