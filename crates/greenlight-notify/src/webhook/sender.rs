@@ -356,6 +356,42 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn the_request_goes_to_the_checked_addresses_never_to_dns() {
+        // A name no resolver knows, pinned to a receiver on loopback: the delivery can only
+        // arrive if the sender connects to the pinned address instead of asking DNS (a
+        // rebinding name would answer DNS differently the second time).
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(|headers: axum::http::HeaderMap| async move {
+                let host = headers["host"].to_str().unwrap_or("").to_owned();
+                (axum::http::StatusCode::ACCEPTED, host)
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let target = Target::pinned(
+            format!("http://pinned.greenlight.invalid:{}/hook", addr.port())
+                .parse()
+                .unwrap(),
+            vec![addr],
+        );
+        let event = Event::new(
+            crate::EventKind::ScanCompleted,
+            chrono::Utc::now(),
+            "s",
+            None,
+            serde_json::json!({}),
+        );
+        let sender = Sender::new(SenderOptions::default()).unwrap();
+        let delivered = sender
+            .deliver(&target, &event, b"{}", &[Secret::generate()])
+            .await
+            .unwrap();
+        assert_eq!(delivered.status, 202);
+    }
+
     #[test]
     fn a_redirect_names_only_scheme_and_host_of_its_target() {
         assert_eq!(

@@ -73,6 +73,12 @@ impl Target {
         Ok(Target { url, addrs })
     }
 
+    /// A target pinned to `addrs` without any check, for this crate's own tests.
+    #[cfg(test)]
+    pub(crate) fn pinned(url: Url, addrs: Vec<SocketAddr>) -> Target {
+        Target { url, addrs }
+    }
+
     /// The checked URL.
     pub fn url(&self) -> &Url {
         &self.url
