@@ -29,7 +29,8 @@ impl fmt::Debug for Mailer {
 }
 
 impl Mailer {
-    /// A mailer for `settings`. Makes no connection yet (see [`Mailer::check`]).
+    /// A mailer for `settings`. Makes no connection yet (see [`Mailer::check`]). Call it
+    /// within a Tokio runtime: the connection pool starts a task there.
     pub fn new(settings: &SmtpSettings) -> Result<Mailer, MailError> {
         let tls = match settings.security() {
             Security::Plain => Tls::None,
