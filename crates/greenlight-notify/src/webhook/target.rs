@@ -6,6 +6,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use url::{Host, Url};
 
+/// How long a name may take to resolve: the same deadline as a delivery's.
+const RESOLVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A webhook address that passed the checks, with the addresses its host resolved to.
 ///
 /// [`Sender::deliver`](super::Sender::deliver) connects only to those addresses, so a name
@@ -43,8 +46,13 @@ impl Target {
             Some(Host::Ipv4(ip)) => vec![SocketAddr::new(IpAddr::V4(ip), port)],
             Some(Host::Ipv6(ip)) => vec![SocketAddr::new(IpAddr::V6(ip), port)],
             Some(Host::Domain(name)) => {
-                let found: Vec<SocketAddr> = tokio::net::lookup_host((name, port))
+                let lookup = tokio::net::lookup_host((name, port));
+                let found: Vec<SocketAddr> = tokio::time::timeout(RESOLVE_TIMEOUT, lookup)
                     .await
+                    .map_err(|_| UrlError::Resolve {
+                        host: name.to_owned(),
+                        cause: format!("no answer within {} s", RESOLVE_TIMEOUT.as_secs()),
+                    })?
                     .map_err(|e| UrlError::Resolve {
                         host: name.to_owned(),
                         cause: e.to_string(),
