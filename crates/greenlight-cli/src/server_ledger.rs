@@ -277,7 +277,7 @@ impl<'a> Client<'a> {
                 e => anyhow::anyhow!("reading the answer of the server {}: {e}", self.base),
             })?;
         match status {
-            200 => Ok(Reply::Ok(body)),
+            200..=299 => Ok(Reply::Ok(body)),
             401 | 403 => Err(UsageError(format!(
                 "the server {} refused the token in {TOKEN_ENV} ({status}{})",
                 self.base,
@@ -348,6 +348,24 @@ pub fn replay(
         Reply::Ok(body) => Ok(body),
         Reply::NotFound => Err(UsageError(format!(
             "the server {base} has no declaration {declaration:?} (or triage) that this token may read"
+        ))
+        .into()),
+    }
+}
+
+/// `POST /api/v1/productions/{id}/scans`: the scan's verdict, summary and findings, kept on
+/// the production for the studio (and told to its contacts and webhooks).
+pub fn report_scan(server: &str, token: &str, production: &str, body: &[u8]) -> anyhow::Result<()> {
+    let base = base_url(server)?;
+    let client = Client::new(&base, token);
+    let path = format!(
+        "/api/v1/productions/{}/scans",
+        utf8_percent_encode(production, NON_ALPHANUMERIC)
+    );
+    match client.post(&path, body)? {
+        Reply::Ok(_) => Ok(()),
+        Reply::NotFound => Err(UsageError(format!(
+            "the server {base} has no production {production:?} that this token may report on"
         ))
         .into()),
     }

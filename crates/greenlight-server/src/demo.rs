@@ -192,6 +192,21 @@ pub async fn seed(store: &Store) -> Result<(), StoreError> {
             store.link_org(&admin, &production.id, &o.id).await?;
         }
     }
+    // The reviewer is the studio contact: a declaration submitted to the production mails them.
+    if !production.contacts.people.contains(&reviewer.user.id) {
+        let mut contacts = production.contacts.clone();
+        contacts.people.push(reviewer.user.id.clone());
+        store
+            .update_production(
+                &admin,
+                &production.id,
+                greenlight_store::input::ProductionUpdate {
+                    contacts: Some(contacts),
+                    ..Default::default()
+                },
+            )
+            .await?;
+    }
     if store.tools(&legal).await?.is_empty() {
         let tool = NewTool {
             name: "Acme Imagine Enterprise".into(),

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod error;
 pub mod headers;
 pub mod metrics;
+pub mod notify;
 pub mod openapi;
 pub mod pages;
 pub mod state;
@@ -72,6 +73,7 @@ pub async fn serve(
             }
         }
     });
+    let dispatcher = notify::spawn(state.clone());
     let result = axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
@@ -79,6 +81,7 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await;
     ticker.abort();
+    dispatcher.abort();
     store.close().await;
     if let Some(b) = banks.get() {
         b.close().await;

@@ -30,6 +30,26 @@ struct Histogram {
 pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
     latency: Mutex<BTreeMap<String, Histogram>>,
+    /// Notification deliveries sent by this instance.
+    pub notifications_delivered: Counter,
+    /// Notification delivery attempts that failed on this instance.
+    pub notifications_failed: Counter,
+}
+
+/// A counter.
+#[derive(Default)]
+pub struct Counter(std::sync::atomic::AtomicU64);
+
+impl Counter {
+    /// Adds one.
+    pub fn inc(&self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The count.
+    pub fn get(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 impl Metrics {
@@ -57,6 +77,20 @@ impl Metrics {
     /// The Prometheus text exposition.
     pub fn render(&self, w: &greenlight_store::WriterStats) -> String {
         let mut out = String::new();
+        out.push_str("# HELP greenlight_notifications_delivered_total Notification deliveries sent by this instance.\n");
+        out.push_str("# TYPE greenlight_notifications_delivered_total counter\n");
+        let _ = writeln!(
+            out,
+            "greenlight_notifications_delivered_total {}",
+            self.notifications_delivered.get()
+        );
+        out.push_str("# HELP greenlight_notifications_failed_total Notification delivery attempts that failed on this instance.\n");
+        out.push_str("# TYPE greenlight_notifications_failed_total counter\n");
+        let _ = writeln!(
+            out,
+            "greenlight_notifications_failed_total {}",
+            self.notifications_failed.get()
+        );
         out.push_str(
             "# HELP greenlight_http_requests_total HTTP requests by method, route and status.\n",
         );

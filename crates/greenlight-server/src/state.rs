@@ -23,6 +23,8 @@ pub struct ServerConfig {
     pub audit_public_key: Option<String>,
     /// The sign-in limits.
     pub login: LoginLimits,
+    /// How notifications go out (mail, webhooks, retries).
+    pub notifications: crate::notify::Notifications,
 }
 
 /// Shared by every handler; cheap to clone.

@@ -799,6 +799,7 @@ pub(crate) fn declaration_data(
     let mut data = serde_json::json!({
         "declaration_id": s.id,
         "production_id": s.production_id,
+        "production_title": s.production_title,
         "use_ref": s.reference,
         "summary": s.summary,
         "outcome": s.outcome,

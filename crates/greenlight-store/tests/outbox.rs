@@ -36,10 +36,35 @@ async fn story(db: Db) {
         .bootstrap_admin("Northlight Studios", "admin@northlight.example", "Admin")
         .await
         .expect("bootstrap");
-    let admin = store.principal_by_secret(&b.token).await.expect("lookup").expect("token");
-    let legal = member(&store, &admin, &b.org.id, "legal@northlight.example", &[Role::Legal]).await;
-    let reviewer = member(&store, &admin, &b.org.id, "reviewer@northlight.example", &[Role::Reviewer]).await;
-    let partner = member(&store, &admin, &b.org.id, "producer@northlight.example", &[Role::Partner]).await;
+    let admin = store
+        .principal_by_secret(&b.token)
+        .await
+        .expect("lookup")
+        .expect("token");
+    let legal = member(
+        &store,
+        &admin,
+        &b.org.id,
+        "legal@northlight.example",
+        &[Role::Legal],
+    )
+    .await;
+    let reviewer = member(
+        &store,
+        &admin,
+        &b.org.id,
+        "reviewer@northlight.example",
+        &[Role::Reviewer],
+    )
+    .await;
+    let partner = member(
+        &store,
+        &admin,
+        &b.org.id,
+        "producer@northlight.example",
+        &[Role::Partner],
+    )
+    .await;
     let production = store
         .create_production(
             &admin,
@@ -132,8 +157,14 @@ async fn story(db: Db) {
     ));
 
     // A submission: one event, delivered to the webhook, the contact and the group.
-    let d = store.submit(&partner, &production.id, MOOD_BOARD.as_bytes()).await.expect("submit");
-    let events = store.events(&admin, PageRequest::default()).await.expect("events");
+    let d = store
+        .submit(&partner, &production.id, MOOD_BOARD.as_bytes())
+        .await
+        .expect("submit");
+    let events = store
+        .events(&admin, PageRequest::default())
+        .await
+        .expect("events");
     assert_eq!(events.total, 1);
     let submitted = &events.items[0];
     assert_eq!(submitted.kind, EventKind::DeclarationSubmitted);
@@ -145,10 +176,25 @@ async fn story(db: Db) {
         format!("https://greenlight.example/declarations/{}", d.id)
     );
     // A submission that fails (the same ref again) raises nothing.
-    assert!(store.submit(&partner, &production.id, MOOD_BOARD.as_bytes()).await.is_err());
-    assert_eq!(store.events(&admin, PageRequest::default()).await.expect("events").total, 1);
+    assert!(
+        store
+            .submit(&partner, &production.id, MOOD_BOARD.as_bytes())
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        store
+            .events(&admin, PageRequest::default())
+            .await
+            .expect("events")
+            .total,
+        1
+    );
 
-    let claimed = store.claim_deliveries(100, Duration::seconds(60)).await.expect("claim");
+    let claimed = store
+        .claim_deliveries(100, Duration::seconds(60))
+        .await
+        .expect("claim");
     assert_eq!(claimed.len(), 3, "{claimed:?}");
     let mut addresses: Vec<String> = claimed
         .iter()
@@ -160,30 +206,58 @@ async fn story(db: Db) {
     addresses.sort();
     assert_eq!(
         addresses,
-        vec!["reviewer@northlight.example".to_string(), "vfx-review@northlight.example".to_string()]
+        vec![
+            "reviewer@northlight.example".to_string(),
+            "vfx-review@northlight.example".to_string()
+        ]
     );
     assert!(claimed.iter().all(|c| c.event.id == submitted.id));
     // Leased: a second claim gets nothing.
-    assert!(store.claim_deliveries(100, Duration::seconds(60)).await.expect("claim").is_empty());
+    assert!(
+        store
+            .claim_deliveries(100, Duration::seconds(60))
+            .await
+            .expect("claim")
+            .is_empty()
+    );
     let hook = claimed
         .iter()
         .find(|c| c.delivery.channel == Channel::Webhook)
         .expect("the webhook's delivery");
-    let others: Vec<_> = claimed.iter().filter(|c| c.delivery.channel == Channel::Email).collect();
+    let others: Vec<_> = claimed
+        .iter()
+        .filter(|c| c.delivery.channel == Channel::Email)
+        .collect();
     for c in &others {
-        store.delivery_succeeded(&c.delivery.id).await.expect("delivered");
+        store
+            .delivery_succeeded(&c.delivery.id)
+            .await
+            .expect("delivered");
     }
     // A failed try comes back when its time comes; giving up makes it dead.
     store
-        .delivery_failed(&hook.delivery.id, "answered 500", Some(Utc::now() - Duration::seconds(1)))
+        .delivery_failed(
+            &hook.delivery.id,
+            "answered 500",
+            Some(Utc::now() - Duration::seconds(1)),
+        )
         .await
         .expect("failed");
-    let again = store.claim_deliveries(100, Duration::seconds(60)).await.expect("claim");
+    let again = store
+        .claim_deliveries(100, Duration::seconds(60))
+        .await
+        .expect("claim");
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].delivery.id, hook.delivery.id);
     assert_eq!(again[0].delivery.attempts, 1);
-    assert_eq!(again[0].event.id, submitted.id, "a retry carries the same event id");
-    store.delivery_failed(&hook.delivery.id, "answered 500", None).await.expect("dead");
+    assert_eq!(
+        again[0].event.id, submitted.id,
+        "a retry carries the same event id"
+    );
+    store
+        .delivery_failed(&hook.delivery.id, "answered 500", None)
+        .await
+        .expect("dead");
     let dead = store
         .deliveries(
             &admin,
@@ -198,15 +272,31 @@ async fn story(db: Db) {
     assert_eq!(dead.total, 1);
     assert_eq!(dead.items[0].last_error.as_deref(), Some("answered 500"));
     assert!(matches!(
-        store.deliveries(&partner, &DeliveryFilter::default(), PageRequest::default()).await,
+        store
+            .deliveries(&partner, &DeliveryFilter::default(), PageRequest::default())
+            .await,
         Err(StoreError::Forbidden(_))
     ));
-    let retried = store.retry_delivery(&admin, &hook.delivery.id).await.expect("retry");
+    let retried = store
+        .retry_delivery(&admin, &hook.delivery.id)
+        .await
+        .expect("retry");
     assert_eq!(retried.state, DeliveryState::Pending);
-    assert_eq!(store.claim_deliveries(100, Duration::seconds(60)).await.expect("claim").len(), 1);
+    assert_eq!(
+        store
+            .claim_deliveries(100, Duration::seconds(60))
+            .await
+            .expect("claim")
+            .len(),
+        1
+    );
 
     // A decision goes to the partner's people.
-    let d = store.declaration(&admin, &d.id).await.expect("read").summary;
+    let d = store
+        .declaration(&admin, &d.id)
+        .await
+        .expect("read")
+        .summary;
     store
         .decide(
             &reviewer,
@@ -221,9 +311,14 @@ async fn story(db: Db) {
         )
         .await
         .expect("approve");
-    let claimed = store.claim_deliveries(100, Duration::seconds(60)).await.expect("claim");
+    let claimed = store
+        .claim_deliveries(100, Duration::seconds(60))
+        .await
+        .expect("claim");
     assert!(
-        claimed.iter().all(|c| c.event.kind == EventKind::DeclarationDecided),
+        claimed
+            .iter()
+            .all(|c| c.event.kind == EventKind::DeclarationDecided),
         "{claimed:?}"
     );
     assert!(claimed.iter().any(|c| matches!(&c.recipient,
@@ -255,8 +350,15 @@ async fn story(db: Db) {
     let today = Utc::now().date_naive();
     let raised = store.run_schedule(today).await.expect("schedule");
     assert!(raised >= 1, "{raised}");
-    assert_eq!(store.run_schedule(today).await.expect("again"), 0, "idempotent");
-    let events = store.events(&admin, PageRequest::default()).await.expect("events");
+    assert_eq!(
+        store.run_schedule(today).await.expect("again"),
+        0,
+        "idempotent"
+    );
+    let events = store
+        .events(&admin, PageRequest::default())
+        .await
+        .expect("events");
     let expiring = events
         .items
         .iter()
@@ -264,11 +366,22 @@ async fn story(db: Db) {
         .expect("consent.expiring");
     assert_eq!(expiring.data["threshold_days"], 30);
     // At 7 days left the tighter threshold is told once more.
-    let raised = store.run_schedule(today + Duration::days(4)).await.expect("schedule");
+    let raised = store
+        .run_schedule(today + Duration::days(4))
+        .await
+        .expect("schedule");
     assert_eq!(raised, 1);
-    let claimed = store.claim_deliveries(100, Duration::seconds(60)).await.expect("claim");
-    assert!(claimed.iter().any(|c| c.event.kind == EventKind::ConsentExpiring && matches!(&c.recipient,
-        Recipient::Email { address, .. } if address == "legal@northlight.example")));
+    let claimed = store
+        .claim_deliveries(100, Duration::seconds(60))
+        .await
+        .expect("claim");
+    assert!(
+        claimed
+            .iter()
+            .any(|c| c.event.kind == EventKind::ConsentExpiring
+                && matches!(&c.recipient,
+        Recipient::Email { address, .. } if address == "legal@northlight.example"))
+    );
 
     // A scan verdict reported back.
     let scan = store
@@ -283,8 +396,14 @@ async fn story(db: Db) {
         )
         .await
         .expect("scan");
-    assert_eq!(store.scans(&admin, &production.id).await.expect("scans")[0].id, scan.id);
-    let events = store.events(&admin, PageRequest::default()).await.expect("events");
+    assert_eq!(
+        store.scans(&admin, &production.id).await.expect("scans")[0].id,
+        scan.id
+    );
+    let events = store
+        .events(&admin, PageRequest::default())
+        .await
+        .expect("events");
     assert_eq!(events.items[0].kind, EventKind::ScanFailed);
     assert!(matches!(
         store

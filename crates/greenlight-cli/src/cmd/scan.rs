@@ -60,6 +60,11 @@ pub struct Args {
     /// this Greenlight server (`https://HOST`), with the API token in `GREENLIGHT_TOKEN`.
     #[arg(long, value_name = "URL")]
     pub server: Option<String>,
+    /// With --server: do not report the verdict back to the server (by default the scan's
+    /// verdict, summary and findings are posted to the production, where the studio sees
+    /// every delivery scan).
+    #[arg(long, requires = "server")]
+    pub no_report: bool,
     /// The production whose asset ledger applies: its id on the server with `--server` (may be
     /// left out when the store has one, or the token sees one).
     #[arg(long, value_name = "P")]
@@ -140,6 +145,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         Some(p) => CredentialReader::with_anchors_file(p)?,
         None => CredentialReader::new(None).map_err(|e| anyhow::anyhow!("C2PA reader: {e}"))?,
     };
+    let mut reported_production: Option<String> = None;
     let (banks, declarations) = match &args.server {
         Some(server) => {
             let token = server_ledger::token_from_env()?;
@@ -149,6 +155,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 args.production.as_deref(),
                 args.report.is_some(),
             )?;
+            reported_production = Some(inputs.production.clone());
             let mut banks = inputs.banks;
             // Reference works kept in a local bank store (the default file, or
             // GREENLIGHT_BANKS_URL) are checked too, beside the server's: a protected work
@@ -237,10 +244,73 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         std::fs::write(path, report::html(&report, &thumbs))
             .with_context(|| format!("writing {}", path.display()))?;
     }
+    if let (Some(server), Some(production), false) =
+        (&args.server, &reported_production, args.no_report)
+    {
+        // The scan's own result stands whatever happens here: a report that cannot be posted
+        // is said on stderr, and the exit code stays the verdict's.
+        let body = scan_report_body(&report);
+        match server_ledger::token_from_env()
+            .and_then(|token| server_ledger::report_scan(server, &token, production, &body))
+        {
+            Ok(()) => eprintln!("reported the verdict to {server} (production {production})"),
+            Err(e) => eprintln!("warning: could not report the verdict to {server}: {e:#}"),
+        }
+    }
     Ok(match report.verdict {
         Verdict::Pass => EXIT_PASS,
         Verdict::Fail => EXIT_FAIL,
     })
+}
+
+/// What `scan --server` posts back: the verdict, the report's summary, and its findings (at
+/// most the server's 10,000).
+fn scan_report_body(report: &greenlight_scan::report::ScanReport) -> Vec<u8> {
+    let full: serde_json::Value =
+        serde_json::from_str(&report::json(report)).unwrap_or(serde_json::Value::Null);
+    let verdict = match report.verdict {
+        Verdict::Pass => "pass",
+        Verdict::Fail => "fail",
+    };
+    let mut summary = full
+        .get("summary")
+        .cloned()
+        .unwrap_or_else(|| serde_json::json!({}));
+    if let Some(s) = summary.as_object_mut() {
+        s.insert(
+            "tool".into(),
+            serde_json::json!(concat!("greenlight ", env!("CARGO_PKG_VERSION"))),
+        );
+    }
+    if let Some(s) = summary.as_object_mut() {
+        s.insert("root".into(), serde_json::json!(report.root));
+    }
+    // Each file's findings, with the file's path.
+    let findings: Vec<serde_json::Value> = full
+        .get("files")
+        .and_then(|f| f.as_array())
+        .into_iter()
+        .flatten()
+        .flat_map(|file| {
+            let path = file.get("path").cloned().unwrap_or_default();
+            file.get("findings")
+                .and_then(|f| f.as_array())
+                .into_iter()
+                .flatten()
+                .map(move |f| {
+                    let mut f = f.clone();
+                    if let Some(o) = f.as_object_mut() {
+                        o.insert("path".into(), path.clone());
+                    }
+                    f
+                })
+        })
+        .take(10_000)
+        .collect();
+    serde_json::to_vec(
+        &serde_json::json!({"verdict": verdict, "summary": summary, "findings": findings}),
+    )
+    .unwrap_or_default()
 }
 
 /// The reference banks of the local bank store, when there is one: `GREENLIGHT_BANKS_URL`, or

@@ -47,6 +47,108 @@ pub struct Args {
     /// Largest number of write requests committed in one transaction (group commit).
     #[arg(long, default_value_t = 256, hide = true)]
     pub max_batch: usize,
+    /// Send notification mail through this SMTP server: `smtp://USER:PASS@HOST:587`
+    /// (STARTTLS), `smtps://USER:PASS@HOST:465` (TLS), or `smtp://127.0.0.1:25` (plain, only
+    /// to this machine). Needs --mail-from; links in mail use --public-url.
+    #[arg(long, env = "GREENLIGHT_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The sender of notification mail, e.g. `Greenlight <greenlight@studio.example>`.
+    #[arg(long, env = "GREENLIGHT_MAIL_FROM")]
+    pub mail_from: Option<String>,
+    /// Let webhooks reach plain http, loopback and private-range addresses (for tests and
+    /// closed networks; otherwise only public https addresses are allowed).
+    #[arg(long, env = "GREENLIGHT_WEBHOOK_ALLOW_PRIVATE")]
+    pub webhook_allow_private: bool,
+    /// The key that seals secrets Greenlight must use (webhook secrets) at rest: 32 random
+    /// bytes, hex. Default: `<audit key stem>.secrets.key` beside the audit key, created on
+    /// first start. Give every instance the same key (or GREENLIGHT_SECRETS_KEY_HEX).
+    #[arg(long, env = "GREENLIGHT_SECRETS_KEY")]
+    pub secrets_key: Option<PathBuf>,
+    /// Notification retries: the first wait's cap in milliseconds (then doubling, at most an
+    /// hour), and when a delivery is given up, in seconds. For tests.
+    #[arg(long, default_value_t = 30_000, hide = true)]
+    pub notify_backoff_ms: u64,
+    #[arg(long, default_value_t = 24 * 60 * 60, hide = true)]
+    pub notify_give_up_secs: u64,
+    /// How often the dispatcher looks for due deliveries when idle, in milliseconds.
+    #[arg(long, default_value_t = 500, hide = true)]
+    pub notify_poll_ms: u64,
+}
+
+/// The secrets key: the given file, `GREENLIGHT_SECRETS_KEY_HEX`, or a file beside the audit
+/// key (created on first start).
+fn resolve_secrets_key(
+    given: Option<&Path>,
+    files: &AuditFiles,
+) -> anyhow::Result<greenlight_notify::seal::SealKey> {
+    use greenlight_notify::seal::SealKey;
+    if let Some(path) = given {
+        return SealKey::from_file(path)
+            .map_err(|e| UsageError(format!("--secrets-key {}: {e}", path.display())).into());
+    }
+    if let Ok(hex) = std::env::var("GREENLIGHT_SECRETS_KEY_HEX") {
+        return SealKey::from_text(&hex, "GREENLIGHT_SECRETS_KEY_HEX")
+            .map_err(|e| UsageError(e.to_string()).into());
+    }
+    let beside = files
+        .key_path
+        .as_ref()
+        .map(|k| {
+            let name = k
+                .file_name()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let stem = name
+                .strip_suffix(".audit.key")
+                .or_else(|| name.strip_suffix(".key"))
+                .unwrap_or(&name)
+                .to_owned();
+            k.with_file_name(format!("{stem}.secrets.key"))
+        })
+        .ok_or_else(|| {
+            UsageError(
+                "with the audit key in GREENLIGHT_AUDIT_KEY_PEM, give --secrets-key FILE or GREENLIGHT_SECRETS_KEY_HEX".into(),
+            )
+        })?;
+    if beside.exists() {
+        return SealKey::from_file(&beside)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", beside.display()));
+    }
+    let key = SealKey::generate();
+    key.write_new_file(&beside)
+        .with_context(|| format!("writing the secrets key {}", beside.display()))?;
+    eprintln!(
+        "Created the secrets key {} (it seals webhook secrets; keep it safe, every instance needs it)",
+        beside.display()
+    );
+    Ok(key)
+}
+
+/// Mail settings from --smtp-url and --mail-from, checked before anything starts.
+fn resolve_mail(
+    smtp_url: Option<&str>,
+    mail_from: Option<&str>,
+    public_url: Option<&url::Url>,
+) -> anyhow::Result<Option<greenlight_notify::mail::SmtpSettings>> {
+    use greenlight_notify::mail::SmtpSettings;
+    let Some(smtp) = smtp_url.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    let from = mail_from
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            UsageError("--smtp-url needs --mail-from (the sender of notification mail)".into())
+        })?;
+    if public_url.is_none() {
+        return Err(UsageError(
+            "--smtp-url needs --public-url: notification mail links to the pages there".into(),
+        )
+        .into());
+    }
+    Ok(Some(
+        SmtpSettings::parse(smtp, from).map_err(|e| UsageError(e.to_string()))?,
+    ))
 }
 
 /// The SQLite file a URL names, if it is an SQLite URL.
@@ -155,7 +257,18 @@ pub fn resolve_audit_files(
 
 /// Opens the store with the audit key and checkpoint log.
 pub async fn open_store(url: &str, files: &AuditFiles, max_batch: usize) -> anyhow::Result<Store> {
+    open_store_with(url, files, max_batch, |_| {}).await
+}
+
+/// Opens the store as [`open_store`], with `adjust` applied to its configuration first.
+pub async fn open_store_with(
+    url: &str,
+    files: &AuditFiles,
+    max_batch: usize,
+    adjust: impl FnOnce(&mut StoreConfig),
+) -> anyhow::Result<Store> {
     let mut config = StoreConfig::new(url);
+    adjust(&mut config);
     config.signing_key = Some(files.key.clone());
     config.checkpoint_log = Some(files.checkpoint_log.clone());
     config.max_batch = max_batch;
@@ -231,9 +344,26 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         args.checkpoint_log.as_deref(),
         true,
     )?;
+    let mail_settings = resolve_mail(
+        args.smtp_url.as_deref(),
+        args.mail_from.as_deref(),
+        public_url.as_ref(),
+    )?;
+    let seal = resolve_secrets_key(args.secrets_key.as_deref(), &files)?;
     let rt = runtime()?;
     rt.block_on(async move {
-        let store = open_store(&args.database_url, &files, args.max_batch).await?;
+        // The SMTP client needs the runtime it will run on.
+        let mailer = mail_settings
+            .map(|s| greenlight_notify::mail::Mailer::new(&s))
+            .transpose()
+            .map_err(|e| UsageError(e.to_string()))?;
+        let mail = mailer.is_some();
+        let links = public_url.as_ref().map(|u| u.as_str().trim_end_matches('/').to_owned());
+        let store = open_store_with(&args.database_url, &files, args.max_batch, |c| {
+            c.mail_notifications = mail;
+            c.public_url = links;
+        })
+        .await?;
         if files.created
             && let Some(p) = &files.key_path
         {
@@ -252,11 +382,24 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             greenlight_server::demo::seed(&store).await.context("seeding the demo data")?;
             println!("{}", greenlight_server::demo::credentials(&base));
         }
+        let notifications = greenlight_server::notify::Notifications {
+            mailer: mailer.map(std::sync::Arc::new),
+            seal: std::sync::Arc::new(seal),
+            allow_private: args.webhook_allow_private,
+            backoff: greenlight_notify::retry::Backoff {
+                base: std::time::Duration::from_millis(args.notify_backoff_ms.max(1)),
+                give_up_after: std::time::Duration::from_secs(args.notify_give_up_secs),
+                ..Default::default()
+            },
+            poll: std::time::Duration::from_millis(args.notify_poll_ms.max(10)),
+            ..Default::default()
+        };
         let config = greenlight_server::ServerConfig {
             demo: args.demo,
             public_url,
             trust_proxy: args.trust_proxy,
             audit_public_key: Some(files.key.public_hex()),
+            notifications,
             ..Default::default()
         };
         let state = greenlight_server::AppState::new(store, config);

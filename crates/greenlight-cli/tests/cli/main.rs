@@ -13,6 +13,8 @@ mod check;
 mod guidance;
 #[cfg(feature = "scan")]
 mod hash;
+#[cfg(all(feature = "server", feature = "scan"))]
+mod notifications;
 mod policy;
 #[cfg(feature = "scan")]
 mod scan;
@@ -20,6 +22,9 @@ mod scan;
 mod scan_server;
 #[cfg(feature = "server")]
 mod serve;
+#[cfg(feature = "server")]
+#[path = "../../../greenlight-notify/tests/support/smtp.rs"]
+mod smtp;
 #[cfg(feature = "scan")]
 mod traces;
 mod util;

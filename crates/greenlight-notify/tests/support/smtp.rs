@@ -105,7 +105,9 @@ impl SmtpSink {
             }
         };
         let dir = tempfile::tempdir().expect("a temporary folder");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_sink.py");
+        // Found from any crate of the workspace (the CLI's end-to-end tests use it too).
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../greenlight-notify/tests/smtp_sink.py");
         let mut command = Command::new(&python);
         command.arg(&script).arg(dir.path());
         if !write_files {

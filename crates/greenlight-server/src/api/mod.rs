@@ -5,6 +5,7 @@ pub mod audit;
 pub mod declarations;
 pub mod disclosure_actions;
 pub mod ledger;
+pub mod notifications;
 pub mod packs;
 pub mod productions;
 pub mod registry;
@@ -40,6 +41,26 @@ pub fn router() -> Router<AppState> {
             get(packs::default_packs).put(packs::set_default_packs),
         )
         .route("/api/v1/declarations/{id}/replay", post(packs::replay))
+        .route(
+            "/api/v1/webhooks",
+            get(notifications::list).post(notifications::create),
+        )
+        .route("/api/v1/webhooks/{id}", delete(notifications::delete))
+        .route("/api/v1/webhooks/{id}/rotate", post(notifications::rotate))
+        .route(
+            "/api/v1/webhooks/{id}/deliveries",
+            get(notifications::webhook_deliveries),
+        )
+        .route("/api/v1/deliveries", get(notifications::deliveries))
+        .route("/api/v1/deliveries/{id}/retry", post(notifications::retry))
+        .route(
+            "/api/v1/productions/{id}/scans",
+            get(notifications::scans).post(notifications::report_scan),
+        )
+        .route(
+            "/api/v1/me/notifications",
+            get(notifications::preferences).put(notifications::set_preferences),
+        )
         .route(
             "/api/v1/orgs",
             get(tenancy::list_orgs).post(tenancy::create_org),

@@ -26,6 +26,7 @@ mod packs;
 mod queries;
 mod report;
 mod signin;
+mod unsubscribe;
 
 use std::collections::HashMap;
 
@@ -112,6 +113,10 @@ pub fn router() -> Router<AppState> {
         .route("/admin/tokens", post(admin::create_token))
         .route("/admin/tokens/{id}/revoke", post(admin::revoke_token))
         .route("/admin/links", post(admin::link_org))
+        .route(
+            "/unsubscribe/{user}/{kind}/{mac}",
+            get(unsubscribe::show).post(unsubscribe::one_click),
+        )
         .route("/packs", get(packs::list).post(packs::upload))
         .route("/packs/preview", get(packs::preview))
         .route("/packs/adopt", post(packs::adopt))
