@@ -28,6 +28,20 @@ pub struct CheckResult {
     pub policies: Vec<PackRef>,
 }
 
+impl CheckResult {
+    /// Whether `other` judges the use as this does: the same outcome, principle answers,
+    /// findings, blockers and obligations. Which packs were evaluated (`policy`, `policies`)
+    /// is not part of the judgement: enabling a pack that finds nothing leaves a decision
+    /// standing.
+    pub fn same_judgement(&self, other: &CheckResult) -> bool {
+        self.outcome == other.outcome
+            && self.principles == other.principles
+            && self.findings == other.findings
+            && self.blockers == other.blockers
+            && self.obligations == other.obligations
+    }
+}
+
 /// A pack's id and version: enough to replay a decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PackRef {

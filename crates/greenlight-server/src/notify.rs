@@ -88,6 +88,11 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                 }
                 next_schedule = tokio::time::Instant::now() + n.schedule_every;
             }
+            match state.store.claim_digests(500, n.lease).await {
+                Ok(claimed) if !claimed.is_empty() => send_digests(&state, claimed).await,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "claiming digests failed"),
+            }
             match state.store.claim_deliveries(n.batch, n.lease).await {
                 Ok(claimed) if claimed.is_empty() => tokio::time::sleep(n.poll).await,
                 Ok(claimed) => {
@@ -108,6 +113,84 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
             }
         }
     })
+}
+
+/// Sends the claimed digest deliveries: one mail per person listing their events, each
+/// delivery recorded with the mail's fate.
+async fn send_digests(state: &AppState, claimed: Vec<Claimed>) {
+    let n = &state.config.notifications;
+    let mut by_person: std::collections::BTreeMap<String, Vec<Claimed>> = Default::default();
+    for c in claimed {
+        by_person
+            .entry(c.delivery.target.clone())
+            .or_default()
+            .push(c);
+    }
+    for (_, group) in by_person {
+        let Some(first) = group.first() else { continue };
+        let sent: Result<(), Failure> = match (&first.recipient, &n.mailer) {
+            (Recipient::Email { address, user, .. }, Some(mailer)) => {
+                let events: Vec<Event> = group
+                    .iter()
+                    .filter_map(|c| to_event(&c.event).ok())
+                    .collect();
+                let texts: Vec<MessageText> =
+                    events.iter().map(|e| message_text(state, e)).collect();
+                let entries: Vec<(&Event, &MessageText)> =
+                    events.iter().zip(texts.iter()).collect();
+                // One link for the digest: it turns digests of the first event's type off.
+                let kind = events
+                    .first()
+                    .map(|e| e.kind)
+                    .unwrap_or(EventKind::DeclarationSubmitted);
+                let unsubscribe = unsubscribe_url(state, user.as_ref(), kind);
+                match Mail::digest(Utc::now().date_naive(), &entries, address, &unsubscribe) {
+                    Ok(mail) => mailer.send(&mail).await.map_err(|e| Failure {
+                        retryable: e.retryable(),
+                        message: e.to_string(),
+                    }),
+                    Err(e) => Err(Failure {
+                        message: e.to_string(),
+                        retryable: false,
+                    }),
+                }
+            }
+            (Recipient::Email { .. }, None) => Err(Failure {
+                message: "mail is not configured on this server (--smtp-url)".into(),
+                retryable: true,
+            }),
+            _ => Err(Failure {
+                message: "the recipient no longer exists".into(),
+                retryable: false,
+            }),
+        };
+        for c in &group {
+            let recorded = match &sent {
+                Ok(()) => state.store.delivery_succeeded(&c.delivery.id).await,
+                Err(f) => {
+                    let attempts = u32::try_from(c.delivery.attempts + 1).unwrap_or(u32::MAX);
+                    let next = f
+                        .retryable
+                        .then(|| {
+                            n.backoff.next_attempt(
+                                attempts,
+                                c.delivery.created_at,
+                                Utc::now(),
+                                &mut rand::thread_rng(),
+                            )
+                        })
+                        .flatten();
+                    state
+                        .store
+                        .delivery_failed(&c.delivery.id, &f.message, next)
+                        .await
+                }
+            };
+            if let Err(e) = recorded {
+                tracing::warn!(delivery = %c.delivery.id, error = %e, "recording a digest delivery failed");
+            }
+        }
+    }
 }
 
 /// Why a try failed, and whether another may succeed.

@@ -1571,7 +1571,7 @@ async fn legal_uploads_a_stricter_pack_previews_and_adopts_it_and_the_reviewer_s
         );
         let body = b.body();
         assert!(
-            body.contains("rule/STUDIO-CREATIVE-REVIEW, line 10"),
+            body.contains("rule/STUDIO-CREATIVE-REVIEW, line 5"),
             "{body}"
         );
         b.screenshot(&shots.join("packs-upload-refused.png"));

@@ -310,6 +310,12 @@ pub(crate) async fn flush_events(ctx: &mut WriteCtx, mail: bool) -> Result<()> {
             }
         }
         for (channel, target, digest) in targets {
+            // A digest delivery waits for the next morning's digest.
+            let next_at = if digest {
+                ts(next_digest_time(ctx.now))
+            } else {
+                now.clone()
+            };
             sqlx::query(
                 "INSERT INTO deliveries (id, event_id, studio_id, channel, target, digest, state, attempts, next_at, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $8)",
@@ -323,7 +329,7 @@ pub(crate) async fn flush_events(ctx: &mut WriteCtx, mail: bool) -> Result<()> {
             })
             .bind(target)
             .bind(i64::from(digest))
-            .bind(now.clone())
+            .bind(next_at)
             .bind(now.clone())
             .execute(&mut ctx.conn)
             .await?;
@@ -431,14 +437,46 @@ pub struct DeliveryFilter {
     pub webhook: Option<String>,
 }
 
+/// The hour (UTC) the daily digest goes out.
+pub const DIGEST_HOUR: u32 = 7;
+
+/// The next digest time after `now`: today's at [`DIGEST_HOUR`], or tomorrow's.
+pub fn next_digest_time(now: DateTime<Utc>) -> DateTime<Utc> {
+    let today = now
+        .date_naive()
+        .and_hms_opt(DIGEST_HOUR, 0, 0)
+        .map(|t| t.and_utc())
+        .unwrap_or(now);
+    if today > now {
+        today
+    } else {
+        today + Duration::days(1)
+    }
+}
+
 impl Store {
     /// Claims up to `limit` due deliveries (not digest ones) for `lease`: no other claim takes
     /// them until the lease runs out or the attempt is recorded.
     pub async fn claim_deliveries(&self, limit: i64, lease: Duration) -> Result<Vec<Claimed>> {
+        self.claim(limit, lease, false).await
+    }
+
+    /// Claims due digest deliveries (those waiting for a daily digest), as
+    /// [`Store::claim_deliveries`] does; the dispatcher groups them by recipient.
+    pub async fn claim_digests(&self, limit: i64, lease: Duration) -> Result<Vec<Claimed>> {
+        self.claim(limit, lease, true).await
+    }
+
+    async fn claim(&self, limit: i64, lease: Duration, digest: bool) -> Result<Vec<Claimed>> {
         let now = Utc::now();
         let until = ts(now + lease);
-        let select = "SELECT id FROM deliveries WHERE state = 'pending' AND digest = 0 AND next_at <= $2 \
-                      AND (claimed_until IS NULL OR claimed_until < $3) ORDER BY next_at LIMIT $4";
+        let select = if digest {
+            "SELECT id FROM deliveries WHERE state = 'pending' AND digest = 1 AND next_at <= $2 \
+             AND (claimed_until IS NULL OR claimed_until < $3) ORDER BY next_at LIMIT $4"
+        } else {
+            "SELECT id FROM deliveries WHERE state = 'pending' AND digest = 0 AND next_at <= $2 \
+             AND (claimed_until IS NULL OR claimed_until < $3) ORDER BY next_at LIMIT $4"
+        };
         let sql = match self.backend() {
             Backend::Postgres => format!(
                 "UPDATE deliveries SET claimed_until = $1 WHERE id IN ({select} FOR UPDATE SKIP LOCKED) RETURNING id"
@@ -820,3 +858,38 @@ pub(crate) fn declaration_data(
 
 /// `lease` for claims, and the day length of the digest, for tests to shorten.
 pub const DEFAULT_LEASE: Duration = Duration::seconds(60);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .expect("a time")
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn a_digest_goes_out_at_the_next_morning_hour() {
+        assert_eq!(
+            next_digest_time(at("2026-12-06T05:00:00Z")),
+            at("2026-12-06T07:00:00Z")
+        );
+        assert_eq!(
+            next_digest_time(at("2026-12-06T07:00:00Z")),
+            at("2026-12-07T07:00:00Z")
+        );
+        assert_eq!(
+            next_digest_time(at("2026-12-06T23:59:00Z")),
+            at("2026-12-07T07:00:00Z")
+        );
+    }
+
+    #[test]
+    fn every_event_type_reads_back_from_its_wire_name() {
+        for k in EventKind::ALL {
+            assert_eq!(EventKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(EventKind::parse("declaration.eaten"), None);
+    }
+}

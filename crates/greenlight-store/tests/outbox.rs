@@ -324,6 +324,53 @@ async fn story(db: Db) {
     assert!(claimed.iter().any(|c| matches!(&c.recipient,
         Recipient::Email { address, .. } if address == "producer@northlight.example")));
 
+    // A person who chose the daily digest: the delivery waits for the morning's digest.
+    store
+        .set_notification_mode(
+            &reviewer.user.id,
+            EventKind::DeclarationSubmitted,
+            outbox::Mode::Digest,
+        )
+        .await
+        .expect("a preference");
+    store
+        .submit(
+            &partner,
+            &production.id,
+            MOOD_BOARD.replace("LK-040", "LK-041").as_bytes(),
+        )
+        .await
+        .expect("submit");
+    let claimed = store
+        .claim_deliveries(100, Duration::seconds(60))
+        .await
+        .expect("claim");
+    assert!(
+        !claimed.iter().any(|c| matches!(&c.recipient,
+            Recipient::Email { address, .. } if address == "reviewer@northlight.example")),
+        "a digest delivery is not sent at once: {claimed:?}"
+    );
+    let pending = store
+        .deliveries(
+            &admin,
+            &DeliveryFilter {
+                state: Some("pending".into()),
+                webhook: None,
+            },
+            PageRequest::default(),
+        )
+        .await
+        .expect("list");
+    let waiting = pending
+        .items
+        .iter()
+        .find(|d| d.digest)
+        .expect("the digest delivery");
+    assert_eq!(
+        waiting.next_at,
+        outbox::next_digest_time(waiting.created_at)
+    );
+
     // The scheduled pass: a consent expiring in 10 days is told to legal once; an open
     // obligation on a production released within 30 days is due once.
     store

@@ -197,6 +197,7 @@ async fn build(
         facts: String::new(),
         production_findings: Vec::new(),
         packs_href: String::new(),
+        contacts: String::new(),
     })
 }
 
@@ -233,6 +234,27 @@ pub async fn production(
         p.packs.join(", "),
     );
     view.packs_href = format!("/packs?production={}", p.id);
+    let mut contacts: Vec<String> = state
+        .store
+        .contact_people(&ctx.principal, &p.id)
+        .await?
+        .into_iter()
+        .map(|(name, email)| {
+            if name == email {
+                email
+            } else {
+                format!("{name} <{email}>")
+            }
+        })
+        .collect();
+    if let Some(g) = &p.contacts.group {
+        contacts.push(g.clone());
+    }
+    view.contacts = if contacts.is_empty() {
+        "none named (the studio's admin names them)".to_owned()
+    } else {
+        contacts.join(", ")
+    };
     if let Some(findings) = state
         .store
         .production_findings(&ctx.principal, &p.id)

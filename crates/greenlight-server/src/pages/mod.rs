@@ -19,6 +19,7 @@ mod before_release;
 mod dashboard;
 mod declaration;
 mod declare;
+mod deliveries;
 mod invitations;
 mod legal;
 mod lists;
@@ -110,6 +111,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/invitations", get(invitations::page))
         .route("/invitations/{id}/{answer}", post(invitations::answer))
+        .route("/admin/deliveries", get(deliveries::page))
+        .route("/admin/deliveries/{id}/retry", post(deliveries::retry))
         .route("/admin/tokens", post(admin::create_token))
         .route("/admin/tokens/{id}/revoke", post(admin::revoke_token))
         .route("/admin/links", post(admin::link_org))
@@ -623,6 +626,7 @@ pub fn flash_for(done: Option<&str>) -> Vec<views::Flash> {
             "Packs adopted: every live use was triaged again, and approvals whose result changed were suspended."
         }
         Some("default_packs") => "Default packs saved; new productions start with them.",
+        Some("retried") => "The delivery will be sent again in a moment.",
         Some("tool_changed") => "The tool's terms were changed; every use of it was triaged again.",
         Some("org") => "Organisation created.",
         Some("production") => "Production created.",

@@ -185,11 +185,18 @@ fn source_in_words(r: &PackRecord) -> String {
     }
 }
 
+/// What a path segment keeps as it is: letters, digits and `-._~` (RFC 3986 unreserved).
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 fn pack_href(r: &PackRecord) -> String {
     format!(
         "/packs/{}/{}",
-        percent_encoding::utf8_percent_encode(&r.id, percent_encoding::NON_ALPHANUMERIC),
-        percent_encoding::utf8_percent_encode(&r.version, percent_encoding::NON_ALPHANUMERIC)
+        percent_encoding::utf8_percent_encode(&r.id, SEGMENT),
+        percent_encoding::utf8_percent_encode(&r.version, SEGMENT)
     )
 }
 

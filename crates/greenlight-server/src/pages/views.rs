@@ -964,6 +964,8 @@ pub struct DashboardPage {
     pub production_findings: Vec<ProductionFindingView>,
     /// The page that shows the production's packs' rules.
     pub packs_href: String,
+    /// The production's studio contacts, told of every use declared (one production only).
+    pub contacts: String,
 }
 
 /// A production-level finding as the production page shows it.

@@ -243,8 +243,8 @@ fn preview(
         .collect();
     let mut changes = Vec::new();
     for (l, after) in live.iter().zip(&after) {
-        // What re-triage compares: the stored result against the new one, in full.
-        let suspended = l.approved && *after != l.result;
+        // What re-triage compares: the stored result's judgement against the new one's.
+        let suspended = l.approved && !after.same_judgement(&l.result);
         let listed = listed.remove(&l.id);
         if listed.is_some() || suspended {
             changes.push(PackChange {

@@ -251,6 +251,28 @@ impl Store {
         Ok((production, changes))
     }
 
+    /// The people among a production's studio contacts, as `(name or email, email)`, for those
+    /// who may see the production.
+    pub async fn contact_people(
+        &self,
+        actor: &Principal,
+        production: &ProductionId,
+    ) -> Result<Vec<(String, String)>> {
+        let p = self.production(actor, production).await?;
+        let mut out = Vec::with_capacity(p.contacts.people.len());
+        for id in &p.contacts.people {
+            if let Some(r) = sqlx::query("SELECT name, email FROM users WHERE id = $1")
+                .bind(id.0.clone())
+                .fetch_optional(self.pool())
+                .await?
+            {
+                let (name, email) = (get_s(&r, "name")?, get_s(&r, "email")?);
+                out.push((if name.is_empty() { email.clone() } else { name }, email));
+            }
+        }
+        Ok(out)
+    }
+
     /// Contacts as given, checked: each person a member of the studio, at most 20, the group
     /// an email address.
     async fn checked_contacts(&self, studio: &OrgId, mut c: Contacts) -> Result<Contacts> {

@@ -250,7 +250,8 @@ pub(crate) async fn retriage(
     let triaged = triage_now(&mut w.conn, &production, &declared, Some(id)).await?;
     let (_, open_obligations) = store_triage(w, id, s.revision, reason, &triaged).await?;
     let result = triaged.result;
-    let changed = before != result;
+    // A change of what the packs find, not of which packs ran.
+    let changed = !before.same_judgement(&result);
     let to = s
         .state
         .after(Transition::Retriage {
