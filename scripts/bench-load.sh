@@ -7,6 +7,11 @@
 # Baseline measured in the same run: GET /healthz (the HTTP stack alone, no store), so the
 # submission figures read as a ratio of what the machine's HTTP path can do.
 #
+# Then the cost of notifications: the same submissions again with SUBSCRIBERS webhooks
+# (default 3) subscribed to every event, each answered by a local receiver, so every
+# submission also writes an event and its deliveries in its batch and the dispatcher sends
+# them meanwhile. Reported as the ratio of submissions per second with and without.
+#
 # Knobs (environment): DURATION (default 20s), CONNECTIONS (default 64), THREADS (default 2),
 # BIN (default: target/release/greenlight, built if missing), CARGO_TARGET_DIR.
 set -euo pipefail
@@ -15,6 +20,7 @@ cd "$(dirname "$0")/.."
 DURATION=${DURATION:-20s}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
+SUBSCRIBERS=${SUBSCRIBERS:-3}
 TARGET=${CARGO_TARGET_DIR:-target}
 BIN=${BIN:-$TARGET/release/greenlight}
 
@@ -79,7 +85,8 @@ start_server() { # URL LABEL
         --audit-key "$WORK/$label.key" --checkpoint-log "$WORK/$label.checkpoints")
   ADMIN=$(echo "$out" | grep '^glt_')
   GREENLIGHT_LOG=warn "$BIN" serve --bind 127.0.0.1:0 --database-url "$url" --audit-key "$WORK/$label.key" \
-        --checkpoint-log "$WORK/$label.checkpoints" > "$WORK/$label.out" 2> "$WORK/$label.err" &
+        --checkpoint-log "$WORK/$label.checkpoints" --webhook-allow-private \
+        > "$WORK/$label.out" 2> "$WORK/$label.err" &
   SERVER_PID=$!
   for _ in $(seq 1 100); do
     grep -q 'listening on' "$WORK/$label.out" 2>/dev/null && break
@@ -103,19 +110,55 @@ stop_server() {
   SERVER_PID=
 }
 
+# A webhook receiver answering 204 to every POST (python3's http.server, threaded).
+cat > "$WORK/receiver.py" <<'PY'
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+class H(BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        self.send_response(204)
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+s = ThreadingHTTPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+PY
+RECEIVER_PID=
+start_receiver() {
+  python3 "$WORK/receiver.py" > "$WORK/receiver.port" &
+  RECEIVER_PID=$!
+  for _ in $(seq 1 50); do [ -s "$WORK/receiver.port" ] && break; sleep 0.1; done
+  RECEIVER_PORT=$(head -1 "$WORK/receiver.port")
+}
+
 run() { # LABEL URL
   local label=$1 url=$2
   start_server "$url" "$label"
-  local base_line sub_line batches
+  local base_line sub_line batches sub2_line
   base_line=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$WORK/get.lua" "$BASE/healthz" | grep '^RESULT')
   sub_line=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$WORK/submit.lua" "$BASE" \
       -- "/api/v1/productions/$PRODUCTION/declarations" "$PARTNER" "$label" | grep '^RESULT')
+  start_receiver
+  for i in $(seq 1 "$SUBSCRIBERS"); do
+    curl -s -o /dev/null -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
+      -d "{\"url\":\"http://127.0.0.1:$RECEIVER_PORT/hook/$i\",\"events\":[\"*\"]}" "$BASE/api/v1/webhooks"
+  done
+  sub2_line=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$WORK/submit.lua" "$BASE" \
+      -- "/api/v1/productions/$PRODUCTION/declarations" "$PARTNER" "$label-sub" | grep '^RESULT')
+  local delivered
+  delivered=$(curl -s "$BASE/metrics" | grep -E '^greenlight_notifications_delivered_total' | awk '{print $2}')
+  kill "$RECEIVER_PID" 2>/dev/null || true
   batches=$(curl -s "$BASE/metrics" | grep -E '^greenlight_store_(write_batches|write_requests|commit_seconds|batch_seconds)_total' | tr '\n' ' ')
   stop_server
   local verify
-  verify=$("$BIN" audit verify --database-url "$url" --public-key "$WORK/$label.key" --checkpoints "$WORK/$label.checkpoints" | head -1)
+  verify=$("$BIN" audit verify --database-url "$url" --public-key "$WORK/$label.key" --checkpoint-log "$WORK/$label.checkpoints" 2>&1 | head -1 || true)
   echo "$label baseline GET /healthz: ${base_line#RESULT }"
   echo "$label submit (triage+store):  ${sub_line#RESULT }"
+  echo "$label submit, $SUBSCRIBERS webhooks subscribed: ${sub2_line#RESULT } (deliveries sent meanwhile: $delivered)"
+  python3 -c "import sys; a=float(sys.argv[1]); b=float(sys.argv[2]); print(f'$label submissions/s with subscribers / without: {b/a:.2f}')" \
+    "$(echo "$sub_line" | sed -n 's/.*rps=\([0-9.]*\).*/\1/p')" "$(echo "$sub2_line" | sed -n 's/.*rps=\([0-9.]*\).*/\1/p')"
   echo "$label store: $batches"
   echo "$label audit: $verify"
 }
