@@ -704,3 +704,81 @@ fn two_servers_on_one_postgres_database_keep_the_chain_and_the_workflow() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// `greenlight policy replay`: a declaration's stored triage on a server, evaluated again with
+/// the packs it recorded, gives the same result (exit 0); an unknown declaration is exit 2.
+#[test]
+fn policy_replay_evaluates_a_stored_triage_again_on_the_server() {
+    let dir = Dir::new();
+    let server = Server::start(&dir, &["--demo", "--database-url", "sqlite://gl.db"]);
+    let addr = server.addr();
+    let partner = "glt_demo_partner_0000000000000000000000000000";
+    let production = get(&addr, "/api/v1/productions", partner).json()[0]["id"]
+        .as_str()
+        .expect("the demo production")
+        .to_owned();
+    let r = request(
+        &addr,
+        "POST",
+        &format!("/api/v1/productions/{production}/declarations"),
+        Some(partner),
+        &[("Content-Type", "application/yaml")],
+        declaration("RP-1").as_bytes(),
+    )
+    .expect("submit answers");
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.json()["id"].as_str().expect("id").to_owned();
+    let out = dir
+        .command()
+        .args(["policy", "replay", &id, "--server", &server.base])
+        .env("GREENLIGHT_TOKEN", partner)
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("same result"), "{stdout}");
+    assert!(
+        stdout.contains("netflix-genai@") && stdout.contains("sha256:"),
+        "{stdout}"
+    );
+    let out = dir
+        .command()
+        .args([
+            "policy",
+            "replay",
+            &id,
+            "--server",
+            &server.base,
+            "--format",
+            "json",
+        ])
+        .env("GREENLIGHT_TOKEN", partner)
+        .output()
+        .expect("runs");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(doc["same"], true);
+    let out = dir
+        .command()
+        .args([
+            "policy",
+            "replay",
+            "no-such-declaration",
+            "--server",
+            &server.base,
+        ])
+        .env("GREENLIGHT_TOKEN", partner)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    server.stop();
+}
