@@ -1629,6 +1629,22 @@ async fn legal_uploads_a_stricter_pack_previews_and_adopts_it_and_the_reviewer_s
             "{body}"
         );
         b.screenshot(&shots.join("queue-after-pack-adoption.png"));
+        sign_out(&b);
+        // A partner of the production reads the rules it now uses, and nothing more.
+        sign_in(&b, &base, "producer@harbourfilms.example", pw);
+        b.goto(&format!("{base}/packs"));
+        let body = b.body();
+        assert!(
+            body.contains("studio-extra") && !body.contains("Upload a pack"),
+            "{body}"
+        );
+        b.goto(&format!("{base}/packs/studio-extra/2"));
+        let body = b.body();
+        assert!(
+            body.contains("STUDIO-CREATIVE-REVIEW") && body.contains("Studio policy 2.1"),
+            "{body}"
+        );
+        b.screenshot(&shots.join("pack-as-partner.png"));
     })
     .await
     .expect("the browser runs");

@@ -133,6 +133,16 @@ fn admin_studio(actor: &Principal, given: Option<&OrgId>) -> Result<OrgId> {
 }
 
 fn check_events(events: &[String]) -> Result<()> {
+    if events.len() > EventKind::ALL.len() + 1 {
+        return Err(StoreError::invalid(
+            "events",
+            format!(
+                "{} entries; there are {} event types",
+                events.len(),
+                EventKind::ALL.len()
+            ),
+        ));
+    }
     if events.is_empty() {
         return Err(StoreError::invalid(
             "events",
