@@ -320,7 +320,7 @@ impl Store {
         let ledger = if no_trace.is_empty() {
             HashMap::new()
         } else {
-            ledger_entries(&mut conn, self.backend(), production).await?
+            crate::banks::file_names_by_use(&mut conn, &production.0).await?
         };
         let deciders: Vec<&UserId> = summaries
             .iter()
@@ -462,7 +462,7 @@ impl Store {
                 let ledger_only = if silent.is_empty() {
                     None
                 } else {
-                    let ledger = ledger_entries(&mut conn, self.backend(), production).await?;
+                    let ledger = crate::banks::file_names_by_use(&mut conn, &production.0).await?;
                     Some(LedgerOnly {
                         tools: silent,
                         ledger_entries: ledger.get(&s.reference).cloned().unwrap_or_default(),
@@ -566,41 +566,6 @@ async fn names_of<'a>(
         }
     }
     Ok(Names { orgs, users })
-}
-
-/// The production's ledger entries (file names) by `use.ref`, when the ledger is kept in this
-/// database: its tables exist once an asset was registered here (`assets add` on the server's
-/// database); before that there are none.
-async fn ledger_entries(
-    conn: &mut sqlx::AnyConnection,
-    backend: crate::Backend,
-    production: &ProductionId,
-) -> Result<HashMap<String, Vec<String>>> {
-    let sql = match backend {
-        crate::Backend::Sqlite => {
-            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'bank_assets'"
-        }
-        crate::Backend::Postgres => {
-            "SELECT COUNT(*) AS n FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'bank_assets'"
-        }
-    };
-    let exists = super::get_i(&sqlx::query(sql).fetch_one(&mut *conn).await?, "n")? > 0;
-    let mut out: HashMap<String, Vec<String>> = HashMap::new();
-    if !exists {
-        return Ok(out);
-    }
-    for r in sqlx::query(
-        "SELECT use_ref, file_name FROM bank_assets WHERE production = $1 ORDER BY file_name",
-    )
-    .bind(production.0.clone())
-    .fetch_all(&mut *conn)
-    .await?
-    {
-        out.entry(get_s(&r, "use_ref")?)
-            .or_default()
-            .push(get_s(&r, "file_name")?);
-    }
-    Ok(out)
 }
 
 /// Just the `tools` of an effective declaration.
