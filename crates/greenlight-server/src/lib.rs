@@ -55,7 +55,6 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let store = state.store.clone();
-    let banks = state.banks.clone();
     let ticker = tokio::spawn({
         let store = store.clone();
         async move {
@@ -80,9 +79,6 @@ pub async fn serve(
     .await;
     ticker.abort();
     store.close().await;
-    if let Some(b) = banks.get() {
-        b.close().await;
-    }
     result
 }
 
