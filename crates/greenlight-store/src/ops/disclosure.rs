@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use std::collections::HashMap;
 
-use super::records::CONSENT_COLS;
+use super::records::{CONSENT_COLS, current_effectives, decisions_of};
 use crate::db::parse_json;
 use crate::model::*;
 use crate::{Result, Store, StoreError};
@@ -215,30 +215,12 @@ impl Store {
         let pid = production.0.clone();
         let mut conn = self.pool().acquire().await?;
 
-        let mut decisions: HashMap<String, Decision> = HashMap::new();
-        for (id, decision) in sqlx::query_as::<_, (String, String)>(
-            "SELECT id, decision FROM declarations WHERE production_id = $1 AND decision IS NOT NULL",
-        )
-        .bind(pid.clone())
-        .fetch_all(&mut *conn)
-        .await?
-        {
-            decisions.insert(id, parse_json(&decision)?);
-        }
+        let mut decisions = decisions_of(&mut conn, production).await?;
 
         // The tools of the effective declaration of the last triage of each current
         // revision (only the tools are parsed: the rest of the document is skipped).
         let mut tools: HashMap<String, Vec<String>> = HashMap::new();
-        for (declaration, text) in sqlx::query_as::<_, (String, String)>(
-            "SELECT t.declaration_id, t.effective FROM triages t \
-             JOIN declarations d ON d.id = t.declaration_id AND t.revision = d.revision \
-             WHERE d.production_id = $1 AND t.seq = (SELECT MAX(t2.seq) FROM triages t2 \
-               WHERE t2.declaration_id = t.declaration_id AND t2.revision = t.revision)",
-        )
-        .bind(pid.clone())
-        .fetch_all(&mut *conn)
-        .await?
-        {
+        for (declaration, text) in current_effectives(&mut conn, production).await? {
             let listed = match serde_json::from_str::<EffectiveTools>(&text) {
                 Ok(e) => tools_list(e.tools.as_ref()),
                 Err(_) => tools_of(&parse_json(&text)?),

@@ -300,6 +300,38 @@ pub(crate) fn tool_from(r: &sqlx::any::AnyRow) -> Result<(Tool, String)> {
     Ok(<Salted<Tool> as sqlx::FromRow<_>>::from_row(r)?.pair())
 }
 
+/// The decisions in force on `production`'s declarations, by declaration id.
+pub(crate) async fn decisions_of(
+    conn: &mut AnyConnection,
+    production: &ProductionId,
+) -> Result<std::collections::HashMap<String, Decision>> {
+    let rows: Vec<(String, Json<Decision>)> = sqlx::query_as(
+        "SELECT id, decision FROM declarations WHERE production_id = $1 AND decision IS NOT NULL",
+    )
+    .bind(production.0.clone())
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().map(|(id, d)| (id, d.into())).collect())
+}
+
+/// The effective declaration (JSON text, for the caller to read what it needs of it) of the
+/// last triage of each current revision of `production`'s declarations, with the
+/// declaration's id.
+pub(crate) async fn current_effectives(
+    conn: &mut AnyConnection,
+    production: &ProductionId,
+) -> Result<Vec<(String, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT t.declaration_id, t.effective FROM triages t \
+         JOIN declarations d ON d.id = t.declaration_id AND t.revision = d.revision \
+         WHERE d.production_id = $1 AND t.seq = (SELECT MAX(t2.seq) FROM triages t2 \
+           WHERE t2.declaration_id = t.declaration_id AND t2.revision = t.revision)",
+    )
+    .bind(production.0.clone())
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
 /// The studio's registered tools, by name.
 pub(crate) async fn load_tools(conn: &mut AnyConnection, studio: &OrgId) -> Result<Vec<Tool>> {
     let sql =
