@@ -16,9 +16,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use base64::Engine as _;
-use greenlight_scan::bank::{Asset, AudioReference, Reference};
 use greenlight_scan::declarations::{Declarations, RecordedDeclaration};
 use greenlight_scan::scan::Banks;
+use greenlight_store::banks::{Asset, AudioReference, Reference};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 

@@ -29,9 +29,9 @@ use std::process::{Command, Stdio};
 use rusty_chromaprint::{Configuration, Fingerprinter};
 use serde::{Deserialize, Serialize};
 
-use crate::bank::AudioPrint;
 use crate::report::{MatchReport, TimecodeRange};
 use crate::timecode::{EditRate, TimecodeFormat};
+use greenlight_store::banks::AudioPrint;
 
 /// The sample rate Chromaprint works at.
 pub const SAMPLE_RATE: u32 = 11_025;

@@ -3,8 +3,10 @@
 //! into verdicts and reports.
 //!
 //! The pipeline is [`scan::scan`]: analysis per file (cached, see [`cache`]), then matching
-//! against the [`bank`]s and judging with declarations and waivers into the report of
-//! [`report`]. Codes and severities are in [`verdict`].
+//! against the ledger and reference banks (`greenlight_store::banks`, searched through
+//! [`index`]) and judging with declarations and waivers into the report of [`report`]. Codes
+//! and severities are in [`verdict`]. The hash files exchanged with ThreatExchange tools are
+//! read and written by [`exchange`].
 //!
 //! ```
 //! use greenlight_scan::verdict::{Code, Policy, Severity};
@@ -20,13 +22,13 @@
 //! ```
 
 pub mod audio;
-pub mod bank;
 pub mod cache;
 pub mod credentials;
 pub mod declarations;
 pub mod decode;
 pub mod digest;
 pub mod edl;
+pub mod exchange;
 pub mod imf;
 pub mod index;
 pub mod media;

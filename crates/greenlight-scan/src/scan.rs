@@ -14,7 +14,6 @@ use chrono::NaiveDate;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::bank::{Asset, HashType, Reference};
 use crate::cache::{Cache, CacheKey};
 use crate::credentials::{Credential, CredentialReader, CredentialState};
 use crate::declarations::Declarations;
@@ -31,6 +30,7 @@ use crate::video::{self, FrameHash};
 use crate::waiver::{WaiverMatch, Waivers};
 use crate::walk::{FileStamp, WalkEntry, walk};
 use crate::xmp;
+use greenlight_store::banks::{Asset, HashType, Reference};
 
 /// Largest image file decoded for PDQ; a bigger one is `UNREADABLE` (it is still hashed).
 pub const MAX_IMAGE_FILE: u64 = 512 * 1024 * 1024;
@@ -177,7 +177,7 @@ pub struct Banks {
     /// Reference-bank entries.
     pub references: Vec<Reference>,
     /// Reference-bank entries holding audio fingerprints of protected recordings.
-    pub audio_references: Vec<crate::bank::AudioReference>,
+    pub audio_references: Vec<greenlight_store::banks::AudioReference>,
 }
 
 /// Everything a scan needs besides the delivery.
@@ -1214,7 +1214,7 @@ pub fn fmt_time(s: u32) -> String {
 enum MatchKind<'a> {
     Ledger(&'a Asset),
     Reference(&'a Reference),
-    AudioReference(&'a crate::bank::AudioReference),
+    AudioReference(&'a greenlight_store::banks::AudioReference),
 }
 
 fn match_report(hit: &Hit, frames: Option<FrameSpan>, kind: MatchKind<'_>) -> MatchReport {
@@ -1638,7 +1638,7 @@ pub struct Fingerprint {
     pub hashed_seconds_cap: Option<u32>,
     /// The Chromaprint fingerprint of its first audio stream (at most
     /// [`crate::audio::MAX_BANK_SECONDS`] of it).
-    pub audio: Option<crate::bank::AudioPrint>,
+    pub audio: Option<greenlight_store::banks::AudioPrint>,
     /// For sound longer than that: the seconds fingerprinted.
     pub audio_seconds_cap: Option<u32>,
     /// Why its sound could not be fingerprinted (it is then registered by exact hash).

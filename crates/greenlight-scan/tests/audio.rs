@@ -12,7 +12,6 @@ use std::process::Command;
 
 use chrono::NaiveDate;
 use greenlight_scan::audio;
-use greenlight_scan::bank::{Asset, AudioReference};
 use greenlight_scan::credentials::CredentialReader;
 use greenlight_scan::declarations::Declarations;
 use greenlight_scan::report::{FileReport, FindingReport, ScanReport};
@@ -21,6 +20,7 @@ use greenlight_scan::scan::{
 };
 use greenlight_scan::verdict::{Code, Policy};
 use greenlight_scan::waiver::Waivers;
+use greenlight_store::banks::{Asset, AudioReference};
 
 const RATE: u32 = 44_100;
 

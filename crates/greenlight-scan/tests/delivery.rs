@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use chrono::NaiveDate;
-use greenlight_scan::bank::{Asset, Frame};
 use greenlight_scan::credentials::CredentialReader;
 use greenlight_scan::pdq;
 use greenlight_scan::report::{FileReport, ScanReport};
@@ -21,6 +20,7 @@ use greenlight_scan::scan::{
 use greenlight_scan::verdict::{Code, Policy, Verdict};
 use greenlight_scan::video::{self, Sampling};
 use greenlight_scan::waiver::Waivers;
+use greenlight_store::banks::{Asset, Frame};
 use imf_package::{Imp, cpl, resource, timecode, uuid};
 
 fn ffmpeg_with(codec: &str) -> bool {

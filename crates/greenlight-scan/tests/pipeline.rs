@@ -7,7 +7,6 @@ mod media;
 use std::path::Path;
 
 use chrono::NaiveDate;
-use greenlight_scan::bank::{Asset, Frame, HashType, Reference};
 use greenlight_scan::credentials::CredentialReader;
 use greenlight_scan::declarations::Declarations;
 use greenlight_scan::report::{FileReport, ScanReport};
@@ -16,6 +15,7 @@ use greenlight_scan::scan::{
 };
 use greenlight_scan::verdict::{Code, Policy, Verdict};
 use greenlight_scan::waiver::Waivers;
+use greenlight_store::banks::{Asset, Frame, HashType, Reference};
 use image::{ImageFormat, imageops};
 
 fn as_of() -> NaiveDate {

@@ -245,13 +245,13 @@ mod in_the_scan {
     use std::path::Path;
 
     use chrono::NaiveDate;
-    use greenlight_scan::bank::Asset;
     use greenlight_scan::credentials::CredentialReader;
     use greenlight_scan::declarations::Declarations;
     use greenlight_scan::report::{FileReport, ScanReport};
     use greenlight_scan::scan::{self, BankKind, Banks, NoProgress, ScanInputs, ScanOptions};
     use greenlight_scan::verdict::{Code, Policy, Severity, Verdict};
     use greenlight_scan::waiver::Waivers;
+    use greenlight_store::banks::Asset;
 
     use super::{PROMPT, fixture};
 

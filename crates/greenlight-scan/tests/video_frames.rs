@@ -1,14 +1,12 @@
 //! Ledger video frames finer than a second: a registered clip cut into a delivery at an offset
-//! that is not a whole second is still found, and frames stored in whole seconds by earlier
-//! versions keep working after the migration to milliseconds.
+//! that is not a whole second is still found. (Frames stored in whole seconds by earlier
+//! versions are read back in milliseconds: `greenlight-store`'s `tests/banks.rs`.)
 
 mod media;
-mod postgres;
 
 use std::path::Path;
 
 use chrono::NaiveDate;
-use greenlight_scan::bank::{BankStore, Frame, NewAsset};
 use greenlight_scan::credentials::CredentialReader;
 use greenlight_scan::declarations::Declarations;
 use greenlight_scan::scan::{
@@ -17,6 +15,7 @@ use greenlight_scan::scan::{
 use greenlight_scan::verdict::{Code, Policy, Verdict};
 use greenlight_scan::video::BANK_FRAMES_PER_SECOND;
 use greenlight_scan::waiver::Waivers;
+use greenlight_store::banks::{Creation, Frame, NewAsset};
 
 fn as_of() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 23).expect("date")
@@ -41,9 +40,9 @@ fn ffmpeg(args: &[&str]) {
 }
 
 /// Registers `clip` in a fresh SQLite ledger (as `assets add` does) and reads the ledger back.
-async fn ledger_of(dir: &Path, clip: &Path) -> Vec<greenlight_scan::bank::Asset> {
+async fn ledger_of(dir: &Path, clip: &Path) -> Vec<greenlight_store::banks::Asset> {
     let fp = fingerprint(clip, BankKind::Reference).expect("fingerprint");
-    let store = BankStore::connect(&sqlite_url(dir))
+    let store = greenlight_store::banks::Banks::open(&sqlite_url(dir), Creation::AsUrlSays)
         .await
         .expect("store opens");
     store
@@ -202,120 +201,4 @@ async fn a_clip_cut_in_at_a_fractional_second_is_found() {
             "clip at {offset} s: every second of the clip is found"
         );
     }
-}
-
-/// The bank tables as the first version created them, and a video frame stored in whole
-/// seconds; then the store opens (migrating) and reads it in milliseconds.
-async fn old_frames_story(url: &str) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let backend = if url.starts_with("sqlite:") {
-        "sqlite"
-    } else {
-        "postgres"
-    };
-    // Only the first migration, byte for byte, so the store's migrator accepts it as applied.
-    let first = match backend {
-        "sqlite" => include_str!("../migrations/sqlite/5000_bank_tables.sql"),
-        _ => include_str!("../migrations/postgres/5000_bank_tables.sql"),
-    };
-    std::fs::write(dir.path().join("5000_bank_tables.sql"), first).expect("write");
-    let migrator = sqlx::migrate::Migrator::new(dir.path())
-        .await
-        .expect("migrator");
-    let insert_asset = "INSERT INTO bank_assets (production, use_ref, added_at, file_name, blake3, media_type) \
-                        VALUES ('ep1', 'R-1', '2026-01-01T00:00:00Z', 'old.mp4', $1, 'video/mp4') RETURNING id";
-    let h = "ab".repeat(32);
-    // Seconds 1 and 1000: converted one row at a time in place, 1 s would become 1000 and
-    // collide with the row not yet converted.
-    let frames = [(1i64, "cd"), (1000, "ef")];
-    match backend {
-        "sqlite" => {
-            let pool = sqlx::SqlitePool::connect(url).await.expect("connect");
-            migrator.run(&pool).await.expect("first migration");
-            let id: i64 = sqlx::query_scalar(insert_asset)
-                .bind(&h)
-                .fetch_one(&pool)
-                .await
-                .expect("asset");
-            for (second, c) in frames {
-                sqlx::query("INSERT INTO bank_asset_frames (asset_id, second, pdq, quality) VALUES ($1, $2, $3, 90)")
-                    .bind(id)
-                    .bind(second)
-                    .bind(c.repeat(32))
-                    .execute(&pool)
-                    .await
-                    .expect("frame");
-            }
-            pool.close().await;
-        }
-        _ => {
-            let pool = sqlx::PgPool::connect(url).await.expect("connect");
-            migrator.run(&pool).await.expect("first migration");
-            let id: i64 = sqlx::query_scalar(insert_asset)
-                .bind(&h)
-                .fetch_one(&pool)
-                .await
-                .expect("asset");
-            for (second, c) in frames {
-                sqlx::query("INSERT INTO bank_asset_frames (asset_id, second, pdq, quality) VALUES ($1, $2, $3, 90)")
-                    .bind(id)
-                    .bind(second)
-                    .bind(c.repeat(32))
-                    .execute(&pool)
-                    .await
-                    .expect("frame");
-            }
-            pool.close().await;
-        }
-    }
-    let store = BankStore::connect(url).await.expect("store migrates");
-    let ledger = store.assets(None).await.expect("ledger");
-    let old = &ledger[0];
-    assert_eq!(
-        old.frames
-            .iter()
-            .map(|f| (f.millis, f.pdq.as_str()))
-            .collect::<Vec<_>>(),
-        [
-            (1000, "cd".repeat(32).as_str()),
-            (1_000_000, "ef".repeat(32).as_str())
-        ]
-    );
-    // New frames at a quarter second go beside them.
-    store
-        .add_asset(&NewAsset {
-            production: "ep1".into(),
-            use_ref: "R-2".into(),
-            file_name: "new.mp4".into(),
-            blake3: h.clone(),
-            media_type: "video/mp4".into(),
-            frames: vec![Frame {
-                millis: 250,
-                pdq: h.clone(),
-                quality: 90,
-            }],
-            ..Default::default()
-        })
-        .await
-        .expect("new asset");
-    let ledger = store.assets(None).await.expect("ledger");
-    assert_eq!(ledger[1].frames[0].millis, 250);
-    store.close().await;
-}
-
-#[tokio::test]
-async fn sqlite_frames_stored_in_whole_seconds_read_back_in_milliseconds() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    old_frames_story(&sqlite_url(dir.path())).await;
-}
-
-#[tokio::test]
-async fn postgres_frames_stored_in_whole_seconds_read_back_in_milliseconds() {
-    let Some(db) = postgres::FreshDb::create("frames_test", "the PostgreSQL migration").await
-    else {
-        return;
-    };
-    let url = db.url.clone();
-    old_frames_story(&url).await;
-    db.drop_database().await;
 }

@@ -56,7 +56,6 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let store = state.store.clone();
-    let banks = state.banks.clone();
     let ticker = tokio::spawn({
         let store = store.clone();
         async move {
@@ -83,9 +82,6 @@ pub async fn serve(
     ticker.abort();
     dispatcher.abort();
     store.close().await;
-    if let Some(b) = banks.get() {
-        b.close().await;
-    }
     result
 }
 

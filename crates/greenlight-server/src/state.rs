@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use greenlight_scan::bank::BankStore;
 use greenlight_store::Store;
 
 use crate::metrics::Metrics;
@@ -34,8 +33,6 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<ServerConfig>,
     pub metrics: Arc<Metrics>,
-    /// The scan's bank tables (`bank_*`) in the same database, opened on first use.
-    pub banks: Arc<tokio::sync::OnceCell<BankStore>>,
     /// Failed sign-ins, per source address and per account (in this instance's memory).
     pub logins: Arc<LoginLimiter>,
 }
@@ -48,7 +45,6 @@ impl AppState {
             logins: Arc::new(LoginLimiter::new(config.login)),
             config: Arc::new(config),
             metrics: Arc::new(Metrics::default()),
-            banks: Arc::new(tokio::sync::OnceCell::new()),
         }
     }
 }

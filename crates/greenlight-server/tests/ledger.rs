@@ -7,7 +7,7 @@
 mod studio;
 
 use axum::http::{Method, StatusCode};
-use greenlight_scan::bank::{BankStore, HashType, NewAsset, NewReference};
+use greenlight_store::banks::{Banks, Creation, HashType, NewAsset, NewReference};
 use greenlight_store::{NewMember, OrgKind, ProductionId, Role};
 use serde_json::{Value, json};
 use studio::{Studio, lighthouse_keeper};
@@ -65,7 +65,7 @@ async fn story(url: &str, dir: tempfile::TempDir) {
     let p = &t.production;
     let uri = format!("/api/v1/productions/{p}/ledger");
 
-    // No bank tables yet: the first read creates them and answers an empty ledger.
+    // Nothing registered yet: an empty ledger.
     let r = t.get(&uri, reviewer).await;
     r.assert_status(StatusCode::OK);
     let doc = r.json();
@@ -79,7 +79,9 @@ async fn story(url: &str, dir: tempfile::TempDir) {
 
     // Assets registered into the server's database (as `greenlight assets add --database-url`
     // does), one of another production, and a protected work.
-    let banks = BankStore::connect(url).await.expect("bank tables open");
+    let banks = Banks::open(url, Creation::AsUrlSays)
+        .await
+        .expect("bank tables open");
     let h = |c: &str| c.repeat(64);
     for (production, use_ref, name, blake3) in [
         (p.as_str(), "BB-001", "moodboard.png", h("a")),
@@ -299,9 +301,6 @@ async fn story(url: &str, dir: tempfile::TempDir) {
     let doc = t.get("/api/openapi.json", reviewer).await.json();
     assert!(doc["paths"]["/api/v1/productions/{id}/ledger"]["get"].is_object());
     t.state.store.close().await;
-    if let Some(b) = t.state.banks.get() {
-        b.close().await;
-    }
 }
 
 #[tokio::test]

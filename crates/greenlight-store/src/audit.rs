@@ -29,7 +29,7 @@ use crate::{Result, StoreError};
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// One audit entry as stored and exported (one JSON line per entry in a bundle).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 pub struct AuditEntry {
     pub seq: i64,
     /// RFC 3339 UTC, as stored.
@@ -54,6 +54,7 @@ pub struct AuditEntry {
     /// its place in the chain (the next entry's `prev_hash`, the signed checkpoints) but
     /// cannot recompute its hash.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[sqlx(skip)]
     pub redacted: bool,
 }
 
@@ -114,7 +115,7 @@ impl AuditEntry {
 }
 
 /// A signed head of the chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 pub struct Checkpoint {
     pub seq: i64,
     pub hash: String,

@@ -17,6 +17,7 @@
 //! ```
 
 pub mod audit;
+pub mod banks;
 mod db;
 pub mod effective;
 mod error;
@@ -30,6 +31,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use audit::{AuditEntry, Checkpoint, SigningKey, VerifyReport};
+pub use db::redact_url;
 pub use error::{FieldProblem, Result, StoreError};
 pub use model::*;
 pub use ops::{

@@ -8,6 +8,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+// Column readers of the rows below (`#[sqlx(try_from = ...)]`): see `db.rs`.
+use crate::db::{Day, Flag, Json, OptDay, OptTs, OutcomeText, Ts};
+
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -50,6 +53,14 @@ macro_rules! id_type {
                 Self(s)
             }
         }
+
+        impl crate::db::FromText for $name {
+            fn from_text(text: &str) -> Result<Self, String> {
+                Ok(Self(text.to_owned()))
+            }
+        }
+
+        crate::db::text_column!($name);
     };
 }
 
@@ -125,6 +136,14 @@ macro_rules! text_enum {
                 }
             }
         }
+
+        impl crate::db::FromText for $name {
+            fn from_text(text: &str) -> Result<Self, String> {
+                text.parse()
+            }
+        }
+
+        crate::db::text_column!($name);
     };
 }
 
@@ -376,25 +395,27 @@ text_enum!(
 );
 
 /// An organisation.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 pub struct Org {
     pub id: OrgId,
     pub name: String,
     pub kind: OrgKind,
+    #[sqlx(try_from = "Ts")]
     pub created_at: DateTime<Utc>,
 }
 
 /// A person.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 pub struct User {
     pub id: UserId,
     pub email: String,
     pub name: String,
+    #[sqlx(try_from = "Ts")]
     pub created_at: DateTime<Utc>,
 }
 
 /// One role of a person in one organisation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 pub struct Membership {
     pub org_id: OrgId,
     pub org_name: String,
@@ -430,18 +451,20 @@ impl Principal {
 }
 
 /// An API token's metadata (the secret is shown once, at creation, and stored as SHA-256).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 pub struct TokenInfo {
     pub id: TokenId,
     pub user_id: UserId,
     pub label: String,
+    #[sqlx(try_from = "Ts")]
     pub created_at: DateTime<Utc>,
+    #[sqlx(try_from = "OptTs")]
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
 /// An invitation of a person into an organisation with roles. A person who already has an
 /// account is never enrolled by someone else: they accept while signed in as themselves.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 pub struct Invitation {
     pub id: InvitationId,
     pub org_id: OrgId,
@@ -449,12 +472,15 @@ pub struct Invitation {
     /// The invited address.
     pub email: String,
     /// The roles the person holds once they accept.
+    #[sqlx(try_from = "Json<Vec<Role>>")]
     pub roles: Vec<Role>,
     /// Who sent it (their name, or their address when they have none).
     pub invited_by: String,
     pub state: InvitationState,
+    #[sqlx(try_from = "Ts")]
     pub created_at: DateTime<Utc>,
     /// A pending invitation can no longer be accepted after this time.
+    #[sqlx(try_from = "Ts")]
     pub expires_at: DateTime<Utc>,
 }
 
@@ -478,33 +504,41 @@ impl Enrolment {
 }
 
 /// The facts of record of a production: they replace a declaration's `production` section.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 pub struct ProductionFacts {
     pub title: String,
     /// scripted | documentary | unscripted | animation
     pub kind: String,
+    #[sqlx(try_from = "Flag")]
     pub eu_release: bool,
+    #[sqlx(try_from = "OptDay")]
     pub release_date: Option<NaiveDate>,
     /// Union agreements the production works under (the format's `production.agreements`
     /// values, e.g. `sag-aftra-tv-theatrical-2023`); none when left out.
     #[serde(default)]
+    #[sqlx(try_from = "Json<Vec<String>>")]
     pub agreements: Vec<String>,
 }
 
 /// A production: owned by one studio, worked on by linked companies and vendors.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 pub struct Production {
     pub id: ProductionId,
     pub studio_id: OrgId,
     #[serde(flatten)]
+    #[sqlx(flatten)]
     pub facts: ProductionFacts,
     /// Enabled packs, in evaluation order.
+    #[sqlx(try_from = "Json<Vec<String>>")]
     pub packs: Vec<String>,
     /// Organisations linked to the production (not including the studio).
+    #[sqlx(skip)]
     pub linked_orgs: Vec<OrgId>,
     /// The studio contacts told of every use declared on the production.
     #[serde(default)]
+    #[sqlx(try_from = "Json<Contacts>")]
     pub contacts: Contacts,
+    #[sqlx(try_from = "Ts")]
     pub created_at: DateTime<Utc>,
     pub version: i64,
 }
@@ -543,7 +577,7 @@ pub struct Decision {
 }
 
 /// A declaration's current state and the summary lists and pages need.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 pub struct DeclarationSummary {
     pub id: DeclarationId,
     pub production_id: ProductionId,
@@ -551,20 +585,25 @@ pub struct DeclarationSummary {
     /// The organisation of the partner who submitted it.
     pub org_id: OrgId,
     /// The partner's own reference (`use.ref`).
+    #[sqlx(rename = "ref")]
     pub reference: String,
     pub summary: String,
     pub state: State,
     /// notify | review | escalate | written_approval (of the current triage)
     #[schema(value_type = String)]
+    #[sqlx(try_from = "OutcomeText")]
     pub outcome: greenlight_core::Outcome,
     pub open_blockers: i64,
     pub open_obligations: i64,
     pub revision: i64,
     pub submitted_by: UserId,
+    #[sqlx(try_from = "Ts")]
     pub created_at: DateTime<Utc>,
+    #[sqlx(try_from = "Ts")]
     pub updated_at: DateTime<Utc>,
     /// When the current revision was submitted: what the review queue's waiting time counts
     /// from.
+    #[sqlx(try_from = "Ts")]
     pub revision_at: DateTime<Utc>,
     /// Changes on every write; the ETag is derived from it.
     pub version: i64,
@@ -591,42 +630,52 @@ pub struct Difference {
 }
 
 /// One evaluation of a revision: the effective declaration, the result, the packs.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 pub struct Triage {
     pub revision: i64,
     /// 1 for the triage at submission, then one more per re-triage.
     pub seq: i64,
+    #[sqlx(rename = "created_at", try_from = "Ts")]
     pub at: DateTime<Utc>,
     /// Why it ran: `submitted`, `consent revoked: ...`, `tool terms changed: ...`.
     pub reason: String,
     /// The effective declaration (format v1 JSON).
     #[schema(value_type = Object)]
+    #[sqlx(try_from = "Json<serde_json::Value>")]
     pub effective: serde_json::Value,
     /// The check result (the object `greenlight check --format json` prints).
     #[schema(value_type = Object)]
+    #[sqlx(try_from = "Json<greenlight_core::CheckResult>")]
     pub result: greenlight_core::CheckResult,
     #[schema(value_type = String)]
+    #[sqlx(try_from = "OutcomeText")]
     pub outcome: greenlight_core::Outcome,
+    #[sqlx(try_from = "Json<Vec<Difference>>")]
     pub differences: Vec<Difference>,
 }
 
 /// A revision: the text as submitted and its triage history (the last is current).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 pub struct Revision {
     pub number: i64,
     /// The body exactly as submitted.
+    #[sqlx(rename = "body")]
     pub text: String,
     /// `yaml` or `json`.
     pub media: String,
     pub submitted_by: UserId,
+    #[sqlx(rename = "created_at", try_from = "Ts")]
     pub at: DateTime<Utc>,
+    #[sqlx(skip)]
     pub triages: Vec<Triage>,
 }
 
 /// A line of a declaration's history.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 pub struct HistoryEvent {
+    #[sqlx(try_from = "Ts")]
     pub at: DateTime<Utc>,
+    #[sqlx(rename = "by_user")]
     pub by: Option<UserId>,
     pub action: String,
     pub from_state: Option<State>,
@@ -635,28 +684,33 @@ pub struct HistoryEvent {
 }
 
 /// A consent linked to a talent entry of a declaration.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 pub struct ConsentLink {
     pub consent_id: ConsentId,
     /// The talent entry's performer, as declared.
     pub performer: String,
+    #[sqlx(rename = "by_user")]
     pub by: UserId,
+    #[sqlx(try_from = "Ts")]
     pub at: DateTime<Utc>,
 }
 
 /// A confirmation legal recorded on a declaration (a clearance or an agreement).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 pub struct Confirmation {
     pub kind: ConfirmationKind,
     /// The input index for `input_cleared`; 0 for `union_agreement`.
+    #[sqlx(rename = "idx")]
     pub index: i64,
     pub reference: String,
+    #[sqlx(rename = "by_user")]
     pub by: UserId,
+    #[sqlx(try_from = "Ts")]
     pub at: DateTime<Utc>,
 }
 
 /// An obligation from a pack, stored with a revision, markable done.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 pub struct Obligation {
     pub id: ObligationId,
     pub declaration_id: DeclarationId,
@@ -668,6 +722,7 @@ pub struct Obligation {
     pub due: Option<String>,
     pub status: ObligationStatus,
     pub done_by: Option<UserId>,
+    #[sqlx(try_from = "OptTs")]
     pub done_at: Option<DateTime<Utc>>,
     /// What was done, e.g. the credit line as delivered.
     pub evidence: Option<String>,
@@ -689,27 +744,33 @@ pub struct DeclarationDetail {
 }
 
 /// A consent record (the document is stored alongside, with its SHA-256).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 pub struct Consent {
     pub id: ConsentId,
     pub studio_id: OrgId,
     /// Limits the consent to one production; `None` = any production of the studio.
     pub production_id: Option<ProductionId>,
     pub performer: String,
+    #[sqlx(rename = "given_by")]
     pub by: ConsentBy,
     pub treatment: Treatment,
     /// The description of the use consented to.
     pub scope: String,
     /// The consent is clear and conspicuous and signed apart from other terms, as legal
     /// recorded it (the union pack's *valid consent* needs it).
+    #[sqlx(try_from = "Flag")]
     pub separately_signed: bool,
+    #[sqlx(try_from = "Day")]
     pub signed: NaiveDate,
+    #[sqlx(try_from = "OptDay")]
     pub expires: Option<NaiveDate>,
+    #[sqlx(try_from = "OptTs")]
     pub revoked_at: Option<DateTime<Utc>>,
     pub revoked_reason: Option<String>,
     pub document_name: String,
     pub document_sha256: String,
     pub recorded_by: UserId,
+    #[sqlx(try_from = "Ts")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -735,7 +796,7 @@ impl Consent {
 }
 
 /// A tool record: legal's reviewed terms, which the policy uses over what a partner declares.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 pub struct Tool {
     pub id: ToolId,
     pub studio_id: OrgId,
@@ -745,12 +806,15 @@ pub struct Tool {
     /// Reference of the enterprise agreement covering the tool, if any.
     pub agreement: Option<String>,
     pub data_terms: DataTerms,
+    #[sqlx(try_from = "OptDay")]
     pub terms_reviewed: Option<NaiveDate>,
     pub evidence_name: Option<String>,
     pub evidence_sha256: Option<String>,
     /// The traces its output carries, as legal recorded them; empty when not recorded.
     #[serde(default)]
+    #[sqlx(try_from = "Json<Vec<ToolTrace>>")]
     pub traces: Vec<ToolTrace>,
+    #[sqlx(try_from = "Ts")]
     pub updated_at: DateTime<Utc>,
     pub version: i64,
 }

@@ -445,32 +445,8 @@ async fn an_approval_stored_before_the_union_fields_survives_an_immaterial_revis
 
 /// Applies the migrations numbered below 0120 only: the database as the release before the
 /// union pack left it.
-async fn migrate_before_union(db: &Db, backend: &str) {
-    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("migrations")
-        .join(backend);
-    let old = tempfile::tempdir().expect("temp dir");
-    for entry in std::fs::read_dir(&src).expect("migrations") {
-        let path = entry.expect("entry").path();
-        let name = path
-            .file_name()
-            .expect("a name")
-            .to_string_lossy()
-            .into_owned();
-        if name.as_str() < "0120" {
-            std::fs::copy(&path, old.path().join(&name)).expect("copy");
-        }
-    }
-    sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(&db.url)
-        .await
-        .expect("connect");
-    sqlx::migrate::Migrator::new(old.path())
-        .await
-        .expect("read migrations")
-        .run(&mut conn)
-        .await
-        .expect("migrate to the release before");
+async fn migrate_before_union(db: &Db) {
+    let mut conn = backends::migrated_with(&db.url, |v| v < 120).await;
     for sql in [
         "INSERT INTO orgs (id, name, kind, parent_id, salt, created_at) VALUES ('s1', 'Old Studio', 'studio', NULL, 'salt', '2026-01-01T00:00:00Z')",
         "INSERT INTO productions (id, studio_id, title, kind, eu_release, release_date, packs, salt, version, created_at) \
@@ -484,8 +460,8 @@ async fn migrate_before_union(db: &Db, backend: &str) {
     conn.close().await.expect("close");
 }
 
-async fn migration_story(db: Db, backend: &'static str) {
-    migrate_before_union(&db, backend).await;
+async fn migration_story(db: Db) {
+    migrate_before_union(&db).await;
     let store = db.store().await;
     let mut conn = sqlx::AnyConnection::connect(&db.url)
         .await
@@ -513,9 +489,9 @@ async fn migration_story(db: Db, backend: &'static str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn existing_productions_keep_their_packs_through_the_migration() {
-    migration_story(backends::sqlite(), "sqlite").await;
+    migration_story(backends::sqlite()).await;
     match backends::postgres("migration").await {
-        Some(db) => migration_story(db, "postgres").await,
+        Some(db) => migration_story(db).await,
         None => eprintln!(
             "skipped the PostgreSQL run of `migration`: GREENLIGHT_TEST_POSTGRES_URL is not set"
         ),

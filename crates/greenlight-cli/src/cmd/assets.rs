@@ -4,11 +4,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use greenlight_scan::bank::{
-    self, BankStore, CsvRow, DEFAULT_DATABASE_URL, Frame, HashType, NewAsset, Registered,
-    SignalFormat,
-};
+use greenlight_scan::exchange::{self, CsvRow, SignalFormat};
 use greenlight_scan::scan::{BankKind, fingerprint};
+use greenlight_store::banks::{
+    Asset, Banks, Creation, DEFAULT_DATABASE_URL, Frame, HashType, NewAsset, Registered,
+};
 
 use crate::cmd::UsageError;
 use crate::cmd::scan::{resolve_production, runtime};
@@ -52,10 +52,10 @@ pub fn write_export(
         Some(path) => {
             let file = std::fs::File::create(path)
                 .with_context(|| format!("writing {}", path.display()))?;
-            bank::write_signals(rows, format.into(), std::io::BufWriter::new(file))
+            exchange::write_signals(rows, format.into(), std::io::BufWriter::new(file))
                 .with_context(|| format!("writing {}", path.display()))?
         }
-        None => bank::write_signals(rows, format.into(), std::io::stdout().lock())?,
+        None => exchange::write_signals(rows, format.into(), std::io::stdout().lock())?,
     };
     if left_out > 0 {
         eprintln!(
@@ -65,12 +65,12 @@ pub fn write_export(
     Ok(())
 }
 
-/// Reads an exchange file (any form `bank::read_signals` knows) and says on stderr what was
+/// Reads an exchange file (any form `exchange::read_signals` knows) and says on stderr what was
 /// skipped.
-pub fn read_exchange_file(file: &std::path::Path) -> anyhow::Result<bank::SignalFile> {
+pub fn read_exchange_file(file: &std::path::Path) -> anyhow::Result<exchange::SignalFile> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    let read = bank::read_signals(&text).map_err(|errs| {
+    let read = exchange::read_signals(&text).map_err(|errs| {
         anyhow::anyhow!(
             "{}:\n{}",
             file.display(),
@@ -256,7 +256,7 @@ async fn add(
             },
         ));
     }
-    let store = BankStore::connect_creating(url).await?;
+    let store = Banks::open(url, Creation::Create).await?;
     let production = match resolve_production(&store, production.as_deref()).await? {
         Some(p) => p,
         None => {
@@ -334,7 +334,7 @@ async fn add(
 }
 
 async fn list(url: &str, production: Option<String>, format: ListFormat) -> anyhow::Result<u8> {
-    let store = BankStore::connect_existing(url).await?;
+    let store = Banks::open(url, Creation::Existing).await?;
     let assets = store.assets(production.as_deref()).await?;
     store.close().await;
     for a in &assets {
@@ -366,7 +366,7 @@ async fn list(url: &str, production: Option<String>, format: ListFormat) -> anyh
 
 /// The ledger as CSV rows: BLAKE3 of every asset, PDQ of images, PDQ per frame of videos
 /// (title `NAME#t=SECONDS`, as in media fragment URIs, e.g. `clip.mp4#t=2.25`).
-fn ledger_rows(assets: &[bank::Asset]) -> Vec<CsvRow> {
+fn ledger_rows(assets: &[Asset]) -> Vec<CsvRow> {
     let mut rows = Vec::new();
     for a in assets {
         rows.push(CsvRow {
@@ -391,7 +391,7 @@ fn ledger_rows(assets: &[bank::Asset]) -> Vec<CsvRow> {
                 signal: f.pdq.clone(),
                 collab: a.production.clone(),
                 id: a.use_ref.clone(),
-                title: bank::frame_title(&a.file_name, f.millis),
+                title: exchange::frame_title(&a.file_name, f.millis),
             });
         }
     }
@@ -404,7 +404,7 @@ async fn export(
     out: Option<PathBuf>,
     format: ExportFormat,
 ) -> anyhow::Result<u8> {
-    let store = BankStore::connect_existing(url).await?;
+    let store = Banks::open(url, Creation::Existing).await?;
     let production = resolve_production(&store, production.as_deref()).await?;
     let assets = match &production {
         Some(p) => store.assets(Some(p)).await?,
@@ -458,7 +458,7 @@ async fn import(
             .clone()
             .or_else(|| r.id.clone())
             .unwrap_or_else(|| format!("{source}:{}", r.line));
-        let (name, millis) = match bank::parse_frame_title(&title) {
+        let (name, millis) = match exchange::parse_frame_title(&title) {
             Ok(Some((n, ms))) => (n.to_string(), Some(ms)),
             Ok(None) => (title.clone(), None),
             Err(e) => {
@@ -495,7 +495,7 @@ async fn import(
     if !problems.is_empty() {
         anyhow::bail!("{}:\n{}", file.display(), problems.join("\n"));
     }
-    let store = BankStore::connect_creating(url).await?;
+    let store = Banks::open(url, Creation::Create).await?;
     let mut n = 0;
     for ((use_ref, name), mut a) in grouped {
         if a.blake3.is_empty() {

@@ -3,8 +3,9 @@
 
 use std::path::PathBuf;
 
-use greenlight_scan::bank::{BankStore, CsvRow, HashType, NewAudioReference, NewReference};
+use greenlight_scan::exchange::CsvRow;
 use greenlight_scan::scan::{BankKind, fingerprint};
+use greenlight_store::banks::{Banks, Creation, HashType, NewAudioReference, NewReference};
 
 use crate::cmd::UsageError;
 use crate::cmd::assets::{ExportFormat, ListFormat, Store, read_exchange_file, write_export};
@@ -193,7 +194,7 @@ async fn add(url: &str, work: Work, files: Vec<PathBuf>) -> anyhow::Result<u8> {
             refs.push(r(HashType::Pdq, f.hash.to_hex(), Some(f.quality)));
         }
     }
-    let store = BankStore::connect_creating(url).await?;
+    let store = Banks::open(url, Creation::Create).await?;
     let added = store.add_references(&refs).await?;
     let added_sounds = store.add_audio_references(&sounds).await?;
     store.close().await;
@@ -231,13 +232,13 @@ async fn import(
                 bank: bank.clone(),
                 work_id: work_id.clone(),
                 title: title.clone(),
-                hash_type: greenlight_scan::bank::HashType::Pdq,
+                hash_type: HashType::Pdq,
                 hash: pdq,
                 quality: Some(quality),
                 studio: studio.clone(),
             })
             .collect();
-        let store = BankStore::connect_creating(url).await?;
+        let store = Banks::open(url, Creation::Create).await?;
         let added = store.add_references(&refs).await?;
         store.close().await;
         println!(
@@ -280,7 +281,7 @@ async fn import(
         ))
         .into());
     }
-    let store = BankStore::connect_creating(url).await?;
+    let store = Banks::open(url, Creation::Create).await?;
     let added = store.add_references(&refs).await?;
     store.close().await;
     println!(
@@ -328,7 +329,7 @@ async fn export(
     out: Option<PathBuf>,
     format: ExportFormat,
 ) -> anyhow::Result<u8> {
-    let store = BankStore::connect_existing(url).await?;
+    let store = Banks::open(url, Creation::Existing).await?;
     let refs = store.references(bank.as_deref()).await?;
     store.close().await;
     let rows: Vec<CsvRow> = refs
@@ -346,7 +347,7 @@ async fn export(
 }
 
 async fn list(url: &str, bank: Option<String>, format: ListFormat) -> anyhow::Result<u8> {
-    let store = BankStore::connect_existing(url).await?;
+    let store = Banks::open(url, Creation::Existing).await?;
     let refs = store.references(bank.as_deref()).await?;
     store.close().await;
     for r in &refs {

@@ -50,7 +50,7 @@ struct Hashed {
     blake3: String,
     sha256: Option<String>,
     pdq: Option<PdqOutcome>,
-    audio: Option<Result<greenlight_scan::bank::AudioPrint, String>>,
+    audio: Option<Result<greenlight_store::banks::AudioPrint, String>>,
 }
 
 enum PdqOutcome {

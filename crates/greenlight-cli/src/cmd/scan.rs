@@ -5,13 +5,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use chrono::NaiveDate;
-use greenlight_scan::bank::{BankStore, DEFAULT_DATABASE_URL};
 use greenlight_scan::credentials::CredentialReader;
 use greenlight_scan::declarations::Declarations;
 use greenlight_scan::report::{self, ScanReport, Thumbnails};
 use greenlight_scan::scan::{self, Banks, Progress, ScanInputs, ScanOptions};
 use greenlight_scan::verdict::{Policy, Verdict};
 use greenlight_scan::waiver::Waivers;
+use greenlight_store::banks::{Creation, DEFAULT_DATABASE_URL};
 
 use crate::cmd::UsageError;
 use crate::server_ledger;
@@ -166,7 +166,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                     "note: also checking {} reference work entr{} from the local bank store {}",
                     n,
                     if n == 1 { "y" } else { "ies" },
-                    greenlight_scan::bank::redact(&url)
+                    greenlight_store::redact_url(&url)
                 );
                 banks.references.extend(references);
                 banks.audio_references.extend(sounds);
@@ -317,8 +317,8 @@ fn scan_report_body(report: &greenlight_scan::report::ScanReport) -> Vec<u8> {
 /// the default file when it exists. Never creates a store.
 type LocalReferences = (
     String,
-    Vec<greenlight_scan::bank::Reference>,
-    Vec<greenlight_scan::bank::AudioReference>,
+    Vec<greenlight_store::banks::Reference>,
+    Vec<greenlight_store::banks::AudioReference>,
 );
 
 fn local_references() -> anyhow::Result<Option<LocalReferences>> {
@@ -328,7 +328,7 @@ fn local_references() -> anyhow::Result<Option<LocalReferences>> {
         None => return Ok(None),
     };
     let (references, sounds) = runtime()?.block_on(async {
-        let store = BankStore::connect_existing(&url).await?;
+        let store = greenlight_store::banks::Banks::open(&url, Creation::Existing).await?;
         let references = store.references(None).await?;
         let sounds = store.audio_references(None).await?;
         store.close().await;
@@ -350,7 +350,7 @@ pub fn load_banks(url: &str, production: Option<&str>) -> anyhow::Result<Banks> 
         return Ok(Banks::default());
     }
     runtime()?.block_on(async {
-        let store = BankStore::connect_existing(url).await?;
+        let store = greenlight_store::banks::Banks::open(url, Creation::Existing).await?;
         let production = resolve_production(&store, production).await?;
         // A misspelt production would scan against an empty ledger and pass what it should
         // catch: a name the store does not know is a usage error when it knows others.
@@ -381,7 +381,7 @@ pub fn load_banks(url: &str, production: Option<&str>) -> anyhow::Result<Banks> 
 
 /// The production to use: the one named, or the only one in the store.
 pub async fn resolve_production(
-    store: &BankStore,
+    store: &greenlight_store::banks::Banks,
     named: Option<&str>,
 ) -> anyhow::Result<Option<String>> {
     if let Some(p) = named {

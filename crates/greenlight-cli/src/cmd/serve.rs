@@ -277,17 +277,7 @@ pub async fn open_store_with(
     config.create_if_missing = true;
     Store::open(config)
         .await
-        .with_context(|| format!("opening the database {}", redact(url)))
-}
-
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s && url[s + 3..at].contains(':') => {
-            let user = &url[s + 3..at].split(':').next().unwrap_or("");
-            format!("{}{user}:***{}", &url[..s + 3], &url[at..])
-        }
-        _ => url.to_owned(),
-    }
+        .with_context(|| format!("opening the database {}", greenlight_store::redact_url(url)))
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -374,7 +364,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 p.display()
             );
         }
-        tracing::info!(database = %redact(&args.database_url), checkpoint_log = %files.checkpoint_log.display(), "store open");
+        tracing::info!(database = %greenlight_store::redact_url(&args.database_url), checkpoint_log = %files.checkpoint_log.display(), "store open");
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
         let local = listener.local_addr().context("reading the bound address")?;
         let base = format!("http://{local}");

@@ -3,16 +3,15 @@
 //! banks from the `bank_*` tables of the server's database, and the production's
 //! declarations reduced to what decides a verdict. `greenlight scan --server URL` reads it.
 //!
-//! The bank tables belong to `greenlight_scan::bank`; they are read through its
-//! [`BankStore`], which runs their migrations on first use, so a server whose database never
-//! held a ledger answers with an empty one. Ledger entries and reference entries are that
-//! module's records as it serializes them (plus the thumbnail, base64), so a new field there
-//! reaches scanners without a change here.
+//! The bank tables are the store's (`greenlight_store::banks`, migrated with the rest of the
+//! database), read through [`Store::banks`](greenlight_store::Store::banks) on the store's
+//! pool. Ledger entries and reference entries are that module's records as it serializes them
+//! (plus the thumbnail, base64), so a new field there reaches scanners without a change here.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use base64::Engine as _;
-use greenlight_scan::bank::{Asset, AudioReference, BankStore, Reference};
+use greenlight_store::banks::{Asset, AudioReference, BankError, Reference};
 use greenlight_store::{Production, ProductionId, ScanUse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -74,19 +73,7 @@ pub struct LedgerParams {
     pub thumbnails: Option<bool>,
 }
 
-/// The bank store on the server's own database, opened (and migrated) on first use.
-async fn banks(s: &AppState) -> ApiResult<&BankStore> {
-    let url = s.store.config().database_url.clone();
-    s.banks
-        .get_or_try_init(|| async move { BankStore::connect(&url).await })
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "the bank tables cannot be opened");
-            internal_error()
-        })
-}
-
-fn bank_error(e: greenlight_scan::bank::BankError) -> ApiError {
+fn bank_error(e: BankError) -> ApiError {
     tracing::error!(error = %e, "reading the bank tables failed");
     internal_error()
 }
@@ -114,7 +101,7 @@ pub async fn ledger(
     // The access check comes first: a production the caller does not see is 404 before any
     // bank is read.
     let (production, declarations) = s.store.scan_uses(&p, &ProductionId(id)).await?;
-    let banks = banks(&s).await?;
+    let banks = s.store.banks();
     let with_thumbnails = q.thumbnails.unwrap_or(true);
     let mut assets = if with_thumbnails {
         banks.assets(Some(production.id.as_str())).await

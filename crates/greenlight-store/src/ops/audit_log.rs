@@ -1,26 +1,8 @@
 //! Reading and verifying the audit log.
 
-use super::{get_i, get_os, get_s};
 use crate::audit::{self, AuditEntry, Checkpoint, VerifyReport};
 use crate::model::{OrgKind, Page, PageRequest, Principal, Role};
 use crate::{Result, Store, StoreError};
-
-fn entry_from(r: &sqlx::any::AnyRow) -> Result<AuditEntry> {
-    Ok(AuditEntry {
-        seq: get_i(r, "seq")?,
-        at: get_s(r, "at")?,
-        actor: get_os(r, "actor")?,
-        org_id: get_os(r, "org_id")?,
-        action: get_s(r, "action")?,
-        entity: get_s(r, "entity")?,
-        entity_id: get_s(r, "entity_id")?,
-        before_digest: get_os(r, "before_digest")?,
-        after_digest: get_os(r, "after_digest")?,
-        prev_hash: get_s(r, "prev_hash")?,
-        hash: get_s(r, "hash")?,
-        redacted: false,
-    })
-}
 
 const ENTRY_COLS: &str = "seq, at, actor, org_id, action, entity, entity_id, before_digest, after_digest, prev_hash, hash";
 
@@ -31,27 +13,14 @@ impl Store {
         // Stored order is physical order for SQLite's rowid tables keyed by seq; ask for
         // seq order so that a reordering shows up as a seq/prev_hash mismatch.
         let sql = format!("SELECT {ENTRY_COLS} FROM audit_entries ORDER BY seq");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let entries = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .fetch_all(self.pool())
             .await?;
-        let entries = rows.iter().map(entry_from).collect::<Result<Vec<_>>>()?;
-        let rows = sqlx::query(
+        let checkpoints = sqlx::query_as(
             "SELECT seq, hash, at, public_key, signature FROM audit_checkpoints ORDER BY seq",
         )
         .fetch_all(self.pool())
         .await?;
-        let checkpoints = rows
-            .iter()
-            .map(|r| {
-                Ok(Checkpoint {
-                    seq: get_i(r, "seq")?,
-                    hash: get_s(r, "hash")?,
-                    at: get_s(r, "at")?,
-                    public_key: get_s(r, "public_key")?,
-                    signature: get_s(r, "signature")?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
         Ok((entries, checkpoints))
     }
 
@@ -116,13 +85,12 @@ impl Store {
         let studios = self.audit_reader(actor)?;
         let mut visible: std::collections::HashSet<String> = studios.iter().cloned().collect();
         for s in &studios {
-            for r in sqlx::query("SELECT id FROM orgs WHERE parent_id = $1")
-                .bind(s.clone())
-                .fetch_all(self.pool())
-                .await?
-            {
-                visible.insert(get_s(&r, "id")?);
-            }
+            visible.extend(
+                sqlx::query_scalar::<_, String>("SELECT id FROM orgs WHERE parent_id = $1")
+                    .bind(s.clone())
+                    .fetch_all(self.pool())
+                    .await?,
+            );
         }
         let (entries, checkpoints) = self.audit_chain().await?;
         let entries = entries
@@ -175,26 +143,25 @@ impl Store {
         let mut total = 0;
         for s in &studios {
             let filter = "(org_id = $1 OR org_id IN (SELECT id FROM orgs WHERE parent_id = $1))";
-            let count = sqlx::query(sqlx::AssertSqlSafe(format!(
+            let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
                 "SELECT COUNT(*) AS n FROM audit_entries WHERE {filter} AND seq > $2"
             )))
             .bind(s.clone())
             .bind(after)
             .fetch_one(self.pool())
             .await?;
-            total += get_i(&count, "n")?;
+            total += count;
             let sql = format!(
                 "SELECT {ENTRY_COLS} FROM audit_entries WHERE {filter} AND seq > $2 ORDER BY seq LIMIT {}",
                 page.limit
             );
-            for r in sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(s.clone())
-                .bind(after)
-                .fetch_all(self.pool())
-                .await?
-            {
-                items.push(entry_from(&r)?);
-            }
+            items.extend(
+                sqlx::query_as::<_, AuditEntry>(sqlx::AssertSqlSafe(sql))
+                    .bind(s.clone())
+                    .bind(after)
+                    .fetch_all(self.pool())
+                    .await?,
+            );
         }
         items.sort_by_key(|e| e.seq);
         items.truncate(page.limit as usize);

@@ -7,9 +7,7 @@ use utoipa::ToSchema;
 
 use std::collections::HashMap;
 
-use super::records::obligation_from;
-use super::records::{CONSENT_COLS, consent_from};
-use super::{get_os, get_s};
+use super::records::{CONSENT_COLS, current_effectives, decisions_of};
 use crate::db::parse_json;
 use crate::model::*;
 use crate::{Result, Store, StoreError};
@@ -222,38 +220,17 @@ impl Store {
         let pid = production.0.clone();
         let mut conn = self.pool().acquire().await?;
 
-        let mut decisions: HashMap<String, Decision> = HashMap::new();
-        for r in sqlx::query(
-            "SELECT id, decision FROM declarations WHERE production_id = $1 AND decision IS NOT NULL",
-        )
-        .bind(pid.clone())
-        .fetch_all(&mut *conn)
-        .await?
-        {
-            if let Some(d) = get_os(&r, "decision")? {
-                decisions.insert(get_s(&r, "id")?, parse_json(&d)?);
-            }
-        }
+        let mut decisions = decisions_of(&mut conn, production).await?;
 
         // The tools of the effective declaration of the last triage of each current
         // revision (only the tools are parsed: the rest of the document is skipped).
         let mut tools: HashMap<String, Vec<String>> = HashMap::new();
-        for r in sqlx::query(
-            "SELECT t.declaration_id, t.effective FROM triages t \
-             JOIN declarations d ON d.id = t.declaration_id AND t.revision = d.revision \
-             WHERE d.production_id = $1 AND t.seq = (SELECT MAX(t2.seq) FROM triages t2 \
-               WHERE t2.declaration_id = t.declaration_id AND t2.revision = t.revision)",
-        )
-        .bind(pid.clone())
-        .fetch_all(&mut *conn)
-        .await?
-        {
-            let text = get_s(&r, "effective")?;
+        for (declaration, text) in current_effectives(&mut conn, production).await? {
             let listed = match serde_json::from_str::<EffectiveTools>(&text) {
                 Ok(e) => tools_list(e.tools.as_ref()),
                 Err(_) => tools_of(&parse_json(&text)?),
             };
-            tools.insert(get_s(&r, "declaration_id")?, listed);
+            tools.insert(declaration, listed);
         }
 
         let mut consents: HashMap<String, Consent> = HashMap::new();
@@ -261,16 +238,15 @@ impl Store {
             "SELECT {CONSENT_COLS} FROM consents WHERE id IN (SELECT l.consent_id FROM consent_links l \
              JOIN declarations d ON d.id = l.declaration_id WHERE d.production_id = $1)"
         );
-        for r in sqlx::query(sqlx::AssertSqlSafe(sql))
+        for c in sqlx::query_as::<_, Consent>(sqlx::AssertSqlSafe(sql))
             .bind(pid.clone())
             .fetch_all(&mut *conn)
             .await?
         {
-            let (c, _) = consent_from(&r)?;
             consents.insert(c.id.0.clone(), c);
         }
         let mut links: HashMap<String, Vec<Consent>> = HashMap::new();
-        for r in sqlx::query(
+        for (declaration, id) in sqlx::query_as::<_, (String, String)>(
             "SELECT l.declaration_id, l.consent_id FROM consent_links l \
              JOIN declarations d ON d.id = l.declaration_id \
              WHERE d.production_id = $1 ORDER BY l.declaration_id, l.performer",
@@ -279,19 +255,15 @@ impl Store {
         .fetch_all(&mut *conn)
         .await?
         {
-            let id = get_s(&r, "consent_id")?;
             let c = consents
                 .get(&id)
                 .cloned()
                 .ok_or_else(|| StoreError::NotFound(format!("consent {id}")))?;
-            links
-                .entry(get_s(&r, "declaration_id")?)
-                .or_default()
-                .push(c);
+            links.entry(declaration).or_default().push(c);
         }
 
         let mut obligations: HashMap<String, Vec<Obligation>> = HashMap::new();
-        for r in sqlx::query(
+        for o in sqlx::query_as::<_, Obligation>(
             "SELECT o.* FROM obligations o \
              JOIN declarations d ON d.id = o.declaration_id AND o.revision = d.revision \
              WHERE d.production_id = $1 ORDER BY o.declaration_id, o.pack, o.rule, o.kind",
@@ -300,7 +272,6 @@ impl Store {
         .fetch_all(&mut *conn)
         .await?
         {
-            let o = obligation_from(&r)?;
             obligations
                 .entry(o.declaration_id.0.clone())
                 .or_default()
@@ -308,7 +279,7 @@ impl Store {
         }
         // Registered tools that leave no trace, per use.
         let mut no_trace: HashMap<String, Vec<String>> = HashMap::new();
-        for r in sqlx::query(
+        for (declaration, name) in sqlx::query_as::<_, (String, String)>(
             "SELECT dt.declaration_id, t.name FROM declaration_tools dt \
              JOIN tools t ON t.id = dt.tool_id JOIN declarations d ON d.id = dt.declaration_id \
              WHERE d.production_id = $1 AND t.traces = '[\"none\"]' ORDER BY t.name",
@@ -317,15 +288,12 @@ impl Store {
         .fetch_all(&mut *conn)
         .await?
         {
-            no_trace
-                .entry(get_s(&r, "declaration_id")?)
-                .or_default()
-                .push(get_s(&r, "name")?);
+            no_trace.entry(declaration).or_default().push(name);
         }
         let ledger = if no_trace.is_empty() {
             HashMap::new()
         } else {
-            ledger_entries(&mut conn, self.backend(), production).await?
+            crate::banks::file_names_by_use(&mut conn, &production.0).await?
         };
         let deciders: Vec<&UserId> = summaries
             .iter()
@@ -458,21 +426,17 @@ impl Store {
                 let mut conn = self.pool().acquire().await?;
                 let names =
                     names_of(&mut conn, [&s.org_id], d.decision.iter().map(|x| &x.by)).await?;
-                let mut silent = Vec::new();
-                for r in sqlx::query(
+                let silent: Vec<String> = sqlx::query_scalar(
                     "SELECT t.name FROM declaration_tools dt JOIN tools t ON t.id = dt.tool_id \
                      WHERE dt.declaration_id = $1 AND t.traces = '[\"none\"]' ORDER BY t.name",
                 )
                 .bind(s.id.0.clone())
                 .fetch_all(&mut *conn)
-                .await?
-                {
-                    silent.push(get_s(&r, "name")?);
-                }
+                .await?;
                 let ledger_only = if silent.is_empty() {
                     None
                 } else {
-                    let ledger = ledger_entries(&mut conn, self.backend(), production).await?;
+                    let ledger = crate::banks::file_names_by_use(&mut conn, &production.0).await?;
                     Some(LedgerOnly {
                         tools: silent,
                         ledger_entries: ledger.get(&s.reference).cloned().unwrap_or_default(),
@@ -551,71 +515,32 @@ async fn names_of<'a>(
     let mut orgs = HashMap::new();
     for id in &org_ids {
         if !orgs.contains_key(id) {
-            let r = sqlx::query("SELECT name FROM orgs WHERE id = $1")
+            let name: Option<String> = sqlx::query_scalar("SELECT name FROM orgs WHERE id = $1")
                 .bind(id.clone())
                 .fetch_optional(&mut *conn)
                 .await?;
-            if let Some(r) = r {
-                orgs.insert(id.clone(), get_s(&r, "name")?);
+            if let Some(name) = name {
+                orgs.insert(id.clone(), name);
             }
         }
     }
     let mut users = HashMap::new();
     for id in &user_ids {
         if !users.contains_key(id) {
-            let r = sqlx::query("SELECT name, email FROM users WHERE id = $1")
-                .bind(id.clone())
-                .fetch_optional(&mut *conn)
-                .await?;
-            if let Some(r) = r {
-                let name = get_s(&r, "name")?;
+            let row: Option<(String, String)> =
+                sqlx::query_as("SELECT name, email FROM users WHERE id = $1")
+                    .bind(id.clone())
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            if let Some((name, email)) = row {
                 users.insert(
                     id.clone(),
-                    if name.trim().is_empty() {
-                        get_s(&r, "email")?
-                    } else {
-                        name
-                    },
+                    if name.trim().is_empty() { email } else { name },
                 );
             }
         }
     }
     Ok(Names { orgs, users })
-}
-
-/// The production's ledger entries (file names) by `use.ref`, when the ledger is kept in this
-/// database: its tables exist once an asset was registered here (`assets add` on the server's
-/// database); before that there are none.
-async fn ledger_entries(
-    conn: &mut sqlx::AnyConnection,
-    backend: crate::Backend,
-    production: &ProductionId,
-) -> Result<HashMap<String, Vec<String>>> {
-    let sql = match backend {
-        crate::Backend::Sqlite => {
-            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'bank_assets'"
-        }
-        crate::Backend::Postgres => {
-            "SELECT COUNT(*) AS n FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'bank_assets'"
-        }
-    };
-    let exists = super::get_i(&sqlx::query(sql).fetch_one(&mut *conn).await?, "n")? > 0;
-    let mut out: HashMap<String, Vec<String>> = HashMap::new();
-    if !exists {
-        return Ok(out);
-    }
-    for r in sqlx::query(
-        "SELECT use_ref, file_name FROM bank_assets WHERE production = $1 ORDER BY file_name",
-    )
-    .bind(production.0.clone())
-    .fetch_all(&mut *conn)
-    .await?
-    {
-        out.entry(get_s(&r, "use_ref")?)
-            .or_default()
-            .push(get_s(&r, "file_name")?);
-    }
-    Ok(out)
 }
 
 /// Just the `tools` of an effective declaration.

@@ -8,7 +8,6 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
-use super::get_s;
 use crate::model::*;
 use crate::{Result, Store};
 
@@ -89,23 +88,14 @@ impl Store {
     ) -> Result<HashMap<String, Vec<String>>> {
         let mut conn = self.pool().acquire().await?;
         let mut media = HashMap::new();
-        for r in sqlx::query(
-            "SELECT t.declaration_id, t.effective FROM triages t \
-             JOIN declarations d ON d.id = t.declaration_id AND t.revision = d.revision \
-             WHERE d.production_id = $1 AND t.seq = (SELECT MAX(t2.seq) FROM triages t2 \
-               WHERE t2.declaration_id = t.declaration_id AND t2.revision = t.revision)",
-        )
-        .bind(production.0.clone())
-        .fetch_all(&mut *conn)
-        .await?
+        for (declaration, text) in super::records::current_effectives(&mut conn, production).await?
         {
-            let text = get_s(&r, "effective")?;
             let listed = serde_json::from_str::<EffectiveMedia>(&text)
                 .ok()
                 .and_then(|e| e.outputs)
                 .map(|o| o.media)
                 .unwrap_or_default();
-            media.insert(get_s(&r, "declaration_id")?, listed);
+            media.insert(declaration, listed);
         }
         Ok(media)
     }

@@ -60,6 +60,14 @@ impl Store {
     }
 }
 
+/// A row as the type its `#[derive(sqlx::FromRow)]` maps it to, sqlx's error made the store's.
+pub(crate) fn from_row<T>(row: &AnyRow) -> Result<T>
+where
+    T: for<'r> sqlx::FromRow<'r, AnyRow>,
+{
+    Ok(T::from_row(row)?)
+}
+
 pub(crate) fn get_s(row: &AnyRow, col: &str) -> Result<String> {
     Ok(row.try_get::<String, _>(col)?)
 }

@@ -117,7 +117,7 @@ pub(crate) async fn user_now(conn: &mut AnyConnection, user: &str) -> Result<(St
     .fetch_optional(&mut *conn)
     .await?
     .ok_or_else(|| StoreError::NotFound(format!("user {user}")))?;
-    let u = super::tenancy::user_from_row(&row)?;
+    let u: crate::model::User = super::from_row(&row)?;
     let roles = user_roles(conn, user).await?;
     let state = user_state(&u, get_os(&row, "password_hash")?.as_deref(), &roles);
     Ok((get_s(&row, "salt")?, state))
@@ -153,7 +153,7 @@ pub(crate) async fn walk_current(
         .fetch_all(&mut *conn)
         .await?;
         for r in &rows {
-            let org = super::tenancy::org_from_row(r)?;
+            let org: crate::model::Org = super::from_row(r)?;
             let salt = get_s(r, "salt")?;
             check(CurrentRecord {
                 entity: "org",

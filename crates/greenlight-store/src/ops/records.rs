@@ -7,21 +7,35 @@ use greenlight_core::declaration::Declaration;
 use greenlight_core::format::{self, SourceKind};
 use sqlx::AnyConnection;
 
-use super::{get_i, get_os, get_s};
 use crate::audit::digest;
-use crate::db::{
-    parse_date, parse_enum, parse_json, parse_opt_date, parse_opt_ts, parse_outcome, parse_ts, ts,
-};
+use crate::db::{Json, ts};
 use crate::model::*;
 use crate::writer::WriteCtx;
 use crate::{FieldProblem, Result, StoreError};
 
 /// The declaration row.
+#[derive(sqlx::FromRow)]
 pub(crate) struct Row {
+    #[sqlx(flatten)]
     pub summary: DeclarationSummary,
+    #[sqlx(try_from = "Json<Option<Decision>>")]
     pub decision: Option<Decision>,
     pub salt: String,
     pub studio_id: OrgId,
+}
+
+/// A record and the salt its audit digests are keyed with.
+#[derive(sqlx::FromRow)]
+pub(crate) struct Salted<T> {
+    #[sqlx(flatten)]
+    pub record: T,
+    pub salt: String,
+}
+
+impl<T> Salted<T> {
+    pub(crate) fn pair(self) -> (T, String) {
+        (self.record, self.salt)
+    }
 }
 
 pub(crate) const SELECT_DECL: &str = "SELECT d.id, d.production_id, p.title AS production_title, p.studio_id, d.org_id, d.ref, d.summary, d.state, d.outcome, \
@@ -31,32 +45,7 @@ pub(crate) const SELECT_DECL: &str = "SELECT d.id, d.production_id, p.title AS p
      LEFT JOIN revisions r ON r.declaration_id = d.id AND r.number = d.revision";
 
 pub(crate) fn row_from(r: &sqlx::any::AnyRow) -> Result<Row> {
-    Ok(Row {
-        summary: DeclarationSummary {
-            id: DeclarationId(get_s(r, "id")?),
-            production_id: ProductionId(get_s(r, "production_id")?),
-            production_title: get_s(r, "production_title")?,
-            org_id: OrgId(get_s(r, "org_id")?),
-            reference: get_s(r, "ref")?,
-            summary: get_s(r, "summary")?,
-            state: parse_enum(&get_s(r, "state")?)?,
-            outcome: parse_outcome(&get_s(r, "outcome")?)?,
-            open_blockers: get_i(r, "open_blockers")?,
-            open_obligations: get_i(r, "open_obligations")?,
-            revision: get_i(r, "revision")?,
-            submitted_by: UserId(get_s(r, "submitted_by")?),
-            created_at: parse_ts(&get_s(r, "created_at")?)?,
-            updated_at: parse_ts(&get_s(r, "updated_at")?)?,
-            revision_at: parse_ts(&get_s(r, "revision_at")?)?,
-            version: get_i(r, "version")?,
-        },
-        decision: get_os(r, "decision")?
-            .as_deref()
-            .map(parse_json)
-            .transpose()?,
-        salt: get_s(r, "salt")?,
-        studio_id: OrgId(get_s(r, "studio_id")?),
-    })
+    super::from_row(r)
 }
 
 /// Reads a declaration back after a change to it and appends the audit entry: who, the
@@ -83,12 +72,11 @@ pub(crate) async fn audit_change(
 
 pub(crate) async fn load_row(conn: &mut AnyConnection, id: &DeclarationId) -> Result<Row> {
     let sql = format!("{SELECT_DECL} WHERE d.id = $1");
-    let r = sqlx::query(sqlx::AssertSqlSafe(sql))
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id.0.clone())
         .fetch_optional(&mut *conn)
         .await?
-        .ok_or_else(|| StoreError::NotFound(format!("declaration {id}")))?;
-    row_from(&r)
+        .ok_or_else(|| StoreError::NotFound(format!("declaration {id}")))
 }
 
 pub(crate) fn decl_state(row: &Row) -> serde_json::Value {
@@ -107,41 +95,20 @@ pub(crate) async fn links_of(
     conn: &mut AnyConnection,
     id: &DeclarationId,
 ) -> Result<Vec<ConsentLink>> {
-    let rows = sqlx::query("SELECT consent_id, performer, by_user, at FROM consent_links WHERE declaration_id = $1 ORDER BY performer")
+    Ok(sqlx::query_as("SELECT consent_id, performer, by_user, at FROM consent_links WHERE declaration_id = $1 ORDER BY performer")
         .bind(id.0.clone())
         .fetch_all(&mut *conn)
-        .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(ConsentLink {
-                consent_id: ConsentId(get_s(r, "consent_id")?),
-                performer: get_s(r, "performer")?,
-                by: UserId(get_s(r, "by_user")?),
-                at: parse_ts(&get_s(r, "at")?)?,
-            })
-        })
-        .collect()
+        .await?)
 }
 
 pub(crate) async fn confirmations_of(
     conn: &mut AnyConnection,
     id: &DeclarationId,
 ) -> Result<Vec<Confirmation>> {
-    let rows = sqlx::query("SELECT kind, idx, reference, by_user, at FROM confirmations WHERE declaration_id = $1 ORDER BY kind, idx")
+    Ok(sqlx::query_as("SELECT kind, idx, reference, by_user, at FROM confirmations WHERE declaration_id = $1 ORDER BY kind, idx")
         .bind(id.0.clone())
         .fetch_all(&mut *conn)
-        .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Confirmation {
-                kind: parse_enum(&get_s(r, "kind")?)?,
-                index: get_i(r, "idx")?,
-                reference: get_s(r, "reference")?,
-                by: UserId(get_s(r, "by_user")?),
-                at: parse_ts(&get_s(r, "at")?)?,
-            })
-        })
-        .collect()
+        .await?)
 }
 
 /// Appends an entry to a declaration's history (numbered after the last one).
@@ -170,11 +137,13 @@ pub(crate) async fn push_history(
 }
 
 pub(crate) async fn next_history(w: &mut WriteCtx, id: &DeclarationId) -> Result<i64> {
-    let n = sqlx::query("SELECT COALESCE(MAX(n), 0) AS n FROM history WHERE declaration_id = $1")
-        .bind(id.0.clone())
-        .fetch_one(&mut w.conn)
-        .await?;
-    Ok(get_i(&n, "n")? + 1)
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(MAX(n), 0) AS n FROM history WHERE declaration_id = $1",
+    )
+    .bind(id.0.clone())
+    .fetch_one(&mut w.conn)
+    .await?;
+    Ok(n + 1)
 }
 
 pub(crate) async fn current_result(
@@ -182,16 +151,12 @@ pub(crate) async fn current_result(
     id: &DeclarationId,
     revision: i64,
 ) -> Result<(i64, CheckResult, serde_json::Value)> {
-    let r = sqlx::query("SELECT seq, result, effective FROM triages WHERE declaration_id = $1 AND revision = $2 ORDER BY seq DESC LIMIT 1")
+    let (seq, result, effective): (i64, Json<CheckResult>, Json<serde_json::Value>) = sqlx::query_as("SELECT seq, result, effective FROM triages WHERE declaration_id = $1 AND revision = $2 ORDER BY seq DESC LIMIT 1")
         .bind(id.0.clone())
         .bind(revision)
         .fetch_one(&mut *conn)
         .await?;
-    Ok((
-        get_i(&r, "seq")?,
-        parse_json(&get_s(&r, "result")?)?,
-        parse_json(&get_s(&r, "effective")?)?,
-    ))
+    Ok((seq, result.into(), effective.into()))
 }
 
 pub(crate) async fn revision_text(
@@ -199,12 +164,13 @@ pub(crate) async fn revision_text(
     id: &DeclarationId,
     revision: i64,
 ) -> Result<String> {
-    let r = sqlx::query("SELECT body FROM revisions WHERE declaration_id = $1 AND number = $2")
-        .bind(id.0.clone())
-        .bind(revision)
-        .fetch_one(&mut *conn)
-        .await?;
-    get_s(&r, "body")
+    Ok(
+        sqlx::query_scalar("SELECT body FROM revisions WHERE declaration_id = $1 AND number = $2")
+            .bind(id.0.clone())
+            .bind(revision)
+            .fetch_one(&mut *conn)
+            .await?,
+    )
 }
 
 /// A decision, revision or withdrawal names the exact revision and version it is about: the
@@ -244,40 +210,19 @@ pub(crate) async fn revision(
     id: &DeclarationId,
     number: i64,
 ) -> Result<Revision> {
-    let r = sqlx::query("SELECT number, body, media, submitted_by, created_at FROM revisions WHERE declaration_id = $1 AND number = $2")
+    let mut revision: Revision = sqlx::query_as("SELECT number, body, media, submitted_by, created_at FROM revisions WHERE declaration_id = $1 AND number = $2")
         .bind(id.0.clone())
         .bind(number)
         .fetch_one(&mut *conn)
         .await?;
-    let triages = sqlx::query(
+    revision.triages = sqlx::query_as(
         "SELECT revision, seq, reason, effective, result, outcome, differences, created_at FROM triages WHERE declaration_id = $1 AND revision = $2 ORDER BY seq",
     )
     .bind(id.0.clone())
     .bind(number)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(Revision {
-        number: get_i(&r, "number")?,
-        text: get_s(&r, "body")?,
-        media: get_s(&r, "media")?,
-        submitted_by: UserId(get_s(&r, "submitted_by")?),
-        at: parse_ts(&get_s(&r, "created_at")?)?,
-        triages: triages
-            .iter()
-            .map(|t| {
-                Ok(Triage {
-                    revision: get_i(t, "revision")?,
-                    seq: get_i(t, "seq")?,
-                    at: parse_ts(&get_s(t, "created_at")?)?,
-                    reason: get_s(t, "reason")?,
-                    effective: parse_json(&get_s(t, "effective")?)?,
-                    result: parse_json(&get_s(t, "result")?)?,
-                    outcome: parse_outcome(&get_s(t, "outcome")?)?,
-                    differences: parse_json(&get_s(t, "differences")?)?,
-                })
-            })
-            .collect::<Result<_>>()?,
-    })
+    Ok(revision)
 }
 
 pub(crate) async fn obligations_of(
@@ -285,35 +230,16 @@ pub(crate) async fn obligations_of(
     id: &DeclarationId,
     revision: Option<i64>,
 ) -> Result<Vec<Obligation>> {
-    let rows = match revision {
-        Some(n) => sqlx::query("SELECT * FROM obligations WHERE declaration_id = $1 AND revision = $2 ORDER BY pack, rule, kind")
+    Ok(match revision {
+        Some(n) => sqlx::query_as("SELECT * FROM obligations WHERE declaration_id = $1 AND revision = $2 ORDER BY pack, rule, kind")
             .bind(id.0.clone())
             .bind(n)
             .fetch_all(&mut *conn)
             .await?,
-        None => sqlx::query("SELECT * FROM obligations WHERE declaration_id = $1 ORDER BY revision, pack, rule, kind")
+        None => sqlx::query_as("SELECT * FROM obligations WHERE declaration_id = $1 ORDER BY revision, pack, rule, kind")
             .bind(id.0.clone())
             .fetch_all(&mut *conn)
             .await?,
-    };
-    rows.iter().map(obligation_from).collect()
-}
-
-/// An obligation from a row of `obligations` (all its columns).
-pub(crate) fn obligation_from(r: &sqlx::any::AnyRow) -> Result<Obligation> {
-    Ok(Obligation {
-        id: ObligationId(get_s(r, "id")?),
-        declaration_id: DeclarationId(get_s(r, "declaration_id")?),
-        revision: get_i(r, "revision")?,
-        rule: get_s(r, "rule")?,
-        pack: get_s(r, "pack")?,
-        kind: get_s(r, "kind")?,
-        text: get_s(r, "text")?,
-        due: get_os(r, "due")?,
-        status: parse_enum(&get_s(r, "status")?)?,
-        done_by: get_os(r, "done_by")?.map(UserId),
-        done_at: parse_opt_ts(get_os(r, "done_at")?)?,
-        evidence: get_os(r, "evidence")?,
     })
 }
 
@@ -321,93 +247,38 @@ pub(crate) async fn history_of(
     conn: &mut AnyConnection,
     id: &DeclarationId,
 ) -> Result<Vec<HistoryEvent>> {
-    let rows = sqlx::query("SELECT at, by_user, action, from_state, to_state, detail FROM history WHERE declaration_id = $1 ORDER BY n")
+    Ok(sqlx::query_as("SELECT at, by_user, action, from_state, to_state, detail FROM history WHERE declaration_id = $1 ORDER BY n")
         .bind(id.0.clone())
         .fetch_all(&mut *conn)
-        .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(HistoryEvent {
-                at: parse_ts(&get_s(r, "at")?)?,
-                by: get_os(r, "by_user")?.map(UserId),
-                action: get_s(r, "action")?,
-                from_state: get_os(r, "from_state")?
-                    .as_deref()
-                    .map(parse_enum)
-                    .transpose()?,
-                to_state: get_os(r, "to_state")?
-                    .as_deref()
-                    .map(parse_enum)
-                    .transpose()?,
-                detail: get_s(r, "detail")?,
-            })
-        })
-        .collect()
+        .await?)
 }
 
 pub(crate) async fn load_production(
     conn: &mut AnyConnection,
     id: &ProductionId,
 ) -> Result<(Production, String)> {
-    let row = sqlx::query(
+    let (mut production, salt) = sqlx::query_as::<_, Salted<Production>>(
         "SELECT id, studio_id, title, kind, eu_release, release_date, agreements, packs, contacts, salt, version, created_at FROM productions WHERE id = $1",
     )
     .bind(id.0.clone())
     .fetch_optional(&mut *conn)
     .await?
-    .ok_or_else(|| StoreError::NotFound(format!("production {id}")))?;
-    let links =
-        sqlx::query("SELECT org_id FROM production_orgs WHERE production_id = $1 ORDER BY org_id")
-            .bind(id.0.clone())
-            .fetch_all(&mut *conn)
-            .await?;
-    let production = Production {
-        id: ProductionId(get_s(&row, "id")?),
-        studio_id: OrgId(get_s(&row, "studio_id")?),
-        facts: ProductionFacts {
-            title: get_s(&row, "title")?,
-            kind: get_s(&row, "kind")?,
-            eu_release: get_i(&row, "eu_release")? != 0,
-            release_date: parse_opt_date(get_os(&row, "release_date")?)?,
-            agreements: parse_json(&get_s(&row, "agreements")?)?,
-        },
-        packs: parse_json(&get_s(&row, "packs")?)?,
-        contacts: parse_json(&get_s(&row, "contacts")?)?,
-        linked_orgs: links
-            .iter()
-            .map(|r| get_s(r, "org_id").map(OrgId))
-            .collect::<Result<_>>()?,
-        created_at: parse_ts(&get_s(&row, "created_at")?)?,
-        version: get_i(&row, "version")?,
-    };
-    Ok((production, get_s(&row, "salt")?))
+    .ok_or_else(|| StoreError::NotFound(format!("production {id}")))?
+    .pair();
+    production.linked_orgs = sqlx::query_scalar(
+        "SELECT org_id FROM production_orgs WHERE production_id = $1 ORDER BY org_id",
+    )
+    .bind(id.0.clone())
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok((production, salt))
 }
 
 pub(crate) const CONSENT_COLS: &str = "id, studio_id, production_id, performer, given_by, treatment, scope, signed, expires, revoked_at, revoked_reason, \
      document_name, document_sha256, recorded_by, salt, created_at, separately_signed";
 
 pub(crate) fn consent_from(r: &sqlx::any::AnyRow) -> Result<(Consent, String)> {
-    Ok((
-        Consent {
-            id: ConsentId(get_s(r, "id")?),
-            studio_id: OrgId(get_s(r, "studio_id")?),
-            production_id: get_os(r, "production_id")?.map(ProductionId),
-            performer: get_s(r, "performer")?,
-            by: parse_enum(&get_s(r, "given_by")?)?,
-            treatment: parse_enum(&get_s(r, "treatment")?)?,
-            scope: get_s(r, "scope")?,
-            separately_signed: get_i(r, "separately_signed")? != 0,
-            signed: parse_date(&get_s(r, "signed")?)?,
-            expires: parse_opt_date(get_os(r, "expires")?)?,
-            revoked_at: parse_opt_ts(get_os(r, "revoked_at")?)?,
-            revoked_reason: get_os(r, "revoked_reason")?,
-            document_name: get_s(r, "document_name")?,
-            document_sha256: get_s(r, "document_sha256")?,
-            recorded_by: UserId(get_s(r, "recorded_by")?),
-            created_at: parse_ts(&get_s(r, "created_at")?)?,
-        },
-        get_s(r, "salt")?,
-    ))
+    Ok(<Salted<Consent> as sqlx::FromRow<_>>::from_row(r)?.pair())
 }
 
 pub(crate) async fn load_consent(
@@ -426,35 +297,49 @@ pub(crate) async fn load_consent(
 pub(crate) const TOOL_COLS: &str = "id, studio_id, name, vendor, plan, agreement, data_terms, terms_reviewed, evidence_name, evidence_sha256, traces, salt, version, updated_at";
 
 pub(crate) fn tool_from(r: &sqlx::any::AnyRow) -> Result<(Tool, String)> {
-    Ok((
-        Tool {
-            id: ToolId(get_s(r, "id")?),
-            studio_id: OrgId(get_s(r, "studio_id")?),
-            name: get_s(r, "name")?,
-            vendor: get_os(r, "vendor")?,
-            plan: get_os(r, "plan")?,
-            agreement: get_os(r, "agreement")?,
-            data_terms: parse_enum(&get_s(r, "data_terms")?)?,
-            terms_reviewed: parse_opt_date(get_os(r, "terms_reviewed")?)?,
-            evidence_name: get_os(r, "evidence_name")?,
-            evidence_sha256: get_os(r, "evidence_sha256")?,
-            traces: parse_json(&get_s(r, "traces")?)?,
-            updated_at: parse_ts(&get_s(r, "updated_at")?)?,
-            version: get_i(r, "version")?,
-        },
-        get_s(r, "salt")?,
-    ))
+    Ok(<Salted<Tool> as sqlx::FromRow<_>>::from_row(r)?.pair())
+}
+
+/// The decisions in force on `production`'s declarations, by declaration id.
+pub(crate) async fn decisions_of(
+    conn: &mut AnyConnection,
+    production: &ProductionId,
+) -> Result<std::collections::HashMap<String, Decision>> {
+    let rows: Vec<(String, Json<Decision>)> = sqlx::query_as(
+        "SELECT id, decision FROM declarations WHERE production_id = $1 AND decision IS NOT NULL",
+    )
+    .bind(production.0.clone())
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().map(|(id, d)| (id, d.into())).collect())
+}
+
+/// The effective declaration (JSON text, for the caller to read what it needs of it) of the
+/// last triage of each current revision of `production`'s declarations, with the
+/// declaration's id.
+pub(crate) async fn current_effectives(
+    conn: &mut AnyConnection,
+    production: &ProductionId,
+) -> Result<Vec<(String, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT t.declaration_id, t.effective FROM triages t \
+         JOIN declarations d ON d.id = t.declaration_id AND t.revision = d.revision \
+         WHERE d.production_id = $1 AND t.seq = (SELECT MAX(t2.seq) FROM triages t2 \
+           WHERE t2.declaration_id = t.declaration_id AND t2.revision = t.revision)",
+    )
+    .bind(production.0.clone())
+    .fetch_all(&mut *conn)
+    .await?)
 }
 
 /// The studio's registered tools, by name.
 pub(crate) async fn load_tools(conn: &mut AnyConnection, studio: &OrgId) -> Result<Vec<Tool>> {
     let sql =
         format!("SELECT {TOOL_COLS} FROM tools WHERE studio_id = $1 ORDER BY name_key, vendor_key");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(studio.0.clone())
         .fetch_all(&mut *conn)
-        .await?;
-    rows.iter().map(|r| tool_from(r).map(|t| t.0)).collect()
+        .await?)
 }
 
 /// Parses a body as a declaration, mapping problems to the store's field problems.

@@ -4,9 +4,9 @@ use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 
 use super::record_state::{consent_state, tool_state};
-use super::records::{CONSENT_COLS, TOOL_COLS, consent_from, load_consent, load_tools, tool_from};
+use super::records::{CONSENT_COLS, Salted, TOOL_COLS, load_consent, load_tools};
+use super::required;
 use super::triage::{Linked, retriage, retriage_linked};
-use super::{get_s, required};
 use crate::audit::{digest, new_salt};
 use crate::db::ts;
 use crate::input::{NewConsent, NewTool};
@@ -15,12 +15,12 @@ use crate::{Result, Store, StoreError};
 
 async fn load_tool(conn: &mut AnyConnection, id: &ToolId) -> Result<(Tool, String)> {
     let sql = format!("SELECT {TOOL_COLS} FROM tools WHERE id = $1");
-    let r = sqlx::query(sqlx::AssertSqlSafe(sql))
+    sqlx::query_as::<_, Salted<Tool>>(sqlx::AssertSqlSafe(sql))
         .bind(id.0.clone())
         .fetch_optional(&mut *conn)
         .await?
-        .ok_or_else(|| StoreError::NotFound(format!("tool {id}")))?;
-    tool_from(&r)
+        .map(Salted::pair)
+        .ok_or_else(|| StoreError::NotFound(format!("tool {id}")))
 }
 
 /// Checks a tool's text fields (lengths, a name) and returns its trimmed name.
@@ -300,14 +300,11 @@ impl Store {
         id: &ConsentId,
     ) -> Result<(String, Vec<u8>)> {
         let c = self.consent(actor, id).await?;
-        let r = sqlx::query("SELECT document FROM consents WHERE id = $1")
+        let document = sqlx::query_scalar("SELECT document FROM consents WHERE id = $1")
             .bind(id.0.clone())
             .fetch_one(self.pool())
             .await?;
-        Ok((
-            c.document_name,
-            sqlx::Row::try_get::<Vec<u8>, _>(&r, "document")?,
-        ))
+        Ok((c.document_name, document))
     }
 
     /// The consents of the caller's studios, newest first.
@@ -319,29 +316,24 @@ impl Store {
             .iter()
             .filter(|m| m.org_kind == OrgKind::Studio)
         {
-            if all
-                .iter()
-                .any(|(c, _): &(Consent, String)| c.studio_id == m.org_id)
-            {
+            if all.iter().any(|c: &Consent| c.studio_id == m.org_id) {
                 continue;
             }
             let sql = format!(
                 "SELECT {CONSENT_COLS} FROM consents WHERE studio_id = $1 ORDER BY created_at DESC"
             );
-            for r in sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(m.org_id.0.clone())
-                .fetch_all(self.pool())
-                .await?
-            {
-                all.push(consent_from(&r)?);
-            }
+            all.extend(
+                sqlx::query_as::<_, Consent>(sqlx::AssertSqlSafe(sql))
+                    .bind(m.org_id.0.clone())
+                    .fetch_all(self.pool())
+                    .await?,
+            );
         }
         let total = all.len() as i64;
         let items = all
             .into_iter()
             .skip(page.offset as usize)
             .take(page.limit as usize)
-            .map(|c| c.0)
             .collect();
         Ok(Page {
             items,
@@ -358,21 +350,13 @@ impl Store {
         id: &ConsentId,
     ) -> Result<Vec<DeclarationSummary>> {
         self.consent(actor, id).await?;
-        let rows =
-            sqlx::query("SELECT DISTINCT declaration_id FROM consent_links WHERE consent_id = $1")
-                .bind(id.0.clone())
-                .fetch_all(self.pool())
-                .await?;
-        let mut out = Vec::new();
-        for r in &rows {
-            if let Ok(d) = self
-                .declaration(actor, &DeclarationId(get_s(r, "declaration_id")?))
-                .await
-            {
-                out.push(d.summary);
-            }
-        }
-        Ok(out)
+        let ids: Vec<DeclarationId> = sqlx::query_scalar(
+            "SELECT DISTINCT declaration_id FROM consent_links WHERE consent_id = $1",
+        )
+        .bind(id.0.clone())
+        .fetch_all(self.pool())
+        .await?;
+        Ok(self.visible_summaries(actor, &ids).await)
     }
 
     /// The references of the uses linked to this consent whose current effective
@@ -384,21 +368,18 @@ impl Store {
         id: &ConsentId,
     ) -> Result<Vec<String>> {
         self.consent(actor, id).await?;
-        let rows = sqlx::query(
+        let rows: Vec<(DeclarationId, String)> = sqlx::query_as(
             "SELECT declaration_id, performer FROM consent_links WHERE consent_id = $1 ORDER BY declaration_id",
         )
         .bind(id.0.clone())
         .fetch_all(self.pool())
         .await?;
         let mut out = Vec::new();
-        for r in &rows {
-            let Ok(d) = self
-                .declaration(actor, &DeclarationId(get_s(r, "declaration_id")?))
-                .await
-            else {
+        for (declaration, performer) in &rows {
+            let Ok(d) = self.declaration(actor, declaration).await else {
                 continue;
             };
-            let performer = key(&get_s(r, "performer")?);
+            let performer = key(performer);
             let Some(t) = d.current.triages.last() else {
                 continue;
             };
@@ -472,7 +453,7 @@ impl Store {
                 let (tool, _) = load_tool(&mut w.conn, &id).await?;
                 w.audit(Some(&actor_id.0), Some(&studio.0), "tool.register", "tool", &id.0, None, Some(digest(&salt, &tool_state(&tool))));
                 // Live declarations of the studio that name this tool now take its terms.
-                let rows = sqlx::query(
+                let rows: Vec<(DeclarationId, String)> = sqlx::query_as(
                     "SELECT d.id, r.body FROM declarations d JOIN productions p ON p.id = d.production_id \
                      JOIN revisions r ON r.declaration_id = d.id AND r.number = d.revision \
                      WHERE p.studio_id = $1 AND d.state IN ('acknowledged', 'in_review', 'approved', 'changes_requested', 'suspended')",
@@ -481,12 +462,11 @@ impl Store {
                 .fetch_all(&mut w.conn)
                 .await?;
                 let tools = [tool.clone()];
-                for r in &rows {
-                    let body = get_s(r, "body")?;
+                for (declaration, body) in &rows {
                     let Ok(parsed) = greenlight_core::format::parse(body.as_bytes(), greenlight_core::format::SourceKind::Sniff) else { continue };
                     let names = parsed.declaration.tools.iter().any(|t| crate::effective::match_tool(&tools, &t.name, t.vendor.as_deref()).is_some());
                     if names {
-                        retriage(w, &DeclarationId(get_s(r, "id")?), &format!("tool {name} registered"), Some(&actor_id.0)).await?;
+                        retriage(w, declaration, &format!("tool {name} registered"), Some(&actor_id.0)).await?;
                     }
                 }
                 Ok(tool)
@@ -562,11 +542,10 @@ impl Store {
     /// tool has none or the caller may not see the tool.
     pub async fn tool_evidence(&self, actor: &Principal, id: &ToolId) -> Result<(String, Vec<u8>)> {
         let t = self.tool(actor, id).await?;
-        let r = sqlx::query("SELECT evidence FROM tools WHERE id = $1")
+        let bytes: Option<Vec<u8>> = sqlx::query_scalar("SELECT evidence FROM tools WHERE id = $1")
             .bind(id.0.clone())
             .fetch_one(self.pool())
             .await?;
-        let bytes = sqlx::Row::try_get::<Option<Vec<u8>>, _>(&r, "evidence")?;
         match (t.evidence_name, bytes) {
             (Some(name), Some(bytes)) => Ok((name, bytes)),
             _ => Err(StoreError::NotFound(format!("evidence of tool {id}"))),
@@ -599,20 +578,27 @@ impl Store {
         id: &ToolId,
     ) -> Result<Vec<DeclarationSummary>> {
         self.tool(actor, id).await?;
-        let rows = sqlx::query("SELECT declaration_id FROM declaration_tools WHERE tool_id = $1")
-            .bind(id.0.clone())
-            .fetch_all(self.pool())
-            .await?;
+        let ids: Vec<DeclarationId> =
+            sqlx::query_scalar("SELECT declaration_id FROM declaration_tools WHERE tool_id = $1")
+                .bind(id.0.clone())
+                .fetch_all(self.pool())
+                .await?;
+        Ok(self.visible_summaries(actor, &ids).await)
+    }
+
+    /// The summaries of the declarations `ids` that the caller may see.
+    async fn visible_summaries(
+        &self,
+        actor: &Principal,
+        ids: &[DeclarationId],
+    ) -> Vec<DeclarationSummary> {
         let mut out = Vec::new();
-        for r in &rows {
-            if let Ok(d) = self
-                .declaration(actor, &DeclarationId(get_s(r, "declaration_id")?))
-                .await
-            {
+        for id in ids {
+            if let Ok(d) = self.declaration(actor, id).await {
                 out.push(d.summary);
             }
         }
-        Ok(out)
+        out
     }
 }
 

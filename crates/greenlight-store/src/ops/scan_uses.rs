@@ -9,7 +9,8 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{get_os, get_s};
+use super::get_s;
+use super::records::{current_effectives, decisions_of};
 use crate::db::parse_json;
 use crate::model::*;
 use crate::{Result, Store};
@@ -73,37 +74,14 @@ impl Store {
         let pid = production.0.clone();
         let mut conn = self.pool().acquire().await?;
 
-        let mut decisions: HashMap<String, Decision> = HashMap::new();
-        for r in sqlx::query(
-            "SELECT id, decision FROM declarations WHERE production_id = $1 AND decision IS NOT NULL",
-        )
-        .bind(pid.clone())
-        .fetch_all(&mut *conn)
-        .await?
-        {
-            if let Some(d) = get_os(&r, "decision")? {
-                decisions.insert(get_s(&r, "id")?, parse_json(&d)?);
-            }
-        }
+        let mut decisions = decisions_of(&mut conn, production).await?;
 
         // `outputs.final` of the effective declaration of the last triage of each current
         // revision: facts of record may differ from the partner's text, and they win.
         let mut finals: HashMap<String, bool> = HashMap::new();
-        for r in sqlx::query(
-            "SELECT t.declaration_id, t.effective FROM triages t \
-             JOIN declarations d ON d.id = t.declaration_id AND t.revision = d.revision \
-             WHERE d.production_id = $1 AND t.seq = (SELECT MAX(t2.seq) FROM triages t2 \
-               WHERE t2.declaration_id = t.declaration_id AND t2.revision = t.revision)",
-        )
-        .bind(pid.clone())
-        .fetch_all(&mut *conn)
-        .await?
-        {
-            let e: EffectiveOutputs = parse_json(&get_s(&r, "effective")?)?;
-            finals.insert(
-                get_s(&r, "declaration_id")?,
-                e.outputs.is_some_and(|o| o.is_final),
-            );
+        for (declaration, text) in current_effectives(&mut conn, production).await? {
+            let e: EffectiveOutputs = parse_json(&text)?;
+            finals.insert(declaration, e.outputs.is_some_and(|o| o.is_final));
         }
 
         // Obligations of the current revision are those of its latest triage: a re-triage

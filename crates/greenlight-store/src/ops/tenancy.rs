@@ -2,12 +2,12 @@
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 
 use super::record_state::{org_state, user_now};
-use super::{MAX_NAME_CHARS, get_i, get_os, get_s, required, within};
+use super::records::Salted;
+use super::{MAX_NAME_CHARS, required, within};
 use crate::audit::{digest, new_salt};
-use crate::db::{parse_enum, parse_json, parse_opt_ts, parse_ts, to_json, ts};
+use crate::db::{OptTs, to_json, ts};
 use crate::model::{
     Enrolment, Invitation, InvitationId, InvitationState, Membership, Org, OrgId, OrgKind,
     Principal, Role, TokenId, TokenInfo, User, UserId,
@@ -76,24 +76,6 @@ fn verify_password(password: &str, phc: &str) -> bool {
     }
 }
 
-pub(crate) fn org_from_row(row: &sqlx::any::AnyRow) -> Result<Org> {
-    Ok(Org {
-        id: OrgId(get_s(row, "id")?),
-        name: get_s(row, "name")?,
-        kind: parse_enum(&get_s(row, "kind")?)?,
-        created_at: parse_ts(&get_s(row, "created_at")?)?,
-    })
-}
-
-pub(crate) fn user_from_row(row: &sqlx::any::AnyRow) -> Result<User> {
-    Ok(User {
-        id: UserId(get_s(row, "id")?),
-        email: get_s(row, "email")?,
-        name: get_s(row, "name")?,
-        created_at: parse_ts(&get_s(row, "created_at")?)?,
-    })
-}
-
 pub(crate) async fn insert_org(
     conn: &mut sqlx::AnyConnection,
     name: &str,
@@ -142,13 +124,13 @@ pub(crate) async fn upsert_member(
     now: DateTime<Utc>,
 ) -> Result<(User, String, bool)> {
     let email = email.trim().to_lowercase();
-    let existing =
-        sqlx::query("SELECT id, email, name, created_at, salt FROM users WHERE email = $1")
+    let existing: Option<Salted<User>> =
+        sqlx::query_as("SELECT id, email, name, created_at, salt FROM users WHERE email = $1")
             .bind(email.clone())
             .fetch_optional(&mut *conn)
             .await?;
     let (user, salt, created) = match existing {
-        Some(row) => (user_from_row(&row)?, get_s(&row, "salt")?, false),
+        Some(Salted { record, salt }) => (record, salt, false),
         None => {
             let user = User {
                 id: UserId::new(),
@@ -246,46 +228,45 @@ async fn hash_new_password(password: &str) -> Result<String> {
         .map_err(|e| StoreError::Backend(e.to_string()))?
 }
 
+/// A session's or token's person and when the secret stops working.
+#[derive(sqlx::FromRow)]
+struct SessionUser {
+    #[sqlx(flatten)]
+    user: User,
+    #[sqlx(try_from = "OptTs")]
+    expires_at: Option<DateTime<Utc>>,
+}
+
+/// A member of an organisation and one of their roles there.
+#[derive(sqlx::FromRow)]
+struct MemberRole {
+    #[sqlx(flatten)]
+    user: User,
+    role: Role,
+}
+
 const INVITATION_SELECT: &str = "SELECT i.id, i.org_id, o.name AS org_name, i.email, i.roles, \
      COALESCE(NULLIF(u.name, ''), u.email) AS invited_by, i.state, i.created_at, i.expires_at \
      FROM invitations i JOIN orgs o ON o.id = i.org_id JOIN users u ON u.id = i.invited_by";
 
-fn invitation_from_row(row: &sqlx::any::AnyRow) -> Result<Invitation> {
-    Ok(Invitation {
-        id: InvitationId(get_s(row, "id")?),
-        org_id: OrgId(get_s(row, "org_id")?),
-        org_name: get_s(row, "org_name")?,
-        email: get_s(row, "email")?,
-        roles: parse_json(&get_s(row, "roles")?)?,
-        invited_by: get_s(row, "invited_by")?,
-        state: parse_enum(&get_s(row, "state")?)?,
-        created_at: parse_ts(&get_s(row, "created_at")?)?,
-        expires_at: parse_ts(&get_s(row, "expires_at")?)?,
-    })
-}
-
 /// The studio that manages `org` (itself for a studio), on the batch's connection.
 async fn studio_of_org(conn: &mut sqlx::AnyConnection, org: &OrgId) -> Result<OrgId> {
-    let row = sqlx::query("SELECT COALESCE(parent_id, id) AS studio FROM orgs WHERE id = $1")
+    sqlx::query_scalar("SELECT COALESCE(parent_id, id) AS studio FROM orgs WHERE id = $1")
         .bind(org.0.clone())
         .fetch_optional(&mut *conn)
         .await?
-        .ok_or_else(|| StoreError::NotFound(format!("organisation {org}")))?;
-    Ok(OrgId(get_s(&row, "studio")?))
+        .ok_or_else(|| StoreError::NotFound(format!("organisation {org}")))
 }
 
 /// Every studio a person belongs to, directly or through a company or vendor it manages.
 async fn studios_of_user(conn: &mut sqlx::AnyConnection, user: &UserId) -> Result<Vec<OrgId>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_scalar(
         "SELECT DISTINCT COALESCE(o.parent_id, o.id) AS studio FROM memberships m \
          JOIN orgs o ON o.id = m.org_id WHERE m.user_id = $1 ORDER BY studio",
     )
     .bind(user.0.clone())
     .fetch_all(&mut *conn)
-    .await?;
-    rows.iter()
-        .map(|r| Ok(OrgId(get_s(r, "studio")?)))
-        .collect()
+    .await?)
 }
 
 /// Records `action` on a person's credentials in the audit log of every studio the person
@@ -449,13 +430,10 @@ async fn invite_person(
     .bind(user.id.0.clone())
     .execute(&mut w.conn)
     .await?;
-    let org_name = get_s(
-        &sqlx::query("SELECT name FROM orgs WHERE id = $1")
-            .bind(org.0.clone())
-            .fetch_one(&mut w.conn)
-            .await?,
-        "name",
-    )?;
+    let org_name = sqlx::query_scalar("SELECT name FROM orgs WHERE id = $1")
+        .bind(org.0.clone())
+        .fetch_one(&mut w.conn)
+        .await?;
     let invitation = Invitation {
         id: InvitationId::new(),
         org_id: org.clone(),
@@ -506,13 +484,12 @@ async fn answer_invitation_tx(
     accept: bool,
 ) -> Result<Invitation> {
     let sql = format!("{INVITATION_SELECT} WHERE i.id = $1 AND i.user_id = $2");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+    let mut invitation: Invitation = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id.0.clone())
         .bind(actor.0.clone())
         .fetch_optional(&mut w.conn)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("invitation {id}")))?;
-    let mut invitation = invitation_from_row(&row)?;
     if invitation.state != InvitationState::Pending {
         return Err(StoreError::conflict(format!(
             "this invitation was already {}",
@@ -642,65 +619,53 @@ impl Store {
     /// Who holds this API token or session secret (`None` when unknown, revoked or expired).
     #[tracing::instrument(skip_all)]
     pub async fn principal_by_secret(&self, secret: &str) -> Result<Option<Principal>> {
-        let row = sqlx::query(
+        let row: Option<SessionUser> = sqlx::query_as(
             "SELECT u.id, u.email, u.name, u.created_at, t.expires_at FROM tokens t JOIN users u ON u.id = t.user_id \
              WHERE t.sha256 = $1 AND t.revoked_at IS NULL",
         )
         .bind(token_hash(secret))
         .fetch_optional(self.pool())
         .await?;
-        let Some(row) = row else { return Ok(None) };
-        if let Some(exp) = parse_opt_ts(get_os(&row, "expires_at")?)?
-            && exp < Utc::now()
-        {
+        let Some(SessionUser { user, expires_at }) = row else {
+            return Ok(None);
+        };
+        if expires_at.is_some_and(|exp| exp < Utc::now()) {
             return Ok(None);
         }
-        let user = user_from_row(&row)?;
         let memberships = self.memberships(&user.id).await?;
         Ok(Some(Principal { user, memberships }))
     }
 
     /// A person's principal (user and roles), without a secret: for sign-in and tests.
     pub async fn principal(&self, user: &UserId) -> Result<Principal> {
-        let row = sqlx::query("SELECT id, email, name, created_at FROM users WHERE id = $1")
-            .bind(user.0.clone())
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("user {user}")))?;
-        let user = user_from_row(&row)?;
+        let user: User =
+            sqlx::query_as("SELECT id, email, name, created_at FROM users WHERE id = $1")
+                .bind(user.0.clone())
+                .fetch_optional(self.pool())
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("user {user}")))?;
         let memberships = self.memberships(&user.id).await?;
         Ok(Principal { user, memberships })
     }
 
     async fn memberships(&self, user: &UserId) -> Result<Vec<Membership>> {
-        let rows = sqlx::query(
-            "SELECT m.org_id, o.name, o.kind, m.role FROM memberships m JOIN orgs o ON o.id = m.org_id WHERE m.user_id = $1 ORDER BY o.name, m.role",
+        Ok(sqlx::query_as(
+            "SELECT m.org_id, o.name AS org_name, o.kind AS org_kind, m.role FROM memberships m \
+             JOIN orgs o ON o.id = m.org_id WHERE m.user_id = $1 ORDER BY o.name, m.role",
         )
         .bind(user.0.clone())
         .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Membership {
-                    org_id: OrgId(r.try_get::<String, _>(0)?),
-                    org_name: r.try_get::<String, _>(1)?,
-                    org_kind: parse_enum(&r.try_get::<String, _>(2)?)?,
-                    role: parse_enum(&r.try_get::<String, _>(3)?)?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     /// Checks an email and password (argon2, off the async threads). `None` when wrong.
     pub async fn check_password(&self, email: &str, password: &str) -> Result<Option<UserId>> {
-        let row = sqlx::query("SELECT id, password_hash FROM users WHERE email = $1")
-            .bind(email.trim().to_lowercase())
-            .fetch_optional(self.pool())
-            .await?;
-        let (id, phc) = match row {
-            Some(r) => (get_s(&r, "id")?, get_os(&r, "password_hash")?),
-            None => (String::new(), None),
-        };
+        let row: Option<(String, Option<String>)> =
+            sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1")
+                .bind(email.trim().to_lowercase())
+                .fetch_optional(self.pool())
+                .await?;
+        let (id, phc) = row.unwrap_or_default();
         let password = password.to_owned();
         // Verify against a dummy hash when the user is unknown, so timing does not tell.
         let ok = tokio::task::spawn_blocking(move || match phc {
@@ -752,14 +717,13 @@ impl Store {
         self.write(move |w| {
             Box::pin(async move {
                 let now = ts(w.now);
-                let row = sqlx::query(
+                let row: Option<(String, String)> = sqlx::query_as(
                     "SELECT id, user_id FROM tokens WHERE sha256 = $1 AND revoked_at IS NULL",
                 )
                 .bind(hash)
                 .fetch_optional(&mut w.conn)
                 .await?;
-                if let Some(row) = row {
-                    let (id, user) = (get_s(&row, "id")?, get_s(&row, "user_id")?);
+                if let Some((id, user)) = row {
                     sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE id = $2")
                         .bind(now)
                         .bind(id.clone())
@@ -780,12 +744,11 @@ impl Store {
             if out.iter().any(|o| o.id == m.org_id) {
                 continue;
             }
-            let rows = sqlx::query("SELECT id, name, kind, created_at FROM orgs WHERE id = $1 OR parent_id = $1 ORDER BY name")
+            let rows: Vec<Org> = sqlx::query_as("SELECT id, name, kind, created_at FROM orgs WHERE id = $1 OR parent_id = $1 ORDER BY name")
                 .bind(m.org_id.0.clone())
                 .fetch_all(self.pool())
                 .await?;
-            for r in &rows {
-                let o = org_from_row(r)?;
+            for o in rows {
                 if !out.iter().any(|x| x.id == o.id) {
                     out.push(o);
                 }
@@ -806,15 +769,12 @@ impl Store {
 
     /// The studio that created `org` (itself for a studio).
     async fn managing_studio(&self, org: &OrgId) -> Result<OrgId> {
-        let row = sqlx::query("SELECT kind, parent_id FROM orgs WHERE id = $1")
+        let parent: Option<OrgId> = sqlx::query_scalar("SELECT parent_id FROM orgs WHERE id = $1")
             .bind(org.0.clone())
             .fetch_optional(self.pool())
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("organisation {org}")))?;
-        Ok(match get_os(&row, "parent_id")? {
-            Some(p) => OrgId(p),
-            None => org.clone(),
-        })
+        Ok(parent.unwrap_or_else(|| org.clone()))
     }
 
     /// True when the caller administers `org` (an admin of it, or of the studio that created it).
@@ -949,12 +909,11 @@ impl Store {
         let sql = format!(
             "{INVITATION_SELECT} WHERE i.user_id = $1 AND i.state = 'pending' AND i.expires_at > $2 ORDER BY i.created_at"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(actor.user.id.0.clone())
             .bind(ts(Utc::now()))
             .fetch_all(self.pool())
-            .await?;
-        rows.iter().map(invitation_from_row).collect()
+            .await?)
     }
 
     /// Pending invitations into an organisation (its admins only).
@@ -968,12 +927,11 @@ impl Store {
         let sql = format!(
             "{INVITATION_SELECT} WHERE i.org_id = $1 AND i.state = 'pending' AND i.expires_at > $2 ORDER BY i.created_at"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(org.0.clone())
             .bind(ts(Utc::now()))
             .fetch_all(self.pool())
-            .await?;
-        rows.iter().map(invitation_from_row).collect()
+            .await?)
     }
 
     /// The invited person accepts (they hold the roles from now on) or declines.
@@ -990,12 +948,11 @@ impl Store {
 
     /// An admin of the organisation withdraws a pending invitation.
     pub async fn revoke_invitation(&self, actor: &Principal, id: &InvitationId) -> Result<()> {
-        let row = sqlx::query("SELECT org_id FROM invitations WHERE id = $1")
+        let org: OrgId = sqlx::query_scalar("SELECT org_id FROM invitations WHERE id = $1")
             .bind(id.0.clone())
             .fetch_optional(self.pool())
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("invitation {id}")))?;
-        let org = OrgId(get_s(&row, "org_id")?);
         if self.org(actor, &org).await.is_err() || !self.administers(actor, &org).await? {
             return Err(StoreError::NotFound(format!("invitation {id}")));
         }
@@ -1037,7 +994,7 @@ impl Store {
                 "only an admin of the organisation lists its people".into(),
             ));
         }
-        let rows = sqlx::query(
+        let rows: Vec<MemberRole> = sqlx::query_as(
             "SELECT u.id, u.email, u.name, u.created_at, m.role FROM memberships m JOIN users u ON u.id = m.user_id \
              WHERE m.org_id = $1 ORDER BY u.email, m.role",
         )
@@ -1045,9 +1002,7 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         let mut out: Vec<(User, Vec<Role>)> = Vec::new();
-        for r in &rows {
-            let user = user_from_row(r)?;
-            let role: Role = parse_enum(&get_s(r, "role")?)?;
+        for MemberRole { user, role } in rows {
             match out.last_mut() {
                 Some((u, roles)) if u.id == user.id => roles.push(role),
                 _ => out.push((user, vec![role])),
@@ -1083,31 +1038,19 @@ impl Store {
     /// A user's API tokens (never the secrets).
     pub async fn tokens(&self, actor: &Principal, user: &UserId) -> Result<Vec<TokenInfo>> {
         self.may_manage_user(actor, user).await?;
-        let rows = sqlx::query("SELECT id, user_id, label, created_at, revoked_at FROM tokens WHERE user_id = $1 AND kind = 'api' ORDER BY created_at")
+        Ok(sqlx::query_as("SELECT id, user_id, label, created_at, revoked_at FROM tokens WHERE user_id = $1 AND kind = 'api' ORDER BY created_at")
             .bind(user.0.clone())
             .fetch_all(self.pool())
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(TokenInfo {
-                    id: TokenId(get_s(r, "id")?),
-                    user_id: UserId(get_s(r, "user_id")?),
-                    label: get_s(r, "label")?,
-                    created_at: parse_ts(&get_s(r, "created_at")?)?,
-                    revoked_at: parse_opt_ts(get_os(r, "revoked_at")?)?,
-                })
-            })
-            .collect()
+            .await?)
     }
 
     /// Revokes an API token.
     pub async fn revoke_token(&self, actor: &Principal, token: &TokenId) -> Result<()> {
-        let row = sqlx::query("SELECT user_id FROM tokens WHERE id = $1")
+        let user: UserId = sqlx::query_scalar("SELECT user_id FROM tokens WHERE id = $1")
             .bind(token.0.clone())
             .fetch_optional(self.pool())
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("token {token}")))?;
-        let user = UserId(get_s(&row, "user_id")?);
         self.may_manage_user(actor, &user)
             .await
             .map_err(|_| StoreError::NotFound(format!("token {token}")))?;
@@ -1193,28 +1136,29 @@ impl Store {
 
     /// Number of users (for `/metrics` and the demo's idempotence check).
     pub async fn user_count(&self) -> Result<i64> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM users")
+        Ok(sqlx::query_scalar("SELECT COUNT(*) AS n FROM users")
             .fetch_one(self.pool())
-            .await?;
-        get_i(&row, "n")
+            .await?)
     }
 
     /// Finds an organisation by its exact name (system use: demo seeding, CLI).
     pub async fn org_by_name(&self, name: &str) -> Result<Option<Org>> {
-        let row = sqlx::query("SELECT id, name, kind, created_at FROM orgs WHERE name = $1")
-            .bind(name.to_owned())
-            .fetch_optional(self.pool())
-            .await?;
-        row.as_ref().map(org_from_row).transpose()
+        Ok(
+            sqlx::query_as("SELECT id, name, kind, created_at FROM orgs WHERE name = $1")
+                .bind(name.to_owned())
+                .fetch_optional(self.pool())
+                .await?,
+        )
     }
 
     /// Finds a user by email (system use: demo seeding, CLI).
     pub async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
-        let row = sqlx::query("SELECT id, email, name, created_at FROM users WHERE email = $1")
-            .bind(email.trim().to_lowercase())
-            .fetch_optional(self.pool())
-            .await?;
-        row.as_ref().map(user_from_row).transpose()
+        Ok(
+            sqlx::query_as("SELECT id, email, name, created_at FROM users WHERE email = $1")
+                .bind(email.trim().to_lowercase())
+                .fetch_optional(self.pool())
+                .await?,
+        )
     }
 
     /// Adds a person with roles and a password without an acting admin (system use: demo

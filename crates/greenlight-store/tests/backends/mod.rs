@@ -88,3 +88,52 @@ pub async fn member(
         .expect("a new person");
     store.principal(&u.id).await.expect("the member exists")
 }
+
+/// A connection to the database at `url`, migrated with only those of the store's migrations
+/// whose version `keep`s: the database as an earlier binary, knowing only those, left it (the
+/// same text, so the store's migrator takes them as applied).
+pub async fn migrated_with(url: &str, keep: impl Fn(i64) -> bool) -> sqlx::AnyConnection {
+    use sqlx::Connection;
+    let backend = if url.starts_with("sqlite:") {
+        "sqlite"
+    } else {
+        "postgres"
+    };
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(backend);
+    let copies = tempfile::tempdir().expect("temp dir");
+    for entry in std::fs::read_dir(&folder).expect("the migrations folder") {
+        let path = entry.expect("a migration").path();
+        let name = path
+            .file_name()
+            .expect("a file name")
+            .to_string_lossy()
+            .into_owned();
+        let version = name.split('_').next().and_then(|v| v.parse().ok());
+        if version.is_some_and(&keep) {
+            std::fs::copy(&path, copies.path().join(&name)).expect("copy a migration");
+        }
+    }
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(url).await.expect("connect");
+    sqlx::migrate::Migrator::new(copies.path())
+        .await
+        .expect("a migrator of the copies")
+        .run(&mut conn)
+        .await
+        .expect("the earlier migrations apply");
+    conn
+}
+
+/// The migration versions recorded in the database, in order.
+pub async fn versions(conn: &mut sqlx::AnyConnection) -> Vec<i64> {
+    use sqlx::Row;
+    sqlx::query("SELECT version FROM _sqlx_migrations ORDER BY version")
+        .fetch_all(conn)
+        .await
+        .expect("the recorded versions")
+        .iter()
+        .map(|r| r.get::<i64, _>("version"))
+        .collect()
+}
