@@ -477,6 +477,22 @@ impl Store {
             "SELECT id FROM deliveries WHERE state = 'pending' AND digest = 0 AND next_at <= $2 \
              AND (claimed_until IS NULL OR claimed_until < $3) ORDER BY next_at LIMIT $4"
         };
+        // Most polls find nothing due: look first, so an idle dispatcher never takes SQLite's
+        // write lock from the writer.
+        let probe = sqlx::query(if digest {
+            "SELECT id FROM deliveries WHERE state = 'pending' AND digest = 1 AND next_at <= $1 \
+             AND (claimed_until IS NULL OR claimed_until < $2) LIMIT 1"
+        } else {
+            "SELECT id FROM deliveries WHERE state = 'pending' AND digest = 0 AND next_at <= $1 \
+             AND (claimed_until IS NULL OR claimed_until < $2) LIMIT 1"
+        })
+        .bind(ts(now))
+        .bind(ts(now))
+        .fetch_optional(self.pool())
+        .await;
+        if matches!(probe, Ok(None)) {
+            return Ok(Vec::new());
+        }
         let sql = match self.backend() {
             Backend::Postgres => format!(
                 "UPDATE deliveries SET claimed_until = $1 WHERE id IN ({select} FOR UPDATE SKIP LOCKED) RETURNING id"
