@@ -66,7 +66,7 @@ impl Default for Notifications {
             allow_private: false,
             backoff: Backoff::default(),
             poll: Duration::from_millis(500),
-            lease: chrono::Duration::seconds(60),
+            lease: greenlight_store::outbox::DEFAULT_LEASE,
             schedule_every: Duration::from_secs(60 * 60),
             batch: 50,
             concurrency: 8,
@@ -421,8 +421,8 @@ fn outcome_in_words(o: &str) -> &'static str {
 
 type Hmac = hmac::Hmac<sha2::Sha256>;
 
-/// The signature of an unsubscribe link for `user` and `kind`.
-fn unsubscribe_mac(state: &AppState, user: &str, kind: &str) -> String {
+/// The HMAC of an unsubscribe link for `user` and `kind`, before finishing.
+fn unsubscribe_hmac(state: &AppState, user: &str, kind: &str) -> Hmac {
     // A key of its own, derived from the secrets key: a link never reveals anything sealed.
     let key = <sha2::Sha256 as sha2::Digest>::digest(format!(
         "greenlight-unsubscribe\n{}",
@@ -430,7 +430,11 @@ fn unsubscribe_mac(state: &AppState, user: &str, kind: &str) -> String {
     ));
     let mut mac = <Hmac as KeyInit>::new_from_slice(&key).expect("HMAC takes any key length");
     mac.update(format!("unsubscribe\n{user}\n{kind}").as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+    mac
+}
+
+fn unsubscribe_mac(state: &AppState, user: &str, kind: &str) -> String {
+    hex::encode(unsubscribe_hmac(state, user, kind).finalize().into_bytes())
 }
 
 /// `/unsubscribe/{user}/{kind}/{mac}`: one click turns that kind of mail off for that person
@@ -443,13 +447,12 @@ pub fn unsubscribe_url(state: &AppState, user: Option<&UserId>, kind: EventKind)
         .unwrap_or_else(|_| base(state))
 }
 
-/// Whether `mac` is the signature of an unsubscribe link for `user` and `kind`.
+/// Whether `mac` is the signature of an unsubscribe link for `user` and `kind` (compared in
+/// constant time by the HMAC crate).
 pub fn unsubscribe_valid(state: &AppState, user: &str, kind: &str, mac: &str) -> bool {
-    let want = unsubscribe_mac(state, user, kind);
-    want.len() == mac.len()
-        && want
-            .bytes()
-            .zip(mac.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+    hex::decode(mac).is_ok_and(|given| {
+        unsubscribe_hmac(state, user, kind)
+            .verify_slice(&given)
+            .is_ok()
+    })
 }

@@ -262,6 +262,8 @@ impl WriteCtx {
 pub(crate) async fn flush_events(ctx: &mut WriteCtx, mail: bool) -> Result<()> {
     let events = std::mem::take(&mut ctx.events);
     let now = ts(ctx.now);
+    let mut hooks: std::collections::HashMap<OrgId, Vec<(String, Vec<String>)>> =
+        Default::default();
     for e in events {
         sqlx::query(
             "INSERT INTO events (id, kind, at, studio_id, production_id, data) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -274,19 +276,26 @@ pub(crate) async fn flush_events(ctx: &mut WriteCtx, mail: bool) -> Result<()> {
         .bind(e.data.to_string())
         .execute(&mut ctx.conn)
         .await?;
-        let hooks = sqlx::query(
-            "SELECT id, events FROM webhooks WHERE studio_id = $1 AND deleted_at IS NULL ORDER BY id",
-        )
-        .bind(e.studio.0.clone())
-        .fetch_all(&mut ctx.conn)
-        .await?;
-        let mut targets: Vec<(Channel, String, bool)> = Vec::new();
-        for h in &hooks {
-            let kinds: Vec<String> = crate::db::parse_json(&get_s(h, "events")?)?;
-            if kinds.iter().any(|k| k == "*" || k == e.kind.as_str()) {
-                targets.push((Channel::Webhook, get_s(h, "id")?, false));
+        // A batch's events mostly belong to one studio: its webhooks are read once.
+        if !hooks.contains_key(&e.studio) {
+            let rows = sqlx::query(
+                "SELECT id, events FROM webhooks WHERE studio_id = $1 AND deleted_at IS NULL ORDER BY id",
+            )
+            .bind(e.studio.0.clone())
+            .fetch_all(&mut ctx.conn)
+            .await?;
+            let mut list = Vec::with_capacity(rows.len());
+            for h in &rows {
+                let kinds: Vec<String> = crate::db::parse_json(&get_s(h, "events")?)?;
+                list.push((get_s(h, "id")?, kinds));
             }
+            hooks.insert(e.studio.clone(), list);
         }
+        let mut targets: Vec<(Channel, String, bool)> = hooks[&e.studio]
+            .iter()
+            .filter(|(_, kinds)| kinds.iter().any(|k| k == "*" || k == e.kind.as_str()))
+            .map(|(id, _)| (Channel::Webhook, id.clone(), false))
+            .collect();
         if mail {
             let (people, group) = audience_of(ctx, &e).await?;
             for user in people {
@@ -850,7 +859,7 @@ pub(crate) fn declaration_data(
     extra: Value,
 ) -> Value {
     let path = format!("/declarations/{}", s.id);
-    let mut data = serde_json::json!({
+    let data = serde_json::json!({
         "declaration_id": s.id,
         "production_id": s.production_id,
         "production_title": s.production_title,
@@ -859,20 +868,28 @@ pub(crate) fn declaration_data(
         "outcome": s.outcome,
         "state": s.state,
         "organisation_id": s.org_id,
-        "url": match public_url {
-            Some(base) => format!("{}{path}", base.trim_end_matches('/')),
-            None => path,
-        },
+        "url": link(public_url, &path),
     });
-    if let (Some(d), Some(x)) = (data.as_object_mut(), extra.as_object()) {
-        for (k, v) in x {
-            d.insert(k.clone(), v.clone());
-        }
+    with_extra(data, extra)
+}
+
+/// `path` on the public address, when there is one (else the path alone).
+pub(crate) fn link(public_url: Option<&str>, path: &str) -> String {
+    match public_url {
+        Some(base) => format!("{}{path}", base.trim_end_matches('/')),
+        None => path.to_owned(),
+    }
+}
+
+/// `data` (an object) with the fields of `extra` (an object) added.
+pub(crate) fn with_extra(mut data: Value, extra: Value) -> Value {
+    if let (Some(d), Value::Object(x)) = (data.as_object_mut(), extra) {
+        d.extend(x);
     }
     data
 }
 
-/// `lease` for claims, and the day length of the digest, for tests to shorten.
+/// How long a claim holds a delivery before another dispatcher may take it.
 pub const DEFAULT_LEASE: Duration = Duration::seconds(60);
 
 #[cfg(test)]

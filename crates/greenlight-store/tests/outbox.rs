@@ -9,7 +9,7 @@ use greenlight_store::outbox::{Channel, DeliveryFilter, DeliveryState, EventKind
 use greenlight_store::*;
 
 mod backends;
-use backends::{Db, member, with_each_backend};
+use backends::{Db, Northlight, northlight, with_each_backend};
 
 const MOOD_BOARD: &str = "greenlight: declaration/v1
 production:
@@ -32,43 +32,17 @@ async fn story(db: Db) {
     config.mail_notifications = true;
     config.public_url = Some("https://greenlight.example".into());
     let store = Store::open(config).await.expect("opens");
-    let b = store
-        .bootstrap_admin("Northlight Studios", "admin@northlight.example", "Admin")
-        .await
-        .expect("bootstrap");
-    let admin = store
-        .principal_by_secret(&b.token)
-        .await
-        .expect("lookup")
-        .expect("token");
-    let legal = member(
-        &store,
-        &admin,
-        &b.org.id,
-        "legal@northlight.example",
-        &[Role::Legal],
-    )
-    .await;
-    let reviewer = member(
-        &store,
-        &admin,
-        &b.org.id,
-        "reviewer@northlight.example",
-        &[Role::Reviewer],
-    )
-    .await;
-    let partner = member(
-        &store,
-        &admin,
-        &b.org.id,
-        "producer@northlight.example",
-        &[Role::Partner],
-    )
-    .await;
+    let Northlight {
+        org,
+        admin,
+        legal,
+        reviewer,
+        partner,
+    } = northlight(&store).await;
     let production = store
         .create_production(
             &admin,
-            &b.org.id,
+            &org,
             NewProduction {
                 facts: ProductionFacts {
                     title: "The Lighthouse Keeper".into(),

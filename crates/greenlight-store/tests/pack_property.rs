@@ -7,7 +7,7 @@ use greenlight_store::*;
 use proptest::prelude::*;
 
 mod backends;
-use backends::member;
+use backends::{Northlight, northlight};
 
 const STUDIO_PACK: &str = r#"pack: studio-extra
 version: "1"
@@ -79,43 +79,17 @@ fn pack_sets() -> impl Strategy<Value = Vec<String>> {
 async fn case(uses: Vec<Use>, proposed: Vec<String>) {
     let db = backends::sqlite();
     let store = db.store().await;
-    let b = store
-        .bootstrap_admin("Northlight Studios", "admin@northlight.example", "Admin")
-        .await
-        .expect("bootstrap");
-    let admin = store
-        .principal_by_secret(&b.token)
-        .await
-        .expect("lookup")
-        .expect("token");
-    let legal = member(
-        &store,
-        &admin,
-        &b.org.id,
-        "legal@northlight.example",
-        &[Role::Legal],
-    )
-    .await;
-    let reviewer = member(
-        &store,
-        &admin,
-        &b.org.id,
-        "reviewer@northlight.example",
-        &[Role::Reviewer],
-    )
-    .await;
-    let partner = member(
-        &store,
-        &admin,
-        &b.org.id,
-        "producer@northlight.example",
-        &[Role::Partner],
-    )
-    .await;
+    let Northlight {
+        org,
+        admin,
+        legal,
+        reviewer,
+        partner,
+    } = northlight(&store).await;
     let production = store
         .create_production(
             &admin,
-            &b.org.id,
+            &org,
             NewProduction {
                 facts: ProductionFacts {
                     title: "The Lighthouse Keeper".into(),

@@ -7,7 +7,7 @@ use greenlight_store::input::NewProduction;
 use greenlight_store::*;
 
 mod backends;
-use backends::{Db, member, with_each_backend};
+use backends::{Db, Northlight, northlight, with_each_backend};
 
 /// Ideation with an enterprise tool that keeps no data: the streamer's pack only notifies.
 const IDEATION: &str = "greenlight: declaration/v1
@@ -62,43 +62,17 @@ fn production_facts() -> ProductionFacts {
 
 async fn story(db: Db) {
     let store = db.store().await;
-    let b = store
-        .bootstrap_admin("Northlight Studios", "admin@northlight.example", "Admin")
-        .await
-        .expect("bootstrap");
-    let admin = store
-        .principal_by_secret(&b.token)
-        .await
-        .expect("lookup")
-        .expect("token");
-    let legal = member(
-        &store,
-        &admin,
-        &b.org.id,
-        "legal@northlight.example",
-        &[Role::Legal],
-    )
-    .await;
-    let reviewer = member(
-        &store,
-        &admin,
-        &b.org.id,
-        "reviewer@northlight.example",
-        &[Role::Reviewer],
-    )
-    .await;
-    let partner = member(
-        &store,
-        &admin,
-        &b.org.id,
-        "producer@northlight.example",
-        &[Role::Partner],
-    )
-    .await;
+    let Northlight {
+        org,
+        admin,
+        legal,
+        reviewer,
+        partner,
+    } = northlight(&store).await;
     let production = store
         .create_production(
             &admin,
-            &b.org.id,
+            &org,
             NewProduction {
                 facts: production_facts(),
                 packs: Some(vec!["netflix-genai".into()]),
@@ -282,24 +256,24 @@ async fn story(db: Db) {
 
     // The studio's default set for new productions.
     store
-        .set_default_packs(&legal, &b.org.id, proposed.clone())
+        .set_default_packs(&legal, &org, proposed.clone())
         .await
         .expect("default packs");
     assert!(matches!(
         store
-            .set_default_packs(&partner, &b.org.id, proposed.clone())
+            .set_default_packs(&partner, &org, proposed.clone())
             .await,
         Err(StoreError::Forbidden(_))
     ));
     let err = store
-        .set_default_packs(&legal, &b.org.id, vec!["studio-extra@9".into()])
+        .set_default_packs(&legal, &org, vec!["studio-extra@9".into()])
         .await
         .expect_err("an unknown version");
     assert!(err.to_string().contains("packs[0]"), "{err}");
     let second = store
         .create_production(
             &admin,
-            &b.org.id,
+            &org,
             NewProduction {
                 facts: ProductionFacts {
                     title: "Second Unit".into(),
@@ -335,13 +309,11 @@ async fn story(db: Db) {
         Err(StoreError::NotFound(_))
     ));
     assert!(matches!(
-        store.packs(&rival, Some(&b.org.id)).await,
+        store.packs(&rival, Some(&org)).await,
         Err(StoreError::NotFound(_))
     ));
     assert!(matches!(
-        store
-            .upload_pack(&rival, Some(&b.org.id), STUDIO_PACK)
-            .await,
+        store.upload_pack(&rival, Some(&org), STUDIO_PACK).await,
         Err(StoreError::NotFound(_))
     ));
     assert!(matches!(
@@ -349,7 +321,7 @@ async fn story(db: Db) {
         Err(StoreError::NotFound(_))
     ));
     assert!(matches!(
-        store.default_packs(&rival, &b.org.id).await,
+        store.default_packs(&rival, &org).await,
         Err(StoreError::NotFound(_))
     ));
     // The rival's own pack of the same name is theirs alone, and resolves only for them.

@@ -7,7 +7,7 @@ use greenlight_store::input::{DecisionInput, NewProduction};
 use greenlight_store::*;
 
 mod backends;
-use backends::{Db, member, with_each_backend};
+use backends::{Db, Northlight, northlight, with_each_backend};
 
 /// A tool outside any enterprise agreement with unknown data use: the streamer's pack
 /// escalates it (principle 2 is unsure), with no blocker, so a reviewer can approve it.
@@ -44,43 +44,17 @@ async fn audit_count(store: &Store, who: &Principal) -> i64 {
 
 async fn story(db: Db) {
     let store = db.store().await;
-    let b = store
-        .bootstrap_admin("Northlight Studios", "admin@northlight.example", "Admin")
-        .await
-        .expect("bootstrap");
-    let admin = store
-        .principal_by_secret(&b.token)
-        .await
-        .expect("lookup")
-        .expect("token");
-    let legal = member(
-        &store,
-        &admin,
-        &b.org.id,
-        "legal@northlight.example",
-        &[Role::Legal],
-    )
-    .await;
-    let partner = member(
-        &store,
-        &admin,
-        &b.org.id,
-        "producer@northlight.example",
-        &[Role::Partner],
-    )
-    .await;
-    let reviewer = member(
-        &store,
-        &admin,
-        &b.org.id,
-        "reviewer@northlight.example",
-        &[Role::Reviewer],
-    )
-    .await;
+    let Northlight {
+        org,
+        admin,
+        legal,
+        reviewer,
+        partner,
+    } = northlight(&store).await;
     let production = store
         .create_production(
             &admin,
-            &b.org.id,
+            &org,
             NewProduction {
                 facts: ProductionFacts {
                     title: "The Lighthouse Keeper".into(),

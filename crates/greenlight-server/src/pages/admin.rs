@@ -2,7 +2,6 @@
 
 use axum::extract::Path;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use chrono::NaiveDate;
 use greenlight_store::input::{NewProduction, ProductionUpdate};
 use greenlight_store::{
@@ -14,7 +13,9 @@ use serde::Deserialize;
 use super::views::{
     AdminPage, FilterOption, OrgView, PendingInvitationView, PersonView, ProductionView, TokenView,
 };
-use super::{CsrfForm, Ctx, PageError, PageResult, flash_for, render, role_label, see_other, when};
+use super::{
+    CsrfForm, Ctx, PageError, PageResult, bad, flash_for, render, role_label, see_other, when,
+};
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -151,14 +152,6 @@ pub async fn page(
 ) -> PageResult {
     ctx.require(&[Role::Admin], "Administration")?;
     Ok(render(&view(&state, &ctx, None, q.done.as_deref()).await?))
-}
-
-fn bad(detail: impl Into<String>) -> PageError {
-    PageError::status(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "Please check the form",
-        detail,
-    )
 }
 
 fn studio_of(ctx: &Ctx) -> PageResult<OrgId> {

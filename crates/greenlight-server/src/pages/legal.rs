@@ -1,7 +1,6 @@
 //! Legal: the consent registry and the tool registry.
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use chrono::NaiveDate;
 use greenlight_store::input::{Document, NewConsent, NewTool};
 use greenlight_store::{
@@ -13,7 +12,7 @@ use super::views::{
     Badge, ConsentRow, ConsentsPage, FilterOption, Pager, ToolEditPage, ToolRowView, ToolsPage,
 };
 use super::{
-    CsrfForm, CsrfMultipart, Ctx, PageError, PageResult, download, flash_for, render, see_other,
+    CsrfForm, CsrfMultipart, Ctx, PageResult, bad, download, flash_for, render, see_other,
 };
 use crate::state::AppState;
 
@@ -158,14 +157,6 @@ pub async fn consents(
         productions,
         can_record: legal,
     }))
-}
-
-fn bad(detail: impl Into<String>) -> PageError {
-    PageError::status(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "Please check the form",
-        detail,
-    )
 }
 
 fn date(text: &str, what: &str) -> PageResult<Option<NaiveDate>> {

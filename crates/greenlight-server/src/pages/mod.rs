@@ -650,3 +650,12 @@ pub fn flash_for(done: Option<&str>) -> Vec<views::Flash> {
         text: text.to_owned(),
     }]
 }
+
+/// A form that cannot be carried out as filled in (422, "Please check the form").
+pub(crate) fn bad(detail: impl Into<String>) -> PageError {
+    PageError::status(
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        "Please check the form",
+        detail,
+    )
+}

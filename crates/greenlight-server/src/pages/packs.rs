@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use super::views::{Badge, Layout, outcome_badge};
 use super::{
-    CsrfForm, CsrfMultipart, Ctx, PageError, PageResult, flash_for, render, see_other, when,
+    CsrfForm, CsrfMultipart, Ctx, PageError, PageResult, bad, flash_for, render, see_other, when,
 };
 use crate::state::AppState;
 
@@ -664,14 +664,6 @@ pub async fn set_default(State(state): State<AppState>, form: CsrfForm) -> PageR
         .set_default_packs(&form.ctx.principal, &studio, names(&form.get("packs")))
         .await?;
     Ok(see_other("/packs?done=default_packs"))
-}
-
-fn bad(detail: impl Into<String>) -> PageError {
-    PageError::status(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "Please check the form",
-        detail,
-    )
 }
 
 #[cfg(test)]

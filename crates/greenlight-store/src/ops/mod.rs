@@ -120,3 +120,33 @@ pub(crate) fn within(path: &str, value: &str, max: usize) -> Result<()> {
 pub(crate) fn today() -> chrono::NaiveDate {
     chrono::Utc::now().date_naive()
 }
+
+/// The studio a request about studio records (`what`: packs, webhooks) is about: the one given,
+/// which must be one of the caller's studios (any other is not found, so nobody learns another
+/// studio's records exist), else the caller's only studio.
+pub(crate) fn named_studio(
+    actor: &crate::model::Principal,
+    given: Option<&crate::model::OrgId>,
+    what: &str,
+) -> Result<crate::model::OrgId> {
+    let studios: Vec<&crate::model::OrgId> = actor
+        .memberships
+        .iter()
+        .filter(|m| m.org_kind == crate::model::OrgKind::Studio)
+        .map(|m| &m.org_id)
+        .collect();
+    match given {
+        Some(s) if studios.contains(&s) => Ok(s.clone()),
+        Some(s) => Err(StoreError::NotFound(format!("studio {}", s.0))),
+        None => match studios.as_slice() {
+            [one] => Ok((*one).clone()),
+            [] => Err(StoreError::Forbidden(format!(
+                "{what} belong to studios; you are a member of none"
+            ))),
+            _ => Err(StoreError::invalid(
+                "studio_id",
+                "you are a member of several studios: say which one",
+            )),
+        },
+    }
+}

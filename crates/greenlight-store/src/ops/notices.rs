@@ -10,8 +10,8 @@ use utoipa::ToSchema;
 use super::registry::consent_data;
 use super::{get_os, get_s};
 use crate::db::{parse_json, parse_opt_ts, parse_ts, to_json, ts};
-use crate::model::{OrgId, OrgKind, Principal, ProductionId, Role, UserId};
-use crate::outbox::{Audience, EventKind};
+use crate::model::{OrgId, Principal, ProductionId, Role, UserId};
+use crate::outbox::{Audience, EventKind, link};
 use crate::writer::WriteCtx;
 use crate::{Result, Store, StoreError};
 
@@ -97,33 +97,10 @@ fn webhook_from_row(r: &sqlx::any::AnyRow) -> Result<Webhook> {
 const WEBHOOK_COLUMNS: &str =
     "id, studio_id, url, events, format, previous_until, created_by, created_at";
 
-/// The studio a webhook request is about: the one given (a member's), else the caller's only
-/// studio; the caller must be its admin.
+/// The studio a webhook request is about (see [`super::named_studio`]); the caller must be
+/// its admin.
 fn admin_studio(actor: &Principal, given: Option<&OrgId>) -> Result<OrgId> {
-    let studios: Vec<&OrgId> = actor
-        .memberships
-        .iter()
-        .filter(|m| m.org_kind == OrgKind::Studio)
-        .map(|m| &m.org_id)
-        .collect();
-    let studio = match given {
-        Some(s) if studios.contains(&s) => s.clone(),
-        Some(s) => return Err(StoreError::NotFound(format!("studio {}", s.0))),
-        None => match studios.as_slice() {
-            [one] => (*one).clone(),
-            [] => {
-                return Err(StoreError::Forbidden(
-                    "webhooks belong to studios; you are a member of none".into(),
-                ));
-            }
-            _ => {
-                return Err(StoreError::invalid(
-                    "studio_id",
-                    "you are a member of several studios: say which one",
-                ));
-            }
-        },
-    };
+    let studio = super::named_studio(actor, given, "webhooks")?;
     if !actor.has_role(&studio, Role::Admin) {
         return Err(StoreError::Forbidden(
             "only an admin of the studio manages webhooks".into(),
@@ -421,14 +398,6 @@ impl Store {
             })
         })
         .await
-    }
-}
-
-/// `path` on the public address, when there is one.
-fn link(public_url: Option<&str>, path: &str) -> String {
-    match public_url {
-        Some(base) => format!("{}{path}", base.trim_end_matches('/')),
-        None => path.to_owned(),
     }
 }
 

@@ -384,31 +384,6 @@ fn may_manage(actor: &Principal, studio: &OrgId) -> bool {
     actor.has_role(studio, Role::Legal) || actor.has_role(studio, Role::Admin)
 }
 
-/// The studio a pack request is about: the one given (the caller must be a member; any other
-/// is not found), else the caller's only studio.
-fn studio_of(actor: &Principal, given: Option<&OrgId>) -> Result<OrgId> {
-    let studios: Vec<&OrgId> = actor
-        .memberships
-        .iter()
-        .filter(|m| m.org_kind == OrgKind::Studio)
-        .map(|m| &m.org_id)
-        .collect();
-    match given {
-        Some(s) if studios.contains(&s) => Ok(s.clone()),
-        Some(s) => Err(StoreError::NotFound(format!("studio {}", s.0))),
-        None => match studios.as_slice() {
-            [one] => Ok((*one).clone()),
-            [] => Err(StoreError::Forbidden(
-                "packs belong to studios; you are a member of none".into(),
-            )),
-            _ => Err(StoreError::invalid(
-                "studio_id",
-                "you are a member of several studios: say which one",
-            )),
-        },
-    }
-}
-
 /// A pack file's problem as a field problem: the test or rule it names, and its line.
 fn pack_problem(e: &PackError) -> FieldProblem {
     let (path, line) = match e {
@@ -437,7 +412,7 @@ impl Store {
         studio: Option<&OrgId>,
         text: &str,
     ) -> Result<(PackRecord, bool)> {
-        let studio = studio_of(actor, studio)?;
+        let studio = super::named_studio(actor, studio, "packs")?;
         if !may_manage(actor, &studio) {
             return Err(StoreError::Forbidden(
                 "only legal or an admin of the studio uploads packs".into(),
@@ -609,7 +584,9 @@ impl Store {
         actor: &Principal,
         studio: Option<&OrgId>,
     ) -> Result<Vec<PackRecord>> {
-        let scope = studio.map(|s| studio_of(actor, Some(s))).transpose()?;
+        let scope = studio
+            .map(|s| super::named_studio(actor, Some(s), "packs"))
+            .transpose()?;
         let full: Vec<OrgId> = actor
             .memberships
             .iter()

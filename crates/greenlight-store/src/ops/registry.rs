@@ -604,7 +604,7 @@ impl Store {
 
 /// The JSON payload of a consent event.
 pub(crate) fn consent_data(c: &Consent, extra: serde_json::Value) -> serde_json::Value {
-    let mut data = serde_json::json!({
+    let data = serde_json::json!({
         "consent_id": c.id,
         "performer": c.performer,
         "treatment": c.treatment,
@@ -612,10 +612,5 @@ pub(crate) fn consent_data(c: &Consent, extra: serde_json::Value) -> serde_json:
         "expires": c.expires,
         "production_id": c.production_id,
     });
-    if let (Some(d), Some(x)) = (data.as_object_mut(), extra.as_object()) {
-        for (k, v) in x {
-            d.insert(k.clone(), v.clone());
-        }
-    }
-    data
+    crate::outbox::with_extra(data, extra)
 }

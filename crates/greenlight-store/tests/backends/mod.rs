@@ -137,3 +137,57 @@ pub async fn versions(conn: &mut sqlx::AnyConnection) -> Vec<i64> {
         .map(|r| r.get::<i64, _>("version"))
         .collect()
 }
+
+/// Northlight Studios, bootstrapped on `store`, with its admin and one legal, reviewer and
+/// partner (`legal@`, `reviewer@`, `producer@northlight.example`), each signed in.
+pub struct Northlight {
+    pub org: OrgId,
+    pub admin: Principal,
+    pub legal: Principal,
+    pub reviewer: Principal,
+    pub partner: Principal,
+}
+
+pub async fn northlight(store: &Store) -> Northlight {
+    let b = store
+        .bootstrap_admin("Northlight Studios", "admin@northlight.example", "Admin")
+        .await
+        .expect("bootstrap");
+    let admin = store
+        .principal_by_secret(&b.token)
+        .await
+        .expect("lookup")
+        .expect("token");
+    let org = b.org.id.clone();
+    let legal = member(
+        store,
+        &admin,
+        &org,
+        "legal@northlight.example",
+        &[Role::Legal],
+    )
+    .await;
+    let reviewer = member(
+        store,
+        &admin,
+        &org,
+        "reviewer@northlight.example",
+        &[Role::Reviewer],
+    )
+    .await;
+    let partner = member(
+        store,
+        &admin,
+        &org,
+        "producer@northlight.example",
+        &[Role::Partner],
+    )
+    .await;
+    Northlight {
+        org,
+        admin,
+        legal,
+        reviewer,
+        partner,
+    }
+}
