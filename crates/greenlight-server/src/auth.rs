@@ -46,6 +46,26 @@ pub fn secret_of(parts: &Parts) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// The person a secret belongs to, with the roles they may use now: an admin role waits,
+/// while their studio requires a second factor of its admins and they have none (the `bool`
+/// says so, for the pages to tell them).
+pub async fn resolve(
+    state: &AppState,
+    secret: &str,
+) -> Result<Option<(Principal, bool)>, greenlight_store::StoreError> {
+    let Some(mut principal) = state.store.principal_by_secret(secret).await? else {
+        return Ok(None);
+    };
+    let held = state.store.admin_roles_on_hold(&principal).await?;
+    let on_hold = !held.is_empty();
+    if on_hold {
+        principal
+            .memberships
+            .retain(|m| !(m.role == greenlight_store::Role::Admin && held.contains(&m.org_id)));
+    }
+    Ok(Some((principal, on_hold)))
+}
+
 impl FromRequestParts<AppState> for MaybeCaller {
     type Rejection = ApiError;
 
@@ -59,7 +79,7 @@ impl FromRequestParts<AppState> for MaybeCaller {
         let Some(secret) = secret_of(parts) else {
             return Ok(MaybeCaller(None));
         };
-        let principal = state.store.principal_by_secret(&secret).await?;
+        let principal = resolve(state, &secret).await?.map(|(p, _)| p);
         if let Some(p) = &principal {
             parts.extensions.insert(Caller(p.clone()));
         }

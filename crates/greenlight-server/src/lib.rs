@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod notify;
 pub mod openapi;
 pub mod pages;
+pub mod sso;
 pub mod state;
 
 use axum::Router;

@@ -19,6 +19,7 @@ use crate::api;
         api::productions::preview_packs, api::productions::adopt_packs,
         api::packs::upload, api::packs::list, api::packs::get_one, api::packs::default_packs, api::packs::set_default_packs,
         api::packs::replay,
+        api::sign_in::get_sso, api::sign_in::put_sso, api::sign_in::delete_sso, api::sign_in::put_policy,
         api::notifications::create, api::notifications::list, api::notifications::delete, api::notifications::rotate,
         api::notifications::webhook_deliveries, api::notifications::deliveries, api::notifications::retry,
         api::notifications::report_scan, api::notifications::scans, api::notifications::preferences,

@@ -24,6 +24,9 @@ pub struct ServerConfig {
     pub login: LoginLimits,
     /// How notifications go out (mail, webhooks, retries).
     pub notifications: crate::notify::Notifications,
+    /// Single sign-on may reach providers on loopback or private addresses
+    /// (`--sso-allow-private`).
+    pub sso_allow_private: bool,
 }
 
 /// Shared by every handler; cheap to clone.
@@ -35,6 +38,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Failed sign-ins, per source address and per account (in this instance's memory).
     pub logins: Arc<LoginLimiter>,
+    /// Single sign-on: the client that talks to providers, and what they published.
+    pub sso: Arc<crate::sso::SsoRuntime>,
 }
 
 impl AppState {
@@ -43,6 +48,7 @@ impl AppState {
         AppState {
             store,
             logins: Arc::new(LoginLimiter::new(config.login)),
+            sso: Arc::new(crate::sso::SsoRuntime::new(config.sso_allow_private)),
             config: Arc::new(config),
             metrics: Arc::new(Metrics::default()),
         }

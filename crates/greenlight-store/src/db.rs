@@ -360,7 +360,12 @@ macro_rules! unwrap_into {
 }
 
 unwrap_into!(Text: DateTime<Utc>, chrono::NaiveDate, greenlight_core::Outcome);
-unwrap_into!(Json: serde_json::Value, greenlight_core::CheckResult, crate::model::Decision);
+unwrap_into!(
+    Json: serde_json::Value,
+    greenlight_core::CheckResult,
+    crate::model::Decision,
+    crate::ops::SsoIntent,
+);
 
 impl<T> From<OptText<T>> for Option<T> {
     fn from(w: OptText<T>) -> Option<T> {

@@ -41,6 +41,10 @@ pub use ops::{
     production_etag_of,
 };
 pub use ops::{CONSENT_WARNINGS, NewWebhook, OBLIGATION_HORIZON, ScanRecord, ScanReport, Webhook};
+pub use ops::{
+    CHALLENGE_TTL, LinkedIdentity, SignInPolicy, SsoIntent, SsoPending, SsoPerson, SsoRecord,
+    TotpRecord,
+};
 
 /// How to open a store.
 #[derive(Clone)]

@@ -59,7 +59,11 @@ pub struct Args {
     /// closed networks; otherwise only public https addresses are allowed).
     #[arg(long, env = "GREENLIGHT_WEBHOOK_ALLOW_PRIVATE")]
     pub webhook_allow_private: bool,
-    /// The key that seals secrets Greenlight must use (webhook secrets) at rest: 32 random
+    /// Let single sign-on reach OpenID providers on loopback and private-range addresses
+    /// (an on-premises provider; tests); otherwise only public https providers.
+    #[arg(long, env = "GREENLIGHT_SSO_ALLOW_PRIVATE")]
+    pub sso_allow_private: bool,
+    /// The key that seals secrets Greenlight must use (webhook secrets, the single sign-on client secret, second-factor seeds) at rest: 32 random
     /// bytes, hex. Default: `<audit key stem>.secrets.key` beside the audit key, created on
     /// first start. Give every instance the same key (or GREENLIGHT_SECRETS_KEY_HEX).
     #[arg(long, env = "GREENLIGHT_SECRETS_KEY")]
@@ -390,6 +394,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             trust_proxy: args.trust_proxy,
             audit_public_key: Some(files.key.public_hex()),
             notifications,
+            sso_allow_private: args.sso_allow_private,
             ..Default::default()
         };
         let state = greenlight_server::AppState::new(store, config);

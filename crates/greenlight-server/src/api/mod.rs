@@ -9,6 +9,7 @@ pub mod notifications;
 pub mod packs;
 pub mod productions;
 pub mod registry;
+pub mod sign_in;
 pub mod tenancy;
 
 use axum::Router;
@@ -34,6 +35,13 @@ pub const MAX_DOCUMENT_JSON_BYTES: usize = 32 * 1024 * 1024;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/me", get(tenancy::me))
+        .route(
+            "/api/v1/sso",
+            get(sign_in::get_sso)
+                .put(sign_in::put_sso)
+                .delete(sign_in::delete_sso),
+        )
+        .route("/api/v1/sign-in-policy", axum::routing::put(sign_in::put_policy))
         .route("/api/v1/packs", get(packs::list).post(packs::upload))
         .route("/api/v1/packs/{id}/{version}", get(packs::get_one))
         .route(

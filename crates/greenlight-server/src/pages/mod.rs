@@ -12,6 +12,7 @@ pub mod form;
 pub mod session;
 pub mod views;
 
+mod account;
 mod admin;
 mod assets;
 mod audit;
@@ -27,6 +28,7 @@ mod packs;
 mod queries;
 mod report;
 mod signin;
+mod sso;
 mod unsubscribe;
 
 use std::collections::HashMap;
@@ -50,6 +52,19 @@ pub fn router() -> Router<AppState> {
         .route("/", get(lists::home))
         .route("/signin", get(signin::page).post(signin::submit))
         .route("/signout", post(signin::signout))
+        .route(
+            "/signin/code",
+            get(account::code_form).post(account::code_submit),
+        )
+        .route("/sso/start", get(sso::start))
+        .route("/sso/callback", get(sso::callback))
+        .route("/admin/sso", get(sso::page).post(sso::save))
+        .route("/admin/sso/policy", post(sso::policy))
+        .route("/admin/sso/remove", post(sso::remove))
+        .route("/account", get(account::page))
+        .route("/account/totp", post(account::start_totp))
+        .route("/account/totp/confirm", post(account::confirm_totp))
+        .route("/account/totp/remove", post(account::remove_totp))
         .route("/go", get(lists::go))
         .route("/static/app.css", get(assets::css))
         .route("/static/app.js", get(assets::js))
@@ -304,6 +319,8 @@ pub struct Ctx {
     pub path: String,
     /// Invitations waiting for this person's answer.
     pub invitations: usize,
+    /// The person's admin role waits for a second factor their studio requires.
+    pub admin_on_hold: bool,
 }
 
 impl FromRequestParts<AppState> for Ctx {
@@ -323,7 +340,7 @@ impl FromRequestParts<AppState> for Ctx {
         let Some(secret) = session::read_cookie(&parts.headers, session::SESSION_COOKIE) else {
             return Err(PageError::SignIn { next });
         };
-        let Some(principal) = state.store.principal_by_secret(&secret).await? else {
+        let Some((principal, admin_on_hold)) = crate::auth::resolve(state, &secret).await? else {
             return Err(PageError::SignIn { next });
         };
         let productions = state.store.productions(&principal).await?;
@@ -334,6 +351,7 @@ impl FromRequestParts<AppState> for Ctx {
             productions,
             path,
             invitations,
+            admin_on_hold,
         })
     }
 }
@@ -413,6 +431,7 @@ impl Ctx {
         }
         push("/packs", "Packs");
         push("/dashboard", "Dashboard");
+        push("/account", "Account");
         if self.invitations > 0 {
             push("/invitations", "Invitations");
         }
@@ -454,7 +473,16 @@ impl Ctx {
                 })
                 .collect(),
             csrf: self.csrf(),
-            flashes: Vec::new(),
+            flashes: if self.admin_on_hold && !self.path.starts_with("/account") {
+                vec![views::Flash {
+                    kind: "error",
+                    text: "Your studio requires a second factor of its admins: your admin role is \
+                           on hold until you set one up on your account page (/account)."
+                        .to_owned(),
+                }]
+            } else {
+                Vec::new()
+            },
         }
     }
 
@@ -643,6 +671,14 @@ pub fn flash_for(done: Option<&str>) -> Vec<views::Flash> {
         Some("invitation_declined") => "Invitation declined.",
         Some("linked_org") => "The organisation now works on the production.",
         Some("token_revoked") => "Token revoked.",
+        Some("sso_saved") => {
+            "Single sign-on saved: the provider answered, and the studio's people can sign in through it."
+        }
+        Some("sso_removed") => "Single sign-on removed; local passwords are on again.",
+        Some("policy_saved") => "Sign-in policy saved.",
+        Some("sso_linked") => "Your studio's sign-in is linked to your account.",
+        Some("totp_on") => "Second factor on: sign-ins with your password now ask for a code.",
+        Some("totp_off") => "Second factor removed.",
         _ => return Vec::new(),
     };
     vec![views::Flash {

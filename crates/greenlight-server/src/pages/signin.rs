@@ -130,6 +130,34 @@ pub async fn submit(
         ));
     };
     limiter.succeeded(&email);
+    if !state.store.local_password_allowed(&user).await? {
+        return Ok(render_page(
+            StatusCode::FORBIDDEN,
+            &nonce,
+            &email,
+            Some(
+                "Your studio signs its people in through its own identity provider: use \u{201c}Sign in with your studio\u{201d} below."
+                    .into(),
+            ),
+            &next,
+        ));
+    }
+    if state.store.totp(&user).await?.is_some_and(|t| t.confirmed) {
+        // The password was right; the session waits for the second factor.
+        let challenge = state.store.create_challenge(&user, &next).await?;
+        let mut resp = super::see_other("/signin/code");
+        let secure = crate::client::is_https(&parts.headers, &state.config);
+        let ttl = greenlight_store::CHALLENGE_TTL.to_std().unwrap_or_default();
+        for c in [
+            session::cookie(super::account::CHALLENGE_COOKIE, &challenge, Some(ttl), secure),
+            session::expired_cookie(PRESESSION_COOKIE),
+        ] {
+            if let Ok(v) = HeaderValue::from_str(&c) {
+                resp.headers_mut().append(header::SET_COOKIE, v);
+            }
+        }
+        return Ok(resp);
+    }
     let secret = state.store.create_session(&user, SESSION_LIFETIME).await?;
     let mut resp = super::see_other(&next);
     let secure = crate::client::is_https(&parts.headers, &state.config);

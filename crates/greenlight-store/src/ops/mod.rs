@@ -13,6 +13,7 @@ mod record_state;
 mod records;
 mod registry;
 mod scan_uses;
+mod sign_in;
 mod tenancy;
 mod triage;
 
@@ -28,6 +29,10 @@ pub use pack_records::{
 pub use packs::{PackChange, PackPreview};
 pub use productions::production_etag_of;
 pub use scan_uses::{KEEP_MARKING, ScanUse};
+pub use sign_in::{
+    CHALLENGE_TTL, LinkedIdentity, SignInPolicy, SsoIntent, SsoPending, SsoPerson, SsoRecord,
+    TotpRecord,
+};
 pub use tenancy::{Bootstrap, NewMember};
 
 use sqlx::Row;

@@ -41,7 +41,7 @@ const TOKEN_PREFIX: &str = "glt_";
 const SESSION_PREFIX: &str = "gls_";
 
 /// A long random secret: prefix + 43 characters of base64url (256 bits).
-fn new_secret(prefix: &str) -> String {
+pub(crate) fn new_secret(prefix: &str) -> String {
     use base64::Engine;
     use rand::RngCore;
     let mut b = [0u8; 32];
@@ -259,7 +259,7 @@ async fn studio_of_org(conn: &mut sqlx::AnyConnection, org: &OrgId) -> Result<Or
 }
 
 /// Every studio a person belongs to, directly or through a company or vendor it manages.
-async fn studios_of_user(conn: &mut sqlx::AnyConnection, user: &UserId) -> Result<Vec<OrgId>> {
+pub(crate) async fn studios_of_user(conn: &mut sqlx::AnyConnection, user: &UserId) -> Result<Vec<OrgId>> {
     Ok(sqlx::query_scalar(
         "SELECT DISTINCT COALESCE(o.parent_id, o.id) AS studio FROM memberships m \
          JOIN orgs o ON o.id = m.org_id WHERE m.user_id = $1 ORDER BY studio",
@@ -298,7 +298,7 @@ async fn audit_in_studios_of(
 }
 
 /// The digest of a person's audited state as stored now.
-async fn person_digest(w: &mut WriteCtx, user: &UserId) -> Result<String> {
+pub(crate) async fn person_digest(w: &mut WriteCtx, user: &UserId) -> Result<String> {
     let (salt, state) = user_now(&mut w.conn, &user.0).await?;
     Ok(digest(&salt, &state))
 }
@@ -307,7 +307,7 @@ async fn person_digest(w: &mut WriteCtx, user: &UserId) -> Result<String> {
 /// `studios` and of every studio they belong to now, with the digest of their state after the
 /// change. The first entry carries `before` (the digest before the change); the others record
 /// the same change for another studio, so they start from the state it left.
-async fn audit_person(
+pub(crate) async fn audit_person(
     w: &mut WriteCtx,
     actor: Option<&str>,
     user: &UserId,
