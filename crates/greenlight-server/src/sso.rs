@@ -192,10 +192,7 @@ pub fn open(state: &AppState, sealed: &str, what: &str) -> Result<Vec<u8>, Store
 }
 
 /// The person a completed sign-in names, with the grants as the store takes them.
-pub fn person_of(
-    signed_in: &greenlight_sso::SsoSignIn,
-    mapping: &[ClaimRule],
-) -> SsoPerson {
+pub fn person_of(signed_in: &greenlight_sso::SsoSignIn, mapping: &[ClaimRule]) -> SsoPerson {
     let grants = signed_in
         .grants
         .iter()
@@ -281,10 +278,7 @@ pub async fn save_settings(
     let existing = state.store.sso_record(&studio_id).await?;
     let secret: SecretString = match (&input.client_secret, &existing) {
         (Some(s), _) if !s.trim().is_empty() => SecretString::from(s.trim().to_owned()),
-        (_, Some(record)) => {
-            settings_of(state, record, String::new())?
-                .client_secret
-        }
+        (_, Some(record)) => settings_of(state, record, String::new())?.client_secret,
         (_, None) => {
             return Err(SaveError::Invalid(vec![(
                 "client_secret".into(),
@@ -301,7 +295,12 @@ pub async fn save_settings(
         client_id: input.client_id.trim().to_owned(),
         client_secret: secret.clone(),
         redirect_url: redirect_url(state, headers),
-        scopes: input.scopes.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
+        scopes: input
+            .scopes
+            .iter()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect(),
         claim: input.claim.trim().to_owned(),
         mapping: input.mapping.clone(),
     };
@@ -319,13 +318,19 @@ pub async fn save_settings(
         Ok(()) => {}
         Err(SsoError::Settings(e)) => {
             return Err(SaveError::Invalid(
-                e.problems.into_iter().map(|p| (p.field, p.message)).collect(),
+                e.problems
+                    .into_iter()
+                    .map(|p| (p.field, p.message))
+                    .collect(),
             ));
         }
         Err(e) => {
             let message = e.to_string();
             let message = message.strip_prefix("issuer_url: ").unwrap_or(&message);
-            return Err(SaveError::Invalid(vec![("issuer_url".into(), message.to_owned())]));
+            return Err(SaveError::Invalid(vec![(
+                "issuer_url".into(),
+                message.to_owned(),
+            )]));
         }
     }
     let record = SsoRecord {
@@ -335,7 +340,11 @@ pub async fn save_settings(
         client_secret: if keep_secret {
             String::new()
         } else {
-            seal(state, secret.expose_secret().as_bytes(), "the client secret")?
+            seal(
+                state,
+                secret.expose_secret().as_bytes(),
+                "the client secret",
+            )?
         },
         scopes: settings.scopes,
         claim: settings.claim,

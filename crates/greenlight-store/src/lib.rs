@@ -40,11 +40,11 @@ pub use ops::{
     PackTestOutcome, Replay, ReportScope, ScanUse, TriageBasis, TriagePreview, UsedPack,
     production_etag_of,
 };
-pub use ops::{CONSENT_WARNINGS, NewWebhook, OBLIGATION_HORIZON, ScanRecord, ScanReport, Webhook};
 pub use ops::{
     CHALLENGE_TTL, LinkedIdentity, SignInPolicy, SsoIntent, SsoPending, SsoPerson, SsoRecord,
     TotpRecord,
 };
+pub use ops::{CONSENT_WARNINGS, NewWebhook, OBLIGATION_HORIZON, ScanRecord, ScanReport, Webhook};
 
 /// How to open a store.
 #[derive(Clone)]

@@ -5,13 +5,20 @@
 //! log still verifies after all of it. Run on SQLite always and on a fresh PostgreSQL
 //! database when configured.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 use chrono::{Duration, Utc};
 use greenlight_store::*;
 
 mod backends;
 use backends::{Db, Northlight, northlight, with_each_backend};
 
-fn person(subject: &str, email: &str, grants: Vec<(OrgId, Vec<Role>)>, mapped: &[&OrgId]) -> SsoPerson {
+fn person(
+    subject: &str,
+    email: &str,
+    grants: Vec<(OrgId, Vec<Role>)>,
+    mapped: &[&OrgId],
+) -> SsoPerson {
     SsoPerson {
         issuer: "https://login.northlight.example".into(),
         subject: subject.into(),
@@ -67,34 +74,71 @@ async fn story(db: Db) {
         local_passwords: false,
         admin_totp: false,
     };
-    let err = store.set_sign_in_policy(&admin, Some(&org), off).await.unwrap_err();
+    let err = store
+        .set_sign_in_policy(&admin, Some(&org), off)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("local_passwords"), "{err}");
     // A first save must carry the secret.
-    let err = store.put_sso_settings(&admin, record(&org), true).await.unwrap_err();
+    let err = store
+        .put_sso_settings(&admin, record(&org), true)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("client_secret"), "{err}");
-    store.put_sso_settings(&admin, record(&org), false).await.expect("saved");
+    store
+        .put_sso_settings(&admin, record(&org), false)
+        .await
+        .expect("saved");
     // Saving again without a secret keeps the stored one.
     let mut changed = record(&org);
     changed.claim = "roles".into();
     changed.client_secret = String::new();
-    store.put_sso_settings(&admin, changed, true).await.expect("saved again");
+    store
+        .put_sso_settings(&admin, changed, true)
+        .await
+        .expect("saved again");
     let stored = store.sso_record(&org).await.unwrap().unwrap();
     assert_eq!(stored.claim, "roles");
-    assert_eq!(stored.client_secret, "sealed-secret-as-the-server-stores-it");
+    assert_eq!(
+        stored.client_secret,
+        "sealed-secret-as-the-server-stores-it"
+    );
 
     // A first sign-in provisions a new person with the mapped roles.
     let ana = store
-        .sso_sign_in(&org, person("ana-1", "Ana.Lima@northlight.example", vec![(org.clone(), vec![Role::Reviewer, Role::Legal])], &[&org]))
+        .sso_sign_in(
+            &org,
+            person(
+                "ana-1",
+                "Ana.Lima@northlight.example",
+                vec![(org.clone(), vec![Role::Reviewer, Role::Legal])],
+                &[&org],
+            ),
+        )
         .await
         .expect("provisioned");
     let p = store.principal(&ana).await.unwrap();
     assert_eq!(p.user.email, "ana.lima@northlight.example");
     assert!(p.has_role(&org, Role::Reviewer) && p.has_role(&org, Role::Legal));
-    assert!(store.check_password("ana.lima@northlight.example", "anything-at-all").await.unwrap().is_none());
+    assert!(
+        store
+            .check_password("ana.lima@northlight.example", "anything-at-all")
+            .await
+            .unwrap()
+            .is_none()
+    );
     // The same (issuer, subject) finds the same person, whatever email the provider asserts
     // now; the mapping's roles are the mapping's: legal is gone.
     let again = store
-        .sso_sign_in(&org, person("ana-1", "someone.else@northlight.example", vec![(org.clone(), vec![Role::Reviewer])], &[&org]))
+        .sso_sign_in(
+            &org,
+            person(
+                "ana-1",
+                "someone.else@northlight.example",
+                vec![(org.clone(), vec![Role::Reviewer])],
+                &[&org],
+            ),
+        )
         .await
         .unwrap();
     assert_eq!(again, ana);
@@ -102,33 +146,77 @@ async fn story(db: Db) {
     assert!(p.has_role(&org, Role::Reviewer) && !p.has_role(&org, Role::Legal));
     // Another subject asserting an existing account's email is refused, never linked.
     let err = store
-        .sso_sign_in(&org, person("mallory-9", "reviewer@northlight.example", vec![(org.clone(), vec![Role::Admin])], &[&org]))
+        .sso_sign_in(
+            &org,
+            person(
+                "mallory-9",
+                "reviewer@northlight.example",
+                vec![(org.clone(), vec![Role::Admin])],
+                &[&org],
+            ),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict { .. }), "{err}");
-    assert!(store.identities(&reviewer.user.id).await.unwrap().is_empty());
+    assert!(
+        store
+            .identities(&reviewer.user.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let r = store.principal(&reviewer.user.id).await.unwrap();
     assert!(!r.has_role(&org, Role::Admin));
     // A mapping that names another studio's organisation grants nothing there.
     let err = store
-        .sso_sign_in(&org, person("bo-2", "bo@northlight.example", vec![(other.org.id.clone(), vec![Role::Admin])], &[&other.org.id]))
+        .sso_sign_in(
+            &org,
+            person(
+                "bo-2",
+                "bo@northlight.example",
+                vec![(other.org.id.clone(), vec![Role::Admin])],
+                &[&other.org.id],
+            ),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Forbidden(_)), "{err}");
-    assert!(store.user_by_email("bo@northlight.example").await.unwrap().is_none());
+    assert!(
+        store
+            .user_by_email("bo@northlight.example")
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     // Linking: to the person who asked; an identity linked elsewhere is refused.
     store
-        .link_sso_identity(&reviewer.user.id, &org, person("rev-3", "r@idp.example", vec![], &[]))
+        .link_sso_identity(
+            &reviewer.user.id,
+            &org,
+            person("rev-3", "r@idp.example", vec![], &[]),
+        )
         .await
         .expect("linked");
     let err = store
-        .link_sso_identity(&admin.user.id, &org, person("rev-3", "r@idp.example", vec![], &[]))
+        .link_sso_identity(
+            &admin.user.id,
+            &org,
+            person("rev-3", "r@idp.example", vec![], &[]),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict { .. }), "{err}");
     let found = store
-        .sso_sign_in(&org, person("rev-3", "r@idp.example", vec![(org.clone(), vec![Role::Reviewer])], &[&org]))
+        .sso_sign_in(
+            &org,
+            person(
+                "rev-3",
+                "r@idp.example",
+                vec![(org.clone(), vec![Role::Reviewer])],
+                &[&org],
+            ),
+        )
         .await
         .unwrap();
     assert_eq!(found, reviewer.user.id);
@@ -144,7 +232,11 @@ async fn story(db: Db) {
         expires_at: Utc::now() + Duration::minutes(10),
     };
     store.put_sso_pending("state-1", pending).await.unwrap();
-    let taken = store.take_sso_pending("state-1").await.unwrap().expect("there");
+    let taken = store
+        .take_sso_pending("state-1")
+        .await
+        .unwrap()
+        .expect("there");
     assert_eq!(taken.next, "/queue");
     assert_eq!(
         taken.intent,
@@ -155,7 +247,10 @@ async fn story(db: Db) {
     assert!(store.take_sso_pending("state-1").await.unwrap().is_none());
 
     // TOTP: each step once, and only later steps; enrolment confirmed by the first code.
-    store.start_totp(&admin.user.id, "sealed-seed".into()).await.unwrap();
+    store
+        .start_totp(&admin.user.id, "sealed-seed".into())
+        .await
+        .unwrap();
     assert!(!store.totp(&admin.user.id).await.unwrap().unwrap().confirmed);
     assert!(store.accept_totp_step(&admin.user.id, 100).await.unwrap());
     assert!(!store.accept_totp_step(&admin.user.id, 100).await.unwrap());
@@ -186,7 +281,12 @@ async fn story(db: Db) {
         )
         .await
         .expect("policy");
-    assert!(!store.local_password_allowed(&reviewer.user.id).await.unwrap());
+    assert!(
+        !store
+            .local_password_allowed(&reviewer.user.id)
+            .await
+            .unwrap()
+    );
     // Someone who also belongs to another studio keeps their password.
     store
         .system_add_member(
@@ -200,10 +300,21 @@ async fn story(db: Db) {
         )
         .await
         .unwrap();
-    assert!(store.local_password_allowed(&reviewer.user.id).await.unwrap());
+    assert!(
+        store
+            .local_password_allowed(&reviewer.user.id)
+            .await
+            .unwrap()
+    );
     // An admin with a factor acts as admin; a new admin with a password and none waits.
     let admin_now = store.principal(&admin.user.id).await.unwrap();
-    assert!(store.admin_roles_on_hold(&admin_now).await.unwrap().is_empty());
+    assert!(
+        store
+            .admin_roles_on_hold(&admin_now)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let second = store
         .system_add_member(
             &org,
@@ -217,10 +328,16 @@ async fn story(db: Db) {
         .await
         .unwrap();
     let second = store.principal(&second.id).await.unwrap();
-    assert_eq!(store.admin_roles_on_hold(&second).await.unwrap(), vec![org.clone()]);
+    assert_eq!(
+        store.admin_roles_on_hold(&second).await.unwrap(),
+        vec![org.clone()]
+    );
 
     // Challenges of a password sign-in: found while fresh, gone once ended.
-    let c = store.create_challenge(&admin.user.id, "/queue").await.unwrap();
+    let c = store
+        .create_challenge(&admin.user.id, "/queue")
+        .await
+        .unwrap();
     assert_eq!(
         store.challenge(&c).await.unwrap(),
         Some((admin.user.id.clone(), "/queue".to_owned()))

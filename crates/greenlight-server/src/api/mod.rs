@@ -41,7 +41,10 @@ pub fn router() -> Router<AppState> {
                 .put(sign_in::put_sso)
                 .delete(sign_in::delete_sso),
         )
-        .route("/api/v1/sign-in-policy", axum::routing::put(sign_in::put_policy))
+        .route(
+            "/api/v1/sign-in-policy",
+            axum::routing::put(sign_in::put_policy),
+        )
         .route("/api/v1/packs", get(packs::list).post(packs::upload))
         .route("/api/v1/packs/{id}/{version}", get(packs::get_one))
         .route(

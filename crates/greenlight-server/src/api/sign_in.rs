@@ -35,7 +35,12 @@ pub struct SsoView {
     pub admin_totp: bool,
 }
 
-async fn view(s: &AppState, headers: &HeaderMap, caller: &greenlight_store::Principal, studio: Option<&OrgId>) -> ApiResult<SsoView> {
+async fn view(
+    s: &AppState,
+    headers: &HeaderMap,
+    caller: &greenlight_store::Principal,
+    studio: Option<&OrgId>,
+) -> ApiResult<SsoView> {
     let (studio, record) = s.store.sso_settings(caller, studio).await?;
     let policy = s.store.sign_in_policy(&studio).await?;
     let sign_in_url = rt::public_link(
@@ -48,7 +53,10 @@ async fn view(s: &AppState, headers: &HeaderMap, caller: &greenlight_store::Prin
         configured: record.is_some(),
         issuer_url: record.as_ref().map(|r| r.issuer_url.clone()),
         client_id: record.as_ref().map(|r| r.client_id.clone()),
-        scopes: record.as_ref().map(|r| r.scopes.clone()).unwrap_or_default(),
+        scopes: record
+            .as_ref()
+            .map(|r| r.scopes.clone())
+            .unwrap_or_default(),
         claim: record.as_ref().map(|r| r.claim.clone()),
         mapping: record
             .as_ref()
@@ -99,9 +107,13 @@ pub async fn put_sso(
                 .map(|(f, m)| format!("{f}: {m}"))
                 .collect::<Vec<_>>()
                 .join("; ");
-            let mut err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "Invalid single sign-on settings", summary);
+            let mut err = ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Invalid single sign-on settings",
+                summary,
+            );
             for (field, detail) in problems {
-                let pointer = format!("/{}", field.replace('.', "/").replace('[', "/").replace(']', ""));
+                let pointer = format!("/{}", field.replace(['.', '['], "/").replace(']', ""));
                 err.problem.errors.push(FieldError {
                     path: Some(field),
                     pointer: Some(pointer),
@@ -124,7 +136,9 @@ pub async fn delete_sso(
     Caller(p): Caller,
     ApiQuery(q): ApiQuery<StudioParam>,
 ) -> ApiResult<StatusCode> {
-    s.store.delete_sso_settings(&p, studio_of(&q).as_ref()).await?;
+    s.store
+        .delete_sso_settings(&p, studio_of(&q).as_ref())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -138,6 +152,9 @@ pub async fn put_policy(
     ApiQuery(q): ApiQuery<StudioParam>,
     ApiJson(policy): ApiJson<SignInPolicy>,
 ) -> ApiResult<Json<SignInPolicy>> {
-    let studio = s.store.set_sign_in_policy(&p, studio_of(&q).as_ref(), policy).await?;
+    let studio = s
+        .store
+        .set_sign_in_policy(&p, studio_of(&q).as_ref(), policy)
+        .await?;
     Ok(Json(s.store.sign_in_policy(&studio).await?))
 }

@@ -33,8 +33,9 @@ pub struct IdentityView {
 /// A studio of the person that signs in through its own provider.
 #[derive(Debug, Clone)]
 pub struct StudioSso {
-    pub id: String,
     pub name: String,
+    /// Starts linking the studio's sign-in to this account.
+    pub href: String,
 }
 
 #[derive(Template)]
@@ -70,7 +71,12 @@ pub struct Done {
     done: Option<String>,
 }
 
-async fn account_page(state: &AppState, ctx: &Ctx, done: Option<&str>, error: Option<String>) -> PageResult {
+async fn account_page(
+    state: &AppState,
+    ctx: &Ctx,
+    done: Option<&str>,
+    error: Option<String>,
+) -> PageResult {
     let user = &ctx.principal.user.id;
     let totp_on = state.store.totp(user).await?.is_some_and(|t| t.confirmed);
     let identities = state
@@ -91,15 +97,19 @@ async fn account_page(state: &AppState, ctx: &Ctx, done: Option<&str>, error: Op
             seen.push(m.org_id.clone());
             if state.store.sso_record(&m.org_id).await?.is_some() {
                 studios.push(StudioSso {
-                    id: m.org_id.0.clone(),
                     name: m.org_name.clone(),
+                    href: format!("/sso/start?studio={}&link=1", super::urlencode(&m.org_id.0)),
                 });
             }
         }
     }
     let mut layout = ctx.layout("Your account", None);
     layout.flashes.extend(flash_for(done));
-    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
     Ok((
         status,
         render(&AccountPage {
@@ -123,7 +133,9 @@ pub async fn page(State(state): State<AppState>, ctx: Ctx, Query(q): Query<Done>
 fn seed_of(state: &AppState, sealed: &str) -> PageResult<TotpSeed> {
     let bytes = crate::sso::open(state, sealed, "a second-factor seed")?;
     TotpSeed::from_bytes(bytes).map_err(|e| {
-        PageError::from(greenlight_store::StoreError::Backend(format!("a stored seed: {e}")))
+        PageError::from(greenlight_store::StoreError::Backend(format!(
+            "a stored seed: {e}"
+        )))
     })
 }
 
@@ -142,7 +154,11 @@ fn enrol_page(state: &AppState, ctx: &Ctx, sealed: &str, error: Option<String>) 
     let seed = seed_of(state, sealed)?;
     let url = totp::otpauth_url(&seed, "Greenlight", &ctx.principal.user.email)
         .map_err(|e| PageError::from(greenlight_store::StoreError::Backend(e.to_string())))?;
-    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
     Ok((
         status,
         render(&EnrolPage {
@@ -265,7 +281,9 @@ pub async fn code_submit(
             return Ok(code_page(
                 StatusCode::TOO_MANY_REQUESTS,
                 &secret,
-                Some(format!("Too many wrong codes. Try again in {minutes} minutes.")),
+                Some(format!(
+                    "Too many wrong codes. Try again in {minutes} minutes."
+                )),
             ));
         }
         Gate::Check(delay) if !delay.is_zero() => tokio::time::sleep(delay).await,
@@ -281,7 +299,12 @@ pub async fn code_submit(
     let mut resp = see_other(&next);
     let secure = crate::client::is_https(&parts.headers, &state.config);
     for c in [
-        session::cookie(SESSION_COOKIE, &session_secret, Some(SESSION_LIFETIME), secure),
+        session::cookie(
+            SESSION_COOKIE,
+            &session_secret,
+            Some(SESSION_LIFETIME),
+            secure,
+        ),
         session::expired_cookie(CHALLENGE_COOKIE),
     ] {
         if let Ok(v) = HeaderValue::from_str(&c) {

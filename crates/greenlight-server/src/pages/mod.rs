@@ -56,6 +56,7 @@ pub fn router() -> Router<AppState> {
             "/signin/code",
             get(account::code_form).post(account::code_submit),
         )
+        .route("/sso/find", get(sso::find))
         .route("/sso/start", get(sso::start))
         .route("/sso/callback", get(sso::callback))
         .route("/admin/sso", get(sso::page).post(sso::save))

@@ -149,7 +149,12 @@ pub async fn submit(
         let secure = crate::client::is_https(&parts.headers, &state.config);
         let ttl = greenlight_store::CHALLENGE_TTL.to_std().unwrap_or_default();
         for c in [
-            session::cookie(super::account::CHALLENGE_COOKIE, &challenge, Some(ttl), secure),
+            session::cookie(
+                super::account::CHALLENGE_COOKIE,
+                &challenge,
+                Some(ttl),
+                secure,
+            ),
             session::expired_cookie(PRESESSION_COOKIE),
         ] {
             if let Ok(v) = HeaderValue::from_str(&c) {

@@ -34,7 +34,9 @@ pub struct StartQuery {
 /// The browser's key for a sign-in: a digest of its pre-session cookie (the record is stored,
 /// so it keeps a digest, not the cookie).
 fn browser_key(nonce: &str) -> String {
-    hex::encode(Sha256::digest(format!("greenlight sso browser v1:{nonce}").as_bytes()))
+    hex::encode(Sha256::digest(
+        format!("greenlight sso browser v1:{nonce}").as_bytes(),
+    ))
 }
 
 fn failed(status: StatusCode, detail: impl Into<String>) -> PageError {
@@ -67,6 +69,44 @@ fn person_message(e: &SsoError) -> (StatusCode, String) {
                 .into(),
         ),
     }
+}
+
+#[derive(Template)]
+#[template(path = "sso_continue.html")]
+pub struct ContinuePage {
+    pub layout: Layout,
+    pub studio: String,
+    pub href: String,
+}
+
+/// The sign-in page's "Sign in with your studio": finds the studio by name and sends the
+/// browser on to its sign-in. A page, not a redirect: the sign-in form's content security
+/// policy (`form-action 'self'`) rightly stops a form from leading to another site, and the
+/// provider is another site; a link (here followed at once by the page itself) is not a form.
+pub async fn find(State(state): State<AppState>, Query(q): Query<StartQuery>) -> PageResult {
+    if q.studio.trim().is_empty() || q.studio.len() > 200 {
+        return Err(no_sso());
+    }
+    let Some((studio_id, name)) = state.store.studio_by_id_or_name(&q.studio).await? else {
+        return Err(no_sso());
+    };
+    if state.store.sso_record(&studio_id).await?.is_none() {
+        return Err(no_sso());
+    }
+    let next = safe_next(q.next.as_deref().unwrap_or("/"));
+    let href = format!(
+        "/sso/start?studio={}&next={}",
+        super::urlencode(&studio_id.0),
+        super::urlencode(&next)
+    );
+    Ok(render(&ContinuePage {
+        layout: Layout {
+            title: format!("Sign in with {name}"),
+            ..Layout::default()
+        },
+        studio: name,
+        href,
+    }))
 }
 
 /// Starts a sign-in: remembers it server-side (sealed, ten minutes, bound to this browser)
@@ -148,12 +188,24 @@ pub async fn callback(State(state): State<AppState>, parts: Parts) -> PageResult
     let headers = &parts.headers;
     let query = parts.uri.query().unwrap_or("");
     if query.len() > 4 * greenlight_sso::MAX_CALLBACK_PARAM {
-        return Err(failed(StatusCode::BAD_REQUEST, "The answer from the provider is too long."));
+        return Err(failed(
+            StatusCode::BAD_REQUEST,
+            "The answer from the provider is too long.",
+        ));
     }
-    let url = url::Url::parse(&format!("{}?{query}", rt::redirect_url(&state, headers)))
-        .map_err(|_| failed(StatusCode::BAD_REQUEST, "The answer from the provider could not be read."))?;
+    let url = url::Url::parse(&format!("{}?{query}", rt::redirect_url(&state, headers))).map_err(
+        |_| {
+            failed(
+                StatusCode::BAD_REQUEST,
+                "The answer from the provider could not be read.",
+            )
+        },
+    )?;
     let callback = Callback::from_url(&url);
-    let Some(state_param) = callback.state.clone().filter(|s| !s.is_empty() && s.len() < 512)
+    let Some(state_param) = callback
+        .state
+        .clone()
+        .filter(|s| !s.is_empty() && s.len() < 512)
     else {
         return Err(failed(
             StatusCode::BAD_REQUEST,
@@ -166,10 +218,15 @@ pub async fn callback(State(state): State<AppState>, parts: Parts) -> PageResult
             "This sign-in is unknown or was already used. Start again from the sign-in page.",
         ));
     };
-    let login: PendingLogin = serde_json::from_slice(&rt::open(&state, &pending.record, "a sign-in under way")?)
-        .map_err(|e| StoreError::Backend(format!("a sign-in under way: {e}")))?;
+    let login: PendingLogin =
+        serde_json::from_slice(&rt::open(&state, &pending.record, "a sign-in under way")?)
+            .map_err(|e| StoreError::Backend(format!("a sign-in under way: {e}")))?;
     let nonce = session::read_cookie(headers, PRESESSION_COOKIE).unwrap_or_default();
-    let key = if nonce.is_empty() { String::new() } else { browser_key(&nonce) };
+    let key = if nonce.is_empty() {
+        String::new()
+    } else {
+        browser_key(&nonce)
+    };
     let Some(record) = state.store.sso_record(&pending.studio_id).await? else {
         return Err(no_sso());
     };
@@ -240,7 +297,9 @@ pub async fn callback(State(state): State<AppState>, parts: Parts) -> PageResult
                 .await
             {
                 Ok(()) => Ok(see_other("/account?done=sso_linked")),
-                Err(StoreError::Conflict { message, .. }) => Err(failed(StatusCode::CONFLICT, message)),
+                Err(StoreError::Conflict { message, .. }) => {
+                    Err(failed(StatusCode::CONFLICT, message))
+                }
                 Err(e) => Err(e.into()),
             }
         }
@@ -280,15 +339,21 @@ pub struct StudioQuery {
     done: Option<String>,
 }
 
+/// Problems of a form, each with its field.
+type Problems = Vec<(String, String)>;
+
 async fn settings_page(
     state: &AppState,
     ctx: &Ctx,
     headers: &HeaderMap,
     studio: OrgId,
-    form: Option<(&[(String, String)], Vec<(String, String)>)>,
+    form: Option<(&[(String, String)], Problems)>,
     done: Option<&str>,
 ) -> PageResult {
-    let (studio, record) = state.store.sso_settings(&ctx.principal, Some(&studio)).await?;
+    let (studio, record) = state
+        .store
+        .sso_settings(&ctx.principal, Some(&studio))
+        .await?;
     let policy = state.store.sign_in_policy(&studio).await?;
     let orgs: Vec<OrgRow> = state
         .store
@@ -333,8 +398,16 @@ async fn settings_page(
             Vec::new(),
         ),
     };
-    let sign_in_link = rt::public_link(state, headers, &format!("/sso/start?studio={}", super::urlencode(&studio.0)));
-    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let sign_in_link = rt::public_link(
+        state,
+        headers,
+        &format!("/sso/start?studio={}", super::urlencode(&studio.0)),
+    );
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     let page = SsoSettingsPage {
         layout,
         studio_id: studio.0.clone(),
@@ -362,7 +435,10 @@ fn studio_param(ctx: &Ctx, given: Option<&str>) -> PageResult<OrgId> {
     ctx.principal
         .memberships
         .iter()
-        .find(|m| m.org_kind == greenlight_store::OrgKind::Studio && m.role == greenlight_store::Role::Admin)
+        .find(|m| {
+            m.org_kind == greenlight_store::OrgKind::Studio
+                && m.role == greenlight_store::Role::Admin
+        })
         .map(|m| m.org_id.clone())
         .ok_or_else(|| PageError::forbidden("Single sign-on settings are for a studio's admins."))
 }
@@ -398,7 +474,15 @@ pub async fn save(State(state): State<AppState>, headers: HeaderMap, form: CsrfF
         Ok(r) => r,
         Err(why) => {
             let errors = vec![("mapping".to_owned(), why)];
-            return settings_page(&state, &form.ctx, &headers, studio, Some((&form.pairs, errors)), None).await;
+            return settings_page(
+                &state,
+                &form.ctx,
+                &headers,
+                studio,
+                Some((&form.pairs, errors)),
+                None,
+            )
+            .await;
         }
     };
     let secret = form.get("client_secret");
@@ -406,7 +490,11 @@ pub async fn save(State(state): State<AppState>, headers: HeaderMap, form: CsrfF
         issuer_url: form.get("issuer_url"),
         client_id: form.get("client_id"),
         client_secret: (!secret.trim().is_empty()).then_some(secret),
-        scopes: form.get("scopes").split_whitespace().map(str::to_owned).collect(),
+        scopes: form
+            .get("scopes")
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
         claim: form.get("claim"),
         mapping: rules,
     };
@@ -416,7 +504,15 @@ pub async fn save(State(state): State<AppState>, headers: HeaderMap, form: CsrfF
             super::urlencode(&studio.0)
         ))),
         Err(SaveError::Invalid(errors)) => {
-            settings_page(&state, &form.ctx, &headers, studio, Some((&form.pairs, errors)), None).await
+            settings_page(
+                &state,
+                &form.ctx,
+                &headers,
+                studio,
+                Some((&form.pairs, errors)),
+                None,
+            )
+            .await
         }
         Err(SaveError::Store(e)) => Err(e.into()),
     }

@@ -148,12 +148,12 @@ async fn administered_studio(
 
 /// Every organisation of a studio: the studio and those it created.
 async fn studio_orgs(conn: &mut sqlx::AnyConnection, studio: &OrgId) -> Result<Vec<OrgId>> {
-    Ok(sqlx::query_scalar(
-        "SELECT id FROM orgs WHERE id = $1 OR parent_id = $1 ORDER BY name",
+    Ok(
+        sqlx::query_scalar("SELECT id FROM orgs WHERE id = $1 OR parent_id = $1 ORDER BY name")
+            .bind(studio.0.clone())
+            .fetch_all(&mut *conn)
+            .await?,
     )
-    .bind(studio.0.clone())
-    .fetch_all(&mut *conn)
-    .await?)
 }
 
 impl Store {
@@ -282,7 +282,11 @@ impl Store {
 
     /// Removes a studio's single sign-on (its people keep their accounts; identities stay
     /// linked for when it is set up again). Local passwords come back on.
-    pub async fn delete_sso_settings(&self, actor: &Principal, studio: Option<&OrgId>) -> Result<()> {
+    pub async fn delete_sso_settings(
+        &self,
+        actor: &Principal,
+        studio: Option<&OrgId>,
+    ) -> Result<()> {
         let studio = administered_studio(self, actor, studio).await?;
         let actor_id = actor.user.id.0.clone();
         self.write(move |w| {
@@ -346,7 +350,12 @@ impl Store {
                 "can be switched off only once single sign-on is set up for the studio",
             ));
         }
-        if policy.admin_totp && !self.totp(&actor.user.id).await?.is_some_and(|t| t.confirmed) {
+        if policy.admin_totp
+            && !self
+                .totp(&actor.user.id)
+                .await?
+                .is_some_and(|t| t.confirmed)
+        {
             return Err(StoreError::invalid(
                 "admin_totp",
                 "set up your own second factor first, or you would lose your admin role",
@@ -525,12 +534,11 @@ impl Store {
         let user = user.clone();
         self.write(move |w| {
             Box::pin(async move {
-                let confirmed: Option<OptTs> = sqlx::query_scalar(
-                    "SELECT confirmed_at FROM totp_factors WHERE user_id = $1",
-                )
-                .bind(user.0.clone())
-                .fetch_optional(&mut w.conn)
-                .await?;
+                let confirmed: Option<OptTs> =
+                    sqlx::query_scalar("SELECT confirmed_at FROM totp_factors WHERE user_id = $1")
+                        .bind(user.0.clone())
+                        .fetch_optional(&mut w.conn)
+                        .await?;
                 if confirmed.is_some_and(|c| Option::<DateTime<Utc>>::from(c).is_some()) {
                     return Err(StoreError::conflict(
                         "a second factor is already set up; remove it first to set up another",
@@ -686,7 +694,11 @@ impl Store {
         .bind(principal.user.id.0.clone())
         .fetch_all(self.pool())
         .await?;
-        if requiring.is_empty() || self.totp(&principal.user.id).await?.is_some_and(|t| t.confirmed)
+        if requiring.is_empty()
+            || self
+                .totp(&principal.user.id)
+                .await?
+                .is_some_and(|t| t.confirmed)
         {
             return Ok(Vec::new());
         }
@@ -715,7 +727,12 @@ async fn insert_identity(
     Ok(())
 }
 
-async fn audit_identity(w: &mut WriteCtx, user: &UserId, studio: &OrgId, action: &str) -> Result<()> {
+async fn audit_identity(
+    w: &mut WriteCtx,
+    user: &UserId,
+    studio: &OrgId,
+    action: &str,
+) -> Result<()> {
     w.audit(
         Some(&user.0),
         Some(&studio.0),
@@ -740,7 +757,15 @@ async fn audit_user_everywhere(w: &mut WriteCtx, user: &UserId, action: &str) ->
         w.audit(Some(&user.0), None, action, "user", &user.0, None, None);
     }
     for s in studios {
-        w.audit(Some(&user.0), Some(&s.0), action, "user", &user.0, None, None);
+        w.audit(
+            Some(&user.0),
+            Some(&s.0),
+            action,
+            "user",
+            &user.0,
+            None,
+            None,
+        );
     }
     Ok(())
 }
@@ -757,13 +782,12 @@ async fn sso_sign_in_tx(w: &mut WriteCtx, studio: OrgId, person: SsoPerson) -> R
             "the mapping grants this person no role".into(),
         ));
     }
-    let found: Option<UserId> = sqlx::query_scalar(
-        "SELECT user_id FROM sso_identities WHERE issuer = $1 AND subject = $2",
-    )
-    .bind(person.issuer.clone())
-    .bind(person.subject.clone())
-    .fetch_optional(&mut w.conn)
-    .await?;
+    let found: Option<UserId> =
+        sqlx::query_scalar("SELECT user_id FROM sso_identities WHERE issuer = $1 AND subject = $2")
+            .bind(person.issuer.clone())
+            .bind(person.subject.clone())
+            .fetch_optional(&mut w.conn)
+            .await?;
     let (user, before, studios_before) = match found {
         Some(user) => {
             sqlx::query(
@@ -830,13 +854,12 @@ async fn sso_sign_in_tx(w: &mut WriteCtx, studio: OrgId, person: SsoPerson) -> R
     // The mapping decides the roles in the organisations it names.
     let mut changed = false;
     for org in &person.mapped {
-        let held: Vec<Role> = sqlx::query_scalar(
-            "SELECT role FROM memberships WHERE user_id = $1 AND org_id = $2",
-        )
-        .bind(user.0.clone())
-        .bind(org.0.clone())
-        .fetch_all(&mut w.conn)
-        .await?;
+        let held: Vec<Role> =
+            sqlx::query_scalar("SELECT role FROM memberships WHERE user_id = $1 AND org_id = $2")
+                .bind(user.0.clone())
+                .bind(org.0.clone())
+                .fetch_all(&mut w.conn)
+                .await?;
         let granted: Vec<Role> = person
             .grants
             .iter()
@@ -868,8 +891,15 @@ async fn sso_sign_in_tx(w: &mut WriteCtx, studio: OrgId, person: SsoPerson) -> R
         // A first sign-in: the new person, with the roles the mapping granted.
         None => audit_person(w, Some(&user.0), &user, "user.add", None, vec![studio]).await?,
         Some(before) if changed => {
-            audit_person(w, Some(&user.0), &user, "user.roles", Some(before), studios_before)
-                .await?
+            audit_person(
+                w,
+                Some(&user.0),
+                &user,
+                "user.roles",
+                Some(before),
+                studios_before,
+            )
+            .await?
         }
         Some(_) => {}
     }

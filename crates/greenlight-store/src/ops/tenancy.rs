@@ -259,7 +259,10 @@ async fn studio_of_org(conn: &mut sqlx::AnyConnection, org: &OrgId) -> Result<Or
 }
 
 /// Every studio a person belongs to, directly or through a company or vendor it manages.
-pub(crate) async fn studios_of_user(conn: &mut sqlx::AnyConnection, user: &UserId) -> Result<Vec<OrgId>> {
+pub(crate) async fn studios_of_user(
+    conn: &mut sqlx::AnyConnection,
+    user: &UserId,
+) -> Result<Vec<OrgId>> {
     Ok(sqlx::query_scalar(
         "SELECT DISTINCT COALESCE(o.parent_id, o.id) AS studio FROM memberships m \
          JOIN orgs o ON o.id = m.org_id WHERE m.user_id = $1 ORDER BY studio",
