@@ -512,3 +512,165 @@ async fn a_second_factor_guards_a_password_and_an_admin_role() {
     .await
     .unwrap();
 }
+
+/// `(status, body)` of an API call with a bearer token.
+fn api(
+    method: &str,
+    url: &str,
+    token: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let auth = format!("Bearer {token}");
+    let resp = match (method, body) {
+        ("GET", _) => agent.get(url).header("Authorization", &auth).call(),
+        ("DELETE", _) => agent.delete(url).header("Authorization", &auth).call(),
+        (_, Some(b)) => agent
+            .put(url)
+            .header("Authorization", &auth)
+            .header("Content-Type", "application/json")
+            .send(b.to_string()),
+        (_, None) => agent.put(url).header("Authorization", &auth).send_empty(),
+    }
+    .unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.into_body().read_to_string().unwrap_or_default();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_settings_api_checks_everything_before_it_saves_and_only_for_the_studio() {
+    let server = start_server().await;
+    let base = server.base.clone();
+    let studio = server.store.org_by_name(STUDIO).await.unwrap().unwrap().id;
+    let admin = server
+        .store
+        .user_by_email("admin@northlight.example")
+        .await
+        .unwrap()
+        .unwrap();
+    let reviewer = server
+        .store
+        .user_by_email("reviewer@northlight.example")
+        .await
+        .unwrap()
+        .unwrap();
+    let admin_token = server
+        .store
+        .system_create_token(&admin.id, "t")
+        .await
+        .unwrap();
+    let reviewer_token = server
+        .store
+        .system_create_token(&reviewer.id, "t")
+        .await
+        .unwrap();
+    let southgate = server
+        .store
+        .bootstrap_admin("Southgate Pictures", "admin@southgate.example", "S")
+        .await
+        .unwrap();
+    let provider = start_provider(&format!("{base}/sso/callback"));
+    let studio_id = studio.0.clone();
+    let store = server.store.clone();
+    let handle = tokio::runtime::Handle::current();
+    let studio2 = studio.clone();
+    tokio::task::spawn_blocking(move || {
+        let url = format!("{base}/api/v1/sso?studio_id={studio_id}");
+        let good = |issuer: &str| {
+            json!({
+                "issuer_url": issuer, "client_id": "greenlight", "client_secret": SECRET,
+                "scopes": ["email", "profile", "groups"], "claim": "groups",
+                "mapping": [{"value": "greenlight-reviewers", "organisation": studio_id, "roles": ["reviewer"]}]
+            })
+        };
+        // Every field problem at once, each named.
+        let (status, body) = api(
+            "PUT",
+            &url,
+            &admin_token,
+            Some(json!({
+                "issuer_url": "ftp://login.example", "client_id": "", "client_secret": SECRET,
+                "claim": "groups",
+                "mapping": [{"value": "x", "organisation": southgate.org.id.0, "roles": ["admin"]}]
+            })),
+        );
+        assert_eq!(status, 422, "{body}");
+        let fields: Vec<&str> = body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["path"].as_str())
+            .collect();
+        assert!(fields.contains(&"issuer_url"), "{body}");
+        assert!(fields.contains(&"client_id"), "{body}");
+        assert!(fields.iter().any(|f| f.starts_with("mapping[0]")), "{body}");
+        // A discovery that fails names issuer_url.
+        let (status, body) = api("PUT", &url, &admin_token, Some(good("http://127.0.0.1:9/realms/x")));
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(body["errors"][0]["path"], "issuer_url", "{body}");
+        assert!(body["detail"].as_str().unwrap().contains("discovery"), "{body}");
+        let (_, shown) = api("GET", &url, &admin_token, None);
+        assert_eq!(shown["configured"], false, "nothing half-saved: {shown}");
+        // Only the studio's admins: a reviewer is refused, another studio sees nothing.
+        let (status, _) = api("GET", &url, &reviewer_token, None);
+        assert_eq!(status, 403);
+        let (status, _) = api("PUT", &url, &southgate.token, Some(good("https://x.example")));
+        assert_eq!(status, 404);
+        let (status, _) = api("GET", &url, &southgate.token, None);
+        assert_eq!(status, 404);
+        // Passwords cannot go off before single sign-on exists.
+        let policy = format!("{base}/api/v1/sign-in-policy?studio_id={studio_id}");
+        let (status, body) = api(
+            "PUT",
+            &policy,
+            &admin_token,
+            Some(json!({"local_passwords": false, "admin_totp": false})),
+        );
+        assert_eq!(status, 422, "{body}");
+        assert!(body["detail"].as_str().unwrap().contains("local_passwords"), "{body}");
+
+        let provider = match provider {
+            Ok(p) => p,
+            Err(why) => {
+                println!("skipped (the rest): {why}");
+                return;
+            }
+        };
+        let (status, body) = api("PUT", &url, &admin_token, Some(good(provider.issuer())));
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["issuer_url"], provider.issuer());
+        assert!(body.get("client_secret").is_none(), "{body}");
+        assert!(!body.to_string().contains(SECRET), "the secret is never answered");
+        assert!(body["redirect_url"].as_str().unwrap().ends_with("/sso/callback"));
+        // Stored sealed, never in clear.
+        let record = handle.block_on(store.sso_record(&studio2)).unwrap().unwrap();
+        assert!(!record.client_secret.contains(SECRET), "sealed");
+        assert!(!record.client_secret.is_empty());
+        // A later bad change leaves the good settings as they were.
+        let (status, _) = api("PUT", &url, &admin_token, Some(good("http://127.0.0.1:9/")));
+        assert_eq!(status, 422);
+        let (_, shown) = api("GET", &url, &admin_token, None);
+        assert_eq!(shown["issuer_url"], provider.issuer(), "{shown}");
+        // The settings without a secret keep the stored one (discovery passes with it).
+        let mut keep = good(provider.issuer());
+        keep.as_object_mut().unwrap().remove("client_secret");
+        keep["claim"] = json!("roles");
+        let (status, body) = api("PUT", &url, &admin_token, Some(keep));
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["claim"], "roles");
+        let (status, _) = api("DELETE", &url, &admin_token, None);
+        assert_eq!(status, 204);
+        let (_, shown) = api("GET", &url, &admin_token, None);
+        assert_eq!(shown["configured"], false);
+    })
+    .await
+    .unwrap();
+    assert!(server.store.sso_record(&studio).await.unwrap().is_none());
+}
