@@ -29,6 +29,10 @@ pub use packs::{PackChange, PackPreview};
 pub use productions::production_etag_of;
 pub use scan_uses::{KEEP_MARKING, ScanUse};
 pub use tenancy::{Bootstrap, NewMember};
+pub use tenancy::{
+    MAX_ROTATION_GRACE_HOURS, MAX_TOKEN_DAYS, ROTATION_GRACE_HOURS, SignedIn, TOKEN_DAYS,
+    TokenOptions,
+};
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -129,6 +133,7 @@ pub(crate) fn named_studio(
     given: Option<&crate::model::OrgId>,
     what: &str,
 ) -> Result<crate::model::OrgId> {
+    actor.studio_wide(&format!("act on the studio's {what}"))?;
     let studios: Vec<&crate::model::OrgId> = actor
         .memberships
         .iter()
