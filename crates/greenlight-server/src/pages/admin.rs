@@ -155,9 +155,9 @@ fn token_view(
     let expiry = match t.expires_at {
         None => "Never expires".to_owned(),
         Some(_) if expired => "Expired".to_owned(),
-        Some(e) => match (e - now).num_days() {
-            0 => "Expires within a day".to_owned(),
-            1 => "Expires in 1 day".to_owned(),
+        // Whole days left, counted up: a token made today for 90 days "expires in 90 days".
+        Some(e) => match ((e - now).num_seconds() + 86_399) / 86_400 {
+            ..=1 => "Expires within a day".to_owned(),
             n => format!("Expires in {n} days"),
         },
     };
