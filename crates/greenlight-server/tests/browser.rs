@@ -1671,3 +1671,63 @@ async fn legal_uploads_a_stricter_pack_previews_and_adopts_it_and_the_reviewer_s
         "{suspended:?}"
     );
 }
+
+/// The admin creates a token on the page with an expiry and a production, sees its secret
+/// once and its row (production, expiry, never used), rotates it, and sees the new secret and
+/// the old token marked as rotated. The demo's fixed token says it never expires.
+#[tokio::test]
+async fn the_admin_creates_and_rotates_a_token_on_the_page() {
+    let (chrome, driver) = match webdriver::binaries() {
+        Ok(b) => b,
+        Err(why) => {
+            println!("skipped: {why}");
+            return;
+        }
+    };
+    let server = start_server().await;
+    demo::seed(&server.store).await.expect("the demo seeds");
+    let production = demo_production(&server.store, "admin@northlight.example").await;
+    let (pid, title) = (production.id.0.clone(), production.facts.title.clone());
+    let base = server.base.clone();
+    let pw = demo::DEMO_PASSWORD;
+    let shots = screenshots();
+    tokio::task::spawn_blocking(move || {
+        let drv = Driver::start(&driver);
+        let b = Browser::open(&drv, &chrome);
+        sign_in(&b, &base, "admin@northlight.example", pw);
+        b.goto(&format!("{base}/admin"));
+        assert!(b.text("#h-tokens").contains("API tokens"));
+        assert!(b.body().contains("Never expires"), "the demo token");
+        b.fill("#tok-label", "nightly");
+        b.select("#tok-days", "30");
+        b.select("#tok-production", &pid);
+        b.click("form[action='/admin/tokens'] button[type=submit]");
+        b.wait_for(
+            "the secret is shown",
+            "return !!document.querySelector('#new-secret')",
+            json!([]),
+        );
+        let first = b.text("#new-secret");
+        assert!(first.starts_with("glt_"), "{first}");
+        let body = b.body();
+        assert!(
+            body.contains(&format!("Only {title}")),
+            "the production is offered by name"
+        );
+        assert!(body.contains("Expires in 30 days"), "{body}");
+        b.screenshot(&shots.join("admin-tokens.png"));
+        b.click("button[aria-label='Rotate the token nightly']");
+        b.wait_for(
+            "rotated",
+            "return document.body.innerText.includes('Rotated; works until')",
+            json!([]),
+        );
+        let second = b.text("#new-secret");
+        assert!(
+            second.starts_with("glt_") && second != first,
+            "a new secret"
+        );
+    })
+    .await
+    .expect("the browser runs");
+}

@@ -45,6 +45,10 @@ pub use ops::{
     TotpRecord,
 };
 pub use ops::{CONSENT_WARNINGS, NewWebhook, OBLIGATION_HORIZON, ScanRecord, ScanReport, Webhook};
+pub use ops::{
+    MAX_ROTATION_GRACE_HOURS, MAX_TOKEN_DAYS, ROTATION_GRACE_HOURS, SignedIn, TOKEN_DAYS,
+    TokenOptions,
+};
 
 /// How to open a store.
 #[derive(Clone)]

@@ -428,9 +428,29 @@ pub struct Membership {
 pub struct Principal {
     pub user: User,
     pub memberships: Vec<Membership>,
+    /// Set when the caller presented an API token restricted to one production: the caller
+    /// then acts on that production alone (its declarations, ledger, reports), whatever
+    /// roles the person holds, and on nothing studio-wide.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restricted_to: Option<ProductionId>,
 }
 
 impl Principal {
+    /// True when the caller may act on `production` at all: always, unless their token is
+    /// restricted to another one. (Whether their roles let them is decided as before.)
+    pub fn reaches(&self, production: &ProductionId) -> bool {
+        self.restricted_to.as_ref().is_none_or(|r| r == production)
+    }
+    /// Refuses (Forbidden) an action beyond one production (`what`: "create tokens", "list
+    /// the studio's tools") when the caller's token is restricted to one production.
+    pub fn studio_wide(&self, what: &str) -> Result<(), crate::StoreError> {
+        match &self.restricted_to {
+            None => Ok(()),
+            Some(p) => Err(crate::StoreError::Forbidden(format!(
+                "this token is restricted to production {p}; it cannot {what}"
+            ))),
+        }
+    }
     /// True when the person holds `role` in `org`.
     pub fn has_role(&self, org: &OrgId, role: Role) -> bool {
         self.memberships
@@ -460,6 +480,23 @@ pub struct TokenInfo {
     pub created_at: DateTime<Utc>,
     #[sqlx(try_from = "OptTs")]
     pub revoked_at: Option<DateTime<Utc>>,
+    /// When the token stops working. Every API token has one; only the fixed tokens of a
+    /// demo database have none.
+    #[serde(default)]
+    #[sqlx(try_from = "OptTs")]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When the token last signed a request in, to the minute (recorded at most once a
+    /// minute).
+    #[serde(default)]
+    #[sqlx(try_from = "OptTs")]
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// The one production the token acts on; `None`: everything its person may do.
+    #[serde(default)]
+    pub production_id: Option<ProductionId>,
+    /// The token a rotation issued in its place; this one works until `expires_at` (the
+    /// grace period).
+    #[serde(default)]
+    pub replaced_by: Option<TokenId>,
 }
 
 /// An invitation of a person into an organisation with roles. A person who already has an

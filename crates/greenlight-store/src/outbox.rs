@@ -595,6 +595,7 @@ impl Store {
         filter: &DeliveryFilter,
         page: PageRequest,
     ) -> Result<Page<Delivery>> {
+        actor.studio_wide("read notification deliveries")?;
         let studios: Vec<String> = actor.orgs_with(Role::Admin).map(|o| o.0.clone()).collect();
         if studios.is_empty() {
             return Err(StoreError::Forbidden(
@@ -671,6 +672,7 @@ impl Store {
 
     /// An admin of the studio sends a dead (or failing) delivery again now.
     pub async fn retry_delivery(&self, actor: &Principal, id: &str) -> Result<Delivery> {
+        actor.studio_wide("retry notification deliveries")?;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {DELIVERY_COLUMNS}, d.studio_id FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = $1"
         )))

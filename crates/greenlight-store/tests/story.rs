@@ -457,7 +457,12 @@ async fn workflow_story(db: Db) {
         .await
         .expect("set password");
     let (token, _) = store
-        .create_token(&w.partner, &w.partner.user.id, "ci")
+        .create_token(
+            &w.partner,
+            &w.partner.user.id,
+            "ci",
+            TokenOptions::default(),
+        )
         .await
         .expect("token");
     store

@@ -118,7 +118,58 @@ async fn reads_every_row(db: &mut backends::Db, counts: &str) {
     let verified = store.verify_audit(&admin).await.expect("verify");
     assert!(verified.valid, "{verified:?}");
     reads_the_banks(&store, &db.url, &productions[0].id.0, &expected).await;
+    tokens_gained_an_expiry(&store, &mut conn, &admin).await;
     store.close().await;
+}
+
+/// The fixture's API tokens had no expiry: the upgrade gave each one 90 days from the
+/// upgrade, the first admin's and the demo's alike, and seeding the demo again takes it off
+/// the demo's fixed tokens (only those never expire).
+async fn tokens_gained_an_expiry(store: &Store, conn: &mut sqlx::AnyConnection, admin: &Principal) {
+    let rows = sqlx::query("SELECT label, expires_at FROM tokens WHERE kind = 'api'")
+        .fetch_all(&mut *conn)
+        .await
+        .expect("token rows");
+    assert!(
+        rows.iter()
+            .any(|r| r.get::<String, _>("label") == "first admin")
+    );
+    let in_90_days = chrono::Utc::now() + chrono::Duration::days(90);
+    for r in &rows {
+        let expires: Option<String> = r.get("expires_at");
+        let expires: chrono::DateTime<chrono::Utc> = expires
+            .expect("every API token from before now expires")
+            .parse()
+            .expect("a timestamp");
+        assert!(
+            (in_90_days - expires).num_minutes().abs() < 60,
+            "90 days after the upgrade: {expires}"
+        );
+    }
+    let demo = "glt_demo_admin_0000000000000000000000000000000";
+    let created = store
+        .system_ensure_token(&admin.user.id, "demo", demo)
+        .await
+        .expect("the demo seeding's call");
+    assert!(!created, "the demo token is there already");
+    let demo_token = store
+        .tokens(admin, &admin.user.id)
+        .await
+        .expect("tokens")
+        .into_iter()
+        .find(|t| t.label == "demo")
+        .expect("the demo admin's token");
+    assert_eq!(
+        demo_token.expires_at, None,
+        "the demo's fixed token never expires"
+    );
+    assert!(
+        store
+            .principal_by_secret(demo)
+            .await
+            .expect("lookup")
+            .is_some()
+    );
 }
 
 /// The ledger and the reference bank through the banks API, as the server (on the store's

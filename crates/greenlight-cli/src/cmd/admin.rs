@@ -116,7 +116,10 @@ pub fn run(command: Command) -> anyhow::Result<u8> {
                     "Created studio {:?} ({}) and admin {} ({}).",
                     b.org.name, b.org.id, b.user.email, b.user.id
                 );
-                println!("One-time API token (stored only as a hash; keep it now):");
+                println!(
+                    "One-time API token (stored only as a hash; keep it now; it expires in {} days):",
+                    greenlight_store::TOKEN_DAYS
+                );
                 println!("{}", b.token);
                 Ok(0)
             })?

@@ -102,6 +102,7 @@ pub fn router() -> Router<AppState> {
             get(tenancy::list_tokens).post(tenancy::create_token),
         )
         .route("/api/v1/tokens/{id}", delete(tenancy::revoke_token))
+        .route("/api/v1/tokens/{id}/rotate", post(tenancy::rotate_token))
         .route(
             "/api/v1/productions",
             get(productions::list).post(productions::create),

@@ -5,15 +5,15 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use greenlight_store::{
-    Enrolment, Invitation, InvitationId, NewMember, Org, OrgId, OrgKind, Principal, Role, TokenId,
-    TokenInfo, User, UserId,
+    Enrolment, Invitation, InvitationId, NewMember, Org, OrgId, OrgKind, Principal, ProductionId,
+    Role, TokenId, TokenInfo, TokenOptions, User, UserId,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::ApiJson;
 use crate::auth::Caller;
-use crate::error::{ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 
 /// The caller: user and roles per organisation.
@@ -156,6 +156,14 @@ pub async fn revoke_invitation(
 pub struct NewToken {
     #[serde(default)]
     pub label: String,
+    /// Days until the token expires: 1 to 365 (default 90).
+    #[serde(default)]
+    pub expires_in_days: Option<i64>,
+    /// Restricts the token to this production (one the token's person can read): it then
+    /// reads and acts on that production alone and on nothing studio-wide.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub production_id: Option<ProductionId>,
 }
 
 /// A new token: its metadata and the secret, shown once.
@@ -167,16 +175,59 @@ pub struct CreatedToken {
     pub token: String,
 }
 
-/// Issues an API token (for oneself, or by an admin).
+/// Issues an API token (for oneself, or by an admin), valid for `expires_in_days` (default
+/// 90, at most 365), optionally restricted to one production.
 #[utoipa::path(post, path = "/api/v1/users/{id}/tokens", tag = "people", params(("id" = String, Path)), request_body = NewToken,
-    responses((status = 201, body = CreatedToken)))]
+    responses((status = 201, body = CreatedToken), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_token(
     State(s): State<AppState>,
     Caller(p): Caller,
     Path(id): Path<String>,
     ApiJson(t): ApiJson<NewToken>,
 ) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
-    let (info, token) = s.store.create_token(&p, &UserId(id), &t.label).await?;
+    let options = TokenOptions {
+        expires_in_days: t.expires_in_days,
+        production_id: t.production_id,
+    };
+    let (info, token) = s
+        .store
+        .create_token(&p, &UserId(id), &t.label, options)
+        .await?;
+    Ok((StatusCode::CREATED, Json(CreatedToken { info, token })))
+}
+
+/// A rotation request.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateToken {
+    /// Hours the old token keeps working beside the new one: 0 to 168 (default 24), never
+    /// past its own expiry.
+    #[serde(default)]
+    pub grace_hours: Option<i64>,
+}
+
+/// Rotates an API token: a new secret with the same label and production restriction, as
+/// long-lived as the old one was; the old one works on for the grace period and names its
+/// replacement (`replaced_by`). The body is optional.
+#[utoipa::path(post, path = "/api/v1/tokens/{id}/rotate", tag = "people", params(("id" = String, Path)), request_body(content = RotateToken, description = "Optional: without a body the old token works on for 24 hours"),
+    responses((status = 201, body = CreatedToken), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn rotate_token(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
+    // The body is optional: none rotates with a day's grace.
+    let request: RotateToken = if body.iter().all(u8::is_ascii_whitespace) {
+        RotateToken::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(None, format!("the body is not a rotation: {e}")))?
+    };
+    let (info, token) = s
+        .store
+        .rotate_token(&p, &TokenId(id), request.grace_hours)
+        .await?;
     Ok((StatusCode::CREATED, Json(CreatedToken { info, token })))
 }
 

@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use greenlight_store::input::{NewProduction, ProductionUpdate};
 use greenlight_store::{
     Enrolment, InvitationId, NewMember, OrgId, OrgKind, OrgKind::Studio, ProductionFacts,
-    ProductionId, Role, TokenId,
+    ProductionId, Role, TokenId, TokenOptions,
 };
 use serde::Deserialize;
 
@@ -119,18 +119,19 @@ async fn view(
                 .join(", "),
         })
         .collect();
+    let now = chrono::Utc::now();
+    let titles: std::collections::HashMap<&str, &str> = ctx
+        .productions
+        .iter()
+        .map(|p| (p.id.0.as_str(), p.facts.title.as_str()))
+        .collect();
     let tokens = state
         .store
         .tokens(&ctx.principal, &ctx.principal.user.id)
         .await
         .unwrap_or_default()
         .into_iter()
-        .map(|t| TokenView {
-            id: t.id.0,
-            label: t.label,
-            created: when(t.created_at),
-            revoked: t.revoked_at.map(when).unwrap_or_default(),
-        })
+        .map(|t| token_view(t, now, &titles))
         .collect();
     let mut layout = ctx.layout("Administration", None);
     layout.flashes = flash_for(done);
@@ -142,6 +143,43 @@ async fn view(
         new_secret,
         org_options,
     })
+}
+
+/// A token as the tokens table shows it.
+fn token_view(
+    t: greenlight_store::TokenInfo,
+    now: chrono::DateTime<chrono::Utc>,
+    titles: &std::collections::HashMap<&str, &str>,
+) -> TokenView {
+    let expired = t.expires_at.is_some_and(|e| e <= now);
+    let expiry = match t.expires_at {
+        None => "Never expires".to_owned(),
+        Some(_) if expired => "Expired".to_owned(),
+        // Whole days left, counted up: a token made today for 90 days "expires in 90 days".
+        Some(e) => match ((e - now).num_seconds() + 86_399) / 86_400 {
+            ..=1 => "Expires within a day".to_owned(),
+            n => format!("Expires in {n} days"),
+        },
+    };
+    TokenView {
+        id: t.id.0,
+        label: t.label,
+        created: when(t.created_at),
+        revoked: t.revoked_at.map(when).unwrap_or_default(),
+        expires: t.expires_at.map(when).unwrap_or_default(),
+        expiry,
+        expired,
+        last_used: t.last_used_at.map(when).unwrap_or_else(|| "Never".into()),
+        production: t
+            .production_id
+            .map(|p| {
+                titles
+                    .get(p.0.as_str())
+                    .map_or_else(|| p.0.clone(), |t| (*t).to_owned())
+            })
+            .unwrap_or_else(|| "All".into()),
+        rotated: t.replaced_by.is_some(),
+    }
 }
 
 /// The admin page.
@@ -274,16 +312,48 @@ pub async fn revoke_invitation(
     Ok(see_other("/admin?done=invitation_revoked"))
 }
 
-/// Creates an API token for the signed-in admin; the secret is shown once.
+/// Creates an API token for the signed-in admin (expiring after the days chosen, and
+/// restricted to one production when one is chosen); the secret is shown once.
 pub async fn create_token(State(state): State<AppState>, form: CsrfForm) -> PageResult {
     form.ctx.require(&[Role::Admin], "Creating an API token")?;
+    let expires_in_days = match form.get("expires_in_days").trim() {
+        "" => None,
+        d => Some(
+            d.parse::<i64>()
+                .map_err(|_| bad("The expiry is a number of days, 1 to 365."))?,
+        ),
+    };
+    let production_id = match form.get("production").trim() {
+        "" => None,
+        p => Some(ProductionId(p.to_owned())),
+    };
+    let options = TokenOptions {
+        expires_in_days,
+        production_id,
+    };
     let (_, secret) = state
         .store
         .create_token(
             &form.ctx.principal,
             &form.ctx.principal.user.id,
             &form.get("label"),
+            options,
         )
+        .await?;
+    Ok(render(&view(&state, &form.ctx, Some(secret), None).await?))
+}
+
+/// Rotates one of the admin's API tokens: the new secret is shown once; the old one works
+/// on for a day.
+pub async fn rotate_token(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: CsrfForm,
+) -> PageResult {
+    form.ctx.require(&[Role::Admin], "Rotating an API token")?;
+    let (_, secret) = state
+        .store
+        .rotate_token(&form.ctx.principal, &TokenId(id), None)
         .await?;
     Ok(render(&view(&state, &form.ctx, Some(secret), None).await?))
 }

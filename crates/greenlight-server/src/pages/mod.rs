@@ -131,6 +131,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/deliveries/{id}/retry", post(deliveries::retry))
         .route("/admin/tokens", post(admin::create_token))
         .route("/admin/tokens/{id}/revoke", post(admin::revoke_token))
+        .route("/admin/tokens/{id}/rotate", post(admin::rotate_token))
         .route("/admin/links", post(admin::link_org))
         .route(
             "/unsubscribe/{user}/{kind}/{mac}",
@@ -344,6 +345,10 @@ impl FromRequestParts<AppState> for Ctx {
         let Some((principal, admin_on_hold)) = crate::auth::resolve(state, &secret).await? else {
             return Err(PageError::SignIn { next });
         };
+        // A token restricted to one production calls that production's API, never the pages.
+        if principal.restricted_to.is_some() {
+            return Err(PageError::SignIn { next });
+        }
         let productions = state.store.productions(&principal).await?;
         let invitations = state.store.my_invitations(&principal).await?.len();
         Ok(Ctx {

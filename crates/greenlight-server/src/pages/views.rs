@@ -821,6 +821,17 @@ pub struct TokenView {
     pub label: String,
     pub created: String,
     pub revoked: String,
+    /// When it expires (empty: never).
+    pub expires: String,
+    /// "Expires in 12 days", "Expired", "Never expires".
+    pub expiry: String,
+    pub expired: bool,
+    /// When it last signed a request in, or "Never".
+    pub last_used: String,
+    /// The production it is restricted to, or "All".
+    pub production: String,
+    /// A rotation replaced it; it works until it expires.
+    pub rotated: bool,
 }
 
 /// Admin: organisations, productions, people, invitations, API tokens.
@@ -843,6 +854,11 @@ impl AdminPage {
     /// The union agreements a production may record.
     pub fn agreements(&self) -> form::Choices {
         form::AGREEMENTS
+    }
+
+    /// The expiries a new API token may be given, in days (90 is the default).
+    pub fn token_days(&self) -> &'static [i64] {
+        &[7, 30, 90, 180, 365]
     }
 }
 

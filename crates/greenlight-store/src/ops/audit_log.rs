@@ -113,6 +113,7 @@ impl Store {
     }
 
     fn audit_reader(&self, actor: &Principal) -> Result<Vec<String>> {
+        actor.studio_wide("read the audit log")?;
         let studios: Vec<String> = actor
             .memberships
             .iter()

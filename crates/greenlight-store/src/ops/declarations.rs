@@ -1250,6 +1250,12 @@ fn visible_where(
             ph(p.0.clone(), &mut args)
         ));
     }
+    if let Some(p) = &actor.restricted_to {
+        wher.push_str(&format!(
+            " AND d.production_id = {}",
+            ph(p.0.clone(), &mut args)
+        ));
+    }
     if !states.is_empty() {
         let list: Vec<String> = states
             .iter()

@@ -34,6 +34,10 @@ pub use sign_in::{
     TotpRecord,
 };
 pub use tenancy::{Bootstrap, NewMember};
+pub use tenancy::{
+    MAX_ROTATION_GRACE_HOURS, MAX_TOKEN_DAYS, ROTATION_GRACE_HOURS, SignedIn, TOKEN_DAYS,
+    TokenOptions,
+};
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -134,6 +138,7 @@ pub(crate) fn named_studio(
     given: Option<&crate::model::OrgId>,
     what: &str,
 ) -> Result<crate::model::OrgId> {
+    actor.studio_wide(&format!("act on the studio's {what}"))?;
     let studios: Vec<&crate::model::OrgId> = actor
         .memberships
         .iter()

@@ -584,6 +584,7 @@ impl Store {
         actor: &Principal,
         studio: Option<&OrgId>,
     ) -> Result<Vec<PackRecord>> {
+        actor.studio_wide("list the studio's packs")?;
         let scope = studio
             .map(|s| super::named_studio(actor, Some(s), "packs"))
             .transpose()?;

@@ -59,6 +59,11 @@ pub(crate) struct Access {
 
 impl Access {
     pub fn of(actor: &Principal, p: &Production) -> Option<Access> {
+        // A token restricted to one production sees no other: every read and write of a
+        // production, its declarations, ledger and reports passes here.
+        if !actor.reaches(&p.id) {
+            return None;
+        }
         let studio = actor.is_member(&p.studio_id);
         let orgs: Vec<OrgId> = p
             .linked_orgs
@@ -83,6 +88,7 @@ impl Store {
         studio: &OrgId,
         new: NewProduction,
     ) -> Result<Production> {
+        actor.studio_wide("create productions")?;
         if !actor.has_role(studio, Role::Admin) {
             return Err(StoreError::Forbidden(
                 "only an admin of the studio creates productions".into(),
@@ -160,6 +166,9 @@ impl Store {
             .await?;
             for r in &rows {
                 let id = get_s(r, "id")?;
+                if !actor.reaches(&ProductionId(id.clone())) {
+                    continue;
+                }
                 if !ids.contains(&id) {
                     ids.push(id);
                 }
@@ -486,6 +495,7 @@ pub(crate) async fn studio_default_packs(
 impl Store {
     /// The studio's pack set for new productions (the built-in default when it chose none).
     pub async fn default_packs(&self, actor: &Principal, studio: &OrgId) -> Result<Vec<String>> {
+        actor.studio_wide("read the studio's default packs")?;
         if !actor.is_member(studio) {
             return Err(StoreError::NotFound(format!("studio {}", studio.0)));
         }
@@ -501,6 +511,7 @@ impl Store {
         studio: &OrgId,
         packs: Vec<String>,
     ) -> Result<Vec<String>> {
+        actor.studio_wide("set the studio's default packs")?;
         if !actor.is_member(studio) {
             return Err(StoreError::NotFound(format!("studio {}", studio.0)));
         }

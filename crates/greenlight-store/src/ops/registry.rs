@@ -72,6 +72,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 /// The studio in which the caller holds `role` (the first, when several), or Forbidden.
 fn studio_with(actor: &Principal, role: Role, what: &str) -> Result<OrgId> {
+    actor.studio_wide("change the studio's registry")?;
     actor
         .memberships
         .iter()
@@ -81,6 +82,7 @@ fn studio_with(actor: &Principal, role: Role, what: &str) -> Result<OrgId> {
 }
 
 fn check_studio(actor: &Principal, studio: &OrgId, role: Role, what: &str) -> Result<()> {
+    actor.studio_wide("change the studio's registry")?;
     if actor.has_role(studio, role) {
         Ok(())
     } else {
@@ -309,6 +311,7 @@ impl Store {
 
     /// The consents of the caller's studios, newest first.
     pub async fn consents(&self, actor: &Principal, page: PageRequest) -> Result<Page<Consent>> {
+        actor.studio_wide("list the studio's consents")?;
         let page = page.clamped();
         let mut all = Vec::new();
         for m in actor
@@ -554,6 +557,7 @@ impl Store {
 
     /// The tools of the caller's studios.
     pub async fn tools(&self, actor: &Principal) -> Result<Vec<Tool>> {
+        actor.studio_wide("list the studio's tools")?;
         let mut conn = self.pool().acquire().await?;
         let mut out = Vec::new();
         let mut seen = Vec::new();

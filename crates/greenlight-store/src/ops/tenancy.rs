@@ -10,7 +10,7 @@ use crate::audit::{digest, new_salt};
 use crate::db::{OptTs, to_json, ts};
 use crate::model::{
     Enrolment, Invitation, InvitationId, InvitationState, Membership, Org, OrgId, OrgKind,
-    Principal, Role, TokenId, TokenInfo, User, UserId,
+    Principal, ProductionId, Role, TokenId, TokenInfo, User, UserId,
 };
 use crate::writer::WriteCtx;
 use crate::{Result, Store, StoreError};
@@ -36,6 +36,70 @@ pub struct NewMember {
     #[serde(default)]
     pub password: Option<String>,
 }
+
+/// How long a new API token works when no expiry is asked for, in days.
+pub const TOKEN_DAYS: i64 = 90;
+/// The longest an API token works, in days.
+pub const MAX_TOKEN_DAYS: i64 = 365;
+/// How long a rotated token keeps working beside its replacement, by default and at most,
+/// in hours.
+pub const ROTATION_GRACE_HOURS: i64 = 24;
+/// See [`ROTATION_GRACE_HOURS`].
+pub const MAX_ROTATION_GRACE_HOURS: i64 = 168;
+/// A token's `last_used_at` is written at most once in this many seconds, so a busy client
+/// does not turn every request into a write.
+const LAST_USED_EVERY_SECS: i64 = 60;
+
+/// How long a new API token works and what it may act on.
+#[derive(Debug, Clone, Default)]
+pub struct TokenOptions {
+    /// Days until it expires, 1 to [`MAX_TOKEN_DAYS`]; [`TOKEN_DAYS`] when `None`.
+    pub expires_in_days: Option<i64>,
+    /// The one production it acts on; `None`: whatever its person may do.
+    pub production_id: Option<ProductionId>,
+}
+
+/// The validity a token request asks for, checked.
+fn token_validity(days: Option<i64>) -> Result<chrono::Duration> {
+    match days {
+        None => Ok(chrono::Duration::days(TOKEN_DAYS)),
+        Some(d) if (1..=MAX_TOKEN_DAYS).contains(&d) => Ok(chrono::Duration::days(d)),
+        Some(d) => Err(StoreError::invalid(
+            "expires_in_days",
+            format!(
+                "is {d}; a token works for 1 to {MAX_TOKEN_DAYS} days (the default is {TOKEN_DAYS})"
+            ),
+        )),
+    }
+}
+
+/// What an authentication with a secret found.
+#[derive(Debug, Clone)]
+pub enum SignedIn {
+    /// The secret is valid: who holds it.
+    Principal(Principal),
+    /// The secret was valid and has expired (not revoked).
+    Expired,
+    /// Unknown or revoked.
+    Unknown,
+}
+
+/// A token row as authentication reads it.
+#[derive(sqlx::FromRow)]
+struct TokenUser {
+    #[sqlx(flatten)]
+    user: User,
+    token_id: String,
+    kind: String,
+    #[sqlx(try_from = "OptTs")]
+    expires_at: Option<DateTime<Utc>>,
+    #[sqlx(try_from = "OptTs")]
+    last_used_at: Option<DateTime<Utc>>,
+    production_id: Option<ProductionId>,
+}
+
+const TOKEN_SELECT: &str = "SELECT id, user_id, label, created_at, revoked_at, expires_at, \
+     last_used_at, production_id, replaced_by FROM tokens";
 
 const TOKEN_PREFIX: &str = "glt_";
 const SESSION_PREFIX: &str = "gls_";
@@ -168,12 +232,14 @@ pub(crate) async fn upsert_member(
     Ok((user, salt, created))
 }
 
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn insert_token(
     conn: &mut sqlx::AnyConnection,
     user: &UserId,
     label: &str,
     kind: &str,
     expires: Option<DateTime<Utc>>,
+    production: Option<&ProductionId>,
     now: DateTime<Utc>,
 ) -> Result<(TokenInfo, String)> {
     let secret = new_secret(if kind == "session" {
@@ -187,8 +253,12 @@ pub(crate) async fn insert_token(
         label: label.to_owned(),
         created_at: now,
         revoked_at: None,
+        expires_at: expires,
+        last_used_at: None,
+        production_id: production.cloned(),
+        replaced_by: None,
     };
-    sqlx::query("INSERT INTO tokens (id, user_id, sha256, label, kind, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+    sqlx::query("INSERT INTO tokens (id, user_id, sha256, label, kind, created_at, expires_at, production_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
         .bind(info.id.0.clone())
         .bind(user.0.clone())
         .bind(token_hash(&secret))
@@ -196,6 +266,7 @@ pub(crate) async fn insert_token(
         .bind(kind.to_owned())
         .bind(ts(now))
         .bind(expires.map(ts))
+        .bind(production.map(|p| p.0.clone()))
         .execute(&mut *conn)
         .await?;
     Ok((info, secret))
@@ -226,15 +297,6 @@ async fn hash_new_password(password: &str) -> Result<String> {
     tokio::task::spawn_blocking(move || hash_password(&p))
         .await
         .map_err(|e| StoreError::Backend(e.to_string()))?
-}
-
-/// A session's or token's person and when the secret stops working.
-#[derive(sqlx::FromRow)]
-struct SessionUser {
-    #[sqlx(flatten)]
-    user: User,
-    #[sqlx(try_from = "OptTs")]
-    expires_at: Option<DateTime<Utc>>,
 }
 
 /// A member of an organisation and one of their roles there.
@@ -552,6 +614,66 @@ async fn answer_invitation_tx(
     Ok(invitation)
 }
 
+async fn rotate_token_tx(
+    w: &mut WriteCtx,
+    actor: String,
+    user: UserId,
+    old: TokenId,
+    grace_hours: i64,
+) -> Result<(TokenInfo, String)> {
+    let sql = format!("{TOKEN_SELECT} WHERE id = $1");
+    let current: TokenInfo = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(old.0.clone())
+        .fetch_one(&mut w.conn)
+        .await?;
+    let now = w.now;
+    if current.revoked_at.is_some() {
+        return Err(StoreError::conflict(
+            "this token was revoked; create a new one",
+        ));
+    }
+    if current.expires_at.is_some_and(|e| e <= now) {
+        return Err(StoreError::conflict(
+            "this token has expired; create a new one",
+        ));
+    }
+    if let Some(next) = &current.replaced_by {
+        return Err(StoreError::conflict(format!(
+            "this token was already rotated; rotate its replacement {next}"
+        )));
+    }
+    let validity = match current.expires_at {
+        Some(e) => (e - current.created_at).min(chrono::Duration::days(MAX_TOKEN_DAYS)),
+        None => chrono::Duration::days(TOKEN_DAYS),
+    };
+    let validity = if validity > chrono::Duration::zero() {
+        validity
+    } else {
+        chrono::Duration::days(TOKEN_DAYS)
+    };
+    let (info, secret) = insert_token(
+        &mut w.conn,
+        &user,
+        &current.label,
+        "api",
+        Some(now + validity),
+        current.production_id.as_ref(),
+        now,
+    )
+    .await?;
+    let grace_end = now + chrono::Duration::hours(grace_hours);
+    let old_expiry = current.expires_at.map_or(grace_end, |e| e.min(grace_end));
+    sqlx::query("UPDATE tokens SET replaced_by = $1, expires_at = $2 WHERE id = $3")
+        .bind(info.id.0.clone())
+        .bind(ts(old_expiry))
+        .bind(old.0.clone())
+        .execute(&mut w.conn)
+        .await?;
+    audit_in_studios_of(w, &actor, &user, "token.rotate", "token", &old.0).await?;
+    audit_in_studios_of(w, &actor, &user, "token.create", "token", &info.id.0).await?;
+    Ok((info, secret))
+}
+
 impl Store {
     /// Creates a studio and its first admin, and returns a one-time API token. Refuses when
     /// an organisation of that name exists.
@@ -582,8 +704,17 @@ impl Store {
                     now,
                 )
                 .await?;
-                let (info, token) =
-                    insert_token(&mut w.conn, &user.id, "first admin", "api", None, now).await?;
+                let expires = now + chrono::Duration::days(TOKEN_DAYS);
+                let (info, token) = insert_token(
+                    &mut w.conn,
+                    &user.id,
+                    "first admin",
+                    "api",
+                    Some(expires),
+                    None,
+                    now,
+                )
+                .await?;
                 let oid = org.id.0.clone();
                 w.audit(
                     None,
@@ -622,21 +753,63 @@ impl Store {
     /// Who holds this API token or session secret (`None` when unknown, revoked or expired).
     #[tracing::instrument(skip_all)]
     pub async fn principal_by_secret(&self, secret: &str) -> Result<Option<Principal>> {
-        let row: Option<SessionUser> = sqlx::query_as(
-            "SELECT u.id, u.email, u.name, u.created_at, t.expires_at FROM tokens t JOIN users u ON u.id = t.user_id \
+        Ok(match self.sign_in_with(secret).await? {
+            SignedIn::Principal(p) => Some(p),
+            SignedIn::Expired | SignedIn::Unknown => None,
+        })
+    }
+
+    /// Who holds this API token or session secret, or whether it expired. Records when an
+    /// API token was used, at most once a minute per token: a request that finds the stored
+    /// time recent enough writes nothing.
+    #[tracing::instrument(skip_all)]
+    pub async fn sign_in_with(&self, secret: &str) -> Result<SignedIn> {
+        let row: Option<TokenUser> = sqlx::query_as(
+            "SELECT u.id, u.email, u.name, u.created_at, t.id AS token_id, t.kind, t.expires_at, \
+             t.last_used_at, t.production_id FROM tokens t JOIN users u ON u.id = t.user_id \
              WHERE t.sha256 = $1 AND t.revoked_at IS NULL",
         )
         .bind(token_hash(secret))
         .fetch_optional(self.pool())
         .await?;
-        let Some(SessionUser { user, expires_at }) = row else {
-            return Ok(None);
+        let Some(row) = row else {
+            return Ok(SignedIn::Unknown);
         };
-        if expires_at.is_some_and(|exp| exp < Utc::now()) {
-            return Ok(None);
+        let now = Utc::now();
+        if row.expires_at.is_some_and(|exp| exp <= now) {
+            return Ok(SignedIn::Expired);
         }
-        let memberships = self.memberships(&user.id).await?;
-        Ok(Some(Principal { user, memberships }))
+        let every = chrono::Duration::seconds(LAST_USED_EVERY_SECS);
+        if row.kind == "api" && row.last_used_at.is_none_or(|t| t <= now - every) {
+            self.record_token_use(row.token_id.clone()).await?;
+        }
+        let memberships = self.memberships(&row.user.id).await?;
+        Ok(SignedIn::Principal(Principal {
+            user: row.user,
+            memberships,
+            restricted_to: row.production_id,
+        }))
+    }
+
+    /// Sets a token's `last_used_at` unless another request did within the last minute.
+    /// Not audited: it records use, not a change of what the token may do.
+    async fn record_token_use(&self, token: String) -> Result<()> {
+        self.write(move |w| {
+            Box::pin(async move {
+                let cutoff = w.now - chrono::Duration::seconds(LAST_USED_EVERY_SECS);
+                sqlx::query(
+                    "UPDATE tokens SET last_used_at = $1 WHERE id = $2 \
+                     AND (last_used_at IS NULL OR last_used_at <= $3)",
+                )
+                .bind(ts(w.now))
+                .bind(token)
+                .bind(ts(cutoff))
+                .execute(&mut w.conn)
+                .await?;
+                Ok(())
+            })
+        })
+        .await
     }
 
     /// A person's principal (user and roles), without a secret: for sign-in and tests.
@@ -648,7 +821,11 @@ impl Store {
                 .await?
                 .ok_or_else(|| StoreError::NotFound(format!("user {user}")))?;
         let memberships = self.memberships(&user.id).await?;
-        Ok(Principal { user, memberships })
+        Ok(Principal {
+            user,
+            memberships,
+            restricted_to: None,
+        })
     }
 
     async fn memberships(&self, user: &UserId) -> Result<Vec<Membership>> {
@@ -696,6 +873,7 @@ impl Store {
                     "web session",
                     "session",
                     Some(now + ttl),
+                    None,
                     now,
                 )
                 .await?;
@@ -742,6 +920,7 @@ impl Store {
 
     /// Organisations the caller may see: their own, and those their studios created.
     pub async fn orgs(&self, actor: &Principal) -> Result<Vec<Org>> {
+        actor.studio_wide("list organisations")?;
         let mut out: Vec<Org> = Vec::new();
         for m in &actor.memberships {
             if out.iter().any(|o| o.id == m.org_id) {
@@ -782,6 +961,7 @@ impl Store {
 
     /// True when the caller administers `org` (an admin of it, or of the studio that created it).
     pub async fn administers(&self, actor: &Principal, org: &OrgId) -> Result<bool> {
+        actor.studio_wide("act on organisations or their people")?;
         if actor.has_role(org, Role::Admin) {
             return Ok(true);
         }
@@ -791,6 +971,7 @@ impl Store {
 
     /// A studio admin creates a production company or vendor.
     pub async fn create_org(&self, actor: &Principal, name: &str, kind: OrgKind) -> Result<Org> {
+        actor.studio_wide("create organisations")?;
         let name = required("name", name)?;
         if kind == OrgKind::Studio {
             return Err(StoreError::invalid(
@@ -1015,21 +1196,37 @@ impl Store {
     }
 
     /// Issues an API token for `user` (the caller themself, or an admin of every one of their
-    /// organisations). Returns the secret once.
+    /// organisations), valid for `options.expires_in_days` (90 by default, at most 365) and,
+    /// when `options.production_id` is given, acting on that production alone (one both the
+    /// caller and the token's person can read). Returns the secret once.
     pub async fn create_token(
         &self,
         actor: &Principal,
         user: &UserId,
         label: &str,
+        options: TokenOptions,
     ) -> Result<(TokenInfo, String)> {
         self.may_manage_user(actor, user).await?;
         let label = label.trim().to_owned();
         within("label", &label, MAX_NAME_CHARS)?;
+        let validity = token_validity(options.expires_in_days)?;
+        if let Some(production) = &options.production_id {
+            self.check_token_production(actor, user, production).await?;
+        }
         let (user, actor_id) = (user.clone(), actor.user.id.0.clone());
         self.write(move |w| {
             Box::pin(async move {
-                let (info, secret) =
-                    insert_token(&mut w.conn, &user, &label, "api", None, w.now).await?;
+                let expires = w.now + validity;
+                let (info, secret) = insert_token(
+                    &mut w.conn,
+                    &user,
+                    &label,
+                    "api",
+                    Some(expires),
+                    options.production_id.as_ref(),
+                    w.now,
+                )
+                .await?;
                 audit_in_studios_of(w, &actor_id, &user, "token.create", "token", &info.id.0)
                     .await?;
                 Ok((info, secret))
@@ -1038,25 +1235,66 @@ impl Store {
         .await
     }
 
+    /// Refuses a production restriction that the caller or the token's person cannot read.
+    /// The answer is the same whether the production exists elsewhere or not at all.
+    async fn check_token_production(
+        &self,
+        actor: &Principal,
+        user: &UserId,
+        production: &ProductionId,
+    ) -> Result<()> {
+        let owner = self.principal(user).await?;
+        for who in [actor, &owner] {
+            match self.production(who, production).await {
+                Ok(_) => {}
+                Err(StoreError::NotFound(_)) => {
+                    return Err(StoreError::invalid(
+                        "production_id",
+                        format!(
+                            "{production} is not a production {} can read",
+                            if who.user.id == *user {
+                                "the token's person"
+                            } else {
+                                "you"
+                            }
+                        ),
+                    ));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
     /// A user's API tokens (never the secrets).
     pub async fn tokens(&self, actor: &Principal, user: &UserId) -> Result<Vec<TokenInfo>> {
         self.may_manage_user(actor, user).await?;
-        Ok(sqlx::query_as("SELECT id, user_id, label, created_at, revoked_at FROM tokens WHERE user_id = $1 AND kind = 'api' ORDER BY created_at")
+        let sql = format!("{TOKEN_SELECT} WHERE user_id = $1 AND kind = 'api' ORDER BY created_at");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(user.0.clone())
             .fetch_all(self.pool())
             .await?)
     }
 
-    /// Revokes an API token.
-    pub async fn revoke_token(&self, actor: &Principal, token: &TokenId) -> Result<()> {
-        let user: UserId = sqlx::query_scalar("SELECT user_id FROM tokens WHERE id = $1")
-            .bind(token.0.clone())
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("token {token}")))?;
+    /// The person a token belongs to, when the caller may manage their credentials (else
+    /// not found, so nobody learns another person's token ids).
+    async fn managed_token_owner(&self, actor: &Principal, token: &TokenId) -> Result<UserId> {
+        actor.studio_wide("manage tokens")?;
+        let user: UserId =
+            sqlx::query_scalar("SELECT user_id FROM tokens WHERE id = $1 AND kind = 'api'")
+                .bind(token.0.clone())
+                .fetch_optional(self.pool())
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("token {token}")))?;
         self.may_manage_user(actor, &user)
             .await
             .map_err(|_| StoreError::NotFound(format!("token {token}")))?;
+        Ok(user)
+    }
+
+    /// Revokes an API token.
+    pub async fn revoke_token(&self, actor: &Principal, token: &TokenId) -> Result<()> {
+        let user = self.managed_token_owner(actor, token).await?;
         let (token, actor_id) = (token.clone(), actor.user.id.0.clone());
         self.write(move |w| {
             Box::pin(async move {
@@ -1072,6 +1310,35 @@ impl Store {
             })
         })
         .await
+    }
+
+    /// Rotates an API token: a new secret with the same label and production restriction,
+    /// valid as long as the old one was from its creation (at most a year; 90 days when it
+    /// had no expiry). The old one keeps working for `grace_hours` (24 by default, 0 to
+    /// 168), never past its own expiry, and names its replacement. Returns the new token and
+    /// its secret, once. The same people may rotate a token as may create one.
+    pub async fn rotate_token(
+        &self,
+        actor: &Principal,
+        token: &TokenId,
+        grace_hours: Option<i64>,
+    ) -> Result<(TokenInfo, String)> {
+        let grace = match grace_hours {
+            None => ROTATION_GRACE_HOURS,
+            Some(h) if (0..=MAX_ROTATION_GRACE_HOURS).contains(&h) => h,
+            Some(h) => {
+                return Err(StoreError::invalid(
+                    "grace_hours",
+                    format!(
+                        "is {h}; the old token works on for 0 to {MAX_ROTATION_GRACE_HOURS} hours (the default is {ROTATION_GRACE_HOURS})"
+                    ),
+                ));
+            }
+        };
+        let user = self.managed_token_owner(actor, token).await?;
+        let (token, actor_id) = (token.clone(), actor.user.id.0.clone());
+        self.write(move |w| Box::pin(rotate_token_tx(w, actor_id, user, token, grace)))
+            .await
     }
 
     /// Sets a user's web password (the user themself, or an admin of every one of their
@@ -1113,6 +1380,7 @@ impl Store {
     /// studio, or a studio whose admin the caller is not) manages their own credentials, so
     /// no admin can act as someone of another organisation.
     async fn may_manage_user(&self, actor: &Principal, user: &UserId) -> Result<()> {
+        actor.studio_wide("manage passwords or tokens")?;
         if &actor.user.id == user {
             return Ok(());
         }
@@ -1227,13 +1495,23 @@ impl Store {
         .await
     }
 
-    /// Issues an API token without an acting admin (system use: demo seeding).
+    /// Issues an API token without an acting admin (system use: tests and seeding), valid
+    /// for the default 90 days.
     pub async fn system_create_token(&self, user: &UserId, label: &str) -> Result<String> {
         let (user, label) = (user.clone(), label.to_owned());
         self.write(move |w| {
             Box::pin(async move {
-                let (info, secret) =
-                    insert_token(&mut w.conn, &user, &label, "api", None, w.now).await?;
+                let expires = w.now + chrono::Duration::days(TOKEN_DAYS);
+                let (info, secret) = insert_token(
+                    &mut w.conn,
+                    &user,
+                    &label,
+                    "api",
+                    Some(expires),
+                    None,
+                    w.now,
+                )
+                .await?;
                 w.audit(None, None, "token.create", "token", &info.id.0, None, None);
                 Ok(secret)
             })
@@ -1241,8 +1519,11 @@ impl Store {
         .await
     }
 
-    /// Ensures a token with this exact secret exists for `user` (system use: the demo's
-    /// fixed tokens, so seeding twice changes nothing). Returns true when it was created.
+    /// Ensures a token with this exact secret exists for `user` and never expires (system
+    /// use: the fixed tokens of a demo database, so seeding twice changes nothing; the
+    /// upgrade that gave every existing token an expiry gave these one too, and seeding takes
+    /// it off again). Never for anything but a demo database. Returns true when it was
+    /// created.
     pub async fn system_ensure_token(
         &self,
         user: &UserId,
@@ -1252,8 +1533,19 @@ impl Store {
         let (user, label, hash) = (user.clone(), label.to_owned(), token_hash(secret));
         self.write(move |w| {
             Box::pin(async move {
-                let exists = sqlx::query("SELECT id FROM tokens WHERE sha256 = $1").bind(hash.clone()).fetch_optional(&mut w.conn).await?;
-                if exists.is_some() {
+                let exists: Option<(String, Option<String>)> =
+                    sqlx::query_as("SELECT id, expires_at FROM tokens WHERE sha256 = $1")
+                        .bind(hash.clone())
+                        .fetch_optional(&mut w.conn)
+                        .await?;
+                if let Some((id, expires)) = exists {
+                    if expires.is_some() {
+                        sqlx::query("UPDATE tokens SET expires_at = NULL WHERE id = $1")
+                            .bind(id.clone())
+                            .execute(&mut w.conn)
+                            .await?;
+                        w.audit(None, None, "token.expiry", "token", &id, None, None);
+                    }
                     return Ok(false);
                 }
                 let id = TokenId::new();
