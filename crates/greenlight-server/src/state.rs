@@ -24,6 +24,8 @@ pub struct ServerConfig {
     pub login: LoginLimits,
     /// How notifications go out (mail, webhooks, retries).
     pub notifications: crate::notify::Notifications,
+    /// How many invitation and password-reset mails may go out.
+    pub link_mails: crate::links::MailLimits,
 }
 
 /// Shared by every handler; cheap to clone.
@@ -35,6 +37,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Failed sign-ins, per source address and per account (in this instance's memory).
     pub logins: Arc<LoginLimiter>,
+    /// Link mails, per recipient and per source address (in this instance's memory).
+    pub link_mails: Arc<crate::links::MailLimiter>,
 }
 
 impl AppState {
@@ -43,6 +47,7 @@ impl AppState {
         AppState {
             store,
             logins: Arc::new(LoginLimiter::new(config.login)),
+            link_mails: Arc::new(crate::links::MailLimiter::new(config.link_mails)),
             config: Arc::new(config),
             metrics: Arc::new(Metrics::default()),
         }
