@@ -251,6 +251,22 @@ async fn story(db: Db) {
         .await
         .expect("added");
     let sso = sso.expect("a link");
+    sql(
+        &db,
+        &format!(
+            "INSERT INTO sso_settings (studio_id, issuer_url, client_id, client_secret, scopes, claim, mapping, updated_at, updated_by) \
+             VALUES ('{}', 'https://login.northlight.example', 'greenlight', 'sealed', '', 'groups', '[]', '2026-12-01T00:00:00.000000Z', '{}')",
+            org.0, admin.user.id.0
+        ),
+    )
+    .await;
+    let offered = store
+        .invitation_by_link(&sso.secret)
+        .await
+        .expect("reads")
+        .expect("known");
+    assert!(offered.sso, "the studio's single sign-on is offered");
+    assert_eq!(offered.studio, org);
     store
         .consume_invitation_link(&sso.secret, AccountSetup::SingleSignOn)
         .await
