@@ -12,6 +12,7 @@ pub mod client;
 pub mod demo;
 pub mod error;
 pub mod headers;
+pub mod links;
 pub mod metrics;
 pub mod notify;
 pub mod openapi;

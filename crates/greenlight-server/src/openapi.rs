@@ -16,6 +16,7 @@ use crate::api;
         api::tenancy::decline_invitation, api::tenancy::revoke_invitation,
         api::tenancy::create_token, api::tenancy::list_tokens, api::tenancy::revoke_token,
         api::tenancy::rotate_token,
+        api::links::password_reset,
         api::productions::list, api::productions::create, api::productions::get_one, api::productions::update, api::productions::link,
         api::productions::preview_packs, api::productions::adopt_packs,
         api::packs::upload, api::packs::list, api::packs::get_one, api::packs::default_packs, api::packs::set_default_packs,

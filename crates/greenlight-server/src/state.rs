@@ -27,6 +27,8 @@ pub struct ServerConfig {
     /// Single sign-on may reach providers on loopback or private addresses
     /// (`--sso-allow-private`).
     pub sso_allow_private: bool,
+    /// How many invitation and password-reset mails may go out.
+    pub link_mails: crate::links::MailLimits,
 }
 
 /// Shared by every handler; cheap to clone.
@@ -40,6 +42,8 @@ pub struct AppState {
     pub logins: Arc<LoginLimiter>,
     /// Single sign-on: the client that talks to providers, and what they published.
     pub sso: Arc<crate::sso::SsoRuntime>,
+    /// Link mails, per recipient and per source address (in this instance's memory).
+    pub link_mails: Arc<crate::links::MailLimiter>,
 }
 
 impl AppState {
@@ -49,6 +53,7 @@ impl AppState {
             store,
             logins: Arc::new(LoginLimiter::new(config.login)),
             sso: Arc::new(crate::sso::SsoRuntime::new(config.sso_allow_private)),
+            link_mails: Arc::new(crate::links::MailLimiter::new(config.link_mails)),
             config: Arc::new(config),
             metrics: Arc::new(Metrics::default()),
         }

@@ -35,6 +35,10 @@ pub use db::redact_url;
 pub use error::{FieldProblem, Result, StoreError};
 pub use model::*;
 pub use ops::{
+    AccountSetup, InvitationLink, IssuedLink, LinkProblem, LinkPurpose, RESET_LINK_MINUTES,
+    ResetLink,
+};
+pub use ops::{
     Bootstrap, Disclosure, DisclosureRow, KEEP_MARKING, LedgerOnly, MAX_NAME_CHARS, MAX_PACK_BYTES,
     MAX_SUMMARY_CHARS, MAX_TEXT_CHARS, NewMember, PackChange, PackPreview, PackRecord,
     PackTestOutcome, Replay, ReportScope, ScanUse, TriageBasis, TriagePreview, UsedPack,

@@ -13,6 +13,8 @@ mod check;
 mod guidance;
 #[cfg(feature = "scan")]
 mod hash;
+#[cfg(feature = "server")]
+mod links;
 #[cfg(all(feature = "server", feature = "scan"))]
 mod notifications;
 mod policy;

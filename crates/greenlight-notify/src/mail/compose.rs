@@ -16,7 +16,7 @@ use crate::event::Event;
 use crate::message::MessageText;
 
 /// The domain part of every `Message-ID` Greenlight writes.
-const MESSAGE_ID_DOMAIN: &str = "greenlight";
+pub(super) const MESSAGE_ID_DOMAIN: &str = "greenlight";
 
 /// A mail to one person, ready for [`Mailer::send`](super::Mailer::send).
 ///
@@ -26,13 +26,15 @@ const MESSAGE_ID_DOMAIN: &str = "greenlight";
 /// one-click unsubscribe (RFC 8058).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mail {
-    to: Mailbox,
-    subject: String,
-    text: String,
-    html: String,
-    event_ids: Vec<Uuid>,
-    message_id: String,
-    unsubscribe: Url,
+    pub(super) to: Mailbox,
+    pub(super) subject: String,
+    pub(super) text: String,
+    pub(super) html: String,
+    pub(super) event_ids: Vec<Uuid>,
+    pub(super) message_id: String,
+    /// `None` for a mail a person asked for or must get (a link to sign in with): no
+    /// unsubscribe headers.
+    pub(super) unsubscribe: Option<Url>,
 }
 
 #[derive(Template)]
@@ -88,7 +90,7 @@ impl Mail {
             html,
             event_ids: vec![event.id],
             message_id: format!("<{}@{MESSAGE_ID_DOMAIN}>", event.id),
-            unsubscribe: unsubscribe.clone(),
+            unsubscribe: Some(unsubscribe.clone()),
         })
     }
 
@@ -162,7 +164,7 @@ impl Mail {
             html,
             event_ids,
             message_id: format!("<digest-{digest}@{MESSAGE_ID_DOMAIN}>"),
-            unsubscribe: unsubscribe.clone(),
+            unsubscribe: Some(unsubscribe.clone()),
         })
     }
 
@@ -201,18 +203,23 @@ impl Mail {
     /// `X-Greenlight-Event` (the event ids, comma separated), `List-Unsubscribe`
     /// (`<address>`) and, when the address is https, `List-Unsubscribe-Post:
     /// List-Unsubscribe=One-Click` (RFC 8058 allows one-click only over https; a plain-http
-    /// address, as a development server has, gets the RFC 2369 header alone).
+    /// address, as a development server has, gets the RFC 2369 header alone). A mail of a
+    /// link ([`Mail::link`]) tells of no event and has no unsubscribe address: neither is
+    /// added.
     pub fn headers(&self) -> Vec<(&'static str, String)> {
-        let ids: Vec<String> = self.event_ids.iter().map(Uuid::to_string).collect();
-        let mut headers = vec![
-            ("X-Greenlight-Event", ids.join(", ")),
-            ("List-Unsubscribe", format!("<{}>", self.unsubscribe)),
-        ];
-        if self.unsubscribe.scheme() == "https" {
-            headers.push((
-                "List-Unsubscribe-Post",
-                "List-Unsubscribe=One-Click".to_owned(),
-            ));
+        let mut headers = Vec::new();
+        if !self.event_ids.is_empty() {
+            let ids: Vec<String> = self.event_ids.iter().map(Uuid::to_string).collect();
+            headers.push(("X-Greenlight-Event", ids.join(", ")));
+        }
+        if let Some(unsubscribe) = &self.unsubscribe {
+            headers.push(("List-Unsubscribe", format!("<{unsubscribe}>")));
+            if unsubscribe.scheme() == "https" {
+                headers.push((
+                    "List-Unsubscribe-Post",
+                    "List-Unsubscribe=One-Click".to_owned(),
+                ));
+            }
         }
         headers
     }
@@ -266,11 +273,11 @@ fn event_text(event: &Event, text: &MessageText, unsubscribe: &Url) -> String {
 
 /// Text on one line: line breaks and runs of whitespace become one space, so a value cannot
 /// start a new line in the plain-text part or a header.
-fn one_line(text: &str) -> String {
+pub(super) fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn recipient(to: &str) -> Result<Mailbox, MailError> {
+pub(super) fn recipient(to: &str) -> Result<Mailbox, MailError> {
     to.trim()
         .parse()
         .map_err(|e: lettre::address::AddressError| MailError::Recipient {

@@ -1,6 +1,8 @@
-//! Mail over SMTP: the settings, the mails (one event's, or a daily digest), the mailer.
+//! Mail over SMTP: the settings, the mails (one event's, a daily digest, or a link to
+//! follow), the mailer.
 
 mod compose;
+mod link;
 mod settings;
 
 use std::fmt;
@@ -11,6 +13,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 pub use crate::message::MessageText;
 pub use compose::Mail;
 pub use lettre::message::Mailbox;
+pub use link::LinkMessage;
 pub use settings::{Security, SmtpSettings};
 
 /// Sends mail through one SMTP server, reusing connections (a small pool).

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod declarations;
 pub mod disclosure_actions;
 pub mod ledger;
+pub mod links;
 pub mod notifications;
 pub mod packs;
 pub mod productions;
@@ -85,6 +86,7 @@ pub fn router() -> Router<AppState> {
             get(tenancy::org_invitations),
         )
         .route("/api/v1/me/invitations", get(tenancy::my_invitations))
+        .route("/api/v1/password-reset", post(links::password_reset))
         .route(
             "/api/v1/invitations/{id}/accept",
             post(tenancy::accept_invitation),

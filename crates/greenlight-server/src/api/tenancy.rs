@@ -73,20 +73,54 @@ pub async fn list_members(
     ))
 }
 
+/// A person just added, and what became of the mail with their link.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AddedMember {
+    #[serde(flatten)]
+    pub user: User,
+    /// The link to choose a password (absent when a password was given): mailed, or, when
+    /// it could not be, shown here once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<crate::links::Delivery>,
+}
+
+/// An invitation just sent, and what became of its mail.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitedMember {
+    #[serde(flatten)]
+    pub invitation: Invitation,
+    /// The invitation's link: mailed, or, when it could not be, shown here once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<crate::links::Delivery>,
+}
+
 /// An admin adds a person with roles: a new address becomes a member at once (201, the
-/// person); a person who already has an account is invited instead (202, the invitation)
-/// and holds the roles once they accept it, signed in as themselves.
+/// person; without a password they are mailed a link to choose one); a person who already
+/// has an account is invited instead (202, the invitation, mailed with its link) and holds
+/// the roles once they accept it, signed in as themselves. When mail is not configured (or
+/// fails), `link.url` carries the link, once.
 #[utoipa::path(post, path = "/api/v1/orgs/{id}/members", tag = "people", params(("id" = String, Path)), request_body = NewMember,
-    responses((status = 201, body = User), (status = 202, body = Invitation), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = AddedMember), (status = 202, body = InvitedMember), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn add_member(
     State(s): State<AppState>,
     Caller(p): Caller,
     Path(id): Path<String>,
     ApiJson(m): ApiJson<NewMember>,
 ) -> ApiResult<Response> {
-    Ok(match s.store.add_member(&p, &OrgId(id), m).await? {
-        Enrolment::Added(user) => (StatusCode::CREATED, Json(user)).into_response(),
-        Enrolment::Invited(inv) => (StatusCode::ACCEPTED, Json(inv)).into_response(),
+    let (enrolment, link) = s.store.add_member_with_link(&p, &OrgId(id), m).await?;
+    let link = match link {
+        Some(l) => Some(crate::links::deliver(&s, &l).await),
+        None => None,
+    };
+    Ok(match enrolment {
+        Enrolment::Added(user) => {
+            (StatusCode::CREATED, Json(AddedMember { user, link })).into_response()
+        }
+        Enrolment::Invited(invitation) => (
+            StatusCode::ACCEPTED,
+            Json(InvitedMember { invitation, link }),
+        )
+            .into_response(),
     })
 }
 

@@ -273,8 +273,9 @@ pub async fn set_agreements(State(state): State<AppState>, form: CsrfForm) -> Pa
 }
 
 /// Adds a person to an organisation with a role. A new address becomes a member at once,
-/// with the first password given; someone who already has an account is sent an invitation
-/// instead and keeps their own password.
+/// with the first password given or, without one, mailed a link to choose it; someone who
+/// already has an account is mailed an invitation instead and keeps their own password.
+/// When the link cannot be mailed (no SMTP), the admin is shown it once.
 pub async fn invite(State(state): State<AppState>, form: CsrfForm) -> PageResult {
     form.ctx.require(&[Role::Admin], "Inviting a person")?;
     let role: Role = form.get("role").parse().map_err(bad)?;
@@ -286,15 +287,43 @@ pub async fn invite(State(state): State<AppState>, form: CsrfForm) -> PageResult
         roles: vec![role],
         password: Some(form.get("password")).filter(|p| !p.is_empty() && !existing),
     };
-    let done = match state
+    let (enrolment, link) = state
         .store
-        .add_member(&form.ctx.principal, &OrgId(form.get("org")), member)
-        .await?
-    {
-        Enrolment::Added(_) => "person",
-        Enrolment::Invited(_) => "invited",
+        .add_member_with_link(&form.ctx.principal, &OrgId(form.get("org")), member)
+        .await?;
+    let invited = matches!(enrolment, Enrolment::Invited(_));
+    let Some(link) = link else {
+        return Ok(see_other(if invited {
+            "/admin?done=invited"
+        } else {
+            "/admin?done=person"
+        }));
     };
-    Ok(see_other(&format!("/admin?done={done}")))
+    let delivery = crate::links::deliver(&state, &link).await;
+    if delivery.mailed {
+        return Ok(see_other(if invited {
+            "/admin?done=invited_mailed"
+        } else {
+            "/admin?done=person_mailed"
+        }));
+    }
+    Ok(render(&super::links::LinkIssuedPage {
+        layout: form.ctx.layout("Invitation link", None),
+        heading: if invited {
+            "Invitation created".into()
+        } else {
+            "Person added".into()
+        },
+        email: link.email.clone(),
+        reason: delivery.reason.unwrap_or_default(),
+        url: delivery.url.unwrap_or_default(),
+        expires: when(delivery.expires_at),
+        power: if invited {
+            "open the invitation (accepting it still needs the person to sign in as themselves)"
+        } else {
+            "choose the password of this account and sign in as that person"
+        },
+    }))
 }
 
 /// Withdraws a pending invitation.

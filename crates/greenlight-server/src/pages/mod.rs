@@ -21,8 +21,9 @@ mod dashboard;
 mod declaration;
 mod declare;
 mod deliveries;
-mod invitations;
+pub(crate) mod invitations;
 mod legal;
+mod links;
 mod lists;
 mod packs;
 mod queries;
@@ -126,6 +127,18 @@ pub fn router() -> Router<AppState> {
             post(admin::revoke_invitation),
         )
         .route("/invitations", get(invitations::page))
+        .route(
+            "/join/{secret}",
+            get(links::join_page).post(links::join_submit),
+        )
+        .route(
+            "/forgot",
+            get(links::forgot_page).post(links::forgot_submit),
+        )
+        .route(
+            "/reset/{secret}",
+            get(links::reset_page).post(links::reset_submit),
+        )
         .route("/invitations/{id}/{answer}", post(invitations::answer))
         .route("/admin/deliveries", get(deliveries::page))
         .route("/admin/deliveries/{id}/retry", post(deliveries::retry))
@@ -671,6 +684,14 @@ pub fn flash_for(done: Option<&str>) -> Vec<views::Flash> {
         Some("invited") => {
             "That person already has an account: they were sent an invitation, hold the role \
              once they accept it, and keep their own password."
+        }
+        Some("person_mailed") => {
+            "Person added. They were mailed a link to choose their password; it works once, for \
+             seven days."
+        }
+        Some("invited_mailed") => {
+            "That person already has an account: they were mailed an invitation, hold the role \
+             once they accept it signed in as themselves, and keep their own password."
         }
         Some("invitation_revoked") => "Invitation withdrawn.",
         Some("invitation_accepted") => "Invitation accepted: you now hold its roles.",

@@ -5,6 +5,7 @@ mod audit_log;
 mod declarations;
 mod disclosure;
 mod disclosure_text;
+mod links;
 mod notices;
 mod pack_records;
 mod packs;
@@ -19,6 +20,10 @@ mod triage;
 
 pub use declarations::TriagePreview;
 pub use disclosure::{Disclosure, DisclosureRow, LedgerOnly, ReportScope};
+pub use links::{
+    AccountSetup, InvitationLink, IssuedLink, LinkProblem, LinkPurpose, RESET_LINK_MINUTES,
+    ResetLink,
+};
 pub use notices::{
     CONSENT_WARNINGS, NewWebhook, OBLIGATION_HORIZON, ScanRecord, ScanReport, Webhook,
 };

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
+use super::links::{IssuedLink, invite_new_person, link_invitation};
 use super::record_state::{org_state, user_now};
 use super::records::Salted;
 use super::{MAX_NAME_CHARS, required, within};
@@ -273,15 +274,15 @@ pub(crate) async fn insert_token(
 }
 
 /// Longest email address (RFC 5321's path limit).
-const MAX_EMAIL_CHARS: usize = 254;
+pub(super) const MAX_EMAIL_CHARS: usize = 254;
 /// Shortest and longest password, in characters (argon2 takes any length; the upper bound
 /// keeps one request from costing seconds of hashing).
 const PASSWORD_CHARS: std::ops::RangeInclusive<usize> = 12..=1024;
 /// How long an invitation can be accepted.
-const INVITATION_DAYS: i64 = 7;
+pub(super) const INVITATION_DAYS: i64 = 7;
 
 /// Checks a new password's length and hashes it with argon2, off the async threads.
-async fn hash_new_password(password: &str) -> Result<String> {
+pub(super) async fn hash_new_password(password: &str) -> Result<String> {
     let n = password.chars().count();
     if !PASSWORD_CHARS.contains(&n) {
         return Err(StoreError::invalid(
@@ -307,12 +308,12 @@ struct MemberRole {
     role: Role,
 }
 
-const INVITATION_SELECT: &str = "SELECT i.id, i.org_id, o.name AS org_name, i.email, i.roles, \
+pub(super) const INVITATION_SELECT: &str = "SELECT i.id, i.org_id, o.name AS org_name, i.email, i.roles, \
      COALESCE(NULLIF(u.name, ''), u.email) AS invited_by, i.state, i.created_at, i.expires_at \
      FROM invitations i JOIN orgs o ON o.id = i.org_id JOIN users u ON u.id = i.invited_by";
 
 /// The studio that manages `org` (itself for a studio), on the batch's connection.
-async fn studio_of_org(conn: &mut sqlx::AnyConnection, org: &OrgId) -> Result<OrgId> {
+pub(super) async fn studio_of_org(conn: &mut sqlx::AnyConnection, org: &OrgId) -> Result<OrgId> {
     sqlx::query_scalar("SELECT COALESCE(parent_id, id) AS studio FROM orgs WHERE id = $1")
         .bind(org.0.clone())
         .fetch_optional(&mut *conn)
@@ -1019,6 +1020,19 @@ impl Store {
         org: &OrgId,
         member: NewMember,
     ) -> Result<Enrolment> {
+        Ok(self.add_member_with_link(actor, org, member).await?.0)
+    }
+
+    /// [`Store::add_member`], and the invitation link to mail, issued in the same write: for
+    /// a new person added without a password (the link sets up their account) and for an
+    /// existing person (the link opens the invitation). `None` when a password was given or
+    /// admins added themselves. The link's secret is returned once and stored as SHA-256.
+    pub async fn add_member_with_link(
+        &self,
+        actor: &Principal,
+        org: &OrgId,
+        member: NewMember,
+    ) -> Result<(Enrolment, Option<IssuedLink>)> {
         self.org(actor, org).await?;
         if !self.administers(actor, org).await? {
             return Err(StoreError::Forbidden(
@@ -1041,19 +1055,30 @@ impl Store {
                     Some(p) => Some(hash_new_password(p).await?),
                     None => None,
                 };
-                let user = self
+                let roles = member.roles.clone();
+                let (user, link) = self
                     .write(move |w| {
-                        Box::pin(enrol_new_person(
-                            w,
-                            actor_id,
-                            org,
-                            email,
-                            member,
-                            password_hash,
-                        ))
+                        Box::pin(async move {
+                            let with_link = password_hash.is_none();
+                            let user = enrol_new_person(
+                                w,
+                                actor_id.clone(),
+                                org.clone(),
+                                email,
+                                member,
+                                password_hash,
+                            )
+                            .await?;
+                            let link = if with_link {
+                                Some(invite_new_person(w, &actor_id, &org, &user, &roles).await?)
+                            } else {
+                                None
+                            };
+                            Ok((user, link))
+                        })
                     })
                     .await?;
-                Ok(Enrolment::Added(user))
+                Ok((Enrolment::Added(user), link))
             }
             Some(user) => {
                 if member.password.is_some() {
@@ -1071,19 +1096,25 @@ impl Store {
                         Box::pin(grant_roles(w, Some(actor_id), me, org, member.roles))
                     })
                     .await?;
-                    return Ok(Enrolment::Added(user));
+                    return Ok((Enrolment::Added(user), None));
                 }
                 let inviter = if actor.user.name.trim().is_empty() {
                     actor.user.email.clone()
                 } else {
                     actor.user.name.clone()
                 };
-                let invitation = self
+                let (invitation, link) = self
                     .write(move |w| {
-                        Box::pin(invite_person(w, actor_id, inviter, org, user, member.roles))
+                        Box::pin(async move {
+                            let invitation =
+                                invite_person(w, actor_id, inviter, org, user, member.roles)
+                                    .await?;
+                            let link = link_invitation(w, &invitation, false).await?;
+                            Ok((invitation, link))
+                        })
                     })
                     .await?;
-                Ok(Enrolment::Invited(invitation))
+                Ok((Enrolment::Invited(invitation), Some(link)))
             }
         }
     }
