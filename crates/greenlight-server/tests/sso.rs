@@ -86,6 +86,9 @@ fn start_provider(redirect: &str) -> Result<TestProvider, String> {
             TestUser::new("adm", "adm-password", "adm-0004")
                 .email("admin@northlight.example")
                 .groups(&["greenlight-admins"]),
+            TestUser::new("cara", "cara-password", "cara-0005")
+                .email("cara@idp.northlight.example")
+                .groups(&["greenlight-reviewers"]),
         ],
         id_token_claims: true,
     };
@@ -206,6 +209,29 @@ async fn people_sign_in_with_their_studios_provider() {
         .unwrap()
         .expect("the demo studio")
         .id;
+    // An admin invites Cara by mail (no SMTP here: the link comes back to the admin).
+    let admin_user = server
+        .store
+        .user_by_email("admin@northlight.example")
+        .await
+        .unwrap()
+        .unwrap();
+    let admin_principal = server.store.principal(&admin_user.id).await.unwrap();
+    let (_, link) = server
+        .store
+        .add_member_with_link(
+            &admin_principal,
+            &studio,
+            NewMember {
+                email: "cara@northlight.example".into(),
+                name: "Cara Dunn".into(),
+                roles: vec![Role::Legal],
+                password: None,
+            },
+        )
+        .await
+        .unwrap();
+    let join = link.expect("an invitation link").secret;
     let base = server.base.clone();
     let shots = screenshots();
     let pw = demo::DEMO_PASSWORD;
@@ -253,6 +279,21 @@ async fn people_sign_in_with_their_studios_provider() {
         sso_sign_in(&ana, &base, "ana", "ana-password");
         ana.goto(&format!("{base}/queue"));
         assert!(ana.body().contains("Review queue"), "{}", ana.body());
+
+        // Cara follows her invitation and sets up her account through the studio's sign-in
+        // instead of choosing a password; the link then works no more.
+        let cara = Browser::open(&drv, &chrome);
+        cara.goto(&format!("{base}/join/{join}"));
+        cara.click("a[href^='/sso/start']");
+        provider_login(&cara, &base, "cara", "cara-password");
+        cara.goto(&format!("{base}/account"));
+        assert!(
+            cara.body().contains("cara@northlight.example"),
+            "{}",
+            cara.body()
+        );
+        cara.goto(&format!("{base}/join/{join}"));
+        assert!(cara.body().contains("already"), "{}", cara.body());
 
         // Bo's groups map to nothing: refused, told whom to ask.
         let bo = Browser::open(&drv, &chrome);
@@ -364,6 +405,31 @@ async fn people_sign_in_with_their_studios_provider() {
     assert_eq!(linked.len(), 1);
     assert_eq!(linked[0].subject, "adm-0004");
     assert_eq!(linked[0].issuer, issuer);
+    // Cara is the person the admin invited (her address, the invitation's role), and her
+    // provider identity is linked to her; the mapping added its reviewer role.
+    let cara = server
+        .store
+        .user_by_email("cara@northlight.example")
+        .await
+        .unwrap()
+        .expect("the invited person");
+    let ids = server.store.identities(&cara.id).await.unwrap();
+    assert_eq!(ids.len(), 1);
+    assert_eq!(ids[0].subject, "cara-0005");
+    let cara = server.store.principal(&cara.id).await.unwrap();
+    assert!(
+        cara.has_role(&studio, Role::Reviewer),
+        "{:?}",
+        cara.memberships
+    );
+    assert!(
+        server
+            .store
+            .user_by_email("cara@idp.northlight.example")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 /// A code as an authenticator app shows it, `offset` seconds from now.

@@ -29,6 +29,19 @@ pub struct StartQuery {
     /// Link the provider's identity to the signed-in person instead of signing in.
     #[serde(default)]
     link: Option<String>,
+    /// The secret of a mailed invitation: a new person sets up their account through the
+    /// provider.
+    #[serde(default)]
+    join: Option<String>,
+}
+
+/// What is sealed for a sign-in under way: the protocol's record and, when a new person
+/// sets up their account, the invitation link's secret.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Sealed {
+    login: PendingLogin,
+    #[serde(default)]
+    join: Option<String>,
 }
 
 /// The browser's key for a sign-in: a digest of its pre-session cookie (the record is stored,
@@ -125,7 +138,33 @@ pub async fn start(
     let Some(record) = state.store.sso_record(&studio_id).await? else {
         return Err(no_sso());
     };
-    let intent = if q.link.is_some() {
+    let join = q.join.clone().filter(|j| !j.is_empty());
+    let intent = if let Some(secret) = &join {
+        if secret.len() > 200 {
+            return Err(failed(
+                StatusCode::BAD_REQUEST,
+                "This invitation link is not valid.",
+            ));
+        }
+        let Some(invitation) = state.store.invitation_by_link(secret).await? else {
+            return Err(failed(
+                StatusCode::NOT_FOUND,
+                "This invitation link is not valid.",
+            ));
+        };
+        if let Some(problem) = invitation.problem(Utc::now()) {
+            return Err(failed(StatusCode::GONE, problem.message()));
+        }
+        if !invitation.new_person || invitation.has_password || invitation.studio != studio_id {
+            return Err(failed(
+                StatusCode::CONFLICT,
+                "This invitation is not one to set up through this studio's sign-in: follow its link and sign in as yourself.",
+            ));
+        }
+        SsoIntent::Join {
+            user_id: invitation.person,
+        }
+    } else if q.link.is_some() {
         let Some(secret) = session::read_cookie(&headers, SESSION_COOKIE) else {
             return Err(PageError::SignIn {
                 next: "/account".into(),
@@ -161,8 +200,11 @@ pub async fn start(
     let login = provider
         .begin_login(Utc::now(), &browser_key(&nonce))
         .map_err(|e| failed(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    let json = serde_json::to_vec(&login.pending)
-        .map_err(|e| StoreError::Backend(format!("a sign-in under way: {e}")))?;
+    let json = serde_json::to_vec(&Sealed {
+        login: login.pending.clone(),
+        join,
+    })
+    .map_err(|e| StoreError::Backend(format!("a sign-in under way: {e}")))?;
     state
         .store
         .put_sso_pending(
@@ -218,7 +260,7 @@ pub async fn callback(State(state): State<AppState>, parts: Parts) -> PageResult
             "This sign-in is unknown or was already used. Start again from the sign-in page.",
         ));
     };
-    let login: PendingLogin =
+    let Sealed { login, join } =
         serde_json::from_slice(&rt::open(&state, &pending.record, "a sign-in under way")?)
             .map_err(|e| StoreError::Backend(format!("a sign-in under way: {e}")))?;
     let nonce = session::read_cookie(headers, PRESESSION_COOKIE).unwrap_or_default();
@@ -255,6 +297,41 @@ pub async fn callback(State(state): State<AppState>, parts: Parts) -> PageResult
     };
     let person = rt::person_of(&signed_in, &mapping);
     match pending.intent {
+        SsoIntent::Join { user_id } => {
+            // The invitation's link sets up the account (once), then the identity is linked
+            // to that person and the sign-in goes on as any other.
+            let secret = join.unwrap_or_default();
+            let invited = match state
+                .store
+                .consume_invitation_link(&secret, greenlight_store::AccountSetup::SingleSignOn)
+                .await
+            {
+                Ok(u) => u,
+                Err(StoreError::Conflict { message, .. }) => {
+                    return Err(failed(StatusCode::CONFLICT, message));
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if invited != user_id {
+                return Err(failed(
+                    StatusCode::CONFLICT,
+                    "This invitation is for someone else.",
+                ));
+            }
+            match state
+                .store
+                .link_sso_identity(&user_id, &pending.studio_id, person.clone())
+                .await
+            {
+                Ok(()) => {}
+                Err(StoreError::Conflict { message, .. }) => {
+                    return Err(failed(StatusCode::CONFLICT, message));
+                }
+                Err(e) => return Err(e.into()),
+            }
+            let user = state.store.sso_sign_in(&pending.studio_id, person).await?;
+            start_session(&state, headers, &user, &pending.next).await
+        }
         SsoIntent::SignIn => {
             let user = match state.store.sso_sign_in(&pending.studio_id, person).await {
                 Ok(u) => u,
@@ -266,18 +343,7 @@ pub async fn callback(State(state): State<AppState>, parts: Parts) -> PageResult
                 }
                 Err(e) => return Err(e.into()),
             };
-            let secret = state.store.create_session(&user, SESSION_LIFETIME).await?;
-            let mut resp = see_other(&pending.next);
-            let secure = crate::client::is_https(headers, &state.config);
-            for c in [
-                session::cookie(SESSION_COOKIE, &secret, Some(SESSION_LIFETIME), secure),
-                session::expired_cookie(PRESESSION_COOKIE),
-            ] {
-                if let Ok(v) = HeaderValue::from_str(&c) {
-                    resp.headers_mut().append(header::SET_COOKIE, v);
-                }
-            }
-            Ok(resp)
+            start_session(&state, headers, &user, &pending.next).await
         }
         SsoIntent::Link { user_id } => {
             // The person who started the link must still be the one signed in here.
@@ -304,6 +370,27 @@ pub async fn callback(State(state): State<AppState>, parts: Parts) -> PageResult
             }
         }
     }
+}
+
+/// Starts the session of a person the provider signed in, and goes on to `next`.
+async fn start_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: &greenlight_store::UserId,
+    next: &str,
+) -> PageResult {
+    let secret = state.store.create_session(user, SESSION_LIFETIME).await?;
+    let mut resp = see_other(next);
+    let secure = crate::client::is_https(headers, &state.config);
+    for c in [
+        session::cookie(SESSION_COOKIE, &secret, Some(SESSION_LIFETIME), secure),
+        session::expired_cookie(PRESESSION_COOKIE),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    Ok(resp)
 }
 
 /// One organisation of the studio, for writing the mapping.

@@ -19,6 +19,10 @@ use crate::{Result, Store, StoreError};
 /// How long the second-factor step of a password sign-in waits for the code.
 pub const CHALLENGE_TTL: chrono::Duration = chrono::Duration::minutes(5);
 
+/// Most sign-ins under way at once (each lives ten minutes): anyone may start one, so the
+/// table has a ceiling.
+const MAX_PENDING: i64 = 10_000;
+
 /// A studio's single sign-on settings as stored (the client secret sealed).
 #[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
 pub struct SsoRecord {
@@ -57,6 +61,9 @@ pub enum SsoIntent {
     SignIn,
     /// Link the identity to the person who started it while signed in.
     Link { user_id: UserId },
+    /// Set up the account of a new person invited by mail (the link's secret travels sealed
+    /// with the protocol's record, never in clear).
+    Join { user_id: UserId },
 }
 
 /// A sign-in under way, as stored.
@@ -409,6 +416,14 @@ impl Store {
                     .bind(ts(w.now))
                     .execute(&mut w.conn)
                     .await?;
+                let open: i64 = sqlx::query_scalar("SELECT COUNT(*) AS n FROM sso_pending")
+                    .fetch_one(&mut w.conn)
+                    .await?;
+                if open >= MAX_PENDING {
+                    return Err(StoreError::conflict(
+                        "too many sign-ins are under way; try again in a few minutes",
+                    ));
+                }
                 sqlx::query(
                     "INSERT INTO sso_pending (state, studio_id, record, intent, next, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
                 )
