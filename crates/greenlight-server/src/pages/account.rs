@@ -258,6 +258,48 @@ pub async fn code_form(State(state): State<AppState>, parts: Parts) -> PageResul
     Ok(code_page(StatusCode::OK, &secret, None))
 }
 
+/// After a password was proven (the sign-in form, a reset link): the session starts at once,
+/// or, for a person with a second factor, the code step starts first. Every way in by
+/// password goes through here, so none of them skips the second factor.
+pub async fn after_password(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    user: &UserId,
+    next: &str,
+) -> PageResult {
+    if !state.store.local_password_allowed(user).await? {
+        return Err(PageError::forbidden(
+            "Your studio signs its people in through its own identity provider: use \u{201c}Sign \
+             in with your studio\u{201d} on the sign-in page.",
+        ));
+    }
+    let secure = crate::client::is_https(headers, &state.config);
+    let (cookie, to) = if state.store.totp(user).await?.is_some_and(|t| t.confirmed) {
+        let challenge = state.store.create_challenge(user, next).await?;
+        let ttl = greenlight_store::CHALLENGE_TTL.to_std().unwrap_or_default();
+        (
+            session::cookie(CHALLENGE_COOKIE, &challenge, Some(ttl), secure),
+            "/signin/code".to_owned(),
+        )
+    } else {
+        let secret = state.store.create_session(user, SESSION_LIFETIME).await?;
+        (
+            session::cookie(SESSION_COOKIE, &secret, Some(SESSION_LIFETIME), secure),
+            next.to_owned(),
+        )
+    };
+    let mut resp = see_other(&to);
+    for c in [
+        cookie,
+        session::expired_cookie(super::session::PRESESSION_COOKIE),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    Ok(resp)
+}
+
 /// Checks the code (rate-limited like passwords), then starts the session.
 pub async fn code_submit(
     State(state): State<AppState>,

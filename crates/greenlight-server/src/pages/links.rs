@@ -14,10 +14,10 @@ use axum::extract::{Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use greenlight_store::{AccountSetup, LinkProblem, StoreError, UserId};
+use greenlight_store::{AccountSetup, LinkProblem, StoreError};
 
 use super::invitations::roles_label;
-use super::session::{self, PRESESSION_COOKIE, SESSION_COOKIE, SESSION_LIFETIME};
+use super::session::{self, PRESESSION_COOKIE, SESSION_COOKIE};
 use super::views::Layout;
 use super::{PageError, PageResult, field, render, urlencode, when};
 use crate::state::AppState;
@@ -125,22 +125,6 @@ fn refused(e: StoreError) -> PageError {
         StoreError::NotFound(_) => unknown_link(),
         other => other.into(),
     }
-}
-
-/// Starts a session for `user` and goes home, as the sign-in form does.
-async fn sign_in(state: &AppState, headers: &HeaderMap, user: &UserId) -> PageResult {
-    let secret = state.store.create_session(user, SESSION_LIFETIME).await?;
-    let mut resp = super::see_other("/");
-    let secure = crate::client::is_https(headers, &state.config);
-    for c in [
-        session::cookie(SESSION_COOKIE, &secret, Some(SESSION_LIFETIME), secure),
-        session::expired_cookie(PRESESSION_COOKIE),
-    ] {
-        if let Ok(v) = HeaderValue::from_str(&c) {
-            resp.headers_mut().append(header::SET_COOKIE, v);
-        }
-    }
-    Ok(resp)
 }
 
 /// The two password fields, or the form's complaint.
@@ -298,7 +282,8 @@ pub async fn join_submit(
         Err(StoreError::Invalid { summary, .. }) => return Ok(again(summary)),
         Err(e) => return Err(refused(e)),
     };
-    sign_in(&state, headers, &user).await
+    // The new person's first sign-in, with the password just chosen.
+    super::account::after_password(&state, headers, &user, "/").await
 }
 
 fn reset_form(
@@ -385,7 +370,8 @@ pub async fn reset_submit(
         Err(StoreError::Invalid { summary, .. }) => return Ok(again(summary)),
         Err(e) => return Err(refused(e)),
     };
-    sign_in(&state, headers, &user).await
+    // A reset proves the mailbox, not the second factor: that is still asked for.
+    super::account::after_password(&state, headers, &user, "/").await
 }
 
 fn forgot_page_of(nonce: &str, sent: bool, email: &str, error: Option<String>) -> ForgotPage {

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::session::{self, Gate, PRESESSION_COOKIE, SESSION_COOKIE, SESSION_LIFETIME};
+use super::session::{self, Gate, PRESESSION_COOKIE, SESSION_COOKIE};
 use super::views::{Layout, SignInPage};
 use super::{CsrfForm, PageError, PageResult, field, render};
 use crate::state::AppState;
@@ -142,39 +142,7 @@ pub async fn submit(
             &next,
         ));
     }
-    if state.store.totp(&user).await?.is_some_and(|t| t.confirmed) {
-        // The password was right; the session waits for the second factor.
-        let challenge = state.store.create_challenge(&user, &next).await?;
-        let mut resp = super::see_other("/signin/code");
-        let secure = crate::client::is_https(&parts.headers, &state.config);
-        let ttl = greenlight_store::CHALLENGE_TTL.to_std().unwrap_or_default();
-        for c in [
-            session::cookie(
-                super::account::CHALLENGE_COOKIE,
-                &challenge,
-                Some(ttl),
-                secure,
-            ),
-            session::expired_cookie(PRESESSION_COOKIE),
-        ] {
-            if let Ok(v) = HeaderValue::from_str(&c) {
-                resp.headers_mut().append(header::SET_COOKIE, v);
-            }
-        }
-        return Ok(resp);
-    }
-    let secret = state.store.create_session(&user, SESSION_LIFETIME).await?;
-    let mut resp = super::see_other(&next);
-    let secure = crate::client::is_https(&parts.headers, &state.config);
-    for c in [
-        session::cookie(SESSION_COOKIE, &secret, Some(SESSION_LIFETIME), secure),
-        session::expired_cookie(PRESESSION_COOKIE),
-    ] {
-        if let Ok(v) = HeaderValue::from_str(&c) {
-            resp.headers_mut().append(header::SET_COOKIE, v);
-        }
-    }
-    Ok(resp)
+    super::account::after_password(&state, &parts.headers, &user, &next).await
 }
 
 /// Ends the session in the database and drops the cookie.

@@ -703,8 +703,9 @@ impl Store {
         }
         let requiring: Vec<OrgId> = sqlx::query_scalar(
             "SELECT m.org_id FROM memberships m JOIN orgs o ON o.id = m.org_id \
-             JOIN orgs s ON s.id = COALESCE(o.parent_id, o.id) \
-             WHERE m.user_id = $1 AND m.role = 'admin' AND s.admin_totp = 1",
+             JOIN orgs s ON s.id = COALESCE(o.parent_id, o.id) JOIN users u ON u.id = m.user_id \
+             WHERE m.user_id = $1 AND m.role = 'admin' AND s.admin_totp = 1 \
+             AND u.password_hash IS NOT NULL",
         )
         .bind(principal.user.id.0.clone())
         .fetch_all(self.pool())
