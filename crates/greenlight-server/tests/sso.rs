@@ -272,6 +272,10 @@ async fn people_sign_in_with_their_studios_provider() {
         let account = ana.body();
         assert!(account.contains("ana.lima@northlight.example"), "{account}");
         assert!(account.contains(&issuer2), "{account}");
+        // Ana has no password: the second factor is her provider's, and her studio's
+        // sign-in is already linked.
+        assert!(account.contains("keeps its own second factor"), "{account}");
+        assert!(!ana.exists("a.sso-link"), "{account}");
         ana.screenshot(&shots.join("sso-account.png"));
         // A second sign-in finds the same person again.
         sign_out(&ana);

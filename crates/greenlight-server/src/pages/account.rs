@@ -44,6 +44,8 @@ pub struct AccountPage {
     pub layout: Layout,
     pub email: String,
     pub totp_on: bool,
+    /// Without a password, the person signs in through the studio's provider only.
+    pub has_password: bool,
     pub identities: Vec<IdentityView>,
     pub studios: Vec<StudioSso>,
     pub admin_on_hold: bool,
@@ -79,10 +81,10 @@ async fn account_page(
 ) -> PageResult {
     let user = &ctx.principal.user.id;
     let totp_on = state.store.totp(user).await?.is_some_and(|t| t.confirmed);
-    let identities = state
-        .store
-        .identities(user)
-        .await?
+    let linked = state.store.identities(user).await?;
+    let linked_studios: Vec<greenlight_store::OrgId> =
+        linked.iter().map(|i| i.studio_id.clone()).collect();
+    let identities = linked
         .into_iter()
         .map(|i| IdentityView {
             issuer: i.issuer,
@@ -93,7 +95,10 @@ async fn account_page(
     let mut studios = Vec::new();
     let mut seen = Vec::new();
     for m in &ctx.principal.memberships {
-        if m.org_kind == greenlight_store::OrgKind::Studio && !seen.contains(&m.org_id) {
+        if m.org_kind == greenlight_store::OrgKind::Studio
+            && !seen.contains(&m.org_id)
+            && !linked_studios.contains(&m.org_id)
+        {
             seen.push(m.org_id.clone());
             if state.store.sso_record(&m.org_id).await?.is_some() {
                 studios.push(StudioSso {
@@ -116,6 +121,7 @@ async fn account_page(
             layout,
             email: ctx.principal.user.email.clone(),
             totp_on,
+            has_password: state.store.has_password(user).await?,
             identities,
             studios,
             admin_on_hold: ctx.admin_on_hold,

@@ -518,6 +518,17 @@ impl Store {
         .await
     }
 
+    /// Whether a person has a local password (people provisioned by single sign-on have
+    /// none until they choose one).
+    pub async fn has_password(&self, user: &UserId) -> Result<bool> {
+        let hash: Option<Option<String>> =
+            sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+                .bind(user.0.clone())
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(hash.flatten().is_some())
+    }
+
     /// The SSO identities linked to a person.
     pub async fn identities(&self, user: &UserId) -> Result<Vec<LinkedIdentity>> {
         Ok(sqlx::query_as(
