@@ -4,6 +4,8 @@
 //!
 //! Screenshots of the key pages go to `target/screenshots/` (or `GREENLIGHT_SCREENSHOTS`).
 
+#[path = "browser/pages.rs"]
+mod pages;
 #[path = "browser/webdriver.rs"]
 mod webdriver;
 
@@ -15,6 +17,7 @@ use greenlight_store::{
     NewMember, OrgKind, Principal, Production, ProductionFacts, Role, SigningKey, Store,
     StoreConfig,
 };
+use pages::{screenshots, sign_in, sign_out};
 use serde_json::json;
 use webdriver::{Browser, Driver};
 
@@ -55,37 +58,6 @@ async fn start_server() -> Server {
         store,
         _dir: dir,
     }
-}
-
-fn screenshots() -> PathBuf {
-    let dir = std::env::var("GREENLIGHT_SCREENSHOTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots")
-        });
-    std::fs::create_dir_all(&dir).expect("the screenshot folder");
-    dir
-}
-
-fn sign_in(b: &Browser, base: &str, email: &str, password: &str) {
-    b.goto(&format!("{base}/signin"));
-    b.fill("#email", email);
-    b.fill("#password", password);
-    b.click("form[action='/signin'] button[type=submit]");
-    b.wait_for(
-        "sign-in",
-        "return !location.pathname.startsWith('/signin')",
-        json!([]),
-    );
-}
-
-fn sign_out(b: &Browser) {
-    b.click("form[action='/signout'] button");
-    b.wait_for(
-        "sign-out",
-        "return location.pathname === '/signin'",
-        json!([]),
-    );
 }
 
 async fn principal(store: &Store, email: &str) -> Principal {

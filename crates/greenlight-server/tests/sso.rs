@@ -10,16 +10,17 @@
 //! Skips, saying why, when node, the npm package, chromium or chromedriver is missing.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
 
+#[path = "browser/pages.rs"]
+mod pages;
 #[path = "browser/webdriver.rs"]
 mod webdriver;
-
-use std::path::PathBuf;
 
 use greenlight_server::{AppState, ServerConfig, app, demo};
 use greenlight_sso::test_provider::{
     ProviderConfig, StartError, TestClient, TestProvider, TestUser,
 };
 use greenlight_store::{NewMember, OrgId, Role, SigningKey, Store, StoreConfig};
+use pages::{screenshots, sign_in, sign_out};
 use serde_json::json;
 use webdriver::{Browser, Driver};
 
@@ -96,38 +97,6 @@ fn start_provider(redirect: &str) -> Result<TestProvider, String> {
         Err(StartError::Unavailable(why)) => Err(why),
         Err(e) => panic!("{e}"),
     }
-}
-
-fn screenshots() -> PathBuf {
-    let dir = std::env::var("GREENLIGHT_SCREENSHOTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots")
-        });
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn sign_in(b: &Browser, base: &str, email: &str, password: &str) {
-    b.goto(&format!("{base}/signin"));
-    b.fill("#email", email);
-    b.fill("#password", password);
-    b.click("form[action='/signin'] button[type=submit]");
-    b.wait_for(
-        "sign-in",
-        "return !location.pathname.startsWith('/signin') || location.pathname === '/signin/code' \
-         || !!document.querySelector('[role=alert]')",
-        json!([]),
-    );
-}
-
-fn sign_out(b: &Browser) {
-    b.click("form[action='/signout'] button");
-    b.wait_for(
-        "sign-out",
-        "return location.pathname === '/signin'",
-        json!([]),
-    );
 }
 
 /// Signs in through the studio's provider from the sign-in page: the studio's name, then the

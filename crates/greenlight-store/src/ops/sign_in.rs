@@ -272,15 +272,7 @@ impl Store {
                 .bind(actor_id.clone())
                 .execute(&mut w.conn)
                 .await?;
-                w.audit(
-                    Some(&actor_id),
-                    Some(&studio.0),
-                    "sso.settings",
-                    "org",
-                    &studio.0,
-                    None,
-                    None,
-                );
+                audit_studio(w, &actor_id, &studio, "sso.settings");
                 Ok(())
             })
         })
@@ -312,15 +304,7 @@ impl Store {
                     .bind(studio.0.clone())
                     .execute(&mut w.conn)
                     .await?;
-                w.audit(
-                    Some(&actor_id),
-                    Some(&studio.0),
-                    "sso.remove",
-                    "org",
-                    &studio.0,
-                    None,
-                    None,
-                );
+                audit_studio(w, &actor_id, &studio, "sso.remove");
                 Ok(())
             })
         })
@@ -378,15 +362,7 @@ impl Store {
                     .bind(id.0.clone())
                     .execute(&mut w.conn)
                     .await?;
-                w.audit(
-                    Some(&actor_id),
-                    Some(&id.0),
-                    "signin.policy",
-                    "org",
-                    &id.0,
-                    None,
-                    None,
-                );
+                audit_studio(w, &actor_id, &id, "signin.policy");
                 Ok(())
             })
         })
@@ -731,6 +707,19 @@ impl Store {
         }
         Ok(requiring)
     }
+}
+
+/// Records a change of the studio's sign-in (settings, policy) in its audit log.
+fn audit_studio(w: &mut WriteCtx, actor: &str, studio: &OrgId, action: &str) {
+    w.audit(
+        Some(actor),
+        Some(&studio.0),
+        action,
+        "org",
+        &studio.0,
+        None,
+        None,
+    );
 }
 
 async fn insert_identity(
