@@ -247,10 +247,7 @@ pub async fn join_submit(
     axum::Form(pairs): axum::Form<Vec<(String, String)>>,
 ) -> PageResult {
     let headers = &parts.headers;
-    let nonce = session::read_cookie(headers, PRESESSION_COOKIE).unwrap_or_default();
-    if !session::csrf_ok(&nonce, &field(&pairs, "csrf")) {
-        return Err(PageError::csrf());
-    }
+    let nonce = super::presession_form(headers, &pairs)?;
     let link = state
         .store
         .invitation_by_link(&secret)
@@ -336,10 +333,7 @@ pub async fn reset_submit(
     axum::Form(pairs): axum::Form<Vec<(String, String)>>,
 ) -> PageResult {
     let headers = &parts.headers;
-    let nonce = session::read_cookie(headers, PRESESSION_COOKIE).unwrap_or_default();
-    if !session::csrf_ok(&nonce, &field(&pairs, "csrf")) {
-        return Err(PageError::csrf());
-    }
+    let nonce = super::presession_form(headers, &pairs)?;
     let link = state
         .store
         .reset_link(&secret)
@@ -401,10 +395,7 @@ pub async fn forgot_submit(
     parts: Parts,
     axum::Form(pairs): axum::Form<Vec<(String, String)>>,
 ) -> PageResult {
-    let nonce = session::read_cookie(&parts.headers, PRESESSION_COOKIE).unwrap_or_default();
-    if !session::csrf_ok(&nonce, &field(&pairs, "csrf")) {
-        return Err(PageError::csrf());
-    }
+    let nonce = super::presession_form(&parts.headers, &pairs)?;
     let typed = field(&pairs, "email");
     let typed = typed.trim();
     let email = match crate::links::checked_email(typed) {

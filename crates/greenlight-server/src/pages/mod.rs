@@ -538,6 +538,20 @@ impl CsrfForm {
     }
 }
 
+/// The pre-session nonce of a form posted before anyone is signed in (sign-in, password
+/// links), once its CSRF token is checked against it.
+pub fn presession_form(
+    headers: &axum::http::HeaderMap,
+    pairs: &[(String, String)],
+) -> PageResult<String> {
+    let nonce = session::read_cookie(headers, session::PRESESSION_COOKIE).unwrap_or_default();
+    if session::csrf_ok(&nonce, &field(pairs, "csrf")) {
+        Ok(nonce)
+    } else {
+        Err(PageError::csrf())
+    }
+}
+
 /// The last value of a field of a form ("" when absent).
 pub fn field(pairs: &[(String, String)], name: &str) -> String {
     pairs

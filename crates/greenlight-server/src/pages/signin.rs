@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::session::{self, Gate, PRESESSION_COOKIE, SESSION_COOKIE};
 use super::views::{Layout, SignInPage};
-use super::{CsrfForm, PageError, PageResult, field, render};
+use super::{CsrfForm, PageResult, field, render};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -90,10 +90,7 @@ pub async fn submit(
     axum::Form(pairs): axum::Form<Vec<(String, String)>>,
 ) -> PageResult {
     let headers = &parts.headers;
-    let nonce = session::read_cookie(headers, PRESESSION_COOKIE).unwrap_or_default();
-    if !session::csrf_ok(&nonce, &field(&pairs, "csrf")) {
-        return Err(PageError::csrf());
-    }
+    let nonce = super::presession_form(headers, &pairs)?;
     let email = field(&pairs, "email");
     let next = safe_next(&field(&pairs, "next"));
     let source = crate::client::source_address(&parts, &state.config);

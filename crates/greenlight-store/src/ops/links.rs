@@ -17,7 +17,7 @@
 use chrono::{DateTime, Utc};
 
 use super::tenancy::{
-    INVITATION_DAYS, INVITATION_SELECT, audit_person, hash_new_password, new_secret, person_digest,
+    INVITATION_DAYS, INVITATION_SELECT, hash_new_password, new_secret, store_password,
     studio_of_org, studios_of_user, token_hash,
 };
 use crate::db::{OptTs, Ts, to_json, ts};
@@ -517,21 +517,7 @@ impl Store {
                     &invitation.id.0,
                 );
                 if let Some(hash) = hash {
-                    let before = person_digest(w, &person).await?;
-                    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-                        .bind(hash)
-                        .bind(person.0.clone())
-                        .execute(&mut w.conn)
-                        .await?;
-                    audit_person(
-                        w,
-                        Some(&person.0),
-                        &person,
-                        "user.password",
-                        Some(before),
-                        Vec::new(),
-                    )
-                    .await?;
+                    store_password(w, &person.0, &person, hash).await?;
                 }
                 Ok(person)
             })
@@ -683,21 +669,7 @@ impl Store {
                     "user",
                     &person.0,
                 );
-                let before = person_digest(w, &person).await?;
-                sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-                    .bind(hash)
-                    .bind(person.0.clone())
-                    .execute(&mut w.conn)
-                    .await?;
-                audit_person(
-                    w,
-                    Some(&person.0),
-                    &person,
-                    "user.password",
-                    Some(before),
-                    Vec::new(),
-                )
-                .await?;
+                store_password(w, &person.0, &person, hash).await?;
                 Ok(person)
             })
         })

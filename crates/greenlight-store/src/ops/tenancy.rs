@@ -369,6 +369,31 @@ pub(crate) async fn person_digest(w: &mut WriteCtx, user: &UserId) -> Result<Str
     Ok(digest(&salt, &state))
 }
 
+/// Sets a person's password hash and audits the change, by `actor`, in every studio of the
+/// person.
+pub(super) async fn store_password(
+    w: &mut WriteCtx,
+    actor: &str,
+    person: &UserId,
+    hash: String,
+) -> Result<()> {
+    let before = person_digest(w, person).await?;
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(hash)
+        .bind(person.0.clone())
+        .execute(&mut w.conn)
+        .await?;
+    audit_person(
+        w,
+        Some(actor),
+        person,
+        "user.password",
+        Some(before),
+        Vec::new(),
+    )
+    .await
+}
+
 /// Records a change of a person (memberships, password) in the audit log of every studio in
 /// `studios` and of every studio they belong to now, with the digest of their state after the
 /// change. The first entry carries `before` (the digest before the change); the others record
@@ -1384,24 +1409,7 @@ impl Store {
         let hash = hash_new_password(password).await?;
         let (user, actor_id) = (user.clone(), actor.user.id.0.clone());
         self.write(move |w| {
-            Box::pin(async move {
-                let before = person_digest(w, &user).await?;
-                sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-                    .bind(hash)
-                    .bind(user.0.clone())
-                    .execute(&mut w.conn)
-                    .await?;
-                audit_person(
-                    w,
-                    Some(&actor_id),
-                    &user,
-                    "user.password",
-                    Some(before),
-                    Vec::new(),
-                )
-                .await?;
-                Ok(())
-            })
+            Box::pin(async move { store_password(w, &actor_id, &user, hash).await })
         })
         .await
     }
