@@ -269,6 +269,8 @@ async fn people_sign_in_with_their_studios_provider() {
 
         // Bo's groups map to nothing: refused, told whom to ask.
         let bo = Browser::open(&drv, &chrome);
+        bo.goto(&format!("{base}/signin"));
+        bo.screenshot(&shots.join("signin.png"));
         sso_sign_in(&bo, &base, "bo", "bo-password");
         let refusal = bo.body();
         assert!(refusal.contains("contractors"), "{refusal}");
