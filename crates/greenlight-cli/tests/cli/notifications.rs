@@ -174,6 +174,19 @@ fn register(addr: &str, token: &str, url: &str, events: &[&str]) -> serde_json::
     r.json()
 }
 
+/// `serve --demo` on a SQLite file in `dir`, mailing to the local SMTP server, with fast
+/// retries.
+fn demo_server(dir: &Dir, smtp: u16) -> Server {
+    let mut args = vec![
+        "--demo".to_owned(),
+        "--database-url".to_owned(),
+        "sqlite://gl.db".to_owned(),
+    ];
+    args.extend(notify_args(Some(smtp)));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    Server::start(dir, &args)
+}
+
 /// `serve` arguments for fast retries against the local receivers.
 fn notify_args(smtp: Option<u16>) -> Vec<String> {
     let mut args: Vec<String> = [
@@ -207,14 +220,7 @@ fn a_declaration_mails_the_studio_contact_and_calls_the_webhooks_with_retries() 
     };
     let receiver = Receiver::start();
     let dir = Dir::new();
-    let mut args = vec![
-        "--demo".to_owned(),
-        "--database-url".to_owned(),
-        "sqlite://gl.db".to_owned(),
-    ];
-    args.extend(notify_args(Some(smtp.port)));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let server = Server::start(&dir, &args);
+    let server = demo_server(&dir, smtp.port);
     let addr = server.addr();
     register(&addr, ADMIN, &receiver.url("main"), &["*"]);
     register(
@@ -439,14 +445,7 @@ fn a_crash_while_notifying_loses_no_event() {
     };
     let receiver = Receiver::start();
     let dir = Dir::new();
-    let mut args = vec![
-        "--demo".to_owned(),
-        "--database-url".to_owned(),
-        "sqlite://gl.db".to_owned(),
-    ];
-    args.extend(notify_args(Some(smtp.port)));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let server = Server::start(&dir, &args);
+    let server = demo_server(&dir, smtp.port);
     let addr = server.addr();
     register(&addr, ADMIN, &receiver.url("main"), &["scan.completed"]);
     let production = get(&addr, "/api/v1/productions", PARTNER).json()[0]["id"]
@@ -461,7 +460,7 @@ fn a_crash_while_notifying_loses_no_event() {
         "{} of 1000 events had reached the webhook before the crash",
         before.len()
     );
-    let server = Server::start(&dir, &args);
+    let server = demo_server(&dir, smtp.port);
     assert!(
         wait_until(Duration::from_secs(120), || scans_received(&receiver)
             .0

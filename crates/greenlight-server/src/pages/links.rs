@@ -116,6 +116,19 @@ fn gone(problem: LinkProblem) -> PageError {
     )
 }
 
+/// A link found by its secret, if it can still be used: 404 when no such link was issued,
+/// 410 saying why when it was used, withdrawn or has expired.
+pub(super) fn usable<T>(
+    found: Option<T>,
+    problem: impl FnOnce(&T) -> Option<LinkProblem>,
+) -> PageResult<T> {
+    let link = found.ok_or_else(unknown_link)?;
+    match problem(&link) {
+        Some(p) => Err(gone(p)),
+        None => Ok(link),
+    }
+}
+
 /// A store refusal while using a link: a link that was used meanwhile is gone (410).
 fn refused(e: StoreError) -> PageError {
     match e {
@@ -143,14 +156,9 @@ pub async fn join_page(
     headers: HeaderMap,
     Path(secret): Path<String>,
 ) -> PageResult {
-    let link = state
-        .store
-        .invitation_by_link(&secret)
-        .await?
-        .ok_or_else(unknown_link)?;
-    if let Some(problem) = link.problem(chrono::Utc::now()) {
-        return Err(gone(problem));
-    }
+    let link = usable(state.store.invitation_by_link(&secret).await?, |l| {
+        l.problem(chrono::Utc::now())
+    })?;
     let inv = &link.invitation;
     let roles = roles_label(&inv.roles);
     if link.new_person {
@@ -248,14 +256,9 @@ pub async fn join_submit(
 ) -> PageResult {
     let headers = &parts.headers;
     let nonce = super::presession_form(headers, &pairs)?;
-    let link = state
-        .store
-        .invitation_by_link(&secret)
-        .await?
-        .ok_or_else(unknown_link)?;
-    if let Some(problem) = link.problem(chrono::Utc::now()) {
-        return Err(gone(problem));
-    }
+    let link = usable(state.store.invitation_by_link(&secret).await?, |l| {
+        l.problem(chrono::Utc::now())
+    })?;
     if !link.new_person {
         return Ok(super::see_other(&format!("/join/{secret}")));
     }
@@ -311,14 +314,9 @@ pub async fn reset_page(
     headers: HeaderMap,
     Path(secret): Path<String>,
 ) -> PageResult {
-    let link = state
-        .store
-        .reset_link(&secret)
-        .await?
-        .ok_or_else(unknown_link)?;
-    if let Some(problem) = link.problem(chrono::Utc::now()) {
-        return Err(gone(problem));
-    }
+    let link = usable(state.store.reset_link(&secret).await?, |l| {
+        l.problem(chrono::Utc::now())
+    })?;
     let nonce = nonce(&headers);
     let page = reset_form(&link.email, &secret, &nonce, link.expires_at, None);
     Ok(with_nonce(StatusCode::OK, render(&page), &nonce))
@@ -334,14 +332,9 @@ pub async fn reset_submit(
 ) -> PageResult {
     let headers = &parts.headers;
     let nonce = super::presession_form(headers, &pairs)?;
-    let link = state
-        .store
-        .reset_link(&secret)
-        .await?
-        .ok_or_else(unknown_link)?;
-    if let Some(problem) = link.problem(chrono::Utc::now()) {
-        return Err(gone(problem));
-    }
+    let link = usable(state.store.reset_link(&secret).await?, |l| {
+        l.problem(chrono::Utc::now())
+    })?;
     let again = |error: String| {
         with_nonce(
             StatusCode::UNPROCESSABLE_ENTITY,

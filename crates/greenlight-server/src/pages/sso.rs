@@ -146,15 +146,10 @@ pub async fn start(
                 "This invitation link is not valid.",
             ));
         }
-        let Some(invitation) = state.store.invitation_by_link(secret).await? else {
-            return Err(failed(
-                StatusCode::NOT_FOUND,
-                "This invitation link is not valid.",
-            ));
-        };
-        if let Some(problem) = invitation.problem(Utc::now()) {
-            return Err(failed(StatusCode::GONE, problem.message()));
-        }
+        let invitation =
+            super::links::usable(state.store.invitation_by_link(secret).await?, |l| {
+                l.problem(Utc::now())
+            })?;
         if !invitation.new_person || invitation.has_password || invitation.studio != studio_id {
             return Err(failed(
                 StatusCode::CONFLICT,
