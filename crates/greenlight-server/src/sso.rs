@@ -150,12 +150,7 @@ pub fn settings_of(
     record: &SsoRecord,
     redirect_url: String,
 ) -> Result<SsoSettings, StoreError> {
-    let secret = state
-        .config
-        .notifications
-        .seal
-        .open(&record.client_secret)
-        .map_err(|e| StoreError::Backend(format!("opening the studio's client secret: {e}")))?;
+    let secret = open(state, &record.client_secret, "the studio's client secret")?;
     let secret = String::from_utf8(secret)
         .map_err(|_| StoreError::Backend("the studio's client secret is not text".into()))?;
     let mapping: Vec<ClaimRule> = serde_json::from_value(record.mapping.clone())

@@ -296,6 +296,13 @@ async fn people_sign_in_with_their_studios_provider() {
         );
 
         // The admin links the provider to their own account while signed in …
+        // A link forged by another site (without the session's token) starts nothing.
+        admin.goto(&format!("{base}/sso/start?studio={}&link=1", studio2.0));
+        assert!(
+            admin.body().contains("This form has expired"),
+            "{}",
+            admin.body()
+        );
         admin.goto(&format!("{base}/account"));
         admin.click("a.sso-link");
         provider_login(&admin, &base, "adm", "adm-password");

@@ -122,7 +122,7 @@ fn resolve_secrets_key(
     key.write_new_file(&beside)
         .with_context(|| format!("writing the secrets key {}", beside.display()))?;
     eprintln!(
-        "Created the secrets key {} (it seals webhook secrets; keep it safe, every instance needs it)",
+        "Created the secrets key {} (it seals webhook secrets, single sign-on client secrets and second-factor seeds; keep it safe, every instance needs it)",
         beside.display()
     );
     Ok(key)

@@ -47,36 +47,9 @@ pub struct StudioParam {
     pub studio_id: Option<String>,
 }
 
-fn url_error(e: impl std::fmt::Display) -> ApiError {
-    let mut err = ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "Invalid request",
-        format!("url: {e}"),
-    );
-    err.problem.errors.push(crate::error::FieldError {
-        path: Some("url".into()),
-        pointer: Some("/url".into()),
-        line: None,
-        column: None,
-        detail: e.to_string(),
-    });
-    err
-}
-
-fn secret_error(e: impl std::fmt::Display) -> ApiError {
-    let mut err = ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "Invalid request",
-        format!("secret: {e}"),
-    );
-    err.problem.errors.push(crate::error::FieldError {
-        path: Some("secret".into()),
-        pointer: Some("/secret".into()),
-        line: None,
-        column: None,
-        detail: e.to_string(),
-    });
-    err
+/// A 422 naming `field` (the same problem+json as every field the store refuses).
+fn invalid(field: &str, e: impl std::fmt::Display) -> ApiError {
+    greenlight_store::StoreError::invalid(field, e.to_string()).into()
 }
 
 fn seal(s: &AppState, secret: &Secret) -> ApiResult<String> {
@@ -102,13 +75,13 @@ pub async fn create(
     ApiJson(body): ApiJson<NewWebhookBody>,
 ) -> ApiResult<(StatusCode, Json<WebhookWithSecret>)> {
     if body.url.len() > 2_000 {
-        return Err(url_error("is longer than 2,000 characters"));
+        return Err(invalid("url", "is longer than 2,000 characters"));
     }
     Target::check(&body.url, s.config.notifications.allow_private)
         .await
-        .map_err(url_error)?;
+        .map_err(|e| invalid("url", e))?;
     let secret = match body.secret.as_deref() {
-        Some(text) => Secret::parse(text).map_err(secret_error)?,
+        Some(text) => Secret::parse(text).map_err(|e| invalid("secret", e))?,
         None => Secret::generate(),
     };
     let studio = q.studio_id.map(OrgId);
@@ -191,7 +164,7 @@ pub async fn rotate(
         ));
     }
     let secret = match body.secret.as_deref() {
-        Some(text) => Secret::parse(text).map_err(secret_error)?,
+        Some(text) => Secret::parse(text).map_err(|e| invalid("secret", e))?,
         None => Secret::generate(),
     };
     let webhook = s

@@ -4,14 +4,14 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
-use greenlight_store::{OrgId, SignInPolicy};
+use greenlight_store::{FieldProblem, OrgId, SignInPolicy, StoreError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::notifications::StudioParam;
 use super::{ApiJson, ApiQuery};
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult, FieldError, Problem};
+use crate::error::{ApiResult, Problem};
 use crate::sso::{self as rt, SaveError, SsoSettingsInput};
 use crate::state::AppState;
 
@@ -101,29 +101,23 @@ pub async fn put_sso(
     let studio = s.store.sign_in_studio(&p, studio_of(&q).as_ref()).await?;
     match rt::save_settings(&s, &p, &studio, input, &headers).await {
         Ok(()) => Ok(Json(view(&s, &headers, &p, Some(&studio)).await?)),
-        Err(SaveError::Invalid(problems)) => {
-            let summary = problems
+        Err(SaveError::Invalid(problems)) => Err(StoreError::Invalid {
+            summary: problems
                 .iter()
                 .map(|(f, m)| format!("{f}: {m}"))
                 .collect::<Vec<_>>()
-                .join("; ");
-            let mut err = ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "Invalid single sign-on settings",
-                summary,
-            );
-            for (field, detail) in problems {
-                let pointer = format!("/{}", field.replace(['.', '['], "/").replace(']', ""));
-                err.problem.errors.push(FieldError {
+                .join("; "),
+            problems: problems
+                .into_iter()
+                .map(|(field, message)| FieldProblem {
                     path: Some(field),
-                    pointer: Some(pointer),
                     line: None,
                     column: None,
-                    detail,
-                });
-            }
-            Err(err)
+                    message,
+                })
+                .collect(),
         }
+        .into()),
         Err(SaveError::Store(e)) => Err(e.into()),
     }
 }

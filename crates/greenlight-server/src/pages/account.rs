@@ -103,7 +103,11 @@ async fn account_page(
             if state.store.sso_record(&m.org_id).await?.is_some() {
                 studios.push(StudioSso {
                     name: m.org_name.clone(),
-                    href: format!("/sso/start?studio={}&link=1", super::urlencode(&m.org_id.0)),
+                    href: format!(
+                        "/sso/start?studio={}&link={}",
+                        super::urlencode(&m.org_id.0),
+                        ctx.csrf()
+                    ),
                 });
             }
         }
@@ -279,6 +283,16 @@ pub async fn after_password(
              in with your studio\u{201d} on the sign-in page.",
         ));
     }
+    start_after_password(state, headers, user, next).await
+}
+
+/// [`after_password`] once the caller has checked that a password may sign this person in.
+pub async fn start_after_password(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    user: &UserId,
+    next: &str,
+) -> PageResult {
     let secure = crate::client::is_https(headers, &state.config);
     let (cookie, to) = if state.store.totp(user).await?.is_some_and(|t| t.confirmed) {
         let challenge = state.store.create_challenge(user, next).await?;

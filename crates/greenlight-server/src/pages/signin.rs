@@ -139,7 +139,7 @@ pub async fn submit(
             &next,
         ));
     }
-    super::account::after_password(&state, &parts.headers, &user, &next).await
+    super::account::start_after_password(&state, &parts.headers, &user, &next).await
 }
 
 /// Ends the session in the database and drops the cookie.

@@ -26,7 +26,8 @@ pub struct StartQuery {
     studio: String,
     #[serde(default)]
     next: Option<String>,
-    /// Link the provider's identity to the signed-in person instead of signing in.
+    /// Link the provider's identity to the signed-in person instead of signing in; the value
+    /// is the session's CSRF token.
     #[serde(default)]
     link: Option<String>,
     /// The secret of a mailed invitation: a new person sets up their account through the
@@ -159,12 +160,18 @@ pub async fn start(
         SsoIntent::Join {
             user_id: invitation.person,
         }
-    } else if q.link.is_some() {
+    } else if let Some(token) = &q.link {
         let Some(secret) = session::read_cookie(&headers, SESSION_COOKIE) else {
             return Err(PageError::SignIn {
                 next: "/account".into(),
             });
         };
+        // Linking changes the account, so the link carries the session's CSRF token: another
+        // site cannot start it in the person's browser. (A link, not a form: the pages'
+        // `form-action 'self'` rightly stops a form from leading to the provider.)
+        if !session::csrf_ok(&secret, token) {
+            return Err(PageError::csrf());
+        }
         let Some(p) = state.store.principal_by_secret(&secret).await? else {
             return Err(PageError::SignIn {
                 next: "/account".into(),
@@ -295,6 +302,21 @@ pub async fn callback(State(state): State<AppState>, parts: Parts) -> PageResult
         SsoIntent::Join { user_id } => {
             // The invitation's link sets up the account (once), then the identity is linked
             // to that person and the sign-in goes on as any other.
+            // An identity already linked to someone else is refused before the link is used
+            // up, so the invited person can still choose a password.
+            if let Some(owner) = state
+                .store
+                .sso_identity_owner(&person.issuer, &person.subject)
+                .await?
+                && owner != user_id
+            {
+                return Err(failed(
+                    StatusCode::CONFLICT,
+                    "This single sign-on account is already linked to another person; your \
+                     invitation is unused. Choose a password from its link instead, or ask \
+                     your studio's admins.",
+                ));
+            }
             let secret = join.unwrap_or_default();
             let invited = match state
                 .store

@@ -39,7 +39,7 @@ pub async fn show(
         return page(
             StatusCode::NOT_FOUND,
             "Link not valid",
-            "<p>This unsubscribe link is not valid. Change what you hear about on your notifications page after signing in.</p>",
+            "<p>This unsubscribe link is not valid. Choose what you hear about, per event, with <code>PUT /api/v1/me/notifications</code> (see docs/notifications.md).</p>",
         );
     };
     if user == "group" {
@@ -84,7 +84,7 @@ pub async fn one_click(
             StatusCode::OK,
             "Unsubscribed",
             &format!(
-                "<p>You will get no more mails about <strong>{}</strong>. Turn them on again on your notifications page.</p>",
+                "<p>You will get no more mails about <strong>{}</strong>. Turn them on again with <code>PUT /api/v1/me/notifications</code> (see docs/notifications.md).</p>",
                 escape(kind.as_str())
             ),
         ),

@@ -652,7 +652,13 @@ impl Store {
                 .execute(&mut w.conn)
                 .await?;
                 // Whoever had a session of the person (perhaps who learnt the old password)
-                // is signed out.
+                // is signed out, each end recorded as a sign-out is.
+                let sessions: Vec<String> = sqlx::query_scalar(
+                    "SELECT id FROM tokens WHERE user_id = $1 AND kind = 'session' AND revoked_at IS NULL",
+                )
+                .bind(person.0.clone())
+                .fetch_all(&mut w.conn)
+                .await?;
                 sqlx::query(
                     "UPDATE tokens SET revoked_at = $1 WHERE user_id = $2 AND kind = 'session' AND revoked_at IS NULL",
                 )
@@ -660,6 +666,9 @@ impl Store {
                 .bind(person.0.clone())
                 .execute(&mut w.conn)
                 .await?;
+                for id in &sessions {
+                    w.audit(Some(&person.0), None, "session.end", "token", id, None, None);
+                }
                 let studios = studios_of_user(&mut w.conn, &person).await?;
                 audit_in(
                     w,

@@ -10,7 +10,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::tenancy::{audit_person, person_digest, studios_of_user, token_hash};
+use super::tenancy::{
+    audit_in_studios_of, audit_person, person_digest, studios_of_user, token_hash,
+};
 use crate::db::{Flag, Json, OptTs, Ts, ts};
 use crate::model::{OrgId, OrgKind, Principal, Role, User, UserId};
 use crate::writer::WriteCtx;
@@ -461,6 +463,17 @@ impl Store {
             .await
     }
 
+    /// The person an SSO identity is linked to, if any.
+    pub async fn sso_identity_owner(&self, issuer: &str, subject: &str) -> Result<Option<UserId>> {
+        Ok(sqlx::query_scalar(
+            "SELECT user_id FROM sso_identities WHERE issuer = $1 AND subject = $2",
+        )
+        .bind(issuer.to_owned())
+        .bind(subject.to_owned())
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
     /// Links an SSO identity to the signed-in person who started the sign-in.
     pub async fn link_sso_identity(
         &self,
@@ -679,33 +692,19 @@ impl Store {
     /// The organisations where this person holds the admin role but may not use it yet:
     /// their studio requires a second factor of admins and they have none.
     pub async fn admin_roles_on_hold(&self, principal: &Principal) -> Result<Vec<OrgId>> {
-        let admin_orgs: Vec<&OrgId> = principal
-            .memberships
-            .iter()
-            .filter(|m| m.role == Role::Admin)
-            .map(|m| &m.org_id)
-            .collect();
-        if admin_orgs.is_empty() {
+        if !principal.memberships.iter().any(|m| m.role == Role::Admin) {
             return Ok(Vec::new());
         }
-        let requiring: Vec<OrgId> = sqlx::query_scalar(
+        Ok(sqlx::query_scalar(
             "SELECT m.org_id FROM memberships m JOIN orgs o ON o.id = m.org_id \
              JOIN orgs s ON s.id = COALESCE(o.parent_id, o.id) JOIN users u ON u.id = m.user_id \
              WHERE m.user_id = $1 AND m.role = 'admin' AND s.admin_totp = 1 \
-             AND u.password_hash IS NOT NULL",
+             AND u.password_hash IS NOT NULL AND NOT EXISTS (SELECT 1 FROM totp_factors t \
+             WHERE t.user_id = m.user_id AND t.confirmed_at IS NOT NULL)",
         )
         .bind(principal.user.id.0.clone())
         .fetch_all(self.pool())
-        .await?;
-        if requiring.is_empty()
-            || self
-                .totp(&principal.user.id)
-                .await?
-                .is_some_and(|t| t.confirmed)
-        {
-            return Ok(Vec::new());
-        }
-        Ok(requiring)
+        .await?)
     }
 }
 
@@ -762,33 +761,18 @@ async fn audit_identity(
 }
 
 async fn audit_user_everywhere(w: &mut WriteCtx, user: &UserId, action: &str) -> Result<()> {
-    let studios: Vec<OrgId> = sqlx::query_scalar(
-        "SELECT DISTINCT COALESCE(o.parent_id, o.id) AS studio FROM memberships m \
-         JOIN orgs o ON o.id = m.org_id WHERE m.user_id = $1 ORDER BY studio",
-    )
-    .bind(user.0.clone())
-    .fetch_all(&mut w.conn)
-    .await?;
-    if studios.is_empty() {
-        w.audit(Some(&user.0), None, action, "user", &user.0, None, None);
-    }
-    for s in studios {
-        w.audit(
-            Some(&user.0),
-            Some(&s.0),
-            action,
-            "user",
-            &user.0,
-            None,
-            None,
-        );
-    }
-    Ok(())
+    audit_in_studios_of(w, &user.0, user, action, "user", &user.0).await
 }
 
 async fn sso_sign_in_tx(w: &mut WriteCtx, studio: OrgId, person: SsoPerson) -> Result<UserId> {
     let orgs = studio_orgs(&mut w.conn, &studio).await?;
-    if let Some((org, _)) = person.grants.iter().find(|(o, _)| !orgs.contains(o)) {
+    if let Some(org) = person
+        .grants
+        .iter()
+        .map(|(o, _)| o)
+        .chain(&person.mapped)
+        .find(|o| !orgs.contains(o))
+    {
         return Err(StoreError::Forbidden(format!(
             "the mapping grants a role in {org}, which is not an organisation of this studio"
         )));

@@ -337,7 +337,7 @@ pub(crate) async fn studios_of_user(
 
 /// Records `action` on a person's credentials in the audit log of every studio the person
 /// belongs to, so each studio sees what was done to its people.
-async fn audit_in_studios_of(
+pub(super) async fn audit_in_studios_of(
     w: &mut WriteCtx,
     actor: &str,
     user: &UserId,
@@ -807,7 +807,10 @@ impl Store {
         }
         let every = chrono::Duration::seconds(LAST_USED_EVERY_SECS);
         if row.kind == "api" && row.last_used_at.is_none_or(|t| t <= now - every) {
-            self.record_token_use(row.token_id.clone()).await?;
+            // Recording use must never refuse a request the token may make.
+            if let Err(e) = self.record_token_use(row.token_id.clone()).await {
+                tracing::warn!(error = %e, "recording when a token was last used");
+            }
         }
         let memberships = self.memberships(&row.user.id).await?;
         Ok(SignedIn::Principal(Principal {
