@@ -141,14 +141,8 @@ pub fn link_url(state: &AppState, issued: &IssuedLink) -> Url {
         LinkPurpose::Invitation { .. } => format!("join/{}", issued.secret),
         LinkPurpose::PasswordReset => format!("reset/{}", issued.secret),
     };
-    // A base without a trailing slash would lose its last segment in `join`.
-    let mut base_str = base.as_str().to_owned();
-    if !base_str.ends_with('/') {
-        base_str.push('/');
-    }
-    Url::parse(&base_str)
-        .and_then(|b| b.join(&path))
-        .unwrap_or(base)
+    // `serve` takes only a root address, so joining keeps it whole.
+    base.join(&path).unwrap_or(base)
 }
 
 /// The words of a link's mail.

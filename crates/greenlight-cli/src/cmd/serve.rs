@@ -308,6 +308,17 @@ fn public_url(text: &str) -> anyhow::Result<url::Url> {
     if u.query().is_some() || u.fragment().is_some() {
         return Err(bad("must not carry a query or fragment").into());
     }
+    // Pages, cookies and redirects live at the site's root, so every link is made by joining
+    // a root-relative path to this address; a path here would be lost or doubled.
+    if u.path() != "/" {
+        return Err(bad(&format!(
+            "must be the site's root (e.g. {}://{}/): Greenlight is served at /, not under {}",
+            u.scheme(),
+            u.host_str().unwrap_or_default(),
+            u.path()
+        ))
+        .into());
+    }
     Ok(u)
 }
 
@@ -437,6 +448,21 @@ pub fn block_on<F: std::future::Future>(f: F) -> anyhow::Result<F::Output> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_public_url_is_the_sites_root() {
+        assert_eq!(
+            public_url("https://greenlight.example.com")
+                .expect("a root address")
+                .as_str(),
+            "https://greenlight.example.com/"
+        );
+        assert!(public_url("https://greenlight.example.com/").is_ok());
+        let e = public_url("https://tools.example.com/greenlight")
+            .expect_err("a path")
+            .to_string();
+        assert!(e.contains("--public-url") && e.contains("root"), "{e}");
+    }
 
     #[test]
     fn the_sqlite_file_is_read_from_the_url() {
