@@ -409,35 +409,60 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             ..Default::default()
         };
         let state = greenlight_server::AppState::new(store, config);
+        let shutdown = shutdown_signal();
         println!("Greenlight listening on {base}");
         use std::io::Write;
         let _ = std::io::stdout().flush();
-        greenlight_server::serve(listener, state, shutdown_signal()).await.context("serving HTTP")?;
+        greenlight_server::serve(listener, state, shutdown).await.context("serving HTTP")?;
         eprintln!("Greenlight stopped");
         Ok(0)
     })
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Registers the handlers of SIGTERM and Ctrl-C now, before the server answers anyone, and
+/// returns the future that ends with either. (An `async fn` would register them only when
+/// first polled: a SIGTERM arriving before that, on a busy machine, killed the server
+/// without a clean shutdown.)
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let signals = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::terminate()).ok(),
+            signal(SignalKind::interrupt()).ok(),
+        )
     };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+    async move {
+        #[cfg(unix)]
+        {
+            let (mut term, mut interrupt) = signals;
+            let term = async {
+                match term.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            let interrupt = async {
+                match interrupt.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = term => {},
+                _ = interrupt => {},
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("shutting down: finishing requests in flight");
     }
-    tracing::info!("shutting down: finishing requests in flight");
 }
 
 /// A runtime for the other server commands (admin, audit).
